@@ -1,0 +1,60 @@
+/**
+ * Errors: one class for runtime and protocol failures, each with a stable `code`.
+ *
+ * Bad arguments at the public boundary throw TypeError/RangeError with a titled message
+ * (see `src/validate.ts`); everything that fails at run time is an XswarmError whose `code`
+ * is listed in README.md ("Error codes"). Machines never throw: they close with a reason,
+ * and reasons are the same strings as these codes where one applies.
+ * @module
+ */
+
+/** Every code an XswarmError can carry. */
+export const ErrorCodes = {
+  /** A frame was larger than the configured frame limit (checked before decoding). */
+  FRAME_TOO_LARGE: 'frame-too-large',
+  /** A frame's bytes are not valid msgpack, or not `[protocolId, body]`. */
+  FRAME_MALFORMED: 'frame-malformed',
+  /** A frame nests deeper, or declares more elements, than the codec allows. */
+  FRAME_TOO_COMPLEX: 'frame-too-complex',
+  /** A frame uses a msgpack extension (records, references, timestamps...): never accepted from peers. */
+  FRAME_EXTENSION: 'frame-extension',
+  /** A frame has a map key that could pollute prototypes (`__proto__`, `constructor`, `prototype`). */
+  FRAME_FORBIDDEN_KEY: 'frame-forbidden-key',
+  /** An address could not be parsed. */
+  INVALID_ADDRESS: 'invalid-address',
+  /** No transport can dial the address. */
+  UNSUPPORTED_ADDRESS: 'unsupported-address',
+  /** The identity file exists but cannot be read as an identity. */
+  IDENTITY_CORRUPT: 'identity-corrupt',
+  /** The swarm is closed; the call cannot be served. */
+  SWARM_CLOSED: 'swarm-closed',
+  /** Listening on an address failed (in use, not permitted...). */
+  LISTEN_FAILED: 'listen-failed',
+  /** A protocol id was registered twice, or a command named an unknown protocol. */
+  PROTOCOL: 'protocol',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+/** A failure of the runtime or of a peer, with a stable `code` (see ErrorCodes). */
+export class XswarmError extends Error {
+  override name = 'XswarmError'
+  readonly code: string
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** A frame from a peer that the codec refused; the connection closes with `code` as its reason. */
+export class CodecError extends XswarmError {
+  override name = 'CodecError'
+}
+
+/** An address (ws://…/p2p/<id> or multiaddr) that could not be parsed. */
+export class AddressError extends XswarmError {
+  override name = 'AddressError'
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.INVALID_ADDRESS, message, options)
+  }
+}

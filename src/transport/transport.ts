@@ -1,0 +1,62 @@
+/**
+ * Transport: the smallest interface a byte pipe must offer the swarm.
+ *
+ * A transport moves whole messages (one frame each) and reports what happened through the
+ * handler the swarm attaches. Handlers only push inputs onto the swarm's queue; a transport
+ * never decides anything. Implementations: `ws.ts` (WebSockets) and `memory.ts` (in-process,
+ * deterministic under a simulated scheduler). `test/helpers/transport-suite.ts` is the
+ * compliance suite both must pass.
+ * @module
+ */
+
+/** What a connection reports. Called only after `attach`; never re-entrantly from `send`/`close`. */
+export interface ConnHandler {
+  /** One whole message arrived (the bytes are owned by the receiver from now on). */
+  data(bytes: Uint8Array): void
+  /** The connection is gone, for `reason` (the remote's close reason when `byRemote`). Called once. */
+  closed(reason: string, byRemote: boolean): void
+}
+
+/** One open connection. */
+export interface Conn {
+  /** The remote address as the transport sees it (ws://host:port). */
+  readonly remoteAddr: string
+  /** Attach the handler; must be called synchronously when the connection is handed out. */
+  attach(handler: ConnHandler): void
+  /** Queue one message. Never throws; sending on a closed connection is a no-op. */
+  send(bytes: Uint8Array): void
+  /** Bytes accepted by `send` but not yet written to the network. */
+  readonly bufferedAmount: number
+  /** Close gracefully with a reason the remote can read (≤ 120 bytes UTF-8); `closed` follows once. */
+  close(reason: string): void
+  /** Stop reading from the network (backpressure); `resume` starts again. Idempotent. */
+  pause(): void
+  resume(): void
+}
+
+/** A running listener. */
+export interface Listener {
+  /** Where it listens, as `ws://host:port` (no /p2p part: the swarm appends it). */
+  readonly addresses: string[]
+  /** Stop accepting; open connections are not touched. */
+  close(): Promise<void>
+}
+
+/** Limits a transport enforces itself, before a message reaches the swarm. */
+export interface TransportLimits {
+  /** Largest message accepted, in bytes; a larger one closes the connection with `frame-too-large`. */
+  maxMessageBytes: number
+}
+
+export interface Transport {
+  /** Short name used in logs and errors (`ws`, `memory`). */
+  readonly name: string
+  /** Whether `dial`/`listen` accept this address (already parsed to `ws://host:port` or `memory://name`). */
+  handles(address: string): boolean
+  /** Listen; `accept` is called once per inbound connection, synchronously attach a handler there. */
+  listen(address: string, accept: (conn: Conn) => void): Promise<Listener>
+  /** Dial; resolves with an open connection or rejects with an Error whose message is the reason. */
+  dial(address: string, options?: { signal?: AbortSignal }): Promise<Conn>
+  /** Close all listeners and connections this transport made (used by swarm.close as a last resort). */
+  close(): Promise<void>
+}
