@@ -1,0 +1,116 @@
+/**
+ * The protocol API: a protocol is an id plus a statechart, and users get exactly this API.
+ *
+ * The swarm spawns one actor per protocol (systemId `protocol:<id>`), like rust-libp2p's
+ * NetworkBehaviour. That actor receives `FromSwarm` events (past-tense facts plus the user's
+ * commands addressed to it) and answers only with:
+ *  - `emit(toPeer(id, peer, body))`: send a frame to a connected peer (`effect.send`);
+ *  - `emit({ type: 'my.event', ... })`: any event whose type does not start with `effect.`
+ *    is handed to the user in order (`ping.rtt`, `pubsub.message`, ...);
+ *  - `sendTo(swarmRef, dialRequest(address))` / `hangUpRequest(peer, reason)`: ask the root
+ *    swarm machine to dial or to close a peer; the answer arrives as `peer.connected` or
+ *    `dial.failed` (dials) and `peer.disconnected` (hang-ups).
+ * It never touches IO, clocks or Math.random: time comes from `inputTime(self)` and delays
+ * from XState `after` (the shell's clock), randomness from the seed in its input.
+ *
+ * Peer input is validated before it reaches the machine: `parse` turns a frame body into the
+ * protocol's message type or returns `undefined`, and then the connection is closed with
+ * `invalid-message` (machines never throw on a stranger's bytes).
+ * @module
+ */
+import type { AnyStateMachine } from 'xstate'
+import type { Direction, SendEffect } from '../vocab.js'
+
+/** A protocol as the swarm runs it. */
+export interface ProtocolDefinition<TMessage = unknown> {
+  /** Wire id, `/name/version` style, e.g. `/xswarm/ping/1`. */
+  readonly id: string
+  /** The behaviour statechart (one actor per swarm). Its input is `ProtocolInput`. */
+  readonly machine: AnyStateMachine
+  /** Validate a peer's frame body; `undefined` rejects it (the connection closes). Default: accept. */
+  readonly parse?: (body: unknown) => TMessage | undefined
+  /** Protocol options, passed through to the machine's input as `options`. */
+  readonly options?: unknown
+}
+
+/** What every protocol actor gets as its input. */
+export interface ProtocolInput<TOptions = unknown> {
+  /** The local peer id. */
+  peerId: string
+  /** This protocol's id. */
+  protocol: string
+  /** 32 seed bytes for the protocol's own rng (see lib/rng.ts), derived from the swarm's seed. */
+  seed: Uint8Array
+  /** `ProtocolDefinition.options`. */
+  options: TOptions
+  /** The swarm's own dialable addresses (may be empty until listening; see `swarm.listening`). */
+  addresses: string[]
+}
+
+/** Facts and commands a protocol actor receives. `TCommand` are its user commands. */
+export type FromSwarm<TMessage = unknown, TCommand extends { type: string } = never> =
+  /** A peer connected (once per peer; duplicate connections are never shown). */
+  | { type: 'peer.connected'; peer: string; direction: Direction; address: string }
+  /** A connected peer is gone. */
+  | { type: 'peer.disconnected'; peer: string; reason: string }
+  /** A frame for this protocol from a connected peer, after `parse`. */
+  | { type: 'message'; peer: string; body: TMessage }
+  /** A dial (anyone's) did not end in a connection. */
+  | { type: 'dial.failed'; address: string; reason: string; peer?: string }
+  /** The swarm listens at these addresses. */
+  | { type: 'swarm.listening'; addresses: string[] }
+  /** The swarm is closing: stop timers, send goodbyes now; connections close right after. */
+  | { type: 'swarm.closing' }
+  | TCommand
+
+/** A dial request for the root swarm machine (send it with `sendTo(({system}) => system.get('swarm'), ...)`). */
+export interface DialRequest { type: 'proto.dial'; address: string }
+/** A hang-up request for the root swarm machine. */
+export interface HangUpRequest { type: 'proto.hangUp'; peer: string; reason: string }
+
+/** `effect.send` of one frame of protocol `protocol` to a connected peer. */
+export function toPeer(protocol: string, peer: string, body: unknown): SendEffect {
+  return { type: 'effect.send', peer, protocol, body }
+}
+
+export function dialRequest(address: string): DialRequest {
+  return { type: 'proto.dial', address }
+}
+
+export function hangUpRequest(peer: string, reason: string): HangUpRequest {
+  return { type: 'proto.hangUp', peer, reason }
+}
+
+/** The systemId of a protocol's actor, for `system.get(protocolSystemId(id))`. */
+export function protocolSystemId(id: string): string {
+  return `protocol:${id}`
+}
+
+const PROTOCOL_ID = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)+$/
+
+/** Check a protocol definition at the boundary and return it (typed). */
+export function defineProtocol<TMessage = unknown>(def: ProtocolDefinition<TMessage>): ProtocolDefinition<TMessage> {
+  if (typeof def !== 'object' || def === null) throw new TypeError('"protocol" expected an object')
+  if (typeof def.id !== 'string' || !PROTOCOL_ID.test(def.id) || def.id.length > 256) {
+    throw new RangeError(`"protocol.id" expected "/name/version" (at most 256 characters), got ${JSON.stringify(def.id)}`)
+  }
+  if (!def.machine || typeof (def.machine as { transition?: unknown }).transition !== 'function') {
+    throw new TypeError(`"protocol.machine" of ${def.id} expected an XState machine`)
+  }
+  if (def.parse !== undefined && typeof def.parse !== 'function') {
+    throw new TypeError(`"protocol.parse" of ${def.id} expected a function`)
+  }
+  return def
+}
+
+/**
+ * Split a canonical dialable address (`ws://host:port/p2p/<id>`, `memory://name/p2p/<id>`, or
+ * without the /p2p part) into the transport url and the peer id; `undefined` if it is not of
+ * that form. For addresses that came from peers (discovery), before dialing them.
+ */
+export function splitAddress(address: string): { url: string; peer?: string } | undefined {
+  if (typeof address !== 'string' || address.length > 512) return undefined
+  const m = /^((?:ws:\/\/(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5})|(?:memory:\/\/[A-Za-z0-9._-]+))(?:\/p2p\/([1-9A-HJ-NP-Za-km-z]{32,64}|[a-z2-7]{52}))?\/?$/.exec(address)
+  if (!m) return undefined
+  return m[2] ? { url: m[1], peer: m[2] } : { url: m[1] }
+}
