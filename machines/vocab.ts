@@ -35,10 +35,12 @@ export interface CmdHangUp { type: 'cmd.hangUp'; peer: string; reason?: string }
 export interface CmdProtocol { type: 'cmd.protocol'; protocol: string; event: { type: string } & Record<string, unknown> }
 /** User: close the swarm gracefully. */
 export interface CmdClose { type: 'cmd.close' }
+/** The answer to `effect.call` (a protocol's user function ran; `error` if it threw or rejected). */
+export interface CallDone { type: 'io.call.done'; protocol: string; callId: number; value?: unknown; error?: string }
 
 export type Input =
   | ListenerReady | ConnOpened | ConnFrame | ConnInvalid | ConnClosed | DialFailed
-  | CmdDial | CmdHangUp | CmdProtocol | CmdClose
+  | CmdDial | CmdHangUp | CmdProtocol | CmdClose | CallDone
 
 // ---------------------------------------------------------------------------------------------
 // Effects: what the shell performs. Each names the input that will answer it, if any.
@@ -55,11 +57,16 @@ export interface BindEffect { type: 'effect.bind'; peer: string; connId: number 
 export interface CloseEffect { type: 'effect.close'; connId: number; reason: string }
 /** Stop listening (the swarm is closing). */
 export interface UnlistenEffect { type: 'effect.unlisten' }
+/**
+ * Run the protocol's user function `fn` (from `ProtocolDefinition.calls`) with `args`, sync or
+ * async; answered by `io.call.done{protocol, callId}` through the queue (e.g. pubsub validators).
+ */
+export interface CallEffect { type: 'effect.call'; protocol: string; callId: number; fn: string; args: unknown }
 
 /** The transport keys a handshake derived (a Noise CipherState: key and next nonce). */
 export interface CipherKeys { k: Uint8Array | null; n: number }
 
-export type Effect = DialEffect | SendEffect | SecureEffect | BindEffect | CloseEffect | UnlistenEffect
+export type Effect = DialEffect | SendEffect | SecureEffect | BindEffect | CloseEffect | UnlistenEffect | CallEffect
 
 // ---------------------------------------------------------------------------------------------
 // Swarm events: what the user takes from `for await (const event of swarm)`.

@@ -19,7 +19,8 @@
  * @module
  */
 import type { AnyStateMachine } from 'xstate'
-import type { Direction, SendEffect } from '../vocab.js'
+import type { Direction, SendEffect, CallEffect } from '../vocab.js'
+import type { CryptoSuite } from './crypto.js'
 
 /** A protocol as the swarm runs it. */
 export interface ProtocolDefinition<TMessage = unknown> {
@@ -29,8 +30,13 @@ export interface ProtocolDefinition<TMessage = unknown> {
   readonly machine: AnyStateMachine
   /** Validate a peer's frame body; `undefined` rejects it (the connection closes). Default: accept. */
   readonly parse?: (body: unknown) => TMessage | undefined
-  /** Protocol options, passed through to the machine's input as `options`. */
+  /** Protocol options, passed through to the machine's input as `options` (plain data). */
   readonly options?: unknown
+  /**
+   * User functions the machine may ask the shell to run with `emit(callRequest(...))`, e.g. a
+   * message validator. The result comes back as a `call.done` event through the queue.
+   */
+  readonly calls?: Record<string, (args: any) => unknown>
 }
 
 /** What every protocol actor gets as its input. */
@@ -45,6 +51,12 @@ export interface ProtocolInput<TOptions = unknown> {
   options: TOptions
   /** The swarm's own dialable addresses (may be empty until listening; see `swarm.listening`). */
   addresses: string[]
+  /** Pure crypto primitives (native where available): hashing, verification. */
+  crypto: CryptoSuite
+  /** Sign bytes with the swarm's identity key (the key itself never enters a machine). */
+  sign: (message: Uint8Array) => Uint8Array
+  /** The swarm's ed25519 identity public key (32 bytes). */
+  publicKey: Uint8Array
 }
 
 /** Facts and commands a protocol actor receives. `TCommand` are its user commands. */
@@ -61,6 +73,8 @@ export type FromSwarm<TMessage = unknown, TCommand extends { type: string } = ne
   | { type: 'swarm.listening'; addresses: string[] }
   /** The swarm is closing: stop timers, send goodbyes now; connections close right after. */
   | { type: 'swarm.closing' }
+  /** A user function asked for with `callRequest` finished (`error` if it threw or rejected). */
+  | { type: 'call.done'; callId: number; value?: unknown; error?: string }
   | TCommand
 
 /** A dial request for the root swarm machine (send it with `sendTo(({system}) => system.get('swarm'), ...)`). */
@@ -71,6 +85,11 @@ export interface HangUpRequest { type: 'proto.hangUp'; peer: string; reason: str
 /** `effect.send` of one frame of protocol `protocol` to a connected peer. */
 export function toPeer(protocol: string, peer: string, body: unknown): SendEffect {
   return { type: 'effect.send', peer, protocol, body }
+}
+
+/** `effect.call`: ask the shell to run `ProtocolDefinition.calls[fn](args)`; `call.done{callId}` answers. */
+export function callRequest(protocol: string, callId: number, fn: string, args: unknown): CallEffect {
+  return { type: 'effect.call', protocol, callId, fn, args }
 }
 
 export function dialRequest(address: string): DialRequest {
@@ -96,6 +115,9 @@ export function defineProtocol<TMessage = unknown>(def: ProtocolDefinition<TMess
   }
   if (!def.machine || typeof (def.machine as { transition?: unknown }).transition !== 'function') {
     throw new TypeError(`"protocol.machine" of ${def.id} expected an XState machine`)
+  }
+  if (def.calls !== undefined && (typeof def.calls !== 'object' || Object.values(def.calls).some((f) => typeof f !== 'function'))) {
+    throw new TypeError(`"protocol.calls" of ${def.id} expected an object of functions`)
   }
   if (def.parse !== undefined && typeof def.parse !== 'function') {
     throw new TypeError(`"protocol.parse" of ${def.id} expected a function`)
