@@ -1,0 +1,223 @@
+/**
+ * nativeSuite: the CryptoSuite on `node:crypto` (OpenSSL), several times faster than nobleSuite.
+ *
+ * The shell hands it to the machines on Node; it passes the same known-answer tests as the
+ * portable nobleSuite (machines/lib/crypto-noble.ts) and follows the same strictness rules:
+ * - ed25519 verification rejects non-canonical and small-order public keys. OpenSSL does not
+ *   check the key itself, so each public key is decoded once with noble (strict decoding +
+ *   `isSmallOrder()`) and the verdict is cached with the imported KeyObject. OpenSSL itself
+ *   rejects S >= L and compares R by its canonical encoding. One difference remains and is
+ *   accepted: OpenSSL checks
+ *   the cofactorless equation, noble the cofactored one, so a signature whose R carries a
+ *   deliberate small-order component (never produced by an honest signer) verifies under noble
+ *   only.
+ * - x25519 returns `null` for a malformed or low-order public key (all-zero shared secret).
+ * - AEAD decryption returns `null` on failure. Nothing taking peer input throws.
+ *
+ * Importing a raw key into a KeyObject can cost more than the operation itself, so KeyObjects
+ * are cached in two small bounded LRU maps keyed by the key bytes (see the cache sizes below).
+ * Keys are imported as OKP JWKs, not as PKCS8/SPKI DER: on Node 20 / OpenSSL 3 a DER import
+ * goes through the decoder framework and measured ~455 µs for an X25519 private key and
+ * ~106 µs for a public key, against ~45 µs and ~10 µs as JWK (the same raw-key OpenSSL call).
+ * Results are plain `Uint8Array` views of Node's buffers (no copies).
+ * @module
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hash,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import type { CryptoSuite } from '../../machines/lib/crypto.js'
+
+/** Public KeyObjects (and rejection verdicts) kept before the least recently used is dropped. */
+export const PUBLIC_KEY_CACHE_SIZE = 1024
+/**
+ * Private KeyObjects kept. Small on purpose: ephemeral secrets must not linger (forward secrecy),
+ * yet an ephemeral is reused within its handshake (public key, ee, es/se) and the static and
+ * identity keys stay hot because every hit moves them to the back.
+ */
+export const PRIVATE_KEY_CACHE_SIZE = 64
+
+const TAG_LENGTH = 16
+const EMPTY = new Uint8Array(0)
+/** Node reads only `d` of a private OKP JWK (and derives the public key); `x` must merely be a string. */
+const UNUSED_X = Buffer.alloc(32).toString('base64url')
+
+/** A bounded least-recently-used map; `null` values record rejected public keys. */
+class KeyCache {
+  private readonly map = new Map<string, KeyObject | null>()
+  constructor(private readonly limit: number) {}
+
+  get(id: string): KeyObject | null | undefined {
+    const value = this.map.get(id)
+    if (value !== undefined) {
+      this.map.delete(id)
+      this.map.set(id, value)
+    }
+    return value
+  }
+
+  set<T extends KeyObject | null>(id: string, value: T): T {
+    if (this.map.size >= this.limit) {
+      const oldest = this.map.keys().next().value
+      if (oldest !== undefined) this.map.delete(oldest)
+    }
+    this.map.set(id, value)
+    return value
+  }
+}
+
+const privateKeys = new KeyCache(PRIVATE_KEY_CACHE_SIZE)
+const publicKeys = new KeyCache(PUBLIC_KEY_CACHE_SIZE)
+
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
+/** A private KeyObject from a 32-byte seed (curve 'Ed25519' or 'X25519'); throws on a bad local key. */
+function privateKey(crv: 'Ed25519' | 'X25519', raw: Uint8Array): KeyObject {
+  if (!(raw instanceof Uint8Array) || raw.length !== 32) throw new RangeError('"secretKey" expected Uint8Array of length 32')
+  const d = b64url(raw)
+  const id = crv + d
+  const cached = privateKeys.get(id)
+  if (cached) return cached
+  return privateKeys.set(id, createPrivateKey({ key: { kty: 'OKP', crv, d, x: UNUSED_X }, format: 'jwk' }))
+}
+
+function publicKeyObject(crv: 'Ed25519' | 'X25519', x: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' })
+}
+
+/** An x25519 public KeyObject, or null when the bytes cannot be imported. */
+function x25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
+  const x = b64url(raw)
+  const id = 'X25519' + x
+  const cached = publicKeys.get(id)
+  if (cached !== undefined) return cached
+  try {
+    return publicKeys.set(id, publicKeyObject('X25519', x))
+  } catch {
+    return publicKeys.set(id, null)
+  }
+}
+
+/** An ed25519 public KeyObject, or null for a non-canonical, undecodable or small-order key. */
+function ed25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
+  const x = b64url(raw)
+  const id = 'Ed25519' + x
+  const cached = publicKeys.get(id)
+  if (cached !== undefined) return cached
+  try {
+    const point = ed25519.Point.fromBytes(raw, false)
+    if (point.isSmallOrder()) return publicKeys.set(id, null)
+    return publicKeys.set(id, publicKeyObject('Ed25519', x))
+  } catch {
+    return publicKeys.set(id, null)
+  }
+}
+
+function view(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
+
+function rawPublicKey(key: KeyObject): Uint8Array {
+  const x = key.export({ format: 'jwk' }).x as string
+  return view(Buffer.from(x, 'base64url'))
+}
+
+function isAllZero(bytes: Uint8Array): boolean {
+  let acc = 0
+  for (let i = 0; i < bytes.length; i++) acc |= bytes[i]
+  return acc === 0
+}
+
+/** The Node suite (node:crypto). See the module comment for its strictness rules. */
+export const nativeSuite: CryptoSuite = {
+  name: 'native',
+
+  sha256(data) {
+    return view(hash('sha256', data, 'buffer'))
+  },
+
+  hmacSha256(key, data) {
+    return view(createHmac('sha256', key).update(data).digest())
+  },
+
+  x25519PublicKey(secretKey) {
+    return rawPublicKey(privateKey('X25519', secretKey))
+  },
+
+  x25519(secretKey, publicKey) {
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return null
+    const priv = privateKey('X25519', secretKey)
+    const pub = x25519PublicKeyObject(publicKey)
+    if (pub === null) return null
+    try {
+      // OpenSSL fails on an all-zero result; check anyway so both suites agree by construction.
+      const shared = view(diffieHellman({ privateKey: priv, publicKey: pub }))
+      return isAllZero(shared) ? null : shared
+    } catch {
+      return null
+    }
+  },
+
+  aeadEncrypt(key, nonce, ad, plaintext) {
+    const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
+    cipher.setAAD(ad, { plaintextLength: plaintext.length })
+    const body = cipher.update(plaintext)
+    const rest = cipher.final()
+    const out = new Uint8Array(plaintext.length + TAG_LENGTH)
+    out.set(body, 0)
+    if (rest.length > 0) out.set(rest, body.length)
+    out.set(cipher.getAuthTag(), plaintext.length)
+    return out
+  },
+
+  aeadDecrypt(key, nonce, ad, ciphertext) {
+    if (!(ciphertext instanceof Uint8Array) || ciphertext.length < TAG_LENGTH) return null
+    try {
+      const bodyLength = ciphertext.length - TAG_LENGTH
+      const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
+      decipher.setAuthTag(ciphertext.subarray(bodyLength))
+      decipher.setAAD(ad, { plaintextLength: bodyLength })
+      const body = bodyLength > 0 ? decipher.update(ciphertext.subarray(0, bodyLength)) : EMPTY
+      const rest = decipher.final()
+      if (rest.length === 0) return body instanceof Buffer ? view(body) : body
+      const out = new Uint8Array(body.length + rest.length)
+      out.set(body, 0)
+      out.set(rest, body.length)
+      return out
+    } catch {
+      return null
+    }
+  },
+
+  ed25519PublicKey(secretKey) {
+    return rawPublicKey(privateKey('Ed25519', secretKey))
+  },
+
+  ed25519Sign(secretKey, message) {
+    return view(sign(null, message, privateKey('Ed25519', secretKey)))
+  },
+
+  ed25519Verify(signature, message, publicKey) {
+    if (!(signature instanceof Uint8Array) || signature.length !== 64) return false
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false
+    if (!(message instanceof Uint8Array)) return false
+    const key = ed25519PublicKeyObject(publicKey)
+    if (key === null) return false
+    try {
+      return verify(null, message, key, signature)
+    } catch {
+      return false
+    }
+  },
+}
