@@ -52,3 +52,12 @@ export function spawnTracked<TLogic extends AnyActorLogic>(
   child.start()
   return child
 }
+
+/**
+ * Stop an actor created with `spawnTracked`. XState reserves `stop()` for root actors and
+ * stops children through the parent's internal scope, which a Map-kept child does not go
+ * through; `_stop()` is the same procedure XState's own `stopChild` runs. Idempotent.
+ */
+export function stopTracked(ref: AnyActorRef): void {
+  ;(ref as unknown as { _stop(): void })._stop()
+}

@@ -1,0 +1,272 @@
+/**
+ * The lifecycle of one connection: dialing → handshaking → authenticating → open → closing → closed.
+ *
+ * One actor per connection, created by the root swarm machine (outbound at `cmd.dial`, inbound
+ * at `io.conn.opened`). It runs the handshake as an invoked child machine, asks the root to
+ * accept the authenticated peer (the root resolves duplicates), keeps the connection alive
+ * with pings on the control protocol while open, and always ends in `closed` with a reason,
+ * which it reports to the root with `conn.ended`. Every way out has a reason; nothing throws.
+ * @module
+ */
+import { assign, emit, enqueueActions, sendParent, sendTo, setup } from 'xstate'
+import { HANDSHAKE_PROTOCOL, handshakeMachine, type HandshakeInput, type HandshakeOutput } from './handshake.machine.js'
+import { Reasons, type CipherKeys, type Direction, type Effect } from './vocab.js'
+
+/** Wire id of the connection's own control frames (keep-alive ping/pong), after the handshake. */
+export const CONTROL_PROTOCOL = '/xswarm/conn/1'
+
+/** Timeouts of a connection, in milliseconds (documented defaults in lib/limits.ts). */
+export interface ConnectionTimeouts {
+  dial: number
+  handshake: number
+  /** Idle time between keep-alive pings while open. */
+  keepAlive: number
+  /** How long a ping may wait for its pong before the peer counts as gone. */
+  pingTimeout: number
+  /** How long a graceful close may take before the connection counts as closed anyway. */
+  close: number
+}
+
+export interface ConnectionInput {
+  /** The key the root knows this actor by (`d<dialId>` or `c<connId>`). */
+  key: string
+  direction: Direction
+  connId?: number
+  dialId?: number
+  /** For outbound: the address dialed (full, as the user gave it); for inbound: the remote address. */
+  address: string
+  /** For outbound: the transport url to dial. */
+  url?: string
+  /** For outbound: the peer id the address names, if any. */
+  expectedPeer?: string
+  timeouts: ConnectionTimeouts
+  handshake: HandshakeInput
+}
+
+export interface ConnectionContext extends Omit<ConnectionInput, 'handshake'> {
+  handshake: HandshakeInput
+  peer: string | null
+  handshakeHash: Uint8Array | null
+  reason: string | null
+  wasOpen: boolean
+  pingSeq: number
+}
+
+/** What the root tells the connection, and the shell's facts about it. */
+export type ConnectionEvent =
+  /** The dial succeeded (outbound). */
+  | { type: 'io.conn.opened'; connId: number; remoteAddr: string }
+  /** The dial failed (outbound). */
+  | { type: 'io.dial.failed'; reason: string }
+  /** A handshake or control frame for this connection. */
+  | { type: 'conn.frame'; protocol: string; body: unknown }
+  /** The shell refused a frame of this connection (decode, decrypt, size, rate). */
+  | { type: 'io.conn.invalid'; reason: string }
+  /** The transport connection is gone. */
+  | { type: 'io.conn.closed'; reason: string; byRemote: boolean }
+  /** The root accepts the authenticated peer: the connection is open. */
+  | { type: 'conn.accepted' }
+  /** Close now, for `reason` (hang-up, duplicate, swarm closing, rejected by a limit). */
+  | { type: 'conn.close'; reason: string }
+  /** The handshake child wants a frame sent. */
+  | { type: 'handshake.send'; body: Uint8Array }
+
+/** Control frames: [0, seq] is a ping, [1, seq] its pong. */
+type ControlFrame = [0 | 1, number]
+
+function isControlFrame(body: unknown): body is ControlFrame {
+  return Array.isArray(body) && body.length === 2 && (body[0] === 0 || body[0] === 1) &&
+    Number.isSafeInteger(body[1])
+}
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+    emitted: {} as Effect,
+  },
+  actors: { handshake: handshakeMachine },
+  delays: {
+    dialTimeout: ({ context }) => context.timeouts.dial,
+    handshakeTimeout: ({ context }) => context.timeouts.handshake,
+    keepAlive: ({ context }) => context.timeouts.keepAlive,
+    pingTimeout: ({ context }) => context.timeouts.pingTimeout,
+    closeTimeout: ({ context }) => context.timeouts.close,
+  },
+  actions: {
+    requestDial: emit(({ context }) => ({ type: 'effect.dial' as const, dialId: context.dialId!, url: context.url! })),
+    bindConnection: assign({ connId: ({ event }) => (event as { connId: number }).connId }),
+    setReason: assign({ reason: ({ context }, reason: string) => context.reason ?? reason }),
+    reasonFromEvent: assign({
+      reason: ({ context, event }) => context.reason ?? (event as { reason: string }).reason,
+    }),
+    forwardToHandshake: sendTo('handshake', ({ event }) => ({
+      type: 'handshake.message' as const,
+      body: (event as { body: unknown }).body,
+    })),
+    sendHandshakeFrame: emit(({ context, event }) => ({
+      type: 'effect.send' as const,
+      connId: context.connId!,
+      protocol: HANDSHAKE_PROTOCOL,
+      body: (event as { body: Uint8Array }).body,
+    })),
+    /** Install the transport keys and ask the root to accept the peer. */
+    authenticated: enqueueActions(({ context, event, enqueue }) => {
+      const output = (event as unknown as { output: HandshakeOutput & { ok: true } }).output
+      enqueue.assign({ peer: output.peer, handshakeHash: output.handshakeHash })
+      enqueue.emit({
+        type: 'effect.secure',
+        connId: context.connId!,
+        send: output.send as CipherKeys,
+        recv: output.recv as CipherKeys,
+      })
+      enqueue.sendParent({
+        type: 'conn.authenticated',
+        key: context.key,
+        peer: output.peer,
+        handshakeHash: output.handshakeHash,
+        direction: context.direction,
+      })
+    }),
+    handshakeFailed: assign({
+      reason: ({ context, event }) => context.reason ?? (event as unknown as { output: { reason: string } }).output.reason,
+    }),
+    markOpen: assign({ wasOpen: true }),
+    sendPing: enqueueActions(({ context, enqueue }) => {
+      const seq = context.pingSeq + 1
+      enqueue.assign({ pingSeq: seq })
+      enqueue.emit({ type: 'effect.send', connId: context.connId!, protocol: CONTROL_PROTOCOL, body: [0, seq] })
+    }),
+    answerPing: emit(({ context, event }) => ({
+      type: 'effect.send' as const,
+      connId: context.connId!,
+      protocol: CONTROL_PROTOCOL,
+      body: [1, ((event as { body: ControlFrame }).body)[1]],
+    })),
+    requestClose: emit(({ context }) => ({
+      type: 'effect.close' as const,
+      connId: context.connId!,
+      reason: context.reason ?? Reasons.hungUp,
+    })),
+    reportEnded: sendParent(({ context }) => ({
+      type: 'conn.ended',
+      key: context.key,
+      connId: context.connId,
+      dialId: context.dialId,
+      peer: context.peer,
+      expectedPeer: context.expectedPeer,
+      address: context.address,
+      direction: context.direction,
+      wasOpen: context.wasOpen,
+      reason: context.reason ?? 'closed',
+    })),
+  },
+  guards: {
+    isOutbound: ({ context }) => context.direction === 'outbound',
+    handshakeSucceeded: ({ event }) => (event as unknown as { output: HandshakeOutput }).output.ok,
+    peerMismatch: ({ context, event }) => {
+      const output = (event as unknown as { output: HandshakeOutput }).output
+      return output.ok && context.expectedPeer !== undefined && output.peer !== context.expectedPeer
+    },
+    isHandshakeFrame: ({ event }) => (event as { protocol: string }).protocol === HANDSHAKE_PROTOCOL,
+    isPing: ({ event }) => {
+      const e = event as { protocol: string; body: unknown }
+      return e.protocol === CONTROL_PROTOCOL && isControlFrame(e.body) && e.body[0] === 0
+    },
+    isPong: ({ context, event }) => {
+      const e = event as { protocol: string; body: unknown }
+      return e.protocol === CONTROL_PROTOCOL && isControlFrame(e.body) && e.body[0] === 1 && e.body[1] === context.pingSeq
+    },
+  },
+}).createMachine({
+  id: 'connection',
+  context: ({ input }) => ({
+    ...input,
+    peer: null,
+    handshakeHash: null,
+    reason: null,
+    wasOpen: false,
+    pingSeq: 0,
+  }),
+  initial: 'starting',
+  on: {
+    'io.conn.closed': { target: '.closed', actions: 'reasonFromEvent' },
+  },
+  states: {
+    starting: {
+      always: [{ guard: 'isOutbound', target: 'dialing' }, { target: 'handshaking' }],
+    },
+    dialing: {
+      entry: 'requestDial',
+      on: {
+        'io.conn.opened': { target: 'handshaking', actions: 'bindConnection' },
+        'io.dial.failed': { target: 'closed', actions: 'reasonFromEvent' },
+        'conn.close': { target: 'closed', actions: 'reasonFromEvent' },
+      },
+      after: { dialTimeout: { target: 'closed', actions: { type: 'setReason', params: Reasons.dialTimeout } } },
+    },
+    handshaking: {
+      invoke: {
+        id: 'handshake',
+        src: 'handshake',
+        input: ({ context }) => context.handshake,
+        onDone: [
+          { guard: 'peerMismatch', target: 'closing', actions: { type: 'setReason', params: Reasons.peerIdMismatch } },
+          { guard: 'handshakeSucceeded', target: 'authenticating', actions: 'authenticated' },
+          { target: 'closing', actions: 'handshakeFailed' },
+        ],
+      },
+      on: {
+        'conn.frame': [
+          { guard: 'isHandshakeFrame', actions: 'forwardToHandshake' },
+          { target: 'closing', actions: { type: 'setReason', params: Reasons.protocolViolation } },
+        ],
+        'handshake.send': { actions: 'sendHandshakeFrame' },
+        'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },
+        'conn.close': { target: 'closing', actions: 'reasonFromEvent' },
+      },
+      after: { handshakeTimeout: { target: 'closing', actions: { type: 'setReason', params: Reasons.handshakeTimeout } } },
+    },
+    /** Keys are installed; waiting for the root to accept the peer (or reject a duplicate). */
+    authenticating: {
+      on: {
+        'conn.accepted': { target: 'open' },
+        'conn.close': { target: 'closing', actions: 'reasonFromEvent' },
+        'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },
+        'conn.frame': [{ guard: 'isPing', actions: 'answerPing' }],
+      },
+    },
+    open: {
+      entry: 'markOpen',
+      initial: 'idle',
+      states: {
+        idle: {
+          after: { keepAlive: { target: 'awaitingPong', actions: 'sendPing' } },
+        },
+        awaitingPong: {
+          on: { 'conn.frame': { guard: 'isPong', target: 'idle' } },
+          after: { pingTimeout: { target: '#connection.closing', actions: { type: 'setReason', params: Reasons.pingTimeout } } },
+        },
+      },
+      on: {
+        'conn.frame': [
+          { guard: 'isPing', actions: 'answerPing' },
+          { guard: 'isPong' },
+          { target: 'closing', actions: { type: 'setReason', params: Reasons.protocolViolation } },
+        ],
+        'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },
+        'conn.close': { target: 'closing', actions: 'reasonFromEvent' },
+      },
+    },
+    closing: {
+      entry: 'requestClose',
+      on: { 'conn.close': {} },
+      after: { closeTimeout: { target: 'closed' } },
+    },
+    closed: {
+      type: 'final',
+      entry: 'reportEnded',
+    },
+  },
+})

@@ -1,0 +1,220 @@
+/**
+ * The secure handshake of one connection: Noise XX (or XXpsk3 in a private network) with the
+ * ed25519 identity bound to the Noise static key.
+ *
+ * Each side's handshake payload is its ed25519 identity key (32 bytes) and a signature
+ * (64 bytes) over `IDENTITY_BINDING_PREFIX ‖ its Noise static key`; the other side verifies it
+ * against the static key Noise proved, so the peer id (sha256 of the identity key) is
+ * authenticated. Wire: every handshake frame body is one flags byte (bit 0: private network)
+ * followed by the Noise message. A flags mismatch ends at once with `private-network`.
+ *
+ * Pure: the ephemeral key arrives in the input, crypto comes from the suite in the input.
+ * The machine sends with `sendParent({ type: 'handshake.send', body })` and ends in `done`
+ * with `HandshakeOutput` (success or a failure reason); it never throws.
+ * @module
+ */
+import { assign, sendParent, setup } from 'xstate'
+import type { CryptoSuite } from './lib/crypto.js'
+import { peerIdFromPublicKey } from './lib/peer-id.js'
+import { initHandshake, readMessage, writeMessage, type HandshakeState } from './secure/noise.js'
+import type { CipherKeys } from './vocab.js'
+
+/** Wire id of handshake frames (sent in the clear, before any encryption). */
+export const HANDSHAKE_PROTOCOL = '/xswarm/noise/1'
+/** Domain separation for the identity signature over the Noise static key. */
+export const IDENTITY_BINDING_PREFIX = new TextEncoder().encode('xswarm-noise-static-key:')
+/** Prologue mixed into every handshake: both sides must speak this version. */
+export const HANDSHAKE_PROLOGUE = new TextEncoder().encode('xswarm/1')
+
+const FLAG_PRIVATE = 1
+const PAYLOAD_LENGTH = 32 + 64
+
+export interface HandshakeInput {
+  suite: CryptoSuite
+  initiator: boolean
+  /** This node's Noise static x25519 key pair. */
+  staticKey: { privateKey: Uint8Array; publicKey: Uint8Array }
+  /** Fresh per connection, from the swarm's DRBG. */
+  ephemeralPrivateKey: Uint8Array
+  /** This node's ed25519 identity public key and its signature over the binding message. */
+  identityKey: Uint8Array
+  identitySignature: Uint8Array
+  /** 32-byte pre-shared swarm key of a private network. */
+  psk?: Uint8Array
+}
+
+export type HandshakeOutput =
+  | { ok: true; peer: string; identityKey: Uint8Array; handshakeHash: Uint8Array; send: CipherKeys; recv: CipherKeys }
+  | { ok: false; reason: string }
+
+export interface HandshakeContext {
+  suite: CryptoSuite
+  private: boolean
+  noise: HandshakeState
+  payload: Uint8Array
+  outbox: Uint8Array | null
+  /** The remote's ed25519 identity key, once its payload was verified. */
+  remoteIdentity: Uint8Array | null
+  output: HandshakeOutput | null
+}
+
+export type HandshakeEvents = { type: 'handshake.message'; body: unknown }
+
+/** The message to sign: the prefix followed by the Noise static public key. */
+export function identityBindingMessage(staticPublicKey: Uint8Array): Uint8Array {
+  const out = new Uint8Array(IDENTITY_BINDING_PREFIX.length + staticPublicKey.length)
+  out.set(IDENTITY_BINDING_PREFIX)
+  out.set(staticPublicKey, IDENTITY_BINDING_PREFIX.length)
+  return out
+}
+
+function frame(isPrivate: boolean, message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + message.length)
+  out[0] = isPrivate ? FLAG_PRIVATE : 0
+  out.set(message, 1)
+  return out
+}
+
+type Step = Partial<HandshakeContext>
+
+/**
+ * Read one incoming handshake frame. Messages 2 (read by the initiator) and 3 (read by the
+ * responder) carry the sender's identity payload, checked against the Noise-proven static key.
+ */
+function readStep(context: HandshakeContext, body: unknown): Step {
+  if (!(body instanceof Uint8Array) || body.length < 2) return fail('handshake-malformed')
+  if (((body[0] & FLAG_PRIVATE) === FLAG_PRIVATE) !== context.private) return fail('private-network')
+  const read = readMessage(context.noise, body.subarray(1))
+  if ('error' in read) {
+    return fail(context.private && read.error === 'decrypt-failed' ? 'private-network' : `handshake-${read.error}`)
+  }
+  const carriesIdentity = context.noise.initiator || read.split !== undefined
+  if (!carriesIdentity) return { noise: read.state }
+  const identity = checkIdentity(context.suite, read.payload, read.state.remoteStatic)
+  if (typeof identity === 'string') return fail(identity)
+  if (!read.split) return { noise: read.state, remoteIdentity: identity }
+  return { noise: read.state, remoteIdentity: identity, output: success(context.suite, identity, read.handshakeHash!, read.split) }
+}
+
+function checkIdentity(suite: CryptoSuite, payload: Uint8Array, remoteStatic: Uint8Array | null | undefined): Uint8Array | string {
+  if (payload.length !== PAYLOAD_LENGTH || !remoteStatic) return 'handshake-bad-payload'
+  const identityKey = payload.slice(0, 32)
+  const signature = payload.subarray(32, PAYLOAD_LENGTH)
+  if (!suite.ed25519Verify(signature, identityBindingMessage(remoteStatic), identityKey)) return 'handshake-bad-signature'
+  return identityKey
+}
+
+function success(
+  suite: CryptoSuite,
+  identityKey: Uint8Array,
+  handshakeHash: Uint8Array,
+  split: { send: CipherKeys; recv: CipherKeys },
+): HandshakeOutput {
+  return {
+    ok: true,
+    peer: peerIdFromPublicKey(suite.sha256, identityKey),
+    identityKey,
+    handshakeHash,
+    send: split.send,
+    recv: split.recv,
+  }
+}
+
+function fail(reason: string): Step {
+  return { output: { ok: false, reason } }
+}
+
+export const handshakeMachine = setup({
+  types: {
+    context: {} as HandshakeContext,
+    events: {} as HandshakeEvents,
+    input: {} as HandshakeInput,
+    output: {} as HandshakeOutput,
+  },
+  actions: {
+    /** Write the next Noise message (carrying our identity payload when the pattern allows it). */
+    writeNext: assign(({ context }) => {
+      const payload = context.noise.initiator && context.noise.messageIndex === 0 ? new Uint8Array(0) : context.payload
+      const written = writeMessage(context.noise, payload)
+      if ('error' in written) return fail(`handshake-${written.error}`)
+      const step: Step = { noise: written.state, outbox: frame(context.private, written.message) }
+      if (written.split) {
+        if (!context.remoteIdentity) return fail('handshake-bad-payload')
+        step.output = success(context.suite, context.remoteIdentity, written.handshakeHash!, written.split)
+      }
+      return step
+    }),
+    /** Hand the written message to the connection, which sends it unencrypted. */
+    flush: sendParent(({ context }) => ({ type: 'handshake.send', body: context.outbox })),
+    read: assign(({ context, event }) => readStep(context, event.body)),
+  },
+  guards: {
+    failed: ({ context }) => context.output !== null && !context.output.ok,
+    isInitiator: ({ context }) => context.noise.initiator,
+  },
+}).createMachine({
+  id: 'handshake',
+  context: ({ input }) => {
+    const noise = initHandshake({
+      suite: input.suite,
+      pattern: input.psk ? 'XXpsk3' : 'XX',
+      initiator: input.initiator,
+      prologue: HANDSHAKE_PROLOGUE,
+      staticKey: input.staticKey,
+      ephemeralPrivateKey: input.ephemeralPrivateKey,
+      psk: input.psk,
+    })
+    const payload = new Uint8Array(PAYLOAD_LENGTH)
+    payload.set(input.identityKey, 0)
+    payload.set(input.identitySignature, 32)
+    return { suite: input.suite, private: input.psk !== undefined, noise, payload, outbox: null, remoteIdentity: null, output: null }
+  },
+  initial: 'start',
+  states: {
+    start: {
+      always: [
+        { guard: 'isInitiator', target: 'sendingInitiation' },
+        { target: 'awaitingInitiation' },
+      ],
+    },
+    /** Initiator: -> e */
+    sendingInitiation: {
+      entry: ['writeNext'],
+      always: [{ guard: 'failed', target: 'done' }, { target: 'awaitingResponse', actions: 'flush' }],
+    },
+    /** Initiator: <- e, ee, s, es (+ responder identity), then -> s, se (+ ours) */
+    awaitingResponse: {
+      on: {
+        'handshake.message': { target: 'checkingResponse', actions: 'read' },
+      },
+    },
+    checkingResponse: {
+      always: [
+        { guard: 'failed', target: 'done' },
+        { target: 'sendingFinish' },
+      ],
+    },
+    sendingFinish: {
+      entry: ['writeNext'],
+      always: [{ guard: 'failed', target: 'done' }, { target: 'done', actions: 'flush' }],
+    },
+    /** Responder: <- e */
+    awaitingInitiation: {
+      on: { 'handshake.message': { target: 'checkingInitiation', actions: 'read' } },
+    },
+    checkingInitiation: {
+      always: [{ guard: 'failed', target: 'done' }, { target: 'sendingResponse' }],
+    },
+    /** Responder: -> e, ee, s, es (+ our identity) */
+    sendingResponse: {
+      entry: ['writeNext'],
+      always: [{ guard: 'failed', target: 'done' }, { target: 'awaitingFinish', actions: 'flush' }],
+    },
+    /** Responder: <- s, se (+ initiator identity) */
+    awaitingFinish: {
+      on: { 'handshake.message': { target: 'done', actions: 'read' } },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => context.output ?? { ok: false, reason: 'handshake-failed' },
+})

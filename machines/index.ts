@@ -1,0 +1,18 @@
+/**
+ * `xswarm/machines`: every statechart of xswarm and the vocabulary they speak, with no IO.
+ * Open them in the Stately editor, test them alone with `transition()` and `xstate/graph`,
+ * or build your own protocols next to them.
+ * @module
+ */
+export * from './vocab.js'
+export { swarmMachine, survivor, type SwarmInput } from './swarm.machine.js'
+export { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput, type ConnectionTimeouts } from './connection.machine.js'
+export { handshakeMachine, HANDSHAKE_PROTOCOL, identityBindingMessage, type HandshakeInput, type HandshakeOutput } from './handshake.machine.js'
+export { pingMachine, pingProtocol, parsePing, PING_ID } from './protocols/ping.machine.js'
+export * from './lib/protocol.js'
+export * from './lib/rng.js'
+export * from './lib/limits.js'
+export { inputTime, spawnTracked, bindRuntime, type Runtime } from './lib/runtime.js'
+export type { CryptoSuite } from './lib/crypto.js'
+export { nobleSuite } from './lib/crypto-noble.js'
+export * from './lib/peer-id.js'

@@ -1,0 +1,77 @@
+/**
+ * Every bound on what a peer controls, and every timeout, with its documented default.
+ *
+ * One place so README.md and SECURITY.md can table them, and so `createSwarm({ limits })`
+ * can override any of them. The codec and the transports enforce the byte limits before
+ * anything is decoded; the root machine enforces the connection counts.
+ * @module
+ */
+
+export interface Limits {
+  /** Largest frame (one WebSocket message), checked before decoding. Default 1 MiB. */
+  maxFrameBytes: number
+  /** Open connections in all states. Default 1024. */
+  maxConnections: number
+  /** Connections not yet authenticated (handshaking). Default 128. */
+  maxPendingConnections: number
+  /** Simultaneous connections to one peer (duplicates are resolved to one; this bounds the race). Default 4. */
+  maxConnectionsPerPeer: number
+  /** Dials in flight. Default 64. */
+  maxPendingDials: number
+  /** Inbound frames per second per connection (token bucket, burst = one second). Default 5,000. */
+  maxFramesPerSecond: number
+  /** Inbound bytes per second per connection (token bucket, burst = one second). Default 64 MiB. */
+  maxBytesPerSecond: number
+  /** Outbound bytes queued on one connection before the peer counts as not reading. Default 16 MiB. */
+  maxQueuedBytes: number
+  /** Inputs waiting in the swarm's queue before sockets are paused. Default 4096. */
+  maxQueuedInputs: number
+}
+
+export interface Timeouts {
+  /** A dial must open within this. Default 10 s. */
+  dial: number
+  /** A handshake must finish within this. Default 10 s. */
+  handshake: number
+  /** Idle time between keep-alive pings. Default 15 s. */
+  keepAlive: number
+  /** A ping must be answered within this. Default 20 s. */
+  pingTimeout: number
+  /** A graceful close may take this long. Default 2 s. */
+  close: number
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxFrameBytes: 1024 * 1024,
+  maxConnections: 1024,
+  maxPendingConnections: 128,
+  maxConnectionsPerPeer: 4,
+  maxPendingDials: 64,
+  maxFramesPerSecond: 5000,
+  maxBytesPerSecond: 64 * 1024 * 1024,
+  maxQueuedBytes: 16 * 1024 * 1024,
+  maxQueuedInputs: 4096,
+})
+
+export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
+  dial: 10_000,
+  handshake: 10_000,
+  keepAlive: 15_000,
+  pingTimeout: 20_000,
+  close: 2_000,
+})
+
+/** Merge user overrides into the defaults, checking each value (RangeError names the field). */
+export function resolveBounds<T extends object>(defaults: Readonly<T>, overrides: Partial<T> | undefined, what: string): T {
+  const out = { ...defaults }
+  if (overrides === undefined) return out
+  if (typeof overrides !== 'object' || overrides === null) throw new TypeError(`"${what}" expected an object`)
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(key in defaults)) throw new RangeError(`"${what}.${key}" is not a known setting (known: ${Object.keys(defaults).join(', ')})`)
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`"${what}.${key}" expected a positive number, got ${String(value)}`)
+    }
+    ;(out as Record<string, number>)[key] = value
+  }
+  return out
+}

@@ -1,0 +1,201 @@
+/**
+ * createSwarm: options in, a started Swarm out.
+ *
+ * Resolves identity (given, from a file, derived from a seed, or fresh), the crypto suite
+ * (node:crypto by default, @noble everywhere else), limits and timeouts, the protocols
+ * (built-ins plus the user's), the transports (WebSockets by default), then starts the root
+ * machine and the listeners. Every option is checked here and a bad one throws at once.
+ * @module
+ */
+import { identityBindingMessage } from '../machines/handshake.machine.js'
+import { nobleSuite } from '../machines/lib/crypto-noble.js'
+import type { CryptoSuite } from '../machines/lib/crypto.js'
+import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, resolveBounds, type Limits, type Timeouts } from '../machines/lib/limits.js'
+import { peerIdFromPublicKey } from '../machines/lib/peer-id.js'
+import { defineProtocol, type ProtocolDefinition } from '../machines/lib/protocol.js'
+import { createDrbg, drbgBytes } from '../machines/lib/rng.js'
+import { pingProtocol, type PingOptions } from '../machines/protocols/ping.machine.js'
+import type { InspectionEvent, Observer } from 'xstate'
+import { resolveCodecLimits } from './codec/frame.js'
+import { nativeSuite } from './crypto/native.js'
+import { ErrorCodes, XswarmError } from './errors.js'
+import { parseListenAddress } from './identity/address.js'
+import { loadOrCreateIdentity } from './identity/identity-file.js'
+import { Driver } from './runtime/driver.js'
+import { realScheduler, type Scheduler } from './runtime/clock.js'
+import { Swarm } from './swarm.js'
+import { createWsTransport } from './transport/ws.js'
+import type { Transport } from './transport/transport.js'
+
+export interface SwarmOptions {
+  /** Where to listen, e.g. `['ws://127.0.0.1:0']` (port 0: any free port). Default: nowhere (dial only). */
+  listen?: string[]
+  /** Addresses to dial at start. */
+  bootstrap?: string[]
+  /** `false`: static peers only (no bootstrap walk, no peer exchange, no lookups). */
+  discovery?: boolean | Record<string, unknown>
+  /** The ed25519 identity: a 32-byte secret key. Default: `identityFile`, else derived from `seed`, else fresh. */
+  secretKey?: Uint8Array
+  /** A file holding the identity, created (mode 0600) on first use and reused after. */
+  identityFile?: string
+  /** 32-byte pre-shared key: only nodes with the same key can connect (private network). */
+  swarmKey?: Uint8Array
+  /** Your protocols (see `defineProtocol`). */
+  protocols?: ProtocolDefinition<any>[]
+  /** The built-in ping protocol's options, or `false` to leave it out. */
+  ping?: false | Partial<PingOptions>
+  /** Bounds on everything a peer controls (see README "Limits"). */
+  limits?: Partial<Limits>
+  /** Timeouts (see README "Limits"). */
+  timeouts?: Partial<Timeouts>
+  /** `native` (node:crypto, default) or `noble` (pure JS), or your own suite. */
+  crypto?: 'native' | 'noble' | CryptoSuite
+  /** Transports; default one WebSocket transport. */
+  transports?: Transport[]
+  /** An XState inspection observer (e.g. `createBrowserInspector().inspect`): sees every actor and transition. */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void)
+  /** Seed for every random choice (keys included): for tests and simulations only, never in production. */
+  seed?: Uint8Array | number
+  /** Time source; default real time. A simulation passes its virtual scheduler. */
+  scheduler?: Scheduler
+}
+
+const KNOWN_OPTIONS = new Set([
+  'listen', 'bootstrap', 'discovery', 'secretKey', 'identityFile', 'swarmKey', 'protocols', 'ping', 'limits',
+  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub',
+])
+
+/** Built-in protocols other than ping, registered by their modules (pubsub, discovery). */
+export type BuiltinFactory = (options: SwarmOptions) => ProtocolDefinition<any> | undefined
+const builtins: BuiltinFactory[] = []
+
+/** @internal let a built-in protocol module add itself to every swarm. */
+export function registerBuiltin(factory: BuiltinFactory): void {
+  builtins.push(factory)
+}
+
+/** Create a swarm, start it and its listeners. Rejects if a listener cannot start. */
+export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
+  checkOptions(options)
+  const limits = resolveBounds(DEFAULT_LIMITS, options.limits, 'limits')
+  const timeouts = resolveBounds(DEFAULT_TIMEOUTS, options.timeouts, 'timeouts')
+  const suite = resolveSuite(options.crypto)
+  const random = randomSource(options.seed)
+  const secretKey = await resolveSecretKey(options, random)
+  const identityKey = suite.ed25519PublicKey(secretKey)
+  const peerId = peerIdFromPublicKey(suite.sha256, identityKey)
+  const staticPrivate = random(32)
+  const staticKey = { privateKey: staticPrivate, publicKey: suite.x25519PublicKey(staticPrivate) }
+  const protocols = resolveProtocols(options)
+  const listen = (options.listen ?? []).map((address) => parseListenAddress(address).url)
+  const codec = resolveCodecLimits({ maxFrameBytes: limits.maxFrameBytes })
+  const transports = options.transports ?? [createWsTransport({ maxMessageBytes: limits.maxFrameBytes })]
+
+  let swarm!: Swarm
+  const driver = new Driver({
+    root: {
+      peerId,
+      suite,
+      identityKey,
+      sign: (message) => suite.ed25519Sign(secretKey, message),
+      staticKey,
+      identitySignature: suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey)),
+      psk: options.swarmKey ? Uint8Array.from(options.swarmKey) : undefined,
+      seed: random(32),
+      limits,
+      timeouts,
+      protocols,
+    },
+    transports,
+    scheduler: options.scheduler ?? realScheduler,
+    limits,
+    codec,
+    protocols,
+    inspect: options.inspect,
+    onEvent: (event) => swarm._event(event),
+    onInput: () => swarm?._input(),
+  })
+  swarm = new Swarm(peerId, driver, new Set(protocols.map((p) => p.id)))
+  driver.start()
+  let bound: string[]
+  try {
+    bound = await driver.listen(listen)
+  } catch (error) {
+    await driver.shutdown()
+    throw new XswarmError(ErrorCodes.LISTEN_FAILED, `cannot listen on ${listen.join(', ')}: ${(error as Error).message}`, { cause: error })
+  }
+  driver.push({ type: 'io.listener.ready', addresses: bound.map((url) => `${url}/p2p/${peerId}`) })
+  for (const address of options.bootstrap ?? []) swarm.dial(address)
+  return swarm
+}
+
+function checkOptions(options: SwarmOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"options" expected an object')
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new RangeError(`"options.${key}" is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`)
+  }
+  for (const key of ['listen', 'bootstrap'] as const) {
+    const value = options[key]
+    if (value !== undefined && (!Array.isArray(value) || value.some((a) => typeof a !== 'string'))) {
+      throw new TypeError(`"options.${key}" expected an array of address strings`)
+    }
+  }
+  for (const key of ['secretKey', 'swarmKey'] as const) {
+    const value = options[key]
+    if (value === undefined) continue
+    if (!(value instanceof Uint8Array)) throw new TypeError(`"options.${key}" expected Uint8Array, got ${typeof value}`)
+    if (value.length !== 32) throw new RangeError(`"options.${key}" expected Uint8Array of length 32, got length=${value.length}`)
+  }
+  if (options.identityFile !== undefined && typeof options.identityFile !== 'string') {
+    throw new TypeError('"options.identityFile" expected a file path string')
+  }
+}
+
+function resolveSuite(choice: SwarmOptions['crypto']): CryptoSuite {
+  if (choice === undefined || choice === 'native') return nativeSuite
+  if (choice === 'noble') return nobleSuite
+  if (typeof choice === 'object' && choice !== null && typeof choice.aeadEncrypt === 'function') return choice
+  throw new RangeError(`"options.crypto" expected 'native', 'noble' or a CryptoSuite, got ${String(choice)}`)
+}
+
+/** Fresh randomness, or a deterministic stream for a seed. */
+function randomSource(seed: SwarmOptions['seed']): (n: number) => Uint8Array {
+  if (seed === undefined) return (n) => crypto.getRandomValues(new Uint8Array(n))
+  let seedBytes: Uint8Array
+  if (typeof seed === 'number') {
+    if (!Number.isSafeInteger(seed)) throw new RangeError(`"options.seed" expected a safe integer, got ${seed}`)
+    seedBytes = new Uint8Array(32)
+    new DataView(seedBytes.buffer).setFloat64(0, seed)
+  } else if (seed instanceof Uint8Array && seed.length === 32) {
+    seedBytes = seed
+  } else {
+    throw new TypeError('"options.seed" expected a safe integer or a Uint8Array of length 32')
+  }
+  const drbg = createDrbg(seedBytes)
+  return (n) => drbgBytes(drbg, n)
+}
+
+async function resolveSecretKey(options: SwarmOptions, random: (n: number) => Uint8Array): Promise<Uint8Array> {
+  if (options.secretKey) return Uint8Array.from(options.secretKey)
+  if (options.identityFile) return (await loadOrCreateIdentity(options.identityFile)).keyPair.secretKey
+  return random(32)
+}
+
+function resolveProtocols(options: SwarmOptions): ProtocolDefinition<any>[] {
+  const list: ProtocolDefinition<any>[] = []
+  if (options.ping !== false) list.push(pingProtocol(options.ping ?? {}))
+  for (const factory of builtins) {
+    const def = factory(options)
+    if (def) list.push(def)
+  }
+  if (options.protocols !== undefined && !Array.isArray(options.protocols)) {
+    throw new TypeError('"options.protocols" expected an array of protocol definitions')
+  }
+  for (const def of options.protocols ?? []) list.push(defineProtocol(def))
+  const seen = new Set<string>()
+  for (const def of list) {
+    if (seen.has(def.id)) throw new RangeError(`"options.protocols": protocol ${def.id} is registered twice`)
+    seen.add(def.id)
+  }
+  return list
+}

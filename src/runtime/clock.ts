@@ -1,0 +1,56 @@
+/**
+ * Clocks: the seam through which time enters a swarm.
+ *
+ * A `Scheduler` is the platform's time (real: performance.now + setTimeout; simulated: a
+ * virtual clock, see sim.ts). `QueueClock` adapts it to XState's `clock` option: when a timer
+ * fires it does not call XState's callback, it appends a timer input to the swarm's queue,
+ * and the driver runs the callback when it takes that input, so timers are ordered with
+ * every other input. A timer cleared after it fired but before it was taken does nothing.
+ * @module
+ */
+
+/** Platform time. */
+export interface Scheduler {
+  /** Milliseconds, monotonic. */
+  now(): number
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+/** Real time. */
+export const realScheduler: Scheduler = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/** A timer input: the driver calls `fire` when it takes it, unless it was cancelled. */
+export interface TimerInput {
+  type: 'timer'
+  fire: () => void
+  cancelled: boolean
+  handle: unknown
+}
+
+/** XState's `clock` interface, backed by the queue. */
+export class QueueClock {
+  readonly scheduler: Scheduler
+  private readonly enqueue: (timer: TimerInput) => void
+
+  constructor(scheduler: Scheduler, enqueue: (timer: TimerInput) => void) {
+    this.scheduler = scheduler
+    this.enqueue = enqueue
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerInput {
+    const timer: TimerInput = { type: 'timer', fire: fn, cancelled: false, handle: undefined }
+    timer.handle = this.scheduler.setTimeout(() => this.enqueue(timer), ms)
+    return timer
+  }
+
+  clearTimeout(timer: TimerInput | undefined): void {
+    if (!timer) return
+    timer.cancelled = true
+    this.scheduler.clearTimeout(timer.handle)
+  }
+}

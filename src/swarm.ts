@@ -1,0 +1,227 @@
+/**
+ * Swarm: the user's handle on a node. Iterate it to drive it; query it for what you were told.
+ *
+ * The swarm advances while it is driven: taking an event (`for await (const e of swarm)`,
+ * `swarm.next()`, or `swarm.take()` in a simulation) takes inputs off the queue and settles
+ * them until an event comes out. `isConnected`/`peers` read a view that changes only as
+ * events are handed out, so what a user can query and the events they have taken never
+ * disagree. Commands (`dial`, `publish`, ...) validate their arguments at once (TypeError /
+ * RangeError / AddressError) and are otherwise queued: their outcome arrives as an event.
+ * @module
+ */
+import type { CoreSwarmEvent, ProtocolEvent } from '../machines/vocab.js'
+import { ErrorCodes, XswarmError } from './errors.js'
+import { parseDialAddress } from './identity/address.js'
+import type { Driver } from './runtime/driver.js'
+import { InputQueue } from './runtime/queue.js'
+
+/** Every event a swarm hands out: the core ones, and whatever its protocols output. */
+export type SwarmEvent = CoreSwarmEvent | ProtocolEvent
+
+const PUBSUB_ID = '/xswarm/pubsub/1'
+/** Events handed out before the consumer yields to the event loop once (so IO keeps flowing). */
+const EVENTS_PER_TURN = 1024
+/** Inputs settled per pump before yielding to the event loop. */
+const STEPS_PER_TURN = 512
+
+export class Swarm implements AsyncIterable<SwarmEvent> {
+  /** This node's peer id (base58 of sha256 of its ed25519 public key). */
+  readonly peerId: string
+  readonly #driver: Driver
+  readonly #events = new InputQueue<SwarmEvent>(Number.MAX_SAFE_INTEGER)
+  readonly #connected = new Set<string>()
+  readonly #protocols: ReadonlySet<string>
+  #addresses: string[] = []
+  #rootClosed = false
+  #ended = false
+  #closing: Promise<void> | null = null
+  #signal: { promise: Promise<void>; resolve: () => void } | null = null
+  #handedOut = 0
+  #pubsubSeq = 0
+
+  /** @internal use createSwarm */
+  constructor(peerId: string, driver: Driver, protocols: ReadonlySet<string>) {
+    this.peerId = peerId
+    this.#driver = driver
+    this.#protocols = protocols
+  }
+
+  /** Full dialable addresses, each ending in /p2p/<peerId>. */
+  get addresses(): string[] {
+    return [...this.#addresses]
+  }
+
+  /** @internal called by the driver for every swarm event, in order. */
+  _event(event: { type: string }): void {
+    if (event.type === 'swarm.listening') this.#addresses = [...(event as unknown as { addresses: string[] }).addresses]
+    this.#events.push(event as SwarmEvent)
+    if (event.type === 'swarm.closed') {
+      this.#rootClosed = true
+      this._input() // wake a close() that waits for input: nothing more will come
+    }
+  }
+
+  /** @internal called by the driver when an input is queued. */
+  _input(): void {
+    const signal = this.#signal
+    if (signal) {
+      this.#signal = null
+      signal.resolve()
+    }
+  }
+
+  /** Dial an address (`ws://host:port/p2p/<id>` or its multiaddr form). The outcome is `peer.connected` or `dial.failed`. */
+  dial(address: string): void {
+    const parsed = parseDialAddress(address)
+    this.#assertOpen('dial')
+    this.#driver.push({ type: 'cmd.dial', address, url: parsed.url, ...(parsed.peerId ? { peer: parsed.peerId } : {}) })
+  }
+
+  /** Close the connection to a peer; `peer.disconnected` follows. */
+  hangUp(peer: string, reason = 'hung-up'): void {
+    if (typeof peer !== 'string') throw new TypeError(`"peer" expected a peer id string, got ${typeof peer}`)
+    if (typeof reason !== 'string' || reason.length > 100) throw new RangeError('"reason" expected a string of at most 100 characters')
+    this.#assertOpen('hangUp')
+    this.#driver.push({ type: 'cmd.hangUp', peer, reason })
+  }
+
+  /** Whether `peer` is connected, as of the last event taken. */
+  isConnected(peer: string): boolean {
+    return this.#connected.has(peer)
+  }
+
+  /** Connected peer ids, as of the last event taken. */
+  peers(): string[] {
+    return [...this.#connected]
+  }
+
+  /** Send a command to a protocol's actor (its user API); e.g. `command('/xswarm/ping/1', { type: 'ping.send', peer })`. */
+  command(protocol: string, event: { type: string } & Record<string, unknown>): void {
+    if (!this.#protocols.has(protocol)) {
+      throw new RangeError(`"protocol" ${JSON.stringify(protocol)} is not running on this swarm (running: ${[...this.#protocols].join(', ')})`)
+    }
+    if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
+      throw new TypeError('"event" expected an object with a string "type"')
+    }
+    this.#assertOpen('command')
+    this.#driver.push({ type: 'cmd.protocol', protocol, event })
+  }
+
+  /** Join a pubsub topic; `pubsub.subscribed` follows. */
+  subscribe(topic: string): void {
+    this.command(PUBSUB_ID, { type: 'pubsub.subscribe', topic: checkTopic(topic) })
+  }
+
+  /** Leave a pubsub topic. */
+  unsubscribe(topic: string): void {
+    this.command(PUBSUB_ID, { type: 'pubsub.unsubscribe', topic: checkTopic(topic) })
+  }
+
+  /** Publish bytes to a topic; returns a local id echoed by `pubsub.published` or `pubsub.publish.failed`. */
+  publish(topic: string, data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) throw new TypeError(`"data" expected Uint8Array, got ${typeof data}`)
+    const publishId = ++this.#pubsubSeq
+    this.command(PUBSUB_ID, { type: 'pubsub.publish', topic: checkTopic(topic), data, publishId })
+    return publishId
+  }
+
+  /** Counters: inputs settled, frames and bytes in and out, sends dropped, sockets paused. */
+  stats(): Readonly<Driver['stats']> & { queued: number; pendingEvents: number } {
+    return { ...this.#driver.stats, queued: this.#driver.queued, pendingEvents: this.#events.length }
+  }
+
+  /**
+   * Take the next event without waiting: settle inputs until one comes out, or return
+   * `undefined` when the queue is empty. For simulations and tests that drive time themselves.
+   */
+  take(maxSteps = Number.MAX_SAFE_INTEGER): SwarmEvent | undefined {
+    for (let steps = 0; this.#events.length === 0; steps++) {
+      if (steps >= maxSteps || !this.#driver.step()) return undefined
+    }
+    return this.#handOut()
+  }
+
+  /** Wait for the next event; `undefined` once the stream has ended (after `swarm.closed`). */
+  async next(): Promise<SwarmEvent | undefined> {
+    if (++this.#handedOut >= EVENTS_PER_TURN) {
+      this.#handedOut = 0
+      await yieldToEventLoop()
+    }
+    for (;;) {
+      if (this.#ended) return undefined
+      const event = this.take(STEPS_PER_TURN)
+      if (event) return event
+      if (this.#driver.queued > 0) await yieldToEventLoop()
+      else await this.#waitForInput()
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<SwarmEvent> {
+    for (;;) {
+      const event = await this.next()
+      if (event === undefined) return
+      yield event
+    }
+  }
+
+  /**
+   * Close gracefully: protocols say goodbye, peers are told (`swarm-closed`), listeners stop.
+   * Idempotent. Resolves when everything is released; the event stream then ends with
+   * `swarm.closed` (events not yet taken stay available).
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing
+    this.#closing = (async () => {
+      if (!this.#rootClosed) this.#driver.push({ type: 'cmd.close' })
+      while (!this.#rootClosed) {
+        let steps = 0
+        while (!this.#rootClosed && steps++ < STEPS_PER_TURN && this.#driver.step()) { /* settle */ }
+        if (this.#rootClosed) break
+        if (this.#driver.queued > 0) await yieldToEventLoop()
+        else await this.#waitForInput()
+      }
+      await this.#driver.shutdown()
+    })()
+    return this.#closing
+  }
+
+  /** Whether `close()` has been called (or the swarm closed by itself). */
+  get closed(): boolean {
+    return this.#closing !== null || this.#rootClosed
+  }
+
+  #handOut(): SwarmEvent {
+    const event = this.#events.shift()!
+    switch (event.type) {
+      case 'peer.connected': this.#connected.add((event as { peer: string }).peer); break
+      case 'peer.disconnected': this.#connected.delete((event as { peer: string }).peer); break
+      case 'swarm.closed': this.#ended = true; this.#connected.clear(); break
+    }
+    return event
+  }
+
+  #waitForInput(): Promise<void> {
+    if (!this.#signal) {
+      let resolve!: () => void
+      const promise = new Promise<void>((r) => { resolve = r })
+      this.#signal = { promise, resolve }
+    }
+    return this.#signal.promise
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closing || this.#rootClosed) {
+      throw new XswarmError(ErrorCodes.SWARM_CLOSED, `cannot ${what}: the swarm is closed`)
+    }
+  }
+}
+
+function checkTopic(topic: string): string {
+  if (typeof topic !== 'string') throw new TypeError(`"topic" expected a string, got ${typeof topic}`)
+  if (topic.length === 0 || topic.length > 256) throw new RangeError(`"topic" expected 1 to 256 characters, got ${topic.length}`)
+  return topic
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
