@@ -42,7 +42,7 @@ export interface DriverOptions {
   protocols: readonly ProtocolDefinition[]
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void)
   /** Where swarm events go, in order (the facade's buffer). */
-  onEvent: (event: { type: string }) => void
+  onEvent: (event: { type: string; [key: string]: unknown }) => void
   /** Called when an input arrives (so a waiting consumer can step again). */
   onInput: () => void
 }
@@ -92,7 +92,7 @@ export class Driver {
   private readonly conns = new Map<number, ShellConn>()
   private readonly peerConns = new Map<string, ShellConn>()
   private readonly listeners: Listener[] = []
-  private readonly onEvent: (event: { type: string }) => void
+  private readonly onEvent: (event: { type: string; [key: string]: unknown }) => void
   private readonly onInput: () => void
   private connSeq = 0
   private inputTime = 0
