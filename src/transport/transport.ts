@@ -23,13 +23,20 @@ export interface Conn {
   readonly remoteAddr: string
   /** Attach the handler; must be called synchronously when the connection is handed out. */
   attach(handler: ConnHandler): void
-  /** Queue one message. Never throws; sending on a closed connection is a no-op. */
+  /**
+   * Queue one message. Never throws; sending on a closed connection is a no-op.
+   * Do not modify `bytes` afterwards: a transport may hold them until they are written.
+   */
   send(bytes: Uint8Array): void
   /** Bytes accepted by `send` but not yet written to the network. */
   readonly bufferedAmount: number
   /** Close gracefully with a reason the remote can read (≤ 120 bytes UTF-8); `closed` follows once. */
   close(reason: string): void
-  /** Stop reading from the network (backpressure); `resume` starts again. Idempotent. */
+  /**
+   * Stop reading from the network (backpressure); `resume` starts again. Idempotent.
+   * While paused no `data` is delivered; messages wait in order. `closed` always comes after
+   * the last message, so a paused connection with messages held reports `closed` after `resume`.
+   */
   pause(): void
   resume(): void
 }
@@ -59,4 +66,20 @@ export interface Transport {
   dial(address: string, options?: { signal?: AbortSignal }): Promise<Conn>
   /** Close all listeners and connections this transport made (used by swarm.close as a last resort). */
   close(): Promise<void>
+}
+
+/** Longest close reason in bytes of UTF-8 (a WebSocket close frame holds 123 after its code). */
+export const MAX_REASON_BYTES = 120
+
+/** Cut `reason` to at most `maxBytes` bytes of UTF-8 without splitting a character. */
+export function truncateReason(reason: string, maxBytes = MAX_REASON_BYTES): string {
+  let bytes = 0
+  let end = 0
+  for (const ch of reason) {
+    const cp = ch.codePointAt(0) as number
+    bytes += cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4
+    if (bytes > maxBytes) return reason.slice(0, end)
+    end += ch.length
+  }
+  return reason
 }
