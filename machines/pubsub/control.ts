@@ -1,0 +1,112 @@
+/**
+ * Control parts of a received RPC: GRAFT, PRUNE (gossipsub v1.0/v1.1, without peer exchange:
+ * discovery finds peers), IHAVE/IWANT (lazy gossip, with v1.1's limits and IWANT promises)
+ * and IDONTWANT (v1.2). Every peer-controlled amount is bounded per RPC by `parseRpc` and per
+ * heartbeat here; peers below the gossip threshold get no gossip answered at all.
+ * @module
+ */
+import { nextInt, sample } from '../lib/rng.js'
+import { inBackoff, isSubscribed, scoreOf, setBackoff } from './mesh.js'
+import { scoreBehaviour, scoreGraft, scorePrune } from './score.js'
+import { outTo, type PeerState, type RouterState } from './state.js'
+import { idToHex, type Control, type IHave, type Prune } from './wire.js'
+
+export function handleControl(s: RouterState, peer: string, ps: PeerState, ctl: Control, now: number): void {
+  const score = scoreOf(s, peer, now)
+  if (ctl.graft) for (const topic of ctl.graft) handleGraft(s, peer, ps, topic, score, now)
+  if (ctl.prune) for (const prune of ctl.prune) handlePrune(s, peer, ps, prune, now)
+  if (ctl.idw) handleIdontwant(s, ps, ctl.idw, now)
+  if (score < s.params.score.gossipThreshold) return
+  if (ctl.ihave) handleIhave(s, peer, ps, ctl.ihave, now)
+  if (ctl.iwant) handleIwant(s, peer, ps, ctl.iwant)
+}
+
+function refuse(s: RouterState, peer: string, topic: string, backoff: number, now: number): void {
+  const t = s.topics.get(topic)
+  if (t) setBackoff(t, peer, now + backoff)
+  outTo(s, peer).prune.push({ t: topic, b: Math.ceil(backoff / 1000) })
+}
+
+function handleGraft(s: RouterState, peer: string, ps: PeerState, topic: string, score: number, now: number): void {
+  const t = s.topics.get(topic)
+  const p = s.params
+  if (!isSubscribed(t)) {
+    // Not (or no longer) subscribed: tell the peer, so it stops treating us as mesh.
+    if (t) outTo(s, peer).prune.push({ t: topic, b: Math.ceil(p.unsubscribeBackoff / 1000) })
+    return
+  }
+  if (t.mesh.has(peer)) return
+  if (inBackoff(t, peer, now)) {
+    scoreBehaviour(ps.stats)
+    refuse(s, peer, topic, p.pruneBackoff, now)
+    return
+  }
+  if (score < 0 || !ps.topics.has(topic) || (t.mesh.size >= p.Dhi && !ps.outbound)) {
+    refuse(s, peer, topic, p.pruneBackoff, now)
+    return
+  }
+  t.mesh.add(peer)
+  scoreGraft(ps.stats, topic, now)
+}
+
+function handlePrune(s: RouterState, peer: string, ps: PeerState, prune: Prune, now: number): void {
+  const t = s.topics.get(prune.t)
+  if (!t) return
+  if (t.mesh.delete(peer)) scorePrune(ps.stats, prune.t, s.params.score, now)
+  const backoff = prune.b === undefined ? s.params.pruneBackoff : prune.b * 1000
+  setBackoff(t, peer, now + backoff)
+}
+
+function handleIdontwant(s: RouterState, ps: PeerState, ids: Uint8Array[], now: number): void {
+  const p = s.params
+  for (const id of ids) {
+    if (ps.idontwantCount >= p.maxIdontwantPerHeartbeat) return
+    ps.idontwantCount++
+    if (ps.dontWant.size >= p.maxDontWantPerPeer) {
+      const oldest = ps.dontWant.keys().next().value
+      if (oldest !== undefined) ps.dontWant.delete(oldest)
+    }
+    ps.dontWant.set(idToHex(id), now + p.dontWantTtl)
+  }
+}
+
+function handleIhave(s: RouterState, peer: string, ps: PeerState, entries: IHave[], now: number): void {
+  const p = s.params
+  if (++ps.ihaveCount > p.maxIhaveMessages || ps.iasked >= p.maxIhaveLength) return
+  const wanted = new Map<string, Uint8Array>()
+  for (const entry of entries) {
+    if (!isSubscribed(s.topics.get(entry.t))) continue
+    for (const id of entry.ids) {
+      const hex = idToHex(id)
+      if (!s.seen.entries.has(hex) && !wanted.has(hex)) wanted.set(hex, id)
+    }
+  }
+  if (wanted.size === 0) return
+  const budget = p.maxIhaveLength - ps.iasked
+  const asked = wanted.size > budget ? sample(s.rng, wanted.keys(), budget) : [...wanted.keys()]
+  ps.iasked += asked.length
+  const rpc = outTo(s, peer)
+  for (const hex of asked) rpc.iwant.push(wanted.get(hex) as Uint8Array)
+  // One promise per IWANT, on a random id of it (v1.1 §Promise tracking).
+  const promised = asked[nextInt(s.rng, asked.length)]
+  if (s.promiseCount >= p.maxPromises) return
+  let byPeer = s.promises.get(promised)
+  if (!byPeer) s.promises.set(promised, (byPeer = new Map()))
+  if (!byPeer.has(peer)) s.promiseCount++
+  byPeer.set(peer, now + p.iwantFollowupTime)
+}
+
+function handleIwant(s: RouterState, peer: string, ps: PeerState, ids: Uint8Array[]): void {
+  const p = s.params
+  for (const id of ids) {
+    if (ps.iwantServed >= p.maxIwantServedPerHeartbeat) return
+    const hex = idToHex(id)
+    const cached = s.mcache.entries.get(hex)
+    if (!cached) continue
+    const times = cached.served.get(peer) ?? 0
+    if (times >= p.gossipRetransmission) continue
+    cached.served.set(peer, times + 1)
+    ps.iwantServed++
+    if (!ps.dontWant.has(hex)) outTo(s, peer).msg.push(cached.msg)
+  }
+}

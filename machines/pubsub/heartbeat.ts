@@ -1,0 +1,144 @@
+/**
+ * The heartbeat (gossipsub v1.0 §Heartbeat, v1.1 changes), run once per `heartbeatInterval`:
+ *  1. score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry;
+ *  2. broken IWANT promises become P7 penalties; seen-cache and validation expiry;
+ *  3. per subscribed topic: negative-score peers pruned, mesh filled to D below D_lo, cut to D
+ *     above D_hi (D_score best by score, the rest at random, D_out outbound kept);
+ *  4. per fanout topic: expiry after fanoutTtl, else refilled to D;
+ *  5. the topic's lifecycle statechart advanced with the resulting mesh size;
+ *  6. gossip: IHAVE of the newest mcacheGossip windows to max(D_lazy, gossipFactor × eligible)
+ *     non-mesh peers above the gossip threshold; then the message cache shifts;
+ *  7. hang-up requests for peers below the disconnect threshold.
+ * @module
+ */
+import { shuffled } from '../lib/rng.js'
+import { mcacheGossipIds, mcacheShift, seenExpire } from './caches.js'
+import { candidates, checkDisconnect, graftPeer, inBackoff, isSubscribed, prunePeer, scoreOf } from './mesh.js'
+import { expireValidations } from './receive.js'
+import { decayStats, scoreBehaviour } from './score.js'
+import { outTo, type RouterState, type TopicState } from './state.js'
+import { stepTopic, topicPhase } from './topic.machine.js'
+
+export function heartbeat(s: RouterState, now: number): void {
+  const p = s.params
+  for (const ps of s.peers.values()) {
+    decayStats(ps.stats, p.score)
+    ps.ihaveCount = 0
+    ps.iasked = 0
+    ps.iwantServed = 0
+    ps.idontwantCount = 0
+    for (const [hex, until] of ps.dontWant) {
+      if (until > now) break
+      ps.dontWant.delete(hex)
+    }
+  }
+  for (const [peer, kept] of s.retained) {
+    if (kept.until > now) break
+    s.retained.delete(peer)
+  }
+  expirePromises(s, now)
+  seenExpire(s.seen, now, p.seenTtl)
+  expireValidations(s, now)
+
+  for (const [topic, t] of s.topics) {
+    for (const [peer, until] of t.backoff) if (until <= now) t.backoff.delete(peer)
+    const phase = topicPhase(t.phase)
+    if (isSubscribed(t)) maintainMesh(s, topic, t, now)
+    let fanoutExpired = false
+    if (phase === 'fanout') {
+      if (t.lastPublish + p.fanoutTtl <= now) {
+        fanoutExpired = true
+        t.fanout.clear()
+      } else {
+        maintainFanout(s, topic, t, now)
+      }
+    }
+    t.phase = stepTopic(t.phase, { type: 'topic.heartbeat', meshSize: t.mesh.size, dLo: p.Dlo, fanoutExpired })
+    const next = topicPhase(t.phase)
+    if (next === 'idle') {
+      if (t.backoff.size === 0) s.topics.delete(topic)
+    } else if (next !== 'leaving') {
+      emitGossip(s, topic, t, now)
+    }
+  }
+  mcacheShift(s.mcache)
+  for (const [peer, ps] of s.peers) checkDisconnect(s, peer, ps, now)
+}
+
+function expirePromises(s: RouterState, now: number): void {
+  for (const [hex, byPeer] of s.promises) {
+    for (const [peer, deadline] of byPeer) {
+      if (deadline > now) continue
+      byPeer.delete(peer)
+      s.promiseCount--
+      const ps = s.peers.get(peer)
+      if (ps) scoreBehaviour(ps.stats)
+    }
+    if (byPeer.size === 0) s.promises.delete(hex)
+  }
+}
+
+function maintainMesh(s: RouterState, topic: string, t: TopicState, now: number): void {
+  const p = s.params
+  const scores = new Map<string, number>()
+  const score = (peer: string): number => {
+    let v = scores.get(peer)
+    if (v === undefined) scores.set(peer, (v = scoreOf(s, peer, now)))
+    return v
+  }
+  for (const peer of [...t.mesh]) if (score(peer) < 0) prunePeer(s, topic, t, peer, now, p.pruneBackoff)
+
+  const eligible = (peer: string): boolean => !t.mesh.has(peer) && !inBackoff(t, peer, now) && score(peer) >= 0
+  if (t.mesh.size < p.Dlo) {
+    const need = p.D - t.mesh.size
+    for (const peer of candidates(s, topic, eligible).slice(0, need)) graftPeer(s, topic, t, peer, now)
+  } else if (t.mesh.size > p.Dhi) {
+    // Random order first so equal scores are broken at random, then the best D_score kept.
+    const byScore = shuffled(s.rng, t.mesh).sort((a, b) => score(b) - score(a))
+    const keep = byScore.slice(0, p.Dscore)
+    const rest = shuffled(s.rng, byScore.slice(p.Dscore))
+    keep.push(...rest.splice(0, p.D - p.Dscore))
+    const isOut = (peer: string): boolean => s.peers.get(peer)?.outbound === true
+    let outbound = keep.filter(isOut).length
+    for (let i = keep.length - 1; i >= p.Dscore && outbound < p.Dout; i--) {
+      if (isOut(keep[i])) continue
+      const swap = rest.findIndex(isOut)
+      if (swap < 0) break
+      keep[i] = rest.splice(swap, 1)[0]
+      outbound++
+    }
+    const kept = new Set(keep)
+    for (const peer of [...t.mesh]) if (!kept.has(peer)) prunePeer(s, topic, t, peer, now, p.pruneBackoff)
+  }
+  // Keep D_out outbound peers in a healthy mesh (v1.1 §Outbound Mesh Quotas).
+  if (t.mesh.size >= p.Dlo) {
+    let outbound = 0
+    for (const peer of t.mesh) if (s.peers.get(peer)?.outbound) outbound++
+    if (outbound < p.Dout) {
+      const extra = candidates(s, topic, (peer, ps) => ps.outbound && eligible(peer))
+      for (const peer of extra.slice(0, p.Dout - outbound)) graftPeer(s, topic, t, peer, now)
+    }
+  }
+}
+
+function maintainFanout(s: RouterState, topic: string, t: TopicState, now: number): void {
+  const threshold = s.params.score.publishThreshold
+  for (const peer of [...t.fanout]) {
+    if (!s.peers.get(peer)?.topics.has(topic) || scoreOf(s, peer, now) < threshold) t.fanout.delete(peer)
+  }
+  if (t.fanout.size >= s.params.D) return
+  for (const peer of candidates(s, topic, (q) => !t.fanout.has(q) && scoreOf(s, q, now) >= threshold)) {
+    if (t.fanout.size >= s.params.D) break
+    t.fanout.add(peer)
+  }
+}
+
+function emitGossip(s: RouterState, topic: string, t: TopicState, now: number): void {
+  const p = s.params
+  const ids = mcacheGossipIds(s.mcache, topic, p.mcacheGossip, p.maxIhaveLength)
+  if (ids.length === 0) return
+  const threshold = p.score.gossipThreshold
+  const eligible = candidates(s, topic, (q) => !t.mesh.has(q) && !t.fanout.has(q) && scoreOf(s, q, now) >= threshold)
+  const count = Math.max(p.Dlazy, Math.floor(p.gossipFactor * eligible.length))
+  for (const peer of eligible.slice(0, count)) outTo(s, peer).ihave.push({ t: topic, ids })
+}

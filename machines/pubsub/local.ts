@@ -1,0 +1,143 @@
+/**
+ * What the local side does: peers coming and going, and the user's commands (subscribe,
+ * unsubscribe, publish). Each either takes effect and says so with an event, or fails with an
+ * event that gives the reason — a command is never silently dropped.
+ *
+ * Own messages are signed with the swarm's key (`input.sign`), recorded as seen, and
+ * flood-published (v1.1) to every peer subscribed to the topic whose score is at least the
+ * publish threshold; without flood publishing they go to the mesh, or to the fanout peers of
+ * a topic we are not subscribed to. The publisher does not receive its own message.
+ * @module
+ */
+import { mcachePut, seenAdd } from './caches.js'
+import { candidates, emitEvent, graftPeer, inBackoff, isSubscribed, prunePeer, publishTargets, removeTopicPeer, scoreOf } from './mesh.js'
+import { scorePrune } from './score.js'
+import { createPeer, getTopic, outTo, type PublishFailure, type RouterState } from './state.js'
+import { stepTopic, topicPhase } from './topic.machine.js'
+import { ID_LENGTH, idToHex, signedBytes, type WireMessage } from './wire.js'
+
+/** Disconnected peers whose scores are retained at most. */
+export const MAX_RETAINED = 1024
+
+export function peerConnected(s: RouterState, peer: string, outbound: boolean, now: number): void {
+  if (s.peers.has(peer) || peer === s.self) return
+  s.peers.set(peer, createPeer(s, peer, outbound, now))
+  const rpc = outTo(s, peer)
+  for (const [topic, t] of s.topics) if (isSubscribed(t)) rpc.sub.push({ t: topic, on: true })
+}
+
+export function peerDisconnected(s: RouterState, peer: string, now: number): void {
+  const ps = s.peers.get(peer)
+  if (!ps) return
+  for (const topic of [...ps.topics]) removeTopicPeer(s, peer, ps, topic, now)
+  for (const [topic, t] of s.topics) {
+    if (t.mesh.delete(peer)) scorePrune(ps.stats, topic, s.params.score, now)
+    t.fanout.delete(peer)
+  }
+  if (s.retained.size >= MAX_RETAINED) {
+    const oldest = s.retained.keys().next().value
+    if (oldest !== undefined) s.retained.delete(oldest)
+  }
+  s.retained.set(peer, { stats: ps.stats, until: now + s.params.score.retainScore })
+  s.peers.delete(peer)
+  s.out.delete(peer)
+}
+
+function validTopic(s: RouterState, topic: unknown): topic is string {
+  return typeof topic === 'string' && topic.length > 0 && topic.length <= s.params.maxTopicLength
+}
+
+function subscribedCount(s: RouterState): number {
+  let n = 0
+  for (const t of s.topics.values()) if (isSubscribed(t)) n++
+  return n
+}
+
+export function subscribe(s: RouterState, topic: string, now: number): void {
+  if (!validTopic(s, topic)) {
+    emitEvent(s, { type: 'pubsub.subscribe.failed', topic, reason: 'invalid-topic' })
+    return
+  }
+  const existing = s.topics.get(topic)
+  if (isSubscribed(existing)) {
+    emitEvent(s, { type: 'pubsub.subscribed', topic })
+    return
+  }
+  if (subscribedCount(s) >= s.params.maxTopicsPerPeer) {
+    emitEvent(s, { type: 'pubsub.subscribe.failed', topic, reason: 'too-many-topics' })
+    return
+  }
+  const t = getTopic(s, topic)
+  for (const peer of s.peers.keys()) outTo(s, peer).sub.push({ t: topic, on: true })
+  // Fanout peers first (v1.0: they become the mesh), then anyone eligible, up to D.
+  const eligible = (peer: string): boolean => !inBackoff(t, peer, now) && scoreOf(s, peer, now) >= 0
+  const chosen = [...t.fanout].filter((peer) => s.peers.get(peer)?.topics.has(topic) && eligible(peer))
+  for (const peer of candidates(s, topic, (peer) => !t.fanout.has(peer) && eligible(peer))) {
+    if (chosen.length >= s.params.D) break
+    chosen.push(peer)
+  }
+  for (const peer of chosen.slice(0, s.params.D)) graftPeer(s, topic, t, peer, now)
+  t.fanout.clear()
+  t.phase = stepTopic(t.phase, { type: 'topic.subscribe' })
+  emitEvent(s, { type: 'pubsub.subscribed', topic })
+}
+
+export function unsubscribe(s: RouterState, topic: string, now: number): void {
+  const t = s.topics.get(topic)
+  if (isSubscribed(t)) {
+    for (const peer of s.peers.keys()) outTo(s, peer).sub.push({ t: topic, on: false })
+    for (const peer of [...t.mesh]) prunePeer(s, topic, t, peer, now, s.params.unsubscribeBackoff)
+    t.phase = stepTopic(t.phase, { type: 'topic.unsubscribe' })
+  }
+  emitEvent(s, { type: 'pubsub.unsubscribed', topic })
+}
+
+/** Sign and build our own message; returns it with its id. */
+export function buildMessage(s: RouterState, topic: string, data: Uint8Array): { msg: WireMessage; id: Uint8Array; hex: string } {
+  s.seqno = (s.seqno + 1) >>> 0
+  const { buffer, signedLength } = signedBytes(s.self, s.seqno, topic, data)
+  const signature = s.sign(buffer.subarray(0, signedLength))
+  buffer.set(signature, signedLength)
+  const id = s.crypto.sha256(buffer).slice(0, ID_LENGTH)
+  const msg: WireMessage = { f: s.self, k: s.publicKey, n: s.seqno, t: topic, d: data, s: signature }
+  return { msg, id, hex: idToHex(id) }
+}
+
+export function publish(s: RouterState, topic: string, data: unknown, publishId: number | undefined, now: number): void {
+  const tag = publishId === undefined ? {} : { publishId }
+  const fail = (reason: PublishFailure, id?: string): void => {
+    emitEvent(s, { type: 'pubsub.publish.failed', topic, ...(id === undefined ? {} : { id }), reason, ...tag })
+  }
+  if (!validTopic(s, topic)) return fail('invalid-topic')
+  if (!(data instanceof Uint8Array)) return fail('invalid-data')
+  if (data.length > s.params.maxMessageSize) return fail('too-large')
+  const { msg, id, hex } = buildMessage(s, topic, data)
+  if (s.seen.entries.has(hex)) return fail('duplicate', hex)
+  seenAdd(s.seen, hex, { at: now, status: 'valid', topic, validatedAt: now, senders: [] })
+
+  let t = s.topics.get(topic)
+  const subscribed = isSubscribed(t)
+  if (!subscribed && (t !== undefined || s.topics.size < 2 * s.params.maxTopicsPerPeer)) {
+    // Fanout: remember D peers of a topic we publish to without subscribing.
+    t = getTopic(s, topic)
+    t.lastPublish = now
+    if (topicPhase(t.phase) !== 'fanout') t.phase = stepTopic(t.phase, { type: 'topic.publish' })
+    const fanout = t.fanout
+    const threshold = s.params.score.publishThreshold
+    for (const peer of candidates(s, topic, (peer) => !fanout.has(peer) && scoreOf(s, peer, now) >= threshold)) {
+      if (fanout.size >= s.params.D) break
+      fanout.add(peer)
+    }
+  }
+  let targets: Iterable<string>
+  if (s.params.floodPublish) targets = publishTargets(s, topic, now)
+  else targets = subscribed ? (t as NonNullable<typeof t>).mesh : t?.fanout ?? []
+  let peers = 0
+  for (const peer of targets) {
+    outTo(s, peer).msg.push(msg)
+    peers++
+  }
+  if (peers === 0) return fail('no-peers', hex)
+  mcachePut(s.mcache, hex, id, msg)
+  emitEvent(s, { type: 'pubsub.published', topic, id: hex, peers, ...tag })
+}

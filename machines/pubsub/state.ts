@@ -1,0 +1,258 @@
+/**
+ * The router's state: one mutable object in the pubsub actor's context, holding per-peer and
+ * per-topic Maps (no actor per peer, so churn stays O(1)), the caches, the rng, and the
+ * per-settle outbox.
+ *
+ * The outbox batches: every helper that wants to send appends parts to the peer's pending RPC
+ * (subscriptions, messages, IHAVE, IWANT, GRAFT, PRUNE, IDONTWANT), and the machine's `flush`
+ * action turns each peer's parts into as few frames as the parse limits and maxRpcSize allow,
+ * so one input yields at most one frame per peer in the common case.
+ * @module
+ */
+import { base58, base32nopad, base64urlnopad, hex } from '@scure/base'
+import type { CryptoSuite } from '../lib/crypto.js'
+import type { CallEffect } from '../vocab.js'
+import { createRng, type Rng } from '../lib/rng.js'
+import type { ProtocolInput } from '../lib/protocol.js'
+import { createMessageCache, createSeenCache, type MessageCache, type SeenCache } from './caches.js'
+import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
+import { createStats, type PeerStats } from './score.js'
+import { initialTopic, type TopicSnapshot } from './topic.machine.js'
+import { messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
+
+/** Why a publish failed. */
+export type PublishFailure = 'no-peers' | 'too-large' | 'invalid-topic' | 'invalid-data' | 'duplicate' | 'closed'
+
+/** The events the pubsub protocol hands to the user. */
+export type PubsubUserEvent =
+  /** The local subscription took effect (also when it already existed). */
+  | { type: 'pubsub.subscribed'; topic: string }
+  /** The local subscription is gone (also when there was none). */
+  | { type: 'pubsub.unsubscribed'; topic: string }
+  /** The subscription was refused: 'invalid-topic' or 'too-many-topics'. */
+  | { type: 'pubsub.subscribe.failed'; topic: string; reason: 'invalid-topic' | 'too-many-topics' }
+  /** A valid message of a subscribed topic (`from`: author peer id, `id`: hex message id). */
+  | { type: 'pubsub.message'; topic: string; data: Uint8Array; from: string; id: string }
+  /** Our message went out to `peers` peers. */
+  | { type: 'pubsub.published'; topic: string; id: string; peers: number; publishId?: number }
+  /** Our message did not go out (`id` once it was signed). */
+  | { type: 'pubsub.publish.failed'; topic: string; id?: string; reason: PublishFailure; publishId?: number }
+  /** A connected peer subscribed to a topic. */
+  | { type: 'pubsub.peer.subscribed'; peer: string; topic: string }
+  /** A connected peer unsubscribed from a topic (not sent when it disconnects). */
+  | { type: 'pubsub.peer.unsubscribed'; peer: string; topic: string }
+
+export interface PeerState {
+  outbound: boolean
+  /** Topics the peer is subscribed to (at most maxTopicsPerPeer). */
+  topics: Set<string>
+  stats: PeerStats
+  /** Ids the peer told us it does not want (IDONTWANT), with their expiry. */
+  dontWant: Map<string, number>
+  /** Per-heartbeat counters (reset every heartbeat). */
+  ihaveCount: number
+  iasked: number
+  iwantServed: number
+  idontwantCount: number
+  /** A hang-up was requested already. */
+  hungUp: boolean
+}
+
+export interface TopicState {
+  phase: TopicSnapshot
+  mesh: Set<string>
+  fanout: Set<string>
+  lastPublish: number
+  /** Peer → input time until which we do not GRAFT it (nor accept its GRAFT). */
+  backoff: Map<string, number>
+}
+
+export interface PendingValidation {
+  hex: string
+  id: Uint8Array
+  msg: WireMessage
+  source: string
+  at: number
+}
+
+/** Parts waiting to be sent to one peer during the current settle. */
+export interface PendingRpc {
+  sub: SubOpt[]
+  msg: WireMessage[]
+  ihave: IHave[]
+  iwant: Uint8Array[]
+  graft: string[]
+  prune: Prune[]
+  idw: Uint8Array[]
+}
+
+export interface RouterState {
+  params: PubsubParams
+  self: string
+  crypto: CryptoSuite
+  sign: (message: Uint8Array) => Uint8Array
+  publicKey: Uint8Array
+  /** Text form of a peer id from sha256(public key), as detected from our own identity. */
+  peerIdText: (hash: Uint8Array) => string
+  /** Whether the validate user function exists (else: accept without the round trip). */
+  hasValidator: boolean
+  rng: Rng
+  seqno: number
+  nextCallId: number
+  /** Input time of the last input handled (for guards, which get no `self`). */
+  lastTime: number
+  peers: Map<string, PeerState>
+  /** Peers that left, with their score counters (retainScore) so reconnecting does not reset them. */
+  retained: Map<string, { stats: PeerStats; until: number }>
+  /** Topic → connected peers subscribed to it (index over PeerState.topics). */
+  topicPeers: Map<string, Set<string>>
+  topics: Map<string, TopicState>
+  seen: SeenCache
+  mcache: MessageCache
+  /** Author peer id → public key whose hash was checked. */
+  authors: Map<string, Uint8Array>
+  validations: Map<number, PendingValidation>
+  /** IWANT promises: id → peer → deadline. */
+  promises: Map<string, Map<string, number>>
+  promiseCount: number
+  /** Outbox of the current settle. */
+  out: Map<string, PendingRpc>
+  events: Array<PubsubUserEvent | CallEffect>
+  hangUps: Array<{ peer: string; reason: string }>
+}
+
+/** What the machine's context holds (one object, mutated in place by the named actions). */
+export interface PubsubContext { s: RouterState }
+
+/** Options that reach the machine as `ProtocolInput.options` (plain data). */
+export interface PubsubMachineOptions { params?: PubsubOptions; validator?: boolean }
+
+const CODECS: Array<(hash: Uint8Array) => string> = [
+  (h) => base58.encode(h),
+  (h) => base32nopad.encode(h).toLowerCase(),
+  (h) => base32nopad.encode(h),
+  (h) => hex.encode(h),
+  (h) => base64urlnopad.encode(h),
+]
+
+/**
+ * The peer id text form, found by encoding sha256(our public key) every known way and keeping
+ * the one equal to our own peer id; base58 if none matches (then other authors' ids are
+ * checked as base58).
+ */
+export function detectPeerIdText(crypto: CryptoSuite, peerId: string, publicKey: Uint8Array): (hash: Uint8Array) => string {
+  const hash = crypto.sha256(publicKey)
+  return CODECS.find((codec) => codec(hash) === peerId) ?? CODECS[0]
+}
+
+export function createRouterState(input: ProtocolInput<PubsubMachineOptions | undefined>): RouterState {
+  const options = input.options ?? {}
+  const params = resolveParams(options.params)
+  const rng = createRng(input.seed)
+  return {
+    params,
+    self: input.peerId,
+    crypto: input.crypto,
+    sign: input.sign,
+    publicKey: input.publicKey,
+    peerIdText: detectPeerIdText(input.crypto, input.peerId, input.publicKey),
+    hasValidator: options.validator === true,
+    rng,
+    seqno: rng.s[0] >>> 0,
+    nextCallId: 1,
+    lastTime: 0,
+    peers: new Map(),
+    retained: new Map(),
+    topicPeers: new Map(),
+    topics: new Map(),
+    seen: createSeenCache(params.maxSeen),
+    mcache: createMessageCache(params.mcacheLength),
+    authors: new Map(),
+    validations: new Map(),
+    promises: new Map(),
+    promiseCount: 0,
+    out: new Map(),
+    events: [],
+    hangUps: [],
+  }
+}
+
+export function createPeer(s: RouterState, peer: string, outbound: boolean, now: number): PeerState {
+  const kept = s.retained.get(peer)
+  if (kept) s.retained.delete(peer)
+  const stats = kept && kept.until > now ? kept.stats : createStats()
+  return {
+    outbound, topics: new Set(), stats, dontWant: new Map(),
+    ihaveCount: 0, iasked: 0, iwantServed: 0, idontwantCount: 0, hungUp: false,
+  }
+}
+
+export function getTopic(s: RouterState, topic: string): TopicState {
+  let t = s.topics.get(topic)
+  if (!t) {
+    t = { phase: initialTopic(), mesh: new Set(), fanout: new Set(), lastPublish: 0, backoff: new Map() }
+    s.topics.set(topic, t)
+  }
+  return t
+}
+
+/** The pending RPC to `peer` in this settle. */
+export function outTo(s: RouterState, peer: string): PendingRpc {
+  let rpc = s.out.get(peer)
+  if (!rpc) {
+    rpc = { sub: [], msg: [], ihave: [], iwant: [], graft: [], prune: [], idw: [] }
+    s.out.set(peer, rpc)
+  }
+  return rpc
+}
+
+function take<T>(list: T[], n: number): T[] {
+  return list.splice(0, n)
+}
+
+/**
+ * Split one peer's pending parts into RPC frames: every list within its per-RPC limit, the
+ * messages within maxRpcSize (a message is never split; one that alone exceeds it still goes).
+ */
+export function buildFrames(p: PubsubParams, rpc: PendingRpc): Rpc[] {
+  const frames: Rpc[] = []
+  const ihaveIds: IHave[] = []
+  for (const entry of rpc.ihave) {
+    for (let i = 0; i < entry.ids.length; i += p.maxIhaveIdsPerRpc) {
+      ihaveIds.push({ t: entry.t, ids: entry.ids.slice(i, i + p.maxIhaveIdsPerRpc) })
+    }
+  }
+  while (rpc.sub.length || rpc.msg.length || ihaveIds.length || rpc.iwant.length || rpc.graft.length || rpc.prune.length || rpc.idw.length) {
+    const frame: Rpc = {}
+    let budget = p.maxRpcSize - 1024
+    if (rpc.sub.length) frame.sub = take(rpc.sub, p.maxSubscriptionsPerRpc)
+    const ctl: NonNullable<Rpc['ctl']> = {}
+    if (rpc.graft.length) ctl.graft = take(rpc.graft, p.maxGraftsPerRpc)
+    if (rpc.prune.length) ctl.prune = take(rpc.prune, p.maxPrunesPerRpc)
+    if (rpc.idw.length) { ctl.idw = take(rpc.idw, p.maxIdontwantIdsPerRpc); budget -= ctl.idw.length * 24 }
+    if (rpc.iwant.length) { ctl.iwant = take(rpc.iwant, p.maxIwantIdsPerRpc); budget -= ctl.iwant.length * 24 }
+    if (ihaveIds.length) {
+      const ihave: IHave[] = []
+      let ids = 0
+      while (ihaveIds.length && ihave.length < p.maxIhaveTopicsPerRpc && ids + ihaveIds[0].ids.length <= p.maxIhaveIdsPerRpc) {
+        const entry = ihaveIds.shift() as IHave
+        ids += entry.ids.length
+        ihave.push(entry)
+      }
+      ctl.ihave = ihave
+      budget -= ids * 24
+    }
+    if (Object.keys(ctl).length) frame.ctl = ctl
+    const msgs: WireMessage[] = []
+    while (rpc.msg.length && msgs.length < p.maxMessagesPerRpc) {
+      const size = messageSize(rpc.msg[0])
+      if (msgs.length > 0 && size > budget) break
+      if (msgs.length === 0 && size > budget && frame.ctl) break
+      msgs.push(rpc.msg.shift() as WireMessage)
+      budget -= size
+    }
+    if (msgs.length) frame.msg = msgs
+    frames.push(frame)
+  }
+  return frames
+}

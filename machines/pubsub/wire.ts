@@ -1,0 +1,230 @@
+/**
+ * The pubsub wire format: RPC bodies as msgpack-friendly plain objects, and `parseRpc`, the
+ * strict shape check the swarm runs on every frame before the machine sees it.
+ *
+ * One RPC carries subscription changes, messages and control parts (gossipsub's RPC, with
+ * short keys). A message carries its author's peer id and ed25519 public key, a sequence
+ * number, the topic, the data and a signature over `signedBytes` (a domain tag followed by a
+ * length-prefixed canonical encoding of author, seqno, topic and data).
+ *
+ * Message id = sha256(signedBytes ‖ signature), first 20 bytes. It covers the content *and*
+ * the signature: ed25519 signatures are deterministic and verification is strict, so an honest
+ * message has exactly one valid id, and a forged copy (same content, bad signature) gets an id
+ * of its own — it can neither claim nor poison the honest message's entry in the seen cache.
+ *
+ * `parseRpc` rejects anything not of this exact shape, with unknown keys, or over any bound
+ * of `WireLimits`; the swarm then closes the connection (`invalid-message`).
+ * @module
+ */
+import { DEFAULT_PARAMS, type WireLimits } from './params.js'
+
+/** The protocol id. */
+export const PUBSUB_ID = '/xswarm/pubsub/1'
+
+/** Length of a message id on the wire. */
+export const ID_LENGTH = 20
+export const PUBLIC_KEY_LENGTH = 32
+export const SIGNATURE_LENGTH = 64
+/** Longest author peer id text accepted (base58/base32 of a sha256 is 44–52 characters). */
+export const MAX_PEER_ID_LENGTH = 128
+
+/** A subscription change: `on` true = subscribe. */
+export interface SubOpt { t: string; on: boolean }
+
+/** A signed message. */
+export interface WireMessage {
+  /** Author peer id (text form of sha256(k)). */
+  f: string
+  /** Author ed25519 public key. */
+  k: Uint8Array
+  /** Sequence number (non-negative safe integer; authors use 32-bit values). */
+  n: number
+  /** Topic. */
+  t: string
+  /** Data. */
+  d: Uint8Array
+  /** Signature over `signedBytes`. */
+  s: Uint8Array
+}
+
+export interface IHave { t: string; ids: Uint8Array[] }
+export interface Prune { t: string; /** Backoff in seconds the sender asks for. */ b?: number }
+
+/** Control parts (gossipsub ControlMessage plus v1.2 IDONTWANT). */
+export interface Control {
+  ihave?: IHave[]
+  iwant?: Uint8Array[]
+  graft?: string[]
+  prune?: Prune[]
+  idw?: Uint8Array[]
+}
+
+export interface Rpc {
+  sub?: SubOpt[]
+  msg?: WireMessage[]
+  ctl?: Control
+}
+
+/** Peer id text: base58/base32/hex/base64url alphabets only (ASCII, so |f| fits the u8 prefix). */
+const PEER_ID_TEXT = /^[A-Za-z0-9_-]+$/
+const DOMAIN = new TextEncoder().encode('xswarm/pubsub/1\n')
+const utf8 = new TextEncoder()
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+function onlyKeys(obj: Record<string, unknown>, allowed: readonly string[]): boolean {
+  for (const key in obj) if (!allowed.includes(key)) return false
+  return true
+}
+
+function isTopic(value: unknown, limits: WireLimits): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= limits.maxTopicLength
+}
+
+function isId(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === ID_LENGTH
+}
+
+function idList(value: unknown, max: number): Uint8Array[] | undefined {
+  if (!Array.isArray(value) || value.length > max) return undefined
+  for (const id of value) if (!isId(id)) return undefined
+  return value as Uint8Array[]
+}
+
+function parseSub(value: unknown, limits: WireLimits): SubOpt | undefined {
+  if (!isPlainObject(value) || !onlyKeys(value, ['t', 'on'])) return undefined
+  if (!isTopic(value.t, limits) || typeof value.on !== 'boolean') return undefined
+  return { t: value.t, on: value.on }
+}
+
+/** Shape check of one message (signature and author are checked later, after dedup). */
+export function parseMessage(value: unknown, limits: WireLimits = DEFAULT_PARAMS): WireMessage | undefined {
+  if (!isPlainObject(value) || !onlyKeys(value, ['f', 'k', 'n', 't', 'd', 's'])) return undefined
+  const { f, k, n, t, d, s } = value
+  if (typeof f !== 'string' || f.length > MAX_PEER_ID_LENGTH || !PEER_ID_TEXT.test(f)) return undefined
+  if (!(k instanceof Uint8Array) || k.length !== PUBLIC_KEY_LENGTH) return undefined
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return undefined
+  if (!isTopic(t, limits)) return undefined
+  if (!(d instanceof Uint8Array) || d.length > limits.maxMessageSize) return undefined
+  if (!(s instanceof Uint8Array) || s.length !== SIGNATURE_LENGTH) return undefined
+  return { f, k, n, t, d, s }
+}
+
+function parseControl(value: unknown, limits: WireLimits): Control | undefined {
+  if (!isPlainObject(value) || !onlyKeys(value, ['ihave', 'iwant', 'graft', 'prune', 'idw'])) return undefined
+  const ctl: Control = {}
+  if (value.ihave !== undefined) {
+    if (!Array.isArray(value.ihave) || value.ihave.length > limits.maxIhaveTopicsPerRpc) return undefined
+    let total = 0
+    const ihave: IHave[] = []
+    for (const entry of value.ihave) {
+      if (!isPlainObject(entry) || !onlyKeys(entry, ['t', 'ids']) || !isTopic(entry.t, limits)) return undefined
+      const ids = idList(entry.ids, limits.maxIhaveIdsPerRpc)
+      if (!ids || (total += ids.length) > limits.maxIhaveIdsPerRpc) return undefined
+      ihave.push({ t: entry.t, ids })
+    }
+    ctl.ihave = ihave
+  }
+  if (value.iwant !== undefined) {
+    const ids = idList(value.iwant, limits.maxIwantIdsPerRpc)
+    if (!ids) return undefined
+    ctl.iwant = ids
+  }
+  if (value.idw !== undefined) {
+    const ids = idList(value.idw, limits.maxIdontwantIdsPerRpc)
+    if (!ids) return undefined
+    ctl.idw = ids
+  }
+  if (value.graft !== undefined) {
+    if (!Array.isArray(value.graft) || value.graft.length > limits.maxGraftsPerRpc) return undefined
+    for (const t of value.graft) if (!isTopic(t, limits)) return undefined
+    ctl.graft = value.graft as string[]
+  }
+  if (value.prune !== undefined) {
+    if (!Array.isArray(value.prune) || value.prune.length > limits.maxPrunesPerRpc) return undefined
+    const prune: Prune[] = []
+    for (const entry of value.prune) {
+      if (!isPlainObject(entry) || !onlyKeys(entry, ['t', 'b']) || !isTopic(entry.t, limits)) return undefined
+      const b = entry.b
+      if (b !== undefined && (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0 || b * 1000 > limits.maxBackoff)) return undefined
+      prune.push(b === undefined ? { t: entry.t } : { t: entry.t, b })
+    }
+    ctl.prune = prune
+  }
+  return ctl
+}
+
+/**
+ * The protocol's `parse`: the body as an `Rpc`, or `undefined` if it is not exactly of that
+ * shape or exceeds any bound (every list length, id length, topic length, data size).
+ */
+export function parseRpc(body: unknown, limits: WireLimits = DEFAULT_PARAMS): Rpc | undefined {
+  if (!isPlainObject(body) || !onlyKeys(body, ['sub', 'msg', 'ctl'])) return undefined
+  const rpc: Rpc = {}
+  if (body.sub !== undefined) {
+    if (!Array.isArray(body.sub) || body.sub.length > limits.maxSubscriptionsPerRpc) return undefined
+    const sub: SubOpt[] = []
+    for (const entry of body.sub) {
+      const parsed = parseSub(entry, limits)
+      if (!parsed) return undefined
+      sub.push(parsed)
+    }
+    rpc.sub = sub
+  }
+  if (body.msg !== undefined) {
+    if (!Array.isArray(body.msg) || body.msg.length > limits.maxMessagesPerRpc) return undefined
+    const msg: WireMessage[] = []
+    for (const entry of body.msg) {
+      const parsed = parseMessage(entry, limits)
+      if (!parsed) return undefined
+      msg.push(parsed)
+    }
+    rpc.msg = msg
+  }
+  if (body.ctl !== undefined) {
+    const ctl = parseControl(body.ctl, limits)
+    if (!ctl) return undefined
+    rpc.ctl = ctl
+  }
+  return rpc
+}
+
+/**
+ * The bytes an author signs, with 64 spare bytes at the end for the signature so the message
+ * id (sha256 over both) needs no second copy: `buffer.subarray(0, signedLength)` is signed.
+ * Layout: "xswarm/pubsub/1\n" ‖ u8 |f| ‖ f ‖ u32 n_hi ‖ u32 n_lo ‖ u16 |t| ‖ t ‖ d.
+ */
+export function signedBytes(f: string, n: number, t: string, d: Uint8Array): { buffer: Uint8Array; signedLength: number } {
+  const from = utf8.encode(f)
+  const topic = utf8.encode(t)
+  const signedLength = DOMAIN.length + 1 + from.length + 8 + 2 + topic.length + d.length
+  const buffer = new Uint8Array(signedLength + SIGNATURE_LENGTH)
+  const view = new DataView(buffer.buffer)
+  let at = 0
+  buffer.set(DOMAIN, at); at += DOMAIN.length
+  buffer[at++] = from.length
+  buffer.set(from, at); at += from.length
+  view.setUint32(at, Math.floor(n / 0x1_0000_0000)); view.setUint32(at + 4, n >>> 0); at += 8
+  view.setUint16(at, topic.length); at += 2
+  buffer.set(topic, at); at += topic.length
+  buffer.set(d, at)
+  return { buffer, signedLength }
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Lower-case hex of a message id (the form used in events and as a Map key). */
+export function idToHex(id: Uint8Array): string {
+  let out = ''
+  for (let i = 0; i < id.length; i++) out += HEX[id[i]]
+  return out
+}
+
+/** Rough encoded size of a message, for splitting RPCs under maxRpcSize. */
+export function messageSize(m: WireMessage): number {
+  return m.d.length + m.f.length + m.t.length + PUBLIC_KEY_LENGTH + SIGNATURE_LENGTH + 32
+}
