@@ -158,6 +158,26 @@ describe('pubsub: subscriptions and mesh', () => {
   })
 })
 
+describe('pubsub: scoring', () => {
+  it('P3: a mesh peer that delivers too little is penalized after activation, pruned, and keeps P3b', () => {
+    const n = node({ score: { meshDeliveriesWeight: -1, meshDeliveriesThreshold: 2, meshDeliveriesActivation: 2_000, meshFailureWeight: -1, timeInMeshWeight: 0 } })
+    n.send({ type: 'pubsub.subscribe', topic: T })
+    const [lazy, busy] = connectSubscribed(n, 2)
+    n.tick(1000)
+    expect(n.ctx().topics.get(T)!.mesh.size).toBe(2)
+    for (let i = 1; i <= 6; i++) {
+      n.rpc(busy, { msg: [authored(identity(9), T, bytes(3), i).msg] })
+      if (i % 2 === 0) n.tick(1000)
+    }
+    // lazy: active in the mesh for >= 2 s with 0 deliveries: (2 - 0)^2 * -1 = -4 => pruned.
+    expect(n.ctx().topics.get(T)!.mesh.has(busy)).toBe(true)
+    expect(n.ctx().topics.get(T)!.mesh.has(lazy)).toBe(false)
+    expect(n.score(busy)).toBeGreaterThan(0)
+    expect(n.score(lazy)).toBeLessThan(0)
+    expect(n.sends(lazy).some((r) => r.ctl?.prune)).toBe(true)
+  })
+})
+
 describe('pubsub: messages', () => {
   it('delivers and forwards a valid message once; a duplicate is neither delivered nor verified', () => {
     const n = node()
