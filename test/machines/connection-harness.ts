@@ -1,0 +1,158 @@
+/**
+ * A harness for the connection machine alone: a stubbed handshake child, a recording parent,
+ * a simulated clock, and the effects it emits.
+ *
+ * Why: the connection machine is tested without any shell. Its handshake child is replaced by
+ * `fakeHandshake`, which sends one frame on start and ends with whatever output the test puts
+ * in the handshake frame it forwards, so every outcome of a handshake can be chosen. The parent
+ * is a tiny machine that records what the connection tells the root (`conn.authenticated`,
+ * `conn.ended`); it owns the actor system, so its SimulatedClock drives every `after`.
+ * @module
+ */
+import { assign, createActor, sendParent, setup, SimulatedClock, type Actor } from 'xstate'
+import { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput } from '../../machines/connection.machine.js'
+import { HANDSHAKE_PROTOCOL, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
+import { nobleSuite } from '../../machines/lib/crypto-noble.js'
+
+export { CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL }
+
+/** The first frame the fake handshake asks its connection to send. */
+export const HELLO = new Uint8Array([1, 2, 3])
+
+/**
+ * Stands in for the Noise handshake: on start it sends `HELLO`; the first `handshake.message`
+ * whose body is a `HandshakeOutput` ends it with that output.
+ */
+export const fakeHandshake = setup({
+  types: {
+    context: {} as { output: HandshakeOutput | null },
+    events: {} as { type: 'handshake.message'; body: unknown },
+    output: {} as HandshakeOutput,
+  },
+  actions: {
+    sayHello: sendParent({ type: 'handshake.send', body: HELLO }),
+    keep: assign({ output: ({ event }) => event.body as HandshakeOutput }),
+  },
+}).createMachine({
+  id: 'fakeHandshake',
+  context: { output: null },
+  initial: 'waiting',
+  states: {
+    waiting: {
+      entry: 'sayHello',
+      on: { 'handshake.message': { target: 'done', actions: 'keep' } },
+    },
+    done: { type: 'final' },
+  },
+  output: ({ context }) => context.output ?? { ok: false, reason: 'handshake-failed' },
+})
+
+/** The connection machine with the fake handshake. */
+export const testConnectionMachine = connectionMachine.provide({ actors: { handshake: fakeHandshake } })
+
+export const TIMEOUTS = { dial: 1000, handshake: 2000, keepAlive: 3000, pingTimeout: 500, close: 700 }
+
+const HANDSHAKE_INPUT: HandshakeInput = {
+  suite: nobleSuite,
+  initiator: true,
+  staticKey: { privateKey: new Uint8Array(32), publicKey: new Uint8Array(32) },
+  ephemeralPrivateKey: new Uint8Array(32),
+  identityKey: new Uint8Array(32),
+  identitySignature: new Uint8Array(64),
+}
+
+export const PEER_B = 'PeerB'
+
+/** An outbound connection's input (dialId 1, expects PEER_B unless overridden). */
+export function outboundInput(over: Partial<ConnectionInput> = {}): ConnectionInput {
+  return {
+    key: 'd1', direction: 'outbound', dialId: 1, address: `memory://b/p2p/${PEER_B}`, url: 'memory://b',
+    expectedPeer: PEER_B, timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: true }, ...over,
+  }
+}
+
+/** An inbound connection's input (connId 7). */
+export function inboundInput(over: Partial<ConnectionInput> = {}): ConnectionInput {
+  return {
+    key: 'c7', direction: 'inbound', connId: 7, address: 'memory://t1-1',
+    timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: false }, ...over,
+  }
+}
+
+/** A successful handshake output for `peer`. */
+export function success(peer = PEER_B, hash = 9): HandshakeOutput {
+  return {
+    ok: true, peer, identityKey: new Uint8Array(32), handshakeHash: new Uint8Array(32).fill(hash),
+    send: { k: new Uint8Array(32).fill(1), n: 0 }, recv: { k: new Uint8Array(32).fill(2), n: 0 },
+  }
+}
+
+export function failure(reason: string): HandshakeOutput {
+  return { ok: false, reason }
+}
+
+type Ev = { type: string; [k: string]: unknown }
+
+export interface Harness {
+  conn: Actor<typeof testConnectionMachine>
+  clock: SimulatedClock
+  /** Effects the connection emitted, in order. */
+  effects: Ev[]
+  /** What the connection sent its parent (the root), in order. */
+  toParent: Ev[]
+  /** The state value as a dotted string (`open.idle`). */
+  state(): string
+  send(event: Ev): void
+  /** Advance virtual time by `ms`. */
+  advance(ms: number): void
+  /** The events emitted or sent to the parent since the last `drain()`. */
+  drain(): { effects: Ev[]; toParent: Ev[] }
+}
+
+/** Start a connection actor under a recording parent on a simulated clock. */
+export function startConnection(input: ConnectionInput, machine = testConnectionMachine): Harness {
+  const clock = new SimulatedClock()
+  const toParent: Ev[] = []
+  const parentMachine = setup({}).createMachine({
+    on: { '*': { actions: ({ event }) => { toParent.push(event as Ev) } } },
+  })
+  const parent = createActor(parentMachine, { clock })
+  parent.start()
+  const conn = createActor(machine, { input, id: input.key, parent } as never) as Actor<typeof testConnectionMachine>
+  const effects: Ev[] = []
+  conn.on('*', (e) => { effects.push(e as Ev) })
+  conn.start()
+  let fromE = 0
+  let fromP = 0
+  return {
+    conn,
+    clock,
+    effects,
+    toParent,
+    state: () => stateString(conn.getSnapshot().value),
+    send: (event) => conn.send(event as never),
+    advance: (ms) => clock.increment(ms),
+    drain() {
+      const out = { effects: effects.slice(fromE), toParent: toParent.slice(fromP) }
+      fromE = effects.length
+      fromP = toParent.length
+      return out
+    },
+  }
+}
+
+export function stateString(value: unknown): string {
+  if (typeof value === 'string') return value
+  const [k, v] = Object.entries(value as Record<string, unknown>)[0]
+  return `${k}.${stateString(v)}`
+}
+
+/** Drive an outbound harness to `open` (opened, handshake ok, accepted). */
+export function openOutbound(h: Harness, peer = PEER_B): void {
+  h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
+  h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success(peer) })
+  h.send({ type: 'conn.accepted' })
+}
+
+export const ping = (seq: number): Ev => ({ type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: [0, seq] })
+export const pong = (seq: number): Ev => ({ type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: [1, seq] })
