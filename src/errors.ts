@@ -20,12 +20,16 @@ export const ErrorCodes = {
   FRAME_EXTENSION: 'frame-extension',
   /** A frame has a map key that could pollute prototypes (`__proto__`, `constructor`, `prototype`). */
   FRAME_FORBIDDEN_KEY: 'frame-forbidden-key',
+  /** A local body cannot be encoded as a frame (a symbol, a cycle, a bigint beyond 64 bits...). */
+  FRAME_UNENCODABLE: 'frame-unencodable',
   /** An address could not be parsed. */
   INVALID_ADDRESS: 'invalid-address',
   /** No transport can dial the address. */
   UNSUPPORTED_ADDRESS: 'unsupported-address',
   /** The identity file exists but cannot be read as an identity. */
   IDENTITY_CORRUPT: 'identity-corrupt',
+  /** An identity file was about to be written where one already exists (identities are never overwritten). */
+  IDENTITY_EXISTS: 'identity-exists',
   /** The swarm is closed; the call cannot be served. */
   SWARM_CLOSED: 'swarm-closed',
   /** Listening on an address failed (in use, not permitted...). */
