@@ -9,7 +9,7 @@
  * `conn.ended`); it owns the actor system, so its SimulatedClock drives every `after`.
  * @module
  */
-import { assign, createActor, sendParent, setup, SimulatedClock, type Actor } from 'xstate'
+import { assign, createActor, sendParent, setup, SimulatedClock, type Actor, type InspectionEvent } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput } from '../../machines/connection.machine.js'
 import { HANDSHAKE_PROTOCOL, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
@@ -21,7 +21,7 @@ export const HELLO = new Uint8Array([1, 2, 3])
 
 /**
  * Stands in for the Noise handshake: on start it sends `HELLO`; the first `handshake.message`
- * whose body is a `HandshakeOutput` ends it with that output.
+ * whose body is a `HandshakeOutput` ends it with that output (any other body is ignored).
  */
 export const fakeHandshake = setup({
   types: {
@@ -33,6 +33,10 @@ export const fakeHandshake = setup({
     sayHello: sendParent({ type: 'handshake.send', body: HELLO }),
     keep: assign({ output: ({ event }) => event.body as HandshakeOutput }),
   },
+  guards: {
+    /** Only a body shaped like a HandshakeOutput ends the fake handshake; other frames are ignored. */
+    isOutput: ({ event }) => typeof event.body === 'object' && event.body !== null && typeof (event.body as { ok?: unknown }).ok === 'boolean',
+  },
 }).createMachine({
   id: 'fakeHandshake',
   context: { output: null },
@@ -40,7 +44,7 @@ export const fakeHandshake = setup({
   states: {
     waiting: {
       entry: 'sayHello',
-      on: { 'handshake.message': { target: 'done', actions: 'keep' } },
+      on: { 'handshake.message': { guard: 'isOutput', target: 'done', actions: 'keep' } },
     },
     done: { type: 'final' },
   },
@@ -110,15 +114,18 @@ export interface Harness {
 }
 
 /** Start a connection actor under a recording parent on a simulated clock. */
-export function startConnection(input: ConnectionInput, machine = testConnectionMachine): Harness {
+export function startConnection(
+  input: ConnectionInput,
+  options: { inspect?: (event: InspectionEvent) => void } = {},
+): Harness {
   const clock = new SimulatedClock()
   const toParent: Ev[] = []
   const parentMachine = setup({}).createMachine({
     on: { '*': { actions: ({ event }) => { toParent.push(event as Ev) } } },
   })
-  const parent = createActor(parentMachine, { clock })
+  const parent = createActor(parentMachine, { clock, ...(options.inspect ? { inspect: options.inspect } : {}) })
   parent.start()
-  const conn = createActor(machine, { input, id: input.key, parent } as never) as Actor<typeof testConnectionMachine>
+  const conn = createActor(testConnectionMachine, { input, id: input.key, parent } as never) as Actor<typeof testConnectionMachine>
   const effects: Ev[] = []
   conn.on('*', (e) => { effects.push(e as Ev) })
   conn.start()
