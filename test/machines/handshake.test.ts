@@ -1,0 +1,176 @@
+/**
+ * The handshake machine alone, with real crypto (`nobleSuite` and `nativeSuite`): two actors
+ * exchange their frames through recording parents, and each ends with a `HandshakeOutput`.
+ * Success, tampering, private-network mismatches and a bad identity binding each end with the
+ * documented outcome; the machine never throws.
+ * @module
+ */
+import { describe, expect, it } from 'vitest'
+import { createActor, setup, type Actor } from 'xstate'
+import { handshakeMachine, identityBindingMessage, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
+import { nobleSuite } from '../../machines/lib/crypto-noble.js'
+import type { CryptoSuite } from '../../machines/lib/crypto.js'
+import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
+import { createDrbg, drbgBytes } from '../../machines/lib/rng.js'
+import { nativeSuite } from '../../src/crypto/native.js'
+
+function seeded(seed: number): (n: number) => Uint8Array {
+  const key = new Uint8Array(32)
+  new DataView(key.buffer).setUint32(0, seed)
+  const drbg = createDrbg(key)
+  return (n) => drbgBytes(drbg, n)
+}
+
+interface Party { input: HandshakeInput; peerId: string }
+
+/** A node's handshake input, from a seed. `signStatic` overrides the key the identity signs. */
+function party(suite: CryptoSuite, seed: number, initiator: boolean, opts: { psk?: Uint8Array; signStatic?: Uint8Array } = {}): Party {
+  const random = seeded(seed)
+  const secret = random(32)
+  const identityKey = suite.ed25519PublicKey(secret)
+  const privateKey = random(32)
+  const staticKey = { privateKey, publicKey: suite.x25519PublicKey(privateKey) }
+  const identitySignature = suite.ed25519Sign(secret, identityBindingMessage(opts.signStatic ?? staticKey.publicKey))
+  return {
+    peerId: peerIdFromPublicKey(suite.sha256, identityKey),
+    input: { suite, initiator, staticKey, ephemeralPrivateKey: random(32), identityKey, identitySignature, ...(opts.psk ? { psk: opts.psk } : {}) },
+  }
+}
+
+interface Side { actor: Actor<typeof handshakeMachine>; outbox: Uint8Array[] }
+
+function start(input: HandshakeInput): Side {
+  const outbox: Uint8Array[] = []
+  const parent = createActor(setup({}).createMachine({
+    on: { 'handshake.send': { actions: ({ event }) => { outbox.push((event as unknown as { body: Uint8Array }).body) } } },
+  }))
+  parent.start()
+  const actor = createActor(handshakeMachine, { input, parent } as never) as Actor<typeof handshakeMachine>
+  actor.start()
+  return { actor, outbox }
+}
+
+type Tamper = (index: number, body: Uint8Array) => unknown
+
+/** Run a handshake to its end, delivering frames alternately; `tamper` may change frame `index` (0, 1, 2). */
+function handshake(a: HandshakeInput, b: HandshakeInput, tamper: Tamper = (_i, body) => body): { a: HandshakeOutput; b: HandshakeOutput; frames: number } {
+  const A = start(a)
+  const B = start(b)
+  let frames = 0
+  for (let round = 0; round < 10; round++) {
+    let moved = false
+    for (const [from, to] of [[A, B], [B, A]] as const) {
+      while (from.outbox.length > 0 && to.actor.getSnapshot().status === 'active') {
+        to.actor.send({ type: 'handshake.message', body: tamper(frames++, from.outbox.shift()!) })
+        moved = true
+      }
+    }
+    if (!moved) break
+  }
+  const out = (s: Side): HandshakeOutput => {
+    const snap = s.actor.getSnapshot()
+    return snap.status === 'done' ? snap.output! : { ok: false, reason: `(still ${String(snap.value)})` }
+  }
+  return { a: out(A), b: out(B), frames }
+}
+
+const flip = (at: number) => (body: Uint8Array): Uint8Array => {
+  const copy = body.slice()
+  copy[Math.min(at, copy.length - 1)] ^= 0x01
+  return copy
+}
+
+const PSK = new Uint8Array(32).fill(7)
+
+for (const suite of [nobleSuite, nativeSuite]) {
+  describe(`handshake machine (${suite.name} crypto)`, () => {
+    it('two actors finish with each other\'s peer ids, the same handshake hash and mirrored keys', () => {
+      const alice = party(suite, 1, true)
+      const bob = party(suite, 2, false)
+      const r = handshake(alice.input, bob.input)
+      expect(r.frames).toBe(3)
+      expect(r.a.ok && r.b.ok).toBe(true)
+      if (!r.a.ok || !r.b.ok) return
+      expect(r.a.peer).toBe(bob.peerId)
+      expect(r.b.peer).toBe(alice.peerId)
+      expect(r.a.identityKey).toEqual(bob.input.identityKey)
+      expect(r.a.handshakeHash).toEqual(r.b.handshakeHash)
+      expect(r.a.handshakeHash.length).toBe(32)
+      expect(r.a.send).toEqual(r.b.recv)
+      expect(r.a.recv).toEqual(r.b.send)
+      expect(r.a.send.k).not.toEqual(r.a.recv.k)
+    })
+
+    it('a private network (XXpsk3) with the same key succeeds, with a different hash than without', () => {
+      const open = handshake(party(suite, 1, true).input, party(suite, 2, false).input)
+      const priv = handshake(party(suite, 1, true, { psk: PSK }).input, party(suite, 2, false, { psk: PSK }).input)
+      expect(priv.a.ok && priv.b.ok).toBe(true)
+      if (!priv.a.ok || !open.a.ok) return
+      expect(priv.a.handshakeHash).not.toEqual(open.a.handshakeHash)
+    })
+
+    it('a tampered frame ends the reading side with a handshake-* failure reason', () => {
+      for (const index of [1, 2]) {
+        for (const at of [1, 10, 40, 1000]) {
+          const r = handshake(party(suite, 1, true).input, party(suite, 2, false).input, (i, body) => (i === index ? flip(at)(body) : body))
+          const reader = index === 1 ? r.a : r.b
+          expect(reader.ok, `frame ${index} byte ${at}`).toBe(false)
+          if (!reader.ok) expect(reader.reason).toMatch(/^handshake-/)
+        }
+      }
+    })
+
+    it('a tampered first frame (the clear ephemeral key) makes the initiator fail to decrypt the answer', () => {
+      const r = handshake(party(suite, 1, true).input, party(suite, 2, false).input, (i, body) => (i === 0 ? flip(5)(body) : body))
+      expect(r.a).toEqual({ ok: false, reason: 'handshake-decrypt-failed' })
+    })
+
+    it('malformed frames: not bytes, too short, truncated', () => {
+      for (const body of ['hello', new Uint8Array(1), null, 42]) {
+        const r = handshake(party(suite, 1, true).input, party(suite, 2, false).input, (i, b) => (i === 0 ? body : b))
+        expect(r.b).toEqual({ ok: false, reason: 'handshake-malformed' })
+      }
+      const cut = handshake(party(suite, 1, true).input, party(suite, 2, false).input, (i, b) => (i === 1 ? (b as Uint8Array).subarray(0, 40) : b))
+      expect(cut.a).toEqual({ ok: false, reason: 'handshake-bad-length' })
+    })
+
+    it('flags mismatch (one side private, the other not) → private-network, on both orders', () => {
+      const r1 = handshake(party(suite, 1, true, { psk: PSK }).input, party(suite, 2, false).input)
+      expect(r1.b).toEqual({ ok: false, reason: 'private-network' })
+      const r2 = handshake(party(suite, 1, true).input, party(suite, 2, false, { psk: PSK }).input)
+      expect(r2.b).toEqual({ ok: false, reason: 'private-network' })
+    })
+
+    it('psk mismatch → private-network', () => {
+      const other = new Uint8Array(32).fill(8)
+      const r = handshake(party(suite, 1, true, { psk: PSK }).input, party(suite, 2, false, { psk: other }).input)
+      const failed = [r.a, r.b].filter((o) => !o.ok)
+      expect(failed.length).toBeGreaterThan(0)
+      expect(failed[0]).toEqual({ ok: false, reason: 'private-network' })
+    })
+
+    it('an identity signature over another static key → handshake-bad-signature (either side)', () => {
+      const wrong = suite.x25519PublicKey(new Uint8Array(32).fill(3))
+      const r1 = handshake(party(suite, 1, true).input, party(suite, 2, false, { signStatic: wrong }).input)
+      expect(r1.a).toEqual({ ok: false, reason: 'handshake-bad-signature' })
+      const r2 = handshake(party(suite, 1, true, { signStatic: wrong }).input, party(suite, 2, false).input)
+      expect(r2.b).toEqual({ ok: false, reason: 'handshake-bad-signature' })
+    })
+
+    it('an identity key swapped for another node\'s (signature no longer matches) → handshake-bad-signature', () => {
+      const bob = party(suite, 2, false)
+      const mallory = party(suite, 3, false)
+      const forged = { ...bob.input, identityKey: mallory.input.identityKey }
+      const r = handshake(party(suite, 1, true).input, forged)
+      expect(r.a).toEqual({ ok: false, reason: 'handshake-bad-signature' })
+    })
+  })
+}
+
+describe('handshake machine: suites interoperate', () => {
+  it('noble initiator and native responder agree', () => {
+    const r = handshake(party(nobleSuite, 1, true).input, party(nativeSuite, 2, false).input)
+    expect(r.a.ok && r.b.ok).toBe(true)
+    if (r.a.ok && r.b.ok) expect(r.a.handshakeHash).toEqual(r.b.handshakeHash)
+  })
+})
