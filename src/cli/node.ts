@@ -1,0 +1,141 @@
+/**
+ * `xswarm node`: run one node until SIGINT/SIGTERM, then close gracefully (peers are told
+ * `swarm-closed`) and exit 0. Prints its dialable addresses at start (`listening <addr>`), then
+ * a readable log of its events, or with `--json` one JSON object per swarm event.
+ * @module
+ */
+import type { Swarm, SwarmEvent } from '../swarm.js'
+import { EXIT_OK, parseFlags, untilAborted, UsageError, type Io } from './args.js'
+import { NODE_FLAG_OPTIONS, prepareSwarm, startSwarm, tryCommand, writePeersFile, DISCOVERY_PROTOCOL } from './common.js'
+import { asText, eventToJson, formatMs, shortId, Stopwatch } from './log.js'
+import { packageVersion } from './version.js'
+
+export const NODE_HELP = `Usage: xswarm node --listen ADDR [--dial ADDR]... [options]
+
+Run one node until Ctrl-C (SIGINT) or SIGTERM, then close it gracefully: its
+peers are told (they see peer.disconnected, reason swarm-closed) and it exits 0.
+At start it prints each full dialable address on a line of its own:
+  listening ws://127.0.0.1:4001/p2p/<peer id>
+Give that address to another node's --dial.
+
+Options:
+  --listen ADDR       listen here, e.g. ws://127.0.0.1:4001 (port 0: any free port);
+                      repeatable. Multiaddrs work too: /ip4/127.0.0.1/tcp/4001/ws
+  --dial ADDR         dial this node at start (ws://host:port/p2p/<id>); repeatable
+  --identity FILE     keep the node's key in FILE (created mode 0600 on first use,
+                      reused after), so its peer id survives restarts. Without it
+                      (and without --data) the node gets a new peer id every run
+  --swarm-key FILE    private network: connect only to nodes with this key
+                      (make one with: xswarm key --out FILE)
+  --topic T           subscribe to pubsub topic T and print its messages; repeatable
+  --data DIR          keep state in DIR: DIR/identity.json (unless --identity) and
+                      DIR/peers.json (peers discovery knew, dialed on the next start)
+  --no-discovery      static peers only: no bootstrap walk, peer exchange or lookups
+  --json              print one JSON object per swarm event, one per line
+                      (bytes as base64, plus "text" when they are UTF-8)
+  -h, --help          show this help
+
+Examples:
+  xswarm node --listen ws://127.0.0.1:4001 --identity ./node1.json
+  xswarm node --listen ws://127.0.0.1:4002 --dial ws://127.0.0.1:4001/p2p/<id>`
+
+export async function nodeCommand(args: string[], io: Io): Promise<number> {
+  const flags = parseFlags('xswarm node', args, {
+    ...NODE_FLAG_OPTIONS,
+    topic: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  })
+  if (flags.help) {
+    io.out(NODE_HELP)
+    return EXIT_OK
+  }
+  const json = flags.json === true
+  const topics = flags.topic ?? []
+  for (const topic of topics) {
+    if (topic.length === 0 || topic.length > 256) throw new UsageError(`--topic expected 1 to 256 characters, got ${topic.length}`)
+  }
+  const prepared = await prepareSwarm(flags)
+  const clock = new Stopwatch()
+  const swarm = await startSwarm(prepared.options)
+
+  if (!json) {
+    io.out(`xswarm node ${packageVersion()}`)
+    io.out(`peer id    ${swarm.peerId}`)
+    const id = prepared.identity
+    io.out(`identity   ${id ? `${id.path} (${id.existed ? 'loaded' : 'created'})` : 'ephemeral (use --identity FILE to keep this peer id)'}`)
+    if (prepared.options.swarmKey) io.out('network    private (swarm key)')
+    if (prepared.options.discovery === false) io.out('discovery  off (static peers only)')
+  }
+  for (const note of prepared.notes) io.err(`note: ${note}`)
+  for (const topic of topics) {
+    if (!tryCommand(() => swarm.subscribe(topic))) {
+      io.err(`note: --topic ${topic}: pubsub is not available yet in this build; not subscribed`)
+    }
+  }
+  // A no-op command, to learn whether discovery runs in this build.
+  if (prepared.peersFile && !tryCommand(() => swarm.command(DISCOVERY_PROTOCOL, { type: 'discovery.unprotect', peer: swarm.peerId, tag: 'xswarm-cli' }))) {
+    io.err(`note: --data: discovery is not available yet in this build; only the identity is kept in ${flags.data}`)
+  }
+
+  const writes: Promise<void>[] = []
+  const loop = (async () => {
+    for await (const event of swarm) {
+      io.out(json ? eventToJson(event as SwarmEvent & Record<string, unknown>) : describeEvent(event, clock))
+      if (event.type === 'discovery.exported' && prepared.peersFile) {
+        const file = prepared.peersFile
+        writes.push(writePeersFile(file, (event as { peers?: unknown }).peers ?? []).catch((error: Error) => {
+          io.err(`note: could not save peers to ${file}: ${error.message}`)
+        }))
+      }
+    }
+  })()
+
+  await Promise.race([untilAborted(io.signal), loop])
+  if (!json) io.err(`${clock.stamp()}  closing (peers are told swarm-closed)`)
+  await closeAndDrain(swarm, loop)
+  await Promise.all(writes)
+  return EXIT_OK
+}
+
+/** Close the swarm and wait until its event loop has seen `swarm.closed`. */
+export async function closeAndDrain(swarm: Swarm, loop: Promise<void>): Promise<void> {
+  await swarm.close()
+  await loop
+}
+
+/** One readable line for an event. `swarm.listening` gives one `listening <addr>` line per address. */
+export function describeEvent(event: SwarmEvent, clock: Stopwatch): string {
+  const e = event as SwarmEvent & Record<string, unknown>
+  const at = clock.stamp()
+  const what = (label: string, text: string): string => `${at}  ${label.padEnd(13)} ${text}`.trimEnd()
+  const peer = typeof e.peer === 'string' ? shortId(e.peer) : ''
+  switch (e.type) {
+    case 'swarm.listening':
+      return (e.addresses as string[]).map((a) => `listening ${a}`).join('\n')
+    case 'peer.connected':
+      return what('connected', `${peer} (${e.direction}, ${e.address})`)
+    case 'peer.disconnected':
+      return what('disconnected', `${peer} (${e.reason})`)
+    case 'dial.failed':
+      return what('dial failed', `${e.address}: ${e.reason}`)
+    case 'ping.rtt':
+      return what('ping', `${peer}  ${formatMs(e.rtt as number)}`)
+    case 'peer.discovered':
+      return what('discovered', `${peer} (${(e.addresses as string[] | undefined)?.length ?? 0} addresses)`)
+    case 'pubsub.subscribed':
+      return what('subscribed', String(e.topic))
+    case 'pubsub.message': {
+      const text = e.data instanceof Uint8Array ? asText(e.data) : undefined
+      const body = text !== undefined ? JSON.stringify(text) : `${(e.data as Uint8Array | undefined)?.length ?? 0} bytes`
+      return what('message', `[${e.topic}] from ${shortId(String(e.from))}: ${body}`)
+    }
+    case 'swarm.error':
+      return what('error', `${e.code}: ${e.message}`)
+    case 'swarm.closed':
+      return what('closed', '')
+    default: {
+      const { type, ...rest } = e
+      return what(type, eventToJson(rest as { type: string }))
+    }
+  }
+}
