@@ -110,6 +110,10 @@ export class RawPeer {
   send: CipherState | null = null
   recv: CipherState | null = null
   identity: RawIdentity | null = null
+  /** Drop incoming messages instead of keeping them (a peer that reads but does not care). */
+  discard = false
+  /** Messages received in all. */
+  receivedCount = 0
 
   private constructor(ws: WebSocket) {
     this.ws = ws
@@ -121,6 +125,8 @@ export class RawPeer {
       })
     })
     ws.on('message', (data: Buffer) => {
+      this.receivedCount++
+      if (this.discard) return
       this.inbox.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
       this.wake()
     })

@@ -1,0 +1,182 @@
+/**
+ * Resource exhaustion against a live node over real WebSockets: thousands of connections that
+ * never speak (the pending-connection limit refuses the excess with
+ * `too-many-pending-connections`, the handshake timeout drops the rest), and a peer that
+ * completes the handshake and then stops reading while the node sends to it (disconnected
+ * with `slow-reader` once `maxQueuedBytes` is exceeded; a peer that reads, making the same
+ * requests, is not). An honest peer keeps pinging the node during and after each attack, and
+ * the heap returns near its level once the attackers are gone.
+ * @module
+ */
+import { enqueueActions, setup } from 'xstate'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
+import {
+  RawPeer, Target, installFaultRecorder, rawIdentity, settledHeapMiB, sleep, type CloseInfo,
+} from '../helpers/raw-peer.js'
+
+const recorder = installFaultRecorder()
+
+afterEach(() => {
+  expect(recorder.faults).toEqual([])
+})
+
+afterAll(() => {
+  recorder.uninstall()
+  expect(recorder.faults).toEqual([])
+})
+
+describe('connections that never speak', () => {
+  const TOTAL = 2000
+  const BATCH = 250
+  const PENDING = 64
+  let target: Target
+
+  beforeAll(async () => {
+    target = await Target.start({ limits: { maxPendingConnections: PENDING }, timeouts: { handshake: 800 } })
+  })
+  afterAll(async () => {
+    await target?.close()
+  })
+
+  it(`${TOTAL} silent connections: the excess refused (too-many-pending-connections), the rest dropped (handshake-timeout)`, async () => {
+    const heapBefore = await settledHeapMiB()
+    const closes: Array<Promise<CloseInfo>> = []
+    let failedToOpen = 0
+    const t0 = performance.now()
+    for (let i = 0; i < TOTAL; i += BATCH) {
+      const batch = await Promise.allSettled(Array.from({ length: BATCH }, () => RawPeer.connect(target.address, 5000)))
+      for (const r of batch) {
+        if (r.status === 'fulfilled') closes.push(r.value.waitClosed(10_000))
+        else failedToOpen++
+      }
+      if (i === TOTAL / 2) await target.assertHonestAlive(5000) // mid-flood
+    }
+    const infos = await Promise.all(closes)
+    const elapsed = performance.now() - t0
+    const reasons = new Map<string, number>()
+    for (const info of infos) reasons.set(info.readable, (reasons.get(info.readable) ?? 0) + 1)
+    console.log(`${TOTAL} silent connections in ${elapsed.toFixed(0)} ms: ${JSON.stringify(Object.fromEntries(reasons))}, failed to open: ${failedToOpen}`)
+    expect(failedToOpen).toBe(0)
+    expect(infos.length).toBe(TOTAL)
+    expect([...reasons.keys()].sort()).toEqual(['handshake-timeout', 'too-many-pending-connections'])
+    expect(reasons.get('too-many-pending-connections')!).toBeGreaterThan(TOTAL / 2)
+    await target.assertHonestAlive(5000)
+    closes.length = 0
+    infos.length = 0
+    const heapAfter = await settledHeapMiB()
+    console.log(`silent connections: heap ${heapBefore.toFixed(1)} MiB before, ${heapAfter.toFixed(1)} MiB after`)
+    expect(heapAfter).toBeLessThan(heapBefore * 1.5 + 16)
+    expect(target.node.swarm.peers()).toEqual([target.honest.swarm.peerId])
+    expect(target.node.pumpError).toBeNull()
+  }, 60_000)
+})
+
+// A user protocol that sends a lot: `[n, size]` from a peer asks for n frames of `size` bytes.
+const BLAST = '/test/blast/1'
+const blastMachine = setup({
+  types: { events: {} as { type: string; peer?: string; body?: [number, number] } },
+  actions: {
+    blast: enqueueActions(({ event, enqueue }) => {
+      const [n, size] = event.body!
+      for (let i = 0; i < n; i++) enqueue.emit(toPeer(BLAST, event.peer!, new Uint8Array(size)) as never)
+    }),
+  },
+}).createMachine({ id: 'blast', on: { message: { actions: 'blast' } } })
+const blastProtocol = defineProtocol<[number, number]>({
+  id: BLAST,
+  machine: blastMachine,
+  parse: (body) => Array.isArray(body) && body.length === 2 && Number.isInteger(body[0]) && Number.isInteger(body[1]) &&
+    body[0] >= 0 && body[0] <= 64 && body[1] >= 0 && body[1] <= 60_000 ? body as [number, number] : undefined,
+})
+
+describe('a peer that stops reading', () => {
+  const MAX_QUEUED = 1024 * 1024
+  const REQUEST: [number, number] = [4, 32_000] // 128 KB per request, well under maxQueuedBytes per turn
+  let target: Target
+
+  beforeAll(async () => {
+    target = await Target.start({ limits: { maxQueuedBytes: MAX_QUEUED }, protocols: [blastProtocol] })
+  })
+  afterAll(async () => {
+    await target?.close()
+  })
+
+  async function accepted(): Promise<{ peer: RawPeer; id: string }> {
+    const peer = await RawPeer.connect(target.address)
+    const identity = rawIdentity()
+    const since = performance.now()
+    await peer.handshake({ identity })
+    await target.node.waitFor((e) => e.type === 'peer.connected' && (e as { peer: string }).peer === identity.peerId, 3000, since)
+    return { peer, id: identity.peerId }
+  }
+
+  /** Ask for REQUEST every 5 ms until the node drops the peer or `max` requests went out. */
+  async function request(peer: RawPeer, id: string, max: number): Promise<number> {
+    let sent = 0
+    const gone = () => target.node.count((e) => e.type === 'peer.disconnected' && (e as { peer: string }).peer === id) > 0
+    while (sent < max && !gone() && peer.isOpen) {
+      peer.sendFrame(BLAST, REQUEST)
+      sent++
+      await sleep(5)
+    }
+    return sent
+  }
+
+  it('is disconnected with slow-reader once maxQueuedBytes (1 MiB) is exceeded; memory returns', async () => {
+    const heapBefore = await settledHeapMiB()
+    const { peer, id } = await accepted()
+    peer.pause()
+    const sent = await request(peer, id, 600)
+    const reason = await target.disconnectReason(id, 5000)
+    console.log(`slow reader: dropped after ${sent} requests (${(sent * REQUEST[0] * REQUEST[1] / 2 ** 20).toFixed(1)} MiB asked for)`)
+    expect(reason).toBe('slow-reader')
+    await target.assertHonestAlive()
+    // It was not reading, so it may never see the close frame: the node terminates it after the close timeout.
+    peer.resume()
+    const info = await peer.waitClosed(6000)
+    expect(['slow-reader', 'connection-lost']).toContain(info.readable)
+    const stats = target.node.swarm.stats()
+    expect(stats.paused).toBe(0)
+    const heapAfter = await settledHeapMiB()
+    console.log(`slow reader: heap ${heapBefore.toFixed(1)} MiB before, ${heapAfter.toFixed(1)} MiB after`)
+    expect(heapAfter).toBeLessThan(heapBefore * 1.5 + 16)
+  }, 30_000)
+
+  it('a peer that reads, making the same requests, is not disconnected', async () => {
+    const { peer, id } = await accepted()
+    peer.discard = true
+    const sent = await request(peer, id, 150) // ~19 MiB through a 1 MiB bound
+    expect(sent).toBe(150)
+    await sleep(200)
+    expect(target.node.swarm.isConnected(id)).toBe(true)
+    expect(peer.receivedCount).toBeGreaterThan(100 * REQUEST[0])
+    await target.assertHonestAlive()
+    peer.terminate()
+    expect(await target.disconnectReason(id)).toBe('connection-lost')
+  }, 30_000)
+
+  // BUG (false positive of the slow-reader check; src/runtime/driver.ts `send`, the
+  // `sc.conn.bufferedAmount > this.limits.maxQueuedBytes` test right after `sc.conn.send`, with
+  // src/transport/ws.ts corking the socket for the whole turn): while corked, every frame of the
+  // turn sits in the net.Socket's writable buffer, which ws counts in `bufferedAmount`, so a
+  // burst of more than maxQueuedBytes sent in ONE turn (one request answered with many frames,
+  // or up to 512 inputs settled per pump) drops a peer that reads as fast as it can. Fix: judge
+  // the backlog after the turn, when the kernel had its chance: e.g. the ws Conn checks
+  // `bufferedAmount` in its `uncork` tick (or the driver checks the connections it sent on
+  // before taking the next input) and only then reports `slow-reader`.
+  it.fails('a burst above maxQueuedBytes within one turn does not drop a peer that reads', async () => {
+    const { peer, id } = await accepted()
+    peer.discard = true
+    peer.sendFrame(BLAST, [64, 60_000]) // 3.7 MiB in one turn, through a 1 MiB bound
+    const outcome = await Promise.race([
+      target.disconnectReason(id, 2000),
+      sleep(1500).then(() => 'still connected'),
+    ])
+    expect(outcome).toBe('still connected')
+    expect(peer.receivedCount).toBeGreaterThanOrEqual(64)
+    peer.terminate()
+    await target.disconnectReason(id, 5000)
+    await target.assertHonestAlive()
+  }, 30_000)
+})
