@@ -14,6 +14,8 @@
  * @module
  */
 import { afterEach } from 'vitest'
+import { enqueueActions, setup } from 'xstate'
+import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import type { Simulation } from '../../src/runtime/sim.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
@@ -267,5 +269,53 @@ export async function cleanupSwarms(timeoutMs = 5000): Promise<void> {
 export function useSwarmCleanup(): void {
   afterEach(async () => {
     await cleanupSwarms()
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// A user protocol for tests: numbered messages, optionally echoed.
+
+/** Wire id of the test protocol. */
+export const NUMBERS_ID = '/test/numbers/1'
+
+/** Wire body: `['n', i]` a numbered message, `['e', i]` its echo. */
+export type NumbersMessage = ['n' | 'e', number]
+
+/**
+ * A tiny user protocol, written with the public protocol API: the command
+ * `{ type: 'numbers.send', peer, count, from? }` sends `count` numbered messages to `peer`;
+ * each one received is output as `numbers.got {peer, n}` and, with `echo`, sent back, and an
+ * echo received is output as `numbers.echoed {peer, n}`.
+ */
+export function numbersProtocol(options: { echo?: boolean } = {}) {
+  const echo = options.echo ?? false
+  const machine = setup({
+    actions: {
+      sendMany: enqueueActions(({ event, enqueue }) => {
+        const e = event as unknown as { peer: string; count: number; from?: number }
+        const from = e.from ?? 1
+        for (let i = from; i < from + e.count; i++) enqueue.emit(toPeer(NUMBERS_ID, e.peer, ['n', i]) as never)
+      }),
+      receive: enqueueActions(({ event, enqueue }) => {
+        const { peer, body } = event as unknown as { peer: string; body: NumbersMessage }
+        if (body[0] === 'e') return enqueue.emit({ type: 'numbers.echoed', peer, n: body[1] } as never)
+        enqueue.emit({ type: 'numbers.got', peer, n: body[1] } as never)
+        if (echo) enqueue.emit(toPeer(NUMBERS_ID, peer, ['e', body[1]]) as never)
+      }),
+    },
+  }).createMachine({
+    id: 'numbers',
+    on: {
+      'numbers.send': { actions: 'sendMany' },
+      message: { actions: 'receive' },
+    },
+  })
+  return defineProtocol<NumbersMessage>({
+    id: NUMBERS_ID,
+    machine,
+    parse: (body) =>
+      Array.isArray(body) && body.length === 2 && (body[0] === 'n' || body[0] === 'e') && Number.isSafeInteger(body[1])
+        ? (body as NumbersMessage)
+        : undefined,
   })
 }
