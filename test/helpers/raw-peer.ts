@@ -451,6 +451,8 @@ export class Driven {
   readonly done: Promise<void>
   pumpError: unknown = null
   private waiters = new Set<() => void>()
+  /** While set, the consumer does not take events (a user busy in its loop body): the swarm does not advance. */
+  private gate: Promise<void> | null = null
 
   constructor(readonly swarm: Swarm) {
     this.done = (async () => {
@@ -459,6 +461,7 @@ export class Driven {
           this.events.push({ ...event, at: performance.now() } as SwarmEvent & { at: number })
           if (this.events.length > 20_000) this.events.splice(0, 10_000)
           for (const w of this.waiters) w()
+          if (this.gate) await this.gate
         }
       } catch (error) {
         this.pumpError = error
@@ -483,6 +486,16 @@ export class Driven {
       return await within(result, ms, `${what} on ${this.swarm.peerId.slice(0, 8)}`)
     } finally {
       this.waiters.delete(wake)
+    }
+  }
+
+  /** Stop taking events (after the next one) until the returned function is called. */
+  stall(): () => void {
+    let release!: () => void
+    this.gate = new Promise<void>((resolve) => (release = resolve))
+    return () => {
+      this.gate = null
+      release()
     }
   }
 
