@@ -56,7 +56,7 @@ export function parseFlags<T extends Options>(command: string, args: string[], o
 function describeParseError(command: string, error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
   const code = (error as { code?: string }).code
-  const flag = /'(-[^' <]+)/.exec(message)?.[1]
+  const flag = /'(?:-\w, )?(--?[^' <,]+)/.exec(message)?.[1]
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option '${flag ?? message}' for '${command}'`

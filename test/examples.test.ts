@@ -1,0 +1,29 @@
+/**
+ * Every example runs as a user would run it (`npx tsx examples/<name>.ts`, here `node --import
+ * tsx`), exits 0 by itself within a bounded time, and prints the line that shows it worked.
+ */
+import { execFile } from 'node:child_process'
+import { describe, expect, it } from 'vitest'
+
+const root = new URL('..', import.meta.url).pathname
+
+function runExample(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, ['--import', 'tsx', `examples/${name}.ts`], { cwd: root, timeout: 25_000, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stdout, stderr }))
+    child.stdin?.end()
+  })
+}
+
+describe.concurrent('examples', () => {
+  it.each([
+    ['hello', /bob is connected to alice: true[\s\S]*hello: done/],
+    ['ping-protocol', /alice: greeted by bob[\s\S]*bob: alice says "welcome, bob! you are visitor #1"[\s\S]*greeting protocol: done/],
+    ['embed-in-http-server', /GET \/dial\?addr=nonsense → 400[\s\S]*GET \/dial → 202[\s\S]*self-test ok: \/peers lists \w+/],
+    ['inspect', /\[inspect\] actor started[\s\S]*← peer\.connected[\s\S]*inspection events seen: .*@xstate\.event/],
+  ])('examples/%s.ts runs and exits 0', async (name, expected) => {
+    const { code, stdout, stderr } = await runExample(name)
+    expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0)
+    expect(stdout).toMatch(expected)
+  }, 30_000)
+})
