@@ -3,7 +3,8 @@
  *  1. score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry;
  *  2. broken IWANT promises become P7 penalties; seen-cache and validation expiry;
  *  3. per subscribed topic: negative-score peers pruned, mesh filled to D below D_lo, cut to D
- *     above D_hi (D_score best by score, the rest at random, D_out outbound kept);
+ *     above D_hi (D_score best by score, the rest at random, D_out outbound kept); every
+ *     opportunisticGraftTicks, peers above a poor median mesh score grafted (v1.1);
  *  4. per fanout topic: expiry after fanoutTtl, else refilled to D;
  *  5. the topic's lifecycle statechart advanced with the resulting mesh size;
  *  6. gossip: IHAVE of the newest mcacheGossip windows to max(D_lazy, gossipFactor × eligible)
@@ -21,6 +22,7 @@ import { stepTopic, topicPhase } from './topic.machine.js'
 
 export function heartbeat(s: RouterState, now: number): void {
   const p = s.params
+  s.heartbeats++
   for (const ps of s.peers.values()) {
     decayStats(ps.stats, p.score)
     ps.ihaveCount = 0
@@ -117,6 +119,15 @@ function maintainMesh(s: RouterState, topic: string, t: TopicState, now: number)
     if (outbound < p.Dout) {
       const extra = candidates(s, topic, (peer, ps) => ps.outbound && eligible(peer))
       for (const peer of extra.slice(0, p.Dout - outbound)) graftPeer(s, topic, t, peer, now)
+    }
+  }
+  // Opportunistic grafting (v1.1): a mesh whose median score is poor gets better peers.
+  if (s.heartbeats % p.opportunisticGraftTicks === 0 && t.mesh.size > 1) {
+    const sorted = [...t.mesh].map(score).sort((a, b) => a - b)
+    const median = sorted[sorted.length >> 1]
+    if (median < p.score.opportunisticGraftThreshold) {
+      const better = candidates(s, topic, (peer) => eligible(peer) && score(peer) > median)
+      for (const peer of better.slice(0, p.opportunisticGraftPeers)) graftPeer(s, topic, t, peer, now)
     }
   }
 }

@@ -56,6 +56,8 @@ export interface ScoreParams {
   graylistThreshold: number
   /** Below: ask the swarm to hang up on the peer (xswarm addition; spec has no such threshold). */
   disconnectThreshold: number
+  /** Median mesh score below which opportunistic grafting adds better-scoring peers. */
+  opportunisticGraftThreshold: number
 }
 
 /** Every parameter of the router. Times in milliseconds, sizes in bytes. */
@@ -72,6 +74,9 @@ export interface PubsubParams {
   Dlazy: number
   /** Fraction of eligible peers that get gossip when that is more than Dlazy. */
   gossipFactor: number
+  /** Every this many heartbeats, graft up to opportunisticGraftPeers peers scoring above the mesh median. */
+  opportunisticGraftTicks: number
+  opportunisticGraftPeers: number
   heartbeatInterval: number
   /** A fanout topic (published to, not subscribed) is forgotten this long after the last publish. */
   fanoutTtl: number
@@ -161,6 +166,7 @@ export const DEFAULT_SCORE: Readonly<ScoreParams> = Object.freeze({
   publishThreshold: -50,
   graylistThreshold: -80,
   disconnectThreshold: -100,
+  opportunisticGraftThreshold: 1,
 })
 
 export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
@@ -171,6 +177,8 @@ export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
   Dout: 2,
   Dlazy: 6,
   gossipFactor: 0.25,
+  opportunisticGraftTicks: 60,
+  opportunisticGraftPeers: 2,
   heartbeatInterval: 1_000,
   fanoutTtl: 60_000,
   mcacheLength: 5,
@@ -243,6 +251,7 @@ export function resolveParams(options: PubsubOptions = {}): PubsubParams {
   if (params.mcacheGossip > params.mcacheLength || params.mcacheLength < 1) {
     throw new RangeError('"pubsub options" expected 1 <= mcacheLength and mcacheGossip <= mcacheLength')
   }
+  if (params.opportunisticGraftTicks < 1) throw new RangeError('"pubsub options.opportunisticGraftTicks" expected >= 1')
   if (params.heartbeatInterval < 1) throw new RangeError('"pubsub options.heartbeatInterval" expected >= 1 ms')
   if (params.maxMessageSize > params.maxRpcSize) {
     throw new RangeError('"pubsub options" expected maxMessageSize <= maxRpcSize')

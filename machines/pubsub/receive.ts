@@ -15,7 +15,7 @@
 import { callRequest } from '../lib/protocol.js'
 import { mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
 import { handleControl } from './control.js'
-import { addTopicPeer, checkDisconnect, emitEvent, isSubscribed, removeTopicPeer } from './mesh.js'
+import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
 import { outTo, type PeerState, type RouterState } from './state.js'
 import { ID_LENGTH, PUBSUB_ID, idToHex, signedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
@@ -35,7 +35,14 @@ export function handleRpc(s: RouterState, peer: string, rpc: Rpc, now: number): 
 function handleSubscriptions(s: RouterState, peer: string, ps: PeerState, subs: SubOpt[], now: number): void {
   for (const { t, on } of subs) {
     if (on) {
-      if (addTopicPeer(s, peer, ps, t)) emitEvent(s, { type: 'pubsub.peer.subscribed', peer, topic: t })
+      if (!addTopicPeer(s, peer, ps, t)) continue
+      emitEvent(s, { type: 'pubsub.peer.subscribed', peer, topic: t })
+      // A mesh below D_lo takes a new subscriber at once rather than at the next heartbeat, so
+      // a message published right after two peers meet is not lost (as rust-libp2p does).
+      const topic = s.topics.get(t)
+      if (isSubscribed(topic) && topic.mesh.size < s.params.Dlo && !inBackoff(topic, peer, now) && scoreOf(s, peer, now) >= 0) {
+        graftPeer(s, t, topic, peer, now)
+      }
     } else if (removeTopicPeer(s, peer, ps, t, now)) {
       emitEvent(s, { type: 'pubsub.peer.unsubscribed', peer, topic: t })
     }

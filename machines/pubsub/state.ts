@@ -99,6 +99,8 @@ export interface RouterState {
   rng: Rng
   seqno: number
   nextCallId: number
+  /** Heartbeats run so far (opportunistic grafting every opportunisticGraftTicks). */
+  heartbeats: number
   /** Input time of the last input handled (for guards, which get no `self`). */
   lastTime: number
   peers: Map<string, PeerState>
@@ -160,6 +162,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     rng,
     seqno: rng.s[0] >>> 0,
     nextCallId: 1,
+    heartbeats: 0,
     lastTime: 0,
     peers: new Map(),
     retained: new Map(),

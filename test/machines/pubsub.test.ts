@@ -136,13 +136,15 @@ describe('pubsub: subscriptions and mesh', () => {
     for (const size of sizes) { expect(size).toBeGreaterThanOrEqual(4); expect(size).toBeLessThanOrEqual(12) }
     expect(sizes.at(-1)).toBe(6)
     // Mesh peers dropping out: the pruned ones are in backoff, so the mesh is low until new
-    // peers come; then the heartbeat refills it to D.
+    // peers come; new subscribers are grafted at once while the mesh is below D_lo.
     for (const p of [...n.ctx().topics.get(T)!.mesh].slice(0, 4)) n.send({ type: 'peer.disconnected', peer: p, reason: 'x' })
     n.tick(1000)
+    expect(n.ctx().topics.get(T)!.mesh.size).toBe(2)
     expect(topicPhase(n.ctx().topics.get(T)!.phase)).toBe('meshLow')
     connectSubscribed(n, 4, 30)
+    expect(n.ctx().topics.get(T)!.mesh.size).toBe(4)
     n.tick(1000)
-    expect(n.ctx().topics.get(T)!.mesh.size).toBe(6)
+    expect(n.ctx().topics.get(T)!.mesh.size).toBe(4)
     expect(topicPhase(n.ctx().topics.get(T)!.phase)).toBe('meshHealthy')
   })
 
@@ -175,6 +177,24 @@ describe('pubsub: scoring', () => {
     expect(n.score(busy)).toBeGreaterThan(0)
     expect(n.score(lazy)).toBeLessThan(0)
     expect(n.sends(lazy).some((r) => r.ctl?.prune)).toBe(true)
+  })
+})
+
+describe('pubsub: opportunistic grafting', () => {
+  it('grafts peers scoring above a poor mesh median every opportunisticGraftTicks', () => {
+    const n = node({ opportunisticGraftTicks: 3 })
+    const mesh = connectSubscribed(n, 6)
+    n.send({ type: 'pubsub.subscribe', topic: T })
+    expect(n.ctx().topics.get(T)!.mesh.size).toBe(6)
+    const extra = connectSubscribed(n, 2, 6)
+    let seq = 0
+    for (const p of extra) for (let i = 0; i < 3; i++) n.rpc(p, { msg: [authored(identity(9), T, bytes(3), ++seq).msg] })
+    n.tick(1000); n.tick(1000)
+    expect(n.ctx().topics.get(T)!.mesh.size).toBe(6)
+    n.tick(1000)
+    const after = n.ctx().topics.get(T)!.mesh
+    expect(after.size).toBe(8)
+    for (const p of [...mesh, ...extra]) expect(after.has(p)).toBe(true)
   })
 })
 

@@ -1,0 +1,62 @@
+/**
+ * Pubsub between real swarms over WebSockets on 127.0.0.1: a line a — b — c, so c only gets
+ * a's messages through b's mesh forwarding. Exercises the whole path: facade command, root
+ * routing, the codec (msgpack bodies through parseRpc), Noise, and the validator round trip.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { cleanupSwarms, connect, createTestSwarm, drive, eventsOf } from '../helpers/swarm-test.js'
+import { pubsubProtocol } from '../../machines/pubsub/pubsub.machine.js'
+import type { Swarm } from '../../src/swarm.js'
+
+afterEach(() => cleanupSwarms())
+
+type Ev = { type: string; [key: string]: any }
+const events = (s: Swarm, type: string): Ev[] => (eventsOf(s) as Ev[]).filter((e) => e.type === type)
+
+async function line(validate?: (args: { data: Uint8Array }) => 'accept' | 'reject' | 'ignore'): Promise<Swarm[]> {
+  const swarms = await Promise.all([0, 1, 2].map(() => createTestSwarm({
+    discovery: false,
+    protocols: [pubsubProtocol(validate ? { validate, heartbeatInterval: 200 } : { heartbeatInterval: 200 })],
+  })))
+  await connect(swarms[0], swarms[1])
+  await connect(swarms[1], swarms[2])
+  for (const s of swarms) s.subscribe('chat')
+  // Each sees its neighbours' subscriptions and a heartbeat builds the meshes.
+  await drive(swarms, () => events(swarms[1], 'pubsub.peer.subscribed').length >= 2
+    && events(swarms[0], 'pubsub.peer.subscribed').length >= 1 && events(swarms[2], 'pubsub.peer.subscribed').length >= 1,
+  { what: 'subscriptions seen' })
+  return swarms
+}
+
+describe('pubsub over WebSockets', () => {
+  it('delivers a message across a line of three swarms, once each', async () => {
+    const [a, b, c] = await line()
+    const data = new TextEncoder().encode('hello over ws')
+    a.publish('chat', data)
+    await drive([a, b, c], () => events(c, 'pubsub.message').length === 1, { what: 'c receives' })
+    await drive([a, b, c], () => events(b, 'pubsub.message').length === 1, { what: 'b receives' })
+    const [got] = events(c, 'pubsub.message')
+    expect(got.topic).toBe('chat')
+    expect(got.from).toBe(a.peerId)
+    expect(new TextDecoder().decode(got.data)).toBe('hello over ws')
+    expect(events(a, 'pubsub.published')[0]).toMatchObject({ topic: 'chat', id: got.id })
+    expect(events(a, 'pubsub.message')).toHaveLength(0)
+  })
+
+  it('runs the validator through the shell and drops rejected messages', async () => {
+    const [a, b, c] = await line(({ data }) => (data[0] === 0 ? 'reject' : 'accept'))
+    a.publish('chat', new Uint8Array([0, 1]))
+    a.publish('chat', new Uint8Array([1, 1]))
+    await drive([a, b, c], () => events(c, 'pubsub.message').length === 1, { what: 'c receives the accepted one' })
+    expect(events(c, 'pubsub.message')[0].data[0]).toBe(1)
+    expect(events(b, 'pubsub.message')).toHaveLength(1)
+  })
+
+  it('fails a publish with no subscribed peer, and one over the size limit', async () => {
+    const solo = await createTestSwarm({ discovery: false, protocols: [pubsubProtocol({ maxMessageSize: 64 })] })
+    solo.publish('nobody', new Uint8Array(4))
+    solo.publish('nobody', new Uint8Array(65))
+    await drive([solo], () => events(solo, 'pubsub.publish.failed').length === 2, { what: 'two failures' })
+    expect(events(solo, 'pubsub.publish.failed').map((e) => e.reason)).toEqual(['no-peers', 'too-large'])
+  })
+})
