@@ -217,7 +217,7 @@ describe('churn and a stalled consumer', () => {
   // `for await` body stops the swarm) strangers that never did a handshake can park up to
   // 4096 x 1 MiB = 4 GiB in the queue before a single socket is paused; the per-connection
   // rate limit (64 MiB burst) does not stop it either (128 pending strangers x 64 MiB). Here 4
-  // strangers park ~160 MiB of garbage while the consumer is stalled for 1 s.
+  // strangers park ~160 MiB of garbage while the consumer is stalled.
   // Fix: count bytes too: pause sockets when the queued raw bytes exceed a byte bound (e.g. a
   // new `maxQueuedInputBytes`, default 64 MiB), and let a connection that has not completed its
   // handshake have at most 1-2 raw frames queued (pause it until they are taken): a handshake
@@ -232,7 +232,8 @@ describe('churn and a stalled consumer', () => {
       strangers = await Promise.all(Array.from({ length: 4 }, () => RawPeer.connect(target.address)))
       const junk = new Uint8Array(1024 * 1024 - 64).fill(0xc1)
       for (const s of strangers) for (let i = 0; i < 40; i++) s.sendRaw(junk)
-      await sleep(1000)
+      // Wait until the frames have arrived (the node does not take them: its consumer is busy).
+      for (let waited = 0; waited < 5000 && target.node.swarm.stats().queued < 130; waited += 50) await sleep(50)
       const stats = target.node.swarm.stats()
       queuedMiB = stats.queued * junk.length / 2 ** 20 // upper estimate: nearly every queued input is one junk frame
       console.log(`stalled consumer: ${stats.queued} inputs queued (~${queuedMiB.toFixed(0)} MiB), ${stats.paused} sockets paused, arrayBuffers +${((process.memoryUsage().arrayBuffers - before) / 2 ** 20).toFixed(0)} MiB`)
