@@ -445,6 +445,11 @@ export async function settledHeapMiB(): Promise<number> {
   return process.memoryUsage().heapUsed / 2 ** 20
 }
 
+/** The `peer` field of an event, if it has one. */
+export function peerOf(event: { type: string }): string | undefined {
+  return (event as unknown as { peer?: string }).peer
+}
+
 /** A swarm whose events are pumped and recorded, with bounded waits on them. */
 export class Driven {
   readonly events: Array<SwarmEvent & { at: number }> = []
@@ -542,8 +547,8 @@ export class Target {
     const honestId = this.honest.swarm.peerId
     const nodeId = this.node.swarm.peerId
     await Promise.all([
-      this.node.waitFor((e) => e.type === 'ping.rtt' && (e as { peer: string }).peer === honestId, ms, since, 'ping.rtt to the honest peer'),
-      this.honest.waitFor((e) => e.type === 'ping.rtt' && (e as { peer: string }).peer === nodeId, ms, since, 'ping.rtt to the node'),
+      this.node.waitFor((e) => e.type === 'ping.rtt' && peerOf(e) === honestId, ms, since, 'ping.rtt to the honest peer'),
+      this.honest.waitFor((e) => e.type === 'ping.rtt' && peerOf(e) === nodeId, ms, since, 'ping.rtt to the node'),
     ])
     if (!this.node.swarm.isConnected(honestId)) throw new Error('the node lost the honest peer')
   }
