@@ -46,19 +46,25 @@ export function encodeChat(name: string, text: string): Uint8Array {
 export function formatChat(data: Uint8Array, from: string): string {
   const raw = asText(data)
   if (raw === undefined) return `${shortId(from)}: <${data.length} bytes>`
-  let name = shortId(from)
-  let text = raw
+  const message = parseChat(raw)
+  return `${clean(message?.name ?? shortId(from))}: ${clean(message?.text ?? raw)}`
+}
+
+/** `{name, text}` if the text is a chat message (name optional), else undefined. */
+function parseChat(raw: string): { name?: string; text: string } | undefined {
   try {
-    const parsed = JSON.parse(raw) as unknown
-    if (typeof parsed === 'object' && parsed !== null && typeof (parsed as { text?: unknown }).text === 'string') {
-      text = (parsed as { text: string }).text
-      const n = (parsed as { name?: unknown }).name
-      if (typeof n === 'string' && n.length > 0) name = n.slice(0, MAX_NAME)
-    }
+    const parsed = JSON.parse(raw) as { name?: unknown; text?: unknown } | null
+    if (typeof parsed !== 'object' || parsed === null || typeof parsed.text !== 'string') return undefined
+    const name = typeof parsed.name === 'string' && parsed.name.length > 0 ? parsed.name.slice(0, MAX_NAME) : undefined
+    return { name, text: parsed.text }
   } catch {
-    // plain text
+    return undefined
   }
-  return `${clean(name)}: ${clean(text)}`
+}
+
+function chatName(data: Uint8Array): string | undefined {
+  const raw = asText(data)
+  return raw === undefined ? undefined : parseChat(raw)?.name
 }
 
 function clean(s: string): string {
@@ -123,19 +129,24 @@ export async function chatCommand(args: string[], io: ChatIo): Promise<number> {
     if (terminal) rl.prompt()
   })
 
-  const loop = chatLoop(swarm, topic, say)
+  const state = { leaving: false }
+  const loop = chatLoop(swarm, topic, say, state)
   if (terminal) rl.prompt()
   await Promise.race([untilAborted(stop.signal), loop])
   rl.close()
+  state.leaving = true
   say('* leaving')
   await swarm.close()
   await loop
   return EXIT_OK
 }
 
-async function chatLoop(swarm: Swarm, topic: string, say: (line: string) => void): Promise<void> {
+async function chatLoop(swarm: Swarm, topic: string, say: (line: string) => void, state: { leaving: boolean }): Promise<void> {
+  const names = new Map<string, string>() // peer id → the name it last chatted under
+  const who = (peer: string): string => (names.has(peer) ? `${names.get(peer)} (${shortId(peer)})` : shortId(peer))
   for await (const event of swarm) {
     const e = event as { type: string } & Record<string, any>
+    if (state.leaving && e.type !== 'pubsub.message') continue
     switch (e.type) {
       case 'swarm.listening':
         for (const address of e.addresses as string[]) say(`listening ${address}`)
@@ -144,16 +155,30 @@ async function chatLoop(swarm: Swarm, topic: string, say: (line: string) => void
         say(`* connected to ${shortId(e.peer)}`)
         break
       case 'peer.disconnected':
-        say(`* ${shortId(e.peer)} left (${e.reason})`)
+        say(`* ${who(e.peer)} disconnected (${e.reason})`)
         break
       case 'dial.failed':
         say(`* could not connect to ${e.address}: ${e.reason}`)
         break
       case 'pubsub.message':
-        if (e.topic === topic && e.data instanceof Uint8Array) say(formatChat(e.data, String(e.from)))
+        if (e.topic === topic && e.data instanceof Uint8Array) {
+          const line = formatChat(e.data, String(e.from))
+          const name = chatName(e.data)
+          if (name !== undefined) names.set(String(e.from), clean(name))
+          say(line)
+        }
+        break
+      case 'pubsub.peer.subscribed':
+        if (e.topic === topic) say(`* ${who(e.peer)} joined ${topic}`)
+        break
+      case 'pubsub.peer.unsubscribed':
+        if (e.topic === topic) say(`* ${who(e.peer)} left ${topic}`)
+        break
+      case 'pubsub.subscribe.failed':
+        say(`* could not join ${e.topic}: ${e.reason}`)
         break
       case 'pubsub.publish.failed':
-        say(`* message not sent: ${e.reason ?? 'no peers on the topic yet'}`)
+        say(`* message not sent: ${e.reason === 'no-peers' ? 'nobody else is in this topic yet' : e.reason}`)
         break
       case 'swarm.error':
         say(`* error ${e.code}: ${e.message}`)

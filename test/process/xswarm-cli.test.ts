@@ -38,8 +38,8 @@ class Proc {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   #waiters: (() => void)[] = []
 
-  constructor(args: string[]) {
-    this.child = spawn(process.execPath, [main, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+  constructor(args: string[], stdin: 'ignore' | 'pipe' = 'ignore') {
+    this.child = spawn(process.execPath, [main, ...args], { cwd: root, stdio: [stdin, 'pipe', 'pipe'] })
     live.add(this)
     let buffer = ''
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -85,17 +85,18 @@ class Proc {
     }
   }
 
-  /** Wait for a line starting with `prefix`. */
-  async waitForLine(prefix: string, timeoutMs = 10_000): Promise<string> {
+  /** Wait for a line starting with `prefix` (or matching a RegExp). */
+  async waitForLine(prefix: string | RegExp, timeoutMs = 10_000): Promise<string> {
+    const matches = (l: string): boolean => (typeof prefix === 'string' ? l.startsWith(prefix) : prefix.test(l))
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline && this.child.exitCode === null) {
-      const line = this.lines.find((l) => l.startsWith(prefix))
+      const line = this.lines.find(matches)
       if (line) return line
       await new Promise((r) => setTimeout(r, 50))
     }
-    const line = this.lines.find((l) => l.startsWith(prefix))
+    const line = this.lines.find(matches)
     if (line) return line
-    throw new Error(`no line '${prefix}…' from pid ${this.pid}\nstdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`)
+    throw new Error(`no line ${String(prefix)} from pid ${this.pid}\nstdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`)
   }
 
   /** Signal this process by its pid and wait (bounded) for it to exit. */
@@ -191,6 +192,29 @@ describe('xswarm node (two processes)', () => {
     expect((await proc.exited).code).toBe(1)
     expect(proc.stderr).toMatch(/identity file .*corrupt\.json' is corrupt: not valid JSON/)
     expect(readFileSync(file, 'utf8')).toBe('{"version":1,"type":"ed25519"')
+  })
+})
+
+describe('xswarm chat (two processes)', () => {
+  it('lines typed in one chat arrive in the other as "name: text"; end of input leaves gracefully', async (ctx) => {
+    const ada = new Proc(['chat', '--listen', 'ws://127.0.0.1:0', '--topic', 'lobby', '--name', 'ada', '--no-discovery'], 'pipe')
+    const exited = await Promise.race([ada.exited, ada.waitForLine('listening ').then(() => undefined)])
+    if (exited && /pubsub is not available/.test(ada.stderr)) return ctx.skip() // pubsub not in this build yet
+    const address = (await ada.waitForLine('listening ')).slice('listening '.length)
+    const bob = new Proc(['chat', '--dial', address, '--topic', 'lobby', '--name', 'bob', '--no-discovery'], 'pipe')
+    await bob.waitForLine(/^\* .* joined lobby$/)
+    await ada.waitForLine(/^\* .* joined lobby$/)
+
+    bob.child.stdin!.write('hello ada\n')
+    await ada.waitForLine('bob: hello ada')
+    ada.child.stdin!.write('hi bob\n')
+    await bob.waitForLine('ada: hi bob')
+
+    bob.child.stdin!.end() // Ctrl-D
+    expect((await bob.exited).code).toBe(0)
+    await ada.waitForLine(/^\* bob \(.{4}…\) disconnected \(swarm-closed\)$/)
+    ada.child.stdin!.write('/quit\n')
+    expect((await ada.exited).code).toBe(0)
   })
 })
 
