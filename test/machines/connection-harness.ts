@@ -11,7 +11,7 @@
  */
 import { assign, createActor, sendParent, setup, SimulatedClock, type Actor, type InspectionEvent } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput } from '../../machines/connection.machine.js'
-import { HANDSHAKE_PROTOCOL, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
+import { HANDSHAKE_PROTOCOL, type handshakeMachine, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 
 export { CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL }
@@ -52,7 +52,7 @@ export const fakeHandshake = setup({
 })
 
 /** The connection machine with the fake handshake. */
-export const testConnectionMachine = connectionMachine.provide({ actors: { handshake: fakeHandshake } })
+export const testConnectionMachine = connectionMachine.provide({ actors: { handshake: fakeHandshake as unknown as typeof handshakeMachine } })
 
 export const TIMEOUTS = { dial: 1000, handshake: 2000, keepAlive: 3000, pingTimeout: 500, close: 700 }
 

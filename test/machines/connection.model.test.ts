@@ -15,8 +15,8 @@
  * @module
  */
 import { describe, expect, it } from 'vitest'
-import { assign, type AnyMachineSnapshot, type AnyTransitionDefinition, type InspectionEvent } from 'xstate'
-import { getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph'
+import { assign, type AnyMachineSnapshot, type AnyStateMachine, type AnyTransitionDefinition, type InspectionEvent } from 'xstate'
+import { getAdjacencyMap, getShortestPaths, getStateNodes, type AdjacencyMap } from 'xstate/graph'
 import {
   HANDSHAKE_PROTOCOL, HELLO, PEER_B, TIMEOUTS, failure, inboundInput, outboundInput, startConnection, success,
   testConnectionMachine,
@@ -145,9 +145,9 @@ describe('connection machine: model-based (xstate/graph)', () => {
 
   for (const [name, input] of starts) {
     it(`${name}: every edge of the state graph, replayed on a real actor, reaches the state the model predicts`, () => {
-      const adjacency = getAdjacencyMap(model, options(input) as never)
+      const adjacency: AdjacencyMap<AnyMachineSnapshot, Ev> = getAdjacencyMap(model as AnyStateMachine, options(input) as never)
       const shortest = new Map<string, Ev[]>()
-      for (const path of getShortestPaths(model, options(input) as never)) {
+      for (const path of getShortestPaths(model as AnyStateMachine, options(input) as never)) {
         shortest.set(serializeState(path.state as AnyMachineSnapshot), path.steps.map((s) => s.event as Ev))
       }
       const states = Object.keys(adjacency)
@@ -155,7 +155,7 @@ describe('connection machine: model-based (xstate/graph)', () => {
       for (const [source, { transitions }] of Object.entries(adjacency)) {
         const head = shortest.get(source)
         expect(head, `no path to ${source}`).toBeDefined()
-        for (const { event, state: target } of Object.values(transitions)) {
+        for (const { event, state: target } of Object.values(transitions) as { event: Ev; state: AnyMachineSnapshot }[]) {
           const events = [...head!, event as Ev]
           const reached = replay(input, events, seen)
           const label = `${source} + ${JSON.stringify((event as Ev).type)} (path: ${events.map((e) => e.type).join(' → ')})`

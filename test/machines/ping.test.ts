@@ -23,7 +23,7 @@ function startPing(options: Partial<PingOptions> = { interval: 1000 }) {
   }
   const actor = createActor(pingMachine, { input, clock })
   bindRuntime(actor, { sink: () => {}, now: () => now })
-  actor.on('*', (e) => { out.push(e as Ev) })
+  actor.on('*', (e) => { out.push(e as unknown as Ev) })
   actor.start()
   return {
     actor,

@@ -245,7 +245,7 @@ describe('simulation: backpressure', () => {
 
     const got: number[] = []
     await nextSimEvent(sim, b, (e) => {
-      if (e.type === 'numbers.got') got.push((e as { n: number }).n)
+      if (e.type === 'numbers.got') got.push((e as unknown as { n: number }).n)
       return got.length === COUNT
     }, { what: `${COUNT} numbers.got` })
     expect(got).toEqual(Array.from({ length: COUNT }, (_, i) => i + 1))

@@ -49,7 +49,7 @@ describe('ws: connecting', () => {
     await drive([a, b], () => rtts.length >= 4, {
       what: '4 ping.rtt',
       onEvent: (_s, e) => {
-        if (e.type === 'ping.rtt') rtts.push((e as { rtt: number }).rtt)
+        if (e.type === 'ping.rtt') rtts.push((e as unknown as { rtt: number }).rtt)
       },
     })
     for (const rtt of rtts) {
@@ -149,8 +149,8 @@ describe('ws: a user protocol', () => {
       what: `${N} messages and ${N} echoes on each side`,
       timeoutMs: 15_000,
       onEvent: (s, e) => {
-        if (e.type === 'numbers.got') seen.get(s)!.got.push((e as { n: number }).n)
-        if (e.type === 'numbers.echoed') seen.get(s)!.echoed.push((e as { n: number }).n)
+        if (e.type === 'numbers.got') seen.get(s)!.got.push((e as unknown as { n: number }).n)
+        if (e.type === 'numbers.echoed') seen.get(s)!.echoed.push((e as unknown as { n: number }).n)
       },
     })
     const expected = Array.from({ length: N }, (_, i) => i + 1)
