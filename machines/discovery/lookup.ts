@@ -1,0 +1,133 @@
+/**
+ * The shortlist of an iterative Kademlia lookup (FIND_NODE), as pure immutable functions.
+ *
+ * The lookup machine (lookup.machine.ts) keeps a `Shortlist` in its context: the candidates
+ * closest to the target seen so far, closest first, each `new`, `pending` (queried this round),
+ * `answered` or `failed`. It holds at most `max` candidates; one pushed out can never come back
+ * in, since the list only ever gets closer, so no separate "seen" set is needed. Every function
+ * returns a new shortlist (the machine's snapshots stay values, which `xstate/graph` needs).
+ * @module
+ */
+import { compareBytes, distance, type Key } from './kbucket.js'
+
+/** Where a candidate is in the lookup. */
+export type CandidateState = 'new' | 'pending' | 'answered' | 'failed'
+
+export interface Candidate {
+  peer: string
+  key: Key
+  /** XOR distance to the target. */
+  distance: Uint8Array
+  state: CandidateState
+}
+
+/** A peer as a lookup learns it (from the routing table or from a `found` answer). */
+export interface Contact { peer: string; key: Key; addresses?: string[] }
+
+export interface Shortlist {
+  readonly target: Key
+  readonly max: number
+  readonly entries: readonly Candidate[]
+}
+
+export function createShortlist(target: Key, max: number, seeds: readonly Contact[] = []): Shortlist {
+  return addContacts({ target, max, entries: [] }, seeds)
+}
+
+/** Merge contacts (unknown ones as `new`), keep the `max` closest. */
+export function addContacts(list: Shortlist, contacts: readonly Contact[]): Shortlist {
+  return mergeContacts(list, contacts, 0).list
+}
+
+/**
+ * Merge contacts and count how many landed among the first `top` positions (the progress
+ * measure of a round: did it bring anyone into the k closest?).
+ */
+export function mergeContacts(list: Shortlist, contacts: readonly Contact[], top: number): { list: Shortlist; closer: number } {
+  let entries: Candidate[] | undefined
+  let closer = 0
+  for (const c of contacts) {
+    const current = entries ?? list.entries
+    if (current.some((e) => e.peer === c.peer)) continue
+    const d = distance(c.key, list.target)
+    const full = current.length >= list.max
+    if (full && compareBytes(d, current[current.length - 1].distance) >= 0) continue
+    entries ??= list.entries.slice()
+    let at = entries.length
+    while (at > 0 && compareBytes(d, entries[at - 1].distance) < 0) at--
+    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new' })
+    if (rankAmongLive(entries, at) < top) closer++
+    if (entries.length > list.max) entries.pop()
+  }
+  return { list: entries ? { ...list, entries } : list, closer }
+}
+
+/** Position of entry `at` when failed candidates are not counted. */
+function rankAmongLive(entries: readonly Candidate[], at: number): number {
+  let rank = 0
+  for (let i = 0; i < at; i++) if (entries[i].state !== 'failed') rank++
+  return rank
+}
+
+/** The next `alpha` closest `new` candidates, now `pending`. */
+export function takeNext(list: Shortlist, alpha: number): { list: Shortlist; peers: string[] } {
+  const peers: string[] = []
+  const entries = list.entries.map((e) => {
+    if (peers.length < alpha && e.state === 'new') {
+      peers.push(e.peer)
+      return { ...e, state: 'pending' as const }
+    }
+    return e
+  })
+  return peers.length === 0 ? { list, peers } : { list: { ...list, entries }, peers }
+}
+
+/** Set the state of `peer` (only if it is `pending`: late or unasked answers change nothing). */
+export function settle(list: Shortlist, peer: string, state: 'answered' | 'failed'): Shortlist {
+  const at = list.entries.findIndex((e) => e.peer === peer && e.state === 'pending')
+  if (at < 0) return list
+  const entries = list.entries.slice()
+  entries[at] = { ...entries[at], state }
+  return { ...list, entries }
+}
+
+/** Every `pending` candidate becomes `failed` (the round timed out). */
+export function expirePending(list: Shortlist): Shortlist {
+  if (!list.entries.some((e) => e.state === 'pending')) return list
+  return { ...list, entries: list.entries.map((e) => (e.state === 'pending' ? { ...e, state: 'failed' as const } : e)) }
+}
+
+export function isPending(list: Shortlist, peer: string): boolean {
+  return list.entries.some((e) => e.peer === peer && e.state === 'pending')
+}
+
+export function pendingCount(list: Shortlist): number {
+  let n = 0
+  for (const e of list.entries) if (e.state === 'pending') n++
+  return n
+}
+
+/** The `k` closest candidates that have not failed have all answered (and there is at least one). */
+export function closestAnswered(list: Shortlist, k: number): boolean {
+  let seen = 0
+  for (const e of list.entries) {
+    if (e.state === 'failed') continue
+    if (e.state !== 'answered') return false
+    if (++seen >= k) return true
+  }
+  return seen > 0
+}
+
+export function hasNew(list: Shortlist): boolean {
+  return list.entries.some((e) => e.state === 'new')
+}
+
+/** The `k` closest candidates that have not failed, closest first. */
+export function closestPeers(list: Shortlist, k: number): string[] {
+  const out: string[] = []
+  for (const e of list.entries) {
+    if (out.length >= k) break
+    if (e.state !== 'failed') out.push(e.peer)
+  }
+  return out
+}

@@ -1,0 +1,139 @@
+/**
+ * Discovery options: every knob with its documented default, checked once at the boundary.
+ *
+ * `resolveOptions` throws TypeError/RangeError with a titled message for a bad value (the
+ * machine itself never throws); the resolved form is plain data, passed to the machine as
+ * `ProtocolInput.options`.
+ * @module
+ */
+import { splitAddress } from '../lib/protocol.js'
+import { checkBackoff, type BackoffOptions } from './backoff.js'
+import type { ExportedPeer } from './peer-store.js'
+
+export interface DiscoveryOptions {
+  /** `false`: static mode (no bootstrap walk, no peer exchange, no lookups). Default `true`. */
+  enabled?: boolean
+  /** Addresses dialed at start, and again whenever the node has no connection. Default `[]`. */
+  bootstrap?: string[]
+  /** Peers persisted by an earlier run (`discovery.exported`), dialed when below the low watermark. */
+  knownPeers?: ExportedPeer[]
+  /** Below this many connections, dial known peers. Default 8. */
+  lowWatermark?: number
+  /** Above this many connections, hang up on unprotected peers down to `lowWatermark`. Default 16. */
+  highWatermark?: number
+  /** Dials discovery keeps in flight at once. Default 8. */
+  maxDials?: number
+  /** A connection younger than this is never trimmed (ms). Default 30 s. */
+  gracePeriod?: number
+  /** Period of the connection manager's check (ms). Default 10 s. */
+  tickInterval?: number
+  /** Period of random-walk lookups (ms); 0 disables them. Default 5 min (libp2p's default). */
+  refreshInterval?: number
+  /** Bucket size and lookup result size. Default 20. */
+  k?: number
+  /** FIND_NODE queries in flight per lookup round. Default 3. */
+  alpha?: number
+  /** Rounds after which a lookup gives up. Default 20. */
+  maxRounds?: number
+  /** Time a lookup round waits for its queries (dial included) (ms). Default 10 s. */
+  queryTimeout?: number
+  /** Lookups running at once (findPeer beyond this is answered `too-many-lookups`). Default 4. */
+  maxLookups?: number
+  /** Records in the peer store. Default 1000. */
+  maxPeers?: number
+  /** Peers sent in a peer exchange. Default 16 (at most 32, the parser's bound). */
+  exchangeSize?: number
+  /** Addresses kept and accepted per peer. Default 4. */
+  maxAddresses?: number
+  /** Redial schedule of the bootstrap addresses. Default base 1 s, max 60 s, jitter 0.2. */
+  bootstrapBackoff?: Partial<BackoffOptions>
+  /** Backoff of a peer after failed dials. Default base 5 s, max 10 min, jitter 0.2. */
+  dialBackoff?: Partial<BackoffOptions>
+}
+
+export interface ResolvedDiscoveryOptions {
+  enabled: boolean
+  bootstrap: string[]
+  knownPeers: ExportedPeer[]
+  lowWatermark: number
+  highWatermark: number
+  maxDials: number
+  gracePeriod: number
+  tickInterval: number
+  refreshInterval: number
+  k: number
+  alpha: number
+  maxRounds: number
+  queryTimeout: number
+  maxLookups: number
+  maxPeers: number
+  exchangeSize: number
+  maxAddresses: number
+  bootstrapBackoff: BackoffOptions
+  dialBackoff: BackoffOptions
+}
+
+export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
+  enabled: true,
+  bootstrap: [],
+  knownPeers: [],
+  lowWatermark: 8,
+  highWatermark: 16,
+  maxDials: 8,
+  gracePeriod: 30_000,
+  tickInterval: 10_000,
+  refreshInterval: 300_000,
+  k: 20,
+  alpha: 3,
+  maxRounds: 20,
+  queryTimeout: 10_000,
+  maxLookups: 4,
+  maxPeers: 1_000,
+  exchangeSize: 16,
+  maxAddresses: 4,
+  bootstrapBackoff: { base: 1_000, max: 60_000, jitter: 0.2 },
+  dialBackoff: { base: 5_000, max: 600_000, jitter: 0.2 },
+}
+
+function int(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`"${name}" expected an integer, got ${String(value)}`)
+  if (value < min || value > max) throw new RangeError(`"${name}" expected an integer in ${min}..${max}, got ${value}`)
+  return value
+}
+
+/** Apply defaults to `options` and check every value. */
+export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscoveryOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('"discovery options" expected an object')
+  const d = DISCOVERY_DEFAULTS
+  const o = { ...d, ...options }
+  if (typeof o.enabled !== 'boolean') throw new TypeError(`"enabled" expected a boolean, got ${String(o.enabled)}`)
+  if (!Array.isArray(o.bootstrap)) throw new TypeError('"bootstrap" expected an array of addresses')
+  for (const a of o.bootstrap) {
+    if (!splitAddress(a)) throw new RangeError(`"bootstrap" expected dialable addresses (ws://host:port/p2p/<id>), got ${JSON.stringify(a)}`)
+  }
+  if (!Array.isArray(o.knownPeers)) throw new TypeError('"knownPeers" expected an array')
+  const low = int('lowWatermark', o.lowWatermark, 0, 10_000)
+  const high = int('highWatermark', o.highWatermark, 1, 10_000)
+  if (high < low) throw new RangeError(`"highWatermark" expected ≥ lowWatermark (${low}), got ${high}`)
+  return {
+    enabled: o.enabled,
+    bootstrap: o.bootstrap.slice(),
+    knownPeers: o.knownPeers.slice(),
+    lowWatermark: low,
+    highWatermark: high,
+    maxDials: int('maxDials', o.maxDials, 1, 1_000),
+    gracePeriod: int('gracePeriod', o.gracePeriod, 0, 86_400_000),
+    tickInterval: int('tickInterval', o.tickInterval, 10, 86_400_000),
+    refreshInterval: int('refreshInterval', o.refreshInterval, 0, 86_400_000),
+    k: int('k', o.k, 1, 20),
+    alpha: int('alpha', o.alpha, 1, 20),
+    maxRounds: int('maxRounds', o.maxRounds, 1, 256),
+    queryTimeout: int('queryTimeout', o.queryTimeout, 10, 600_000),
+    maxLookups: int('maxLookups', o.maxLookups, 1, 64),
+    maxPeers: int('maxPeers', o.maxPeers, 1, 100_000),
+    exchangeSize: int('exchangeSize', o.exchangeSize, 0, 32),
+    maxAddresses: int('maxAddresses', o.maxAddresses, 1, 4),
+    bootstrapBackoff: checkBackoff('bootstrapBackoff', { ...d.bootstrapBackoff, ...options.bootstrapBackoff }),
+    dialBackoff: checkBackoff('dialBackoff', { ...d.dialBackoff, ...options.dialBackoff }),
+  }
+}
