@@ -1,0 +1,148 @@
+/**
+ * The connection manager: connection facts in, dials and hang-ups out.
+ *
+ * - Watermarks: above `highWatermark` live connections, hang up (`hangUpRequest(peer,
+ *   'trimmed')`) on randomly chosen peers down to `lowWatermark`; never on protected peers
+ *   (bootstrap peers, peers protected by `discovery.protect`, e.g. pubsub mesh peers), on
+ *   connections younger than `gracePeriod`, or on peers a lookup is waiting for. Random choice
+ *   (from the seeded rng) keeps the overlay well mixed and does not favour any region of the key space.
+ * - Below `lowWatermark`, dial random known peers (not us, not connected, not being dialed,
+ *   not in backoff), at most `maxDials` dials in flight.
+ * - A failed dial counts against the peer (exponential backoff with jitter, rotating through its
+ *   addresses) and drops it from the routing table (Kademlia drops unresponsive contacts).
+ * - Bootstrap addresses are dialed while the node has no connection at all, with their own
+ *   backoff (the machine's `bootstrap` region schedules the retries).
+ * @module
+ */
+import { hangUpRequest, splitAddress } from '../lib/protocol.js'
+import { sample } from '../lib/rng.js'
+import { backoffDelay } from './backoff.js'
+import { peerKey, removePeer } from './kbucket.js'
+import { markFailed, markSeen, randomPeers } from './peer-store.js'
+import { MAX_PROTECTED, type DiscoveryContext, type Out } from './context.js'
+import { sendHello } from './exchange.js'
+import { admit, canDial, isBusy, isProtected, liveConnections, nextAddress, remember, startDial } from './peers.js'
+import { failQueriesTo, flushAwaiting } from './queries.js'
+import type { Direction } from '../vocab.js'
+
+export function onConnected(
+  ctx: DiscoveryContext, peer: string, address: string, direction: Direction, now: number, out: Out[],
+): void {
+  if (peer === ctx.peerId || ctx.connected.has(peer)) return
+  ctx.dialing.delete(peer)
+  ctx.dialing.delete(`addr:${address}`)
+  ctx.connected.set(peer, { since: now, greeted: false })
+  const split = splitAddress(address)
+  if (direction === 'outbound' && split && ctx.bootstrapUrls.has(split.url)) ctx.bootstrapPeers.add(peer)
+  let record = ctx.store.records.get(peer)
+  if (direction === 'outbound' && split?.peer === peer) {
+    const key = record?.key ?? peerKey(peer)
+    if (key) record = remember(ctx, peer, key, [address], true, false, out) ?? record
+  }
+  if (record) {
+    markSeen(record, now)
+    admit(ctx, record, now)
+  }
+  sendHello(ctx, peer, out)
+  flushAwaiting(ctx, peer, out)
+}
+
+export function onDisconnected(ctx: DiscoveryContext, peer: string, now: number, out: Out[]): void {
+  if (!ctx.connected.delete(peer)) return
+  ctx.hangingUp.delete(peer)
+  const record = ctx.store.records.get(peer)
+  if (record) record.lastSeen = Math.max(record.lastSeen, now)
+  failQueriesTo(ctx, peer, out)
+  fill(ctx, now, out)
+}
+
+/** A dial failed (ours if it matches a dial in flight by peer id or by address). */
+export function onDialFailed(ctx: DiscoveryContext, address: string, peer: string | undefined, now: number, out: Out[]): void {
+  let key: string | undefined = peer !== undefined && ctx.dialing.has(peer) ? peer : undefined
+  if (key === undefined) {
+    for (const [k, d] of ctx.dialing) if (d.address === address) { key = k; break }
+  }
+  if (key === undefined) return
+  ctx.dialing.delete(key)
+  if (key.startsWith('addr:') || ctx.connected.has(key)) return
+  const record = ctx.store.records.get(key)
+  if (record) {
+    markFailed(record, now, backoffDelay(record.failures, ctx.options.dialBackoff, ctx.rng))
+    removePeer(ctx.table, key)
+  }
+  failQueriesTo(ctx, key, out)
+}
+
+/** Dial every bootstrap address not connected or being dialed (per-peer backoff does not apply). */
+export function dialBootstrap(ctx: DiscoveryContext, now: number, out: Out[]): void {
+  for (const address of ctx.options.bootstrap) {
+    const split = splitAddress(address)
+    if (!split || split.peer === ctx.peerId) continue
+    const key = split.peer ?? `addr:${address}`
+    if (ctx.connected.has(key) || ctx.dialing.has(key)) continue
+    startDial(ctx, key, address, now, out)
+  }
+}
+
+/** Dial random known peers while below the low watermark. */
+export function fill(ctx: DiscoveryContext, now: number, out: Out[]): void {
+  const { lowWatermark, maxDials } = ctx.options
+  const n = Math.min(lowWatermark - liveConnections(ctx) - ctx.dialing.size, maxDials - ctx.dialing.size)
+  if (n <= 0) return
+  for (const r of randomPeers(ctx.store, ctx.rng, n, (r) => canDial(ctx, r, now))) {
+    startDial(ctx, r.peer, nextAddress(r), now, out)
+  }
+}
+
+/** Above the high watermark: hang up on random unprotected, idle, old-enough peers down to low. */
+export function trim(ctx: DiscoveryContext, now: number, out: Out[]): void {
+  const { highWatermark, lowWatermark, gracePeriod } = ctx.options
+  const live = liveConnections(ctx)
+  if (live <= highWatermark) return
+  const candidates: string[] = []
+  for (const [peer, c] of ctx.connected) {
+    if (ctx.hangingUp.has(peer) || isProtected(ctx, peer) || now - c.since < gracePeriod || isBusy(ctx, peer)) continue
+    candidates.push(peer)
+  }
+  for (const peer of sample(ctx.rng, candidates, live - lowWatermark)) {
+    ctx.hangingUp.add(peer)
+    out.push({ kind: 'swarm', event: hangUpRequest(peer, 'trimmed') })
+  }
+}
+
+/** Forget dials the swarm never answered (a bound on `dialing`; it should not happen). */
+export function purgeStaleDials(ctx: DiscoveryContext, now: number, out: Out[]): void {
+  const limit = Math.max(60_000, 3 * ctx.options.queryTimeout)
+  for (const [key, d] of [...ctx.dialing]) {
+    if (now - d.since > limit) onDialFailed(ctx, d.address, key.startsWith('addr:') ? undefined : key, now, out)
+  }
+}
+
+/** The manager's periodic check. */
+export function manage(ctx: DiscoveryContext, now: number, out: Out[]): void {
+  purgeStaleDials(ctx, now, out)
+  trim(ctx, now, out)
+  fill(ctx, now, out)
+}
+
+function tagOf(tag: unknown): string | undefined {
+  if (tag === undefined) return 'user'
+  return typeof tag === 'string' && tag.length > 0 && tag.length <= 64 ? tag : undefined
+}
+
+export function protect(ctx: DiscoveryContext, peer: unknown, tag: unknown): void {
+  const t = tagOf(tag)
+  if (typeof peer !== 'string' || peer.length === 0 || peer.length > 64 || t === undefined) return
+  const tags = ctx.protections.get(peer)
+  if (tags) tags.add(t)
+  else if (ctx.protections.size < MAX_PROTECTED) ctx.protections.set(peer, new Set([t]))
+}
+
+export function unprotect(ctx: DiscoveryContext, peer: unknown, tag: unknown): void {
+  const t = tagOf(tag)
+  if (typeof peer !== 'string' || t === undefined) return
+  const tags = ctx.protections.get(peer)
+  if (!tags) return
+  tags.delete(t)
+  if (tags.size === 0) ctx.protections.delete(peer)
+}

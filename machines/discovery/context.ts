@@ -1,0 +1,153 @@
+/**
+ * The discovery actor's context, its events and commands, and the outputs its handlers ask for.
+ *
+ * Handlers (exchange.ts, connections.ts, queries.ts) are plain functions of the context, the
+ * event and the input time. They update the context in place (peer store, routing table and rng
+ * are large, mutable and owned by this one actor) and push `Out` items, which the machine turns
+ * into `emit` / `sendTo` / `spawnChild` actions (discovery.machine.ts). So all the decisions can
+ * be read and tested without XState, and the statechart stays a readable map of *when*.
+ * @module
+ */
+import { splitAddress, type DialRequest, type FromSwarm, type HangUpRequest, type ProtocolInput } from '../lib/protocol.js'
+import { createRng, type Rng } from '../lib/rng.js'
+import type { SendEffect } from '../vocab.js'
+import { createTable, peerKey, type Key, type RoutingTable } from './kbucket.js'
+import type { LookupEvent, LookupInput, LookupOutput, LookupQuery } from './lookup.machine.js'
+import type { DiscoveryMessage } from './messages.js'
+import { resolveOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
+import { createPeerStore, importPeers, rememberPeer, type ExportedPeer, type PeerStore } from './peer-store.js'
+
+/** The protocol id. */
+export const DISCOVERY_ID = '/xswarm/discovery/1'
+
+/** User commands (sent with `cmd.protocol` to `/xswarm/discovery/1`). */
+export type DiscoveryCommand =
+  /** Find a peer's addresses; answered by `discovery.peer.found` or `discovery.peer.notFound`. */
+  | { type: 'discovery.findPeer'; peer: string; queryId: string | number }
+  /** Ask for the peer store's contents; answered by `discovery.exported`. */
+  | { type: 'discovery.export' }
+  /** Never trim this peer (`tag` lets several owners protect independently; default `user`). */
+  | { type: 'discovery.protect'; peer: string; tag?: string }
+  /** Withdraw one protection tag (default `user`). */
+  | { type: 'discovery.unprotect'; peer: string; tag?: string }
+
+/** Events discovery hands to the user. */
+export type DiscoveryUserEvent =
+  /** A peer learned from the network for the first time, with its dialable addresses. */
+  | { type: 'peer.discovered'; peer: string; addresses: string[] }
+  /** Answer to `discovery.findPeer`. */
+  | { type: 'discovery.peer.found'; queryId: string | number; peer: string; addresses: string[]; rounds: number }
+  /** Answer to `discovery.findPeer` (`reason`: not-found, invalid-peer, no-peers, too-many-lookups, cancelled, disabled, closed). */
+  | { type: 'discovery.peer.notFound'; queryId: string | number; peer: string; rounds: number; reason: string }
+  /** The peer store, for persistence (answer to `discovery.export`, and sent once on `swarm.closing`). */
+  | { type: 'discovery.exported'; peers: ExportedPeer[] }
+
+/** A finished (or failed) lookup child. */
+export interface LookupDone { type: `xstate.done.actor.${string}` | `xstate.error.actor.${string}`; output?: LookupOutput }
+
+export type DiscoveryEvent = FromSwarm<DiscoveryMessage, DiscoveryCommand> | LookupQuery | LookupDone
+
+/** What a handler asks the machine to do, in order. */
+export type Out =
+  | { kind: 'emit'; event: SendEffect | DiscoveryUserEvent }
+  | { kind: 'swarm'; event: DialRequest | HangUpRequest }
+  | { kind: 'lookup'; id: string; event: LookupEvent }
+  | { kind: 'spawn'; id: string; input: LookupInput }
+
+export interface ConnectionInfo {
+  /** Input time it opened. */
+  since: number
+  /** Its `hello` arrived (only one is accepted per connection). */
+  greeted: boolean
+}
+
+export interface LookupInfo {
+  kind: 'self' | 'walk' | 'find'
+  target: Key
+  targetPeer?: string
+  queryId?: string | number
+}
+
+export interface DialInfo {
+  address: string
+  since: number
+}
+
+export interface DiscoveryContext {
+  peerId: string
+  selfKey: Key
+  options: ResolvedDiscoveryOptions
+  rng: Rng
+  /** Our own dialable addresses (with /p2p/<self>). */
+  addresses: string[]
+  store: PeerStore
+  table: RoutingTable
+  connected: Map<string, ConnectionInfo>
+  /** Peers we asked the swarm to hang up on, until their `peer.disconnected`. */
+  hangingUp: Set<string>
+  /** Dials in flight, by peer id (or `addr:<address>` for a bootstrap address without /p2p). */
+  dialing: Map<string, DialInfo>
+  /** Protection tags per peer (`user`, `pubsub`, ...). */
+  protections: Map<string, Set<string>>
+  bootstrapPeers: Set<string>
+  bootstrapUrls: Set<string>
+  bootstrapAttempt: number
+  bootstrapDelay: number
+  lookups: Map<string, LookupInfo>
+  /** FIND_NODE requests in flight, by request id. */
+  pending: Map<number, { lookupId: string; peer: string }>
+  /** Lookups waiting for a dial to a peer before they can query it. */
+  awaiting: Map<string, string[]>
+  nextRequestId: number
+  nextLookupId: number
+}
+
+/** At most this many peers carry protection tags (commands come from local code, but bound anyway). */
+export const MAX_PROTECTED = 4_096
+
+const encoder = new TextEncoder()
+
+/** Build the initial context from the protocol input. */
+export function createContext(input: ProtocolInput<DiscoveryOptions>, now: number): DiscoveryContext {
+  const options = resolveOptions(input.options ?? {})
+  const selfKey = peerKey(input.peerId) ?? input.crypto.sha256(encoder.encode(input.peerId))
+  const store = createPeerStore(options.maxPeers, options.maxAddresses)
+  const ctx: DiscoveryContext = {
+    peerId: input.peerId,
+    selfKey,
+    options,
+    rng: createRng(input.seed),
+    addresses: ownAddresses(input.peerId, input.addresses ?? []),
+    store,
+    table: createTable(selfKey, options.k),
+    connected: new Map(),
+    hangingUp: new Set(),
+    dialing: new Map(),
+    protections: new Map(),
+    bootstrapPeers: new Set(),
+    bootstrapUrls: new Set(),
+    bootstrapAttempt: 0,
+    bootstrapDelay: options.bootstrapBackoff.base,
+    lookups: new Map(),
+    pending: new Map(),
+    awaiting: new Map(),
+    nextRequestId: 1,
+    nextLookupId: 1,
+  }
+  for (const address of options.bootstrap) {
+    const split = splitAddress(address)
+    if (!split) continue
+    ctx.bootstrapUrls.add(split.url)
+    const key = split.peer === undefined ? undefined : peerKey(split.peer)
+    if (!split.peer || !key || split.peer === input.peerId) continue
+    ctx.bootstrapPeers.add(split.peer)
+    rememberPeer(store, split.peer, key, [address], true)
+  }
+  importPeers(store, options.knownPeers, input.peerId, now)
+  return ctx
+}
+
+/** Those of `addresses` that are ours to announce (they name our peer id). */
+export function ownAddresses(peerId: string, addresses: readonly string[]): string[] {
+  return addresses.filter((a) => splitAddress(a)?.peer === peerId).slice(0, 4)
+}

@@ -1,0 +1,83 @@
+/**
+ * Peer bookkeeping shared by the discovery handlers: remembering peers (with the one-time
+ * `peer.discovered` event and the store's bound), routing-table admission, protection, and
+ * starting dials within the concurrency cap and the per-peer backoff.
+ * @module
+ */
+import { dialRequest } from '../lib/protocol.js'
+import { touch, removePeer, type Key } from './kbucket.js'
+import { evictOverflow, rememberPeer, type PeerRecord } from './peer-store.js'
+import type { DiscoveryContext, Out } from './context.js'
+
+/** Connections that count for the watermarks (hang-ups in flight do not). */
+export function liveConnections(ctx: DiscoveryContext): number {
+  return ctx.connected.size - ctx.hangingUp.size
+}
+
+/** Bootstrap peers and peers with a protection tag are never trimmed. */
+export function isProtected(ctx: DiscoveryContext, peer: string): boolean {
+  return ctx.bootstrapPeers.has(peer) || ctx.protections.has(peer)
+}
+
+/** Peers a lookup is waiting on (not trimmed while it waits). */
+export function isBusy(ctx: DiscoveryContext, peer: string): boolean {
+  if (ctx.awaiting.has(peer)) return true
+  for (const q of ctx.pending.values()) if (q.peer === peer) return true
+  return false
+}
+
+/**
+ * Remember `addresses` (already validated) for `peer`. A peer new to the store is announced with
+ * `peer.discovered` when `announce` (it was learned from the network), and the store is trimmed
+ * back to its bound, never dropping peers in use (evicted peers also leave the routing table).
+ */
+export function remember(
+  ctx: DiscoveryContext, peer: string, key: Key, addresses: readonly string[],
+  preferred: boolean, announce: boolean, out: Out[],
+): PeerRecord | undefined {
+  const { record, added } = rememberPeer(ctx.store, peer, key, addresses, preferred)
+  if (!added) return record
+  if (announce) out.push({ kind: 'emit', event: { type: 'peer.discovered', peer, addresses: record.addresses.slice() } })
+  const dropped = evictOverflow(ctx.store, (r) =>
+    r.peer === peer || ctx.connected.has(r.peer) || ctx.dialing.has(r.peer) || isProtected(ctx, r.peer) || ctx.awaiting.has(r.peer))
+  for (const p of dropped) removePeer(ctx.table, p)
+  return ctx.store.records.get(peer)
+}
+
+/**
+ * Put a peer we have been connected to in the routing table (only with a dialable address:
+ * others could not use it). A full bucket replaces its least-recently-seen entry only when
+ * that one is not connected (a connection is our liveness check; see kbucket.ts).
+ */
+export function admit(ctx: DiscoveryContext, record: PeerRecord, now: number): void {
+  if (record.addresses.length === 0) return
+  touch(ctx.table, record.peer, record.key, now, (lrs) => !ctx.connected.has(lrs.peer))
+}
+
+/** The address to try next: rotate through a peer's addresses as its dials fail. */
+export function nextAddress(record: PeerRecord): string {
+  return record.addresses[record.failures % record.addresses.length]
+}
+
+/** Ask the swarm to dial (bookkeeping under `dialKey`, a peer id or `addr:<address>`). */
+export function startDial(ctx: DiscoveryContext, dialKey: string, address: string, now: number, out: Out[]): void {
+  ctx.dialing.set(dialKey, { address, since: now })
+  out.push({ kind: 'swarm', event: dialRequest(address) })
+}
+
+/** Can discovery dial this known peer now (not us, not connected, no dial, no backoff, a free slot)? */
+export function canDial(ctx: DiscoveryContext, record: PeerRecord, now: number): boolean {
+  return record.peer !== ctx.peerId
+    && record.addresses.length > 0
+    && !ctx.connected.has(record.peer)
+    && !ctx.dialing.has(record.peer)
+    && record.backoffUntil <= now
+    && ctx.dialing.size < ctx.options.maxDials
+}
+
+/** Dial a known peer if `canDial` allows it. */
+export function dialKnown(ctx: DiscoveryContext, record: PeerRecord, now: number, out: Out[]): boolean {
+  if (!canDial(ctx, record, now)) return false
+  startDial(ctx, record.peer, nextAddress(record), now, out)
+  return true
+}

@@ -1,0 +1,139 @@
+/**
+ * Lookups as seen from the discovery actor: starting lookup children (self-lookup on joining,
+ * random walks, findPeer), carrying out their `lookup.query` requests (send FIND_NODE to a
+ * connected peer, or dial it first), failing queries whose peer is gone, and turning a finished
+ * lookup into the answer to `discovery.findPeer`.
+ *
+ * Bounds: at most `maxLookups` lookups; each has at most α queries in a round, so `pending`
+ * and `awaiting` hold at most maxLookups·α entries per round, and both are cleared of a
+ * lookup's entries when it ends. Request ids are a 32-bit counter (never 0).
+ * @module
+ */
+import { toPeer } from '../lib/protocol.js'
+import { nextU32 } from '../lib/rng.js'
+import { closest, peerKey, type Key } from './kbucket.js'
+import type { LookupOutput, LookupQuery } from './lookup.machine.js'
+import { DISCOVERY_ID, type DiscoveryContext, type LookupInfo, type Out } from './context.js'
+import { dialKnown } from './peers.js'
+
+/**
+ * Start a lookup child for `target`, seeded with the k closest peers of the routing table.
+ * Returns `too-many-lookups` or `no-peers` when it cannot start.
+ */
+export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[]): string | 'too-many-lookups' | 'no-peers' {
+  if (ctx.lookups.size >= ctx.options.maxLookups) return 'too-many-lookups'
+  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key }))
+  if (seeds.length === 0) return 'no-peers'
+  const id = `lookup:${ctx.nextLookupId++}`
+  ctx.lookups.set(id, info)
+  const { alpha, k, maxRounds, queryTimeout } = ctx.options
+  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout } })
+  return id
+}
+
+/** A random 32-byte key drawn from the rng (random-walk target). */
+export function randomKey(ctx: DiscoveryContext): Key {
+  const key = new Uint8Array(32)
+  const view = new DataView(key.buffer)
+  for (let i = 0; i < 32; i += 4) view.setUint32(i, nextU32(ctx.rng))
+  return key
+}
+
+function sendFind(ctx: DiscoveryContext, lookupId: string, peer: string, out: Out[]): void {
+  const info = ctx.lookups.get(lookupId)
+  if (!info) return
+  const id = ctx.nextRequestId
+  ctx.nextRequestId = id >= 0xffff_ffff ? 1 : id + 1
+  ctx.pending.set(id, { lookupId, peer })
+  out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, { t: 'find', id, target: info.target }) })
+}
+
+function fail(lookupId: string, peer: string, out: Out[]): void {
+  out.push({ kind: 'lookup', id: lookupId, event: { type: 'lookup.failed', peer } })
+}
+
+/** A lookup asks to query `peers`: now if connected, after a dial if we can dial, else failed. */
+export function onLookupQuery(ctx: DiscoveryContext, event: LookupQuery, now: number, out: Out[]): void {
+  if (!ctx.lookups.has(event.lookupId)) return
+  for (const peer of event.peers) {
+    if (peer !== ctx.peerId && ctx.connected.has(peer) && !ctx.hangingUp.has(peer)) {
+      sendFind(ctx, event.lookupId, peer, out)
+      continue
+    }
+    const record = ctx.store.records.get(peer)
+    const reachable = record !== undefined && !ctx.connected.has(peer)
+      && (ctx.dialing.has(peer) || dialKnown(ctx, record, now, out))
+    if (!reachable) { fail(event.lookupId, peer, out); continue }
+    const waiting = ctx.awaiting.get(peer)
+    if (!waiting) ctx.awaiting.set(peer, [event.lookupId])
+    else if (!waiting.includes(event.lookupId)) waiting.push(event.lookupId)
+  }
+}
+
+/** `peer` is connected now: send the queries that waited for it. */
+export function flushAwaiting(ctx: DiscoveryContext, peer: string, out: Out[]): void {
+  const waiting = ctx.awaiting.get(peer)
+  if (!waiting) return
+  ctx.awaiting.delete(peer)
+  for (const lookupId of waiting) sendFind(ctx, lookupId, peer, out)
+}
+
+/** `peer` is gone or could not be dialed: fail its in-flight and waiting queries. */
+export function failQueriesTo(ctx: DiscoveryContext, peer: string, out: Out[]): void {
+  const waiting = ctx.awaiting.get(peer)
+  if (waiting) {
+    ctx.awaiting.delete(peer)
+    for (const lookupId of waiting) fail(lookupId, peer, out)
+  }
+  for (const [id, q] of ctx.pending) {
+    if (q.peer !== peer) continue
+    ctx.pending.delete(id)
+    fail(q.lookupId, peer, out)
+  }
+}
+
+/** Ask every running lookup to stop (the swarm is closing). */
+export function cancelLookups(ctx: DiscoveryContext, out: Out[]): void {
+  for (const id of ctx.lookups.keys()) out.push({ kind: 'lookup', id, event: { type: 'lookup.cancel' } })
+}
+
+/** A lookup child finished (`output` undefined: it failed): clean up, answer findPeer. */
+export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOutput | undefined, out: Out[]): void {
+  const info = ctx.lookups.get(id)
+  if (!info) return
+  ctx.lookups.delete(id)
+  for (const [rid, q] of ctx.pending) if (q.lookupId === id) ctx.pending.delete(rid)
+  for (const [peer, ids] of ctx.awaiting) {
+    const rest = ids.filter((x) => x !== id)
+    if (rest.length === 0) ctx.awaiting.delete(peer)
+    else if (rest.length !== ids.length) ctx.awaiting.set(peer, rest)
+  }
+  if (info.kind !== 'find' || info.targetPeer === undefined || info.queryId === undefined) return
+  const rounds = output?.rounds ?? 0
+  const found = output?.found
+  const addresses = found && found.addresses.length > 0 ? found.addresses : ctx.store.records.get(info.targetPeer)?.addresses ?? []
+  if (found && addresses.length > 0) {
+    out.push({ kind: 'emit', event: { type: 'discovery.peer.found', queryId: info.queryId, peer: info.targetPeer, addresses: addresses.slice(), rounds } })
+  } else {
+    const reason = output === undefined ? 'lookup-failed' : output.cancelled ? 'cancelled' : 'not-found'
+    out.push({ kind: 'emit', event: { type: 'discovery.peer.notFound', queryId: info.queryId, peer: info.targetPeer, rounds, reason } })
+  }
+}
+
+/** `discovery.findPeer`: answer at once when connected (rounds 0), else start a lookup. */
+export function onFindPeer(ctx: DiscoveryContext, peer: unknown, queryId: unknown, out: Out[]): void {
+  const qid = typeof queryId === 'string' || typeof queryId === 'number' ? queryId : String(queryId)
+  const name = typeof peer === 'string' ? peer.slice(0, 64) : String(peer).slice(0, 64)
+  const notFound = (reason: string): void => {
+    out.push({ kind: 'emit', event: { type: 'discovery.peer.notFound', queryId: qid, peer: name, rounds: 0, reason } })
+  }
+  const key = typeof peer === 'string' ? peerKey(peer) : undefined
+  if (typeof peer !== 'string' || !key) return notFound('invalid-peer')
+  if (peer === ctx.peerId || ctx.connected.has(peer)) {
+    const addresses = peer === ctx.peerId ? ctx.addresses : ctx.store.records.get(peer)?.addresses ?? []
+    out.push({ kind: 'emit', event: { type: 'discovery.peer.found', queryId: qid, peer, addresses: addresses.slice(), rounds: 0 } })
+    return
+  }
+  const started = startLookup(ctx, { kind: 'find', target: key, targetPeer: peer, queryId: qid }, out)
+  if (started === 'too-many-lookups' || started === 'no-peers') notFound(started)
+}
