@@ -514,6 +514,8 @@ export interface TargetOptions {
   timeouts?: SwarmOptions['timeouts']
   swarmKey?: Uint8Array
   protocols?: SwarmOptions['protocols']
+  /** More options of the node under attack (e.g. `crypto: 'noble'`). */
+  node?: Partial<SwarmOptions>
   /** Options of the honest peer (same swarmKey by default). */
   honest?: Partial<SwarmOptions>
   pingInterval?: number
@@ -530,7 +532,7 @@ export class Target {
     const ping = { interval: options.pingInterval ?? 100 }
     const node = new Driven(await createSwarm({
       listen: ['ws://127.0.0.1:0'], ping, limits: options.limits, timeouts: options.timeouts,
-      swarmKey: options.swarmKey, protocols: options.protocols,
+      swarmKey: options.swarmKey, protocols: options.protocols, ...options.node,
     }))
     const address = (await node.waitFor((e) => e.type === 'swarm.listening', 5000, 0, 'swarm.listening') as { addresses: string[] }).addresses[0]
     const honest = new Driven(await createSwarm({ ping, swarmKey: options.swarmKey, ...options.honest }))
