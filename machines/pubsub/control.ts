@@ -8,7 +8,7 @@
 import { nextInt, sample } from '../lib/rng.js'
 import { inBackoff, isSubscribed, scoreOf, setBackoff } from './mesh.js'
 import { scoreBehaviour, scoreGraft, scorePrune } from './score.js'
-import { outTo, type PeerState, type RouterState } from './state.js'
+import { queue, type PeerState, type RouterState } from './state.js'
 import { idToHex, type Control, type IHave, type Prune } from './wire.js'
 
 export function handleControl(s: RouterState, peer: string, ps: PeerState, ctl: Control, now: number): void {
@@ -24,7 +24,7 @@ export function handleControl(s: RouterState, peer: string, ps: PeerState, ctl: 
 function refuse(s: RouterState, peer: string, topic: string, backoff: number, now: number): void {
   const t = s.topics.get(topic)
   if (t) setBackoff(t, peer, now + backoff)
-  outTo(s, peer).prune.push({ t: topic, b: Math.ceil(backoff / 1000) })
+  queue(s, peer, 'prune', { t: topic, b: Math.ceil(backoff / 1000) })
 }
 
 function handleGraft(s: RouterState, peer: string, ps: PeerState, topic: string, score: number, now: number): void {
@@ -32,7 +32,7 @@ function handleGraft(s: RouterState, peer: string, ps: PeerState, topic: string,
   const p = s.params
   if (!isSubscribed(t)) {
     // Not (or no longer) subscribed: tell the peer, so it stops treating us as mesh.
-    if (t) outTo(s, peer).prune.push({ t: topic, b: Math.ceil(p.unsubscribeBackoff / 1000) })
+    if (t) queue(s, peer, 'prune', { t: topic, b: Math.ceil(p.unsubscribeBackoff / 1000) })
     return
   }
   if (t.mesh.has(peer)) return
@@ -85,8 +85,7 @@ function handleIhave(s: RouterState, peer: string, ps: PeerState, entries: IHave
   const budget = p.maxIhaveLength - ps.iasked
   const asked = wanted.size > budget ? sample(s.rng, wanted.keys(), budget) : [...wanted.keys()]
   ps.iasked += asked.length
-  const rpc = outTo(s, peer)
-  for (const hex of asked) rpc.iwant.push(wanted.get(hex) as Uint8Array)
+  for (const hex of asked) queue(s, peer, 'iwant', wanted.get(hex) as Uint8Array)
   // One promise per IWANT, on a random id of it (v1.1 §Promise tracking).
   const promised = asked[nextInt(s.rng, asked.length)]
   if (s.promiseCount >= p.maxPromises) return
@@ -107,6 +106,6 @@ function handleIwant(s: RouterState, peer: string, ps: PeerState, ids: Uint8Arra
     if (times >= p.gossipRetransmission) continue
     cached.served.set(peer, times + 1)
     ps.iwantServed++
-    if (!ps.dontWant.has(hex)) outTo(s, peer).msg.push(cached.msg)
+    if (!ps.dontWant.has(hex)) queue(s, peer, 'msg', cached.msg)
   }
 }

@@ -17,7 +17,7 @@ import { mcacheGossipIds, mcacheShift, seenExpire } from './caches.js'
 import { candidates, checkDisconnect, graftPeer, inBackoff, isSubscribed, prunePeer, scoreOf } from './mesh.js'
 import { expireValidations } from './receive.js'
 import { decayStats, scoreBehaviour } from './score.js'
-import { outTo, type RouterState, type TopicState } from './state.js'
+import { queue, type RouterState, type TopicState } from './state.js'
 import { stepTopic, topicPhase } from './topic.machine.js'
 
 export function heartbeat(s: RouterState, now: number): void {
@@ -151,5 +151,5 @@ function emitGossip(s: RouterState, topic: string, t: TopicState, now: number): 
   const threshold = p.score.gossipThreshold
   const eligible = candidates(s, topic, (q) => !t.mesh.has(q) && !t.fanout.has(q) && scoreOf(s, q, now) >= threshold)
   const count = Math.max(p.Dlazy, Math.floor(p.gossipFactor * eligible.length))
-  for (const peer of eligible.slice(0, count)) outTo(s, peer).ihave.push({ t: topic, ids })
+  for (const peer of eligible.slice(0, count)) queue(s, peer, 'ihave', { t: topic, ids })
 }

@@ -12,7 +12,7 @@
 import { mcachePut, seenAdd } from './caches.js'
 import { candidates, emitEvent, graftPeer, inBackoff, isSubscribed, prunePeer, publishTargets, removeTopicPeer, scoreOf } from './mesh.js'
 import { scorePrune } from './score.js'
-import { createPeer, getTopic, outTo, type PublishFailure, type RouterState } from './state.js'
+import { createPeer, getTopic, queue, type PublishFailure, type RouterState } from './state.js'
 import { stepTopic, topicPhase } from './topic.machine.js'
 import { ID_LENGTH, idToHex, signedBytes, type WireMessage } from './wire.js'
 
@@ -22,8 +22,7 @@ export const MAX_RETAINED = 1024
 export function peerConnected(s: RouterState, peer: string, outbound: boolean, now: number): void {
   if (s.peers.has(peer) || peer === s.self) return
   s.peers.set(peer, createPeer(s, peer, outbound, now))
-  const rpc = outTo(s, peer)
-  for (const [topic, t] of s.topics) if (isSubscribed(t)) rpc.sub.push({ t: topic, on: true })
+  for (const [topic, t] of s.topics) if (isSubscribed(t)) queue(s, peer, 'sub', { t: topic, on: true })
 }
 
 export function peerDisconnected(s: RouterState, peer: string, now: number): void {
@@ -68,7 +67,7 @@ export function subscribe(s: RouterState, topic: string, now: number): void {
     return
   }
   const t = getTopic(s, topic)
-  for (const peer of s.peers.keys()) outTo(s, peer).sub.push({ t: topic, on: true })
+  for (const peer of s.peers.keys()) queue(s, peer, 'sub', { t: topic, on: true })
   // Fanout peers first (v1.0: they become the mesh), then anyone eligible, up to D.
   const eligible = (peer: string): boolean => !inBackoff(t, peer, now) && scoreOf(s, peer, now) >= 0
   const chosen = [...t.fanout].filter((peer) => s.peers.get(peer)?.topics.has(topic) && eligible(peer))
@@ -85,7 +84,7 @@ export function subscribe(s: RouterState, topic: string, now: number): void {
 export function unsubscribe(s: RouterState, topic: string, now: number): void {
   const t = s.topics.get(topic)
   if (isSubscribed(t)) {
-    for (const peer of s.peers.keys()) outTo(s, peer).sub.push({ t: topic, on: false })
+    for (const peer of s.peers.keys()) queue(s, peer, 'sub', { t: topic, on: false })
     for (const peer of [...t.mesh]) prunePeer(s, topic, t, peer, now, s.params.unsubscribeBackoff)
     t.phase = stepTopic(t.phase, { type: 'topic.unsubscribe' })
   }
@@ -134,7 +133,7 @@ export function publish(s: RouterState, topic: string, data: unknown, publishId:
   else targets = subscribed ? (t as NonNullable<typeof t>).mesh : t?.fanout ?? []
   let peers = 0
   for (const peer of targets) {
-    outTo(s, peer).msg.push(msg)
+    queue(s, peer, 'msg', msg)
     peers++
   }
   if (peers === 0) return fail('no-peers', hex)

@@ -7,7 +7,7 @@
  */
 import { shuffled } from '../lib/rng.js'
 import { scoreGraft, scorePrune, computeScore } from './score.js'
-import { outTo, type PeerState, type PubsubUserEvent, type RouterState, type TopicState } from './state.js'
+import { queue, type PeerState, type PubsubUserEvent, type RouterState, type TopicState } from './state.js'
 import type { CallEffect } from '../vocab.js'
 import { isSubscribedPhase, topicPhase } from './topic.machine.js'
 
@@ -53,7 +53,7 @@ export function graftPeer(s: RouterState, topic: string, t: TopicState, peer: st
   if (!ps || t.mesh.has(peer)) return
   t.mesh.add(peer)
   scoreGraft(ps.stats, topic, now)
-  outTo(s, peer).graft.push(topic)
+  queue(s, peer, 'graft', topic)
 }
 
 /** Take `peer` out of the mesh of `topic`, with a PRUNE carrying `backoff` ms unless `silent`. */
@@ -62,7 +62,7 @@ export function prunePeer(s: RouterState, topic: string, t: TopicState, peer: st
   const ps = s.peers.get(peer)
   if (ps) scorePrune(ps.stats, topic, s.params.score, now)
   setBackoff(t, peer, now + backoff)
-  if (!silent && ps) outTo(s, peer).prune.push({ t: topic, b: Math.ceil(backoff / 1000) })
+  if (!silent && ps) queue(s, peer, 'prune', { t: topic, b: Math.ceil(backoff / 1000) })
 }
 
 /**

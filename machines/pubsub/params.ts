@@ -251,6 +251,7 @@ export function resolveParams(options: PubsubOptions = {}): PubsubParams {
   if (params.mcacheGossip > params.mcacheLength || params.mcacheLength < 1) {
     throw new RangeError('"pubsub options" expected 1 <= mcacheLength and mcacheGossip <= mcacheLength')
   }
+  if (params.maxTopicLength < 1 || params.maxTopicLength > 4096) throw new RangeError('"pubsub options.maxTopicLength" expected 1..4096')
   if (params.opportunisticGraftTicks < 1) throw new RangeError('"pubsub options.opportunisticGraftTicks" expected >= 1')
   if (params.heartbeatInterval < 1) throw new RangeError('"pubsub options.heartbeatInterval" expected >= 1 ms')
   if (params.maxMessageSize > params.maxRpcSize) {

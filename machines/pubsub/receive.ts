@@ -17,7 +17,7 @@ import { mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
-import { outTo, type PeerState, type RouterState } from './state.js'
+import { queue, type PeerState, type RouterState } from './state.js'
 import { ID_LENGTH, PUBSUB_ID, idToHex, signedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 
 /** A verdict of the application validator. */
@@ -89,7 +89,7 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
   const entry: SeenEntry = { at: now, status: 'pending', topic: m.t, validatedAt: 0, senders: [peer] }
   seenAdd(s.seen, hex, entry)
   if (m.d.length >= s.params.idontwantMinSize) {
-    for (const q of topic.mesh) if (q !== peer) outTo(s, q).idw.push(id)
+    for (const q of topic.mesh) if (q !== peer) queue(s, q, 'idw', id)
   }
   if (m.f === s.self) {
     // Our own message came back (e.g. after a restart): never delivered to ourselves.
@@ -154,7 +154,7 @@ function accept(s: RouterState, entry: SeenEntry, hex: string, id: Uint8Array, m
     if (entry.senders.includes(q) || q === m.f) continue
     const ps = s.peers.get(q)
     if (!ps || ps.dontWant.has(hex)) continue
-    outTo(s, q).msg.push(m)
+    queue(s, q, 'msg', m)
   }
 }
 

@@ -18,7 +18,7 @@ import { createMessageCache, createSeenCache, type MessageCache, type SeenCache 
 import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
 import { createStats, type PeerStats } from './score.js'
 import { initialTopic, type TopicSnapshot } from './topic.machine.js'
-import { messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
+import { MAX_PEER_ID_LENGTH, PEER_ID_TEXT, messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 
 /** Why a publish failed. */
 export type PublishFailure = 'no-peers' | 'too-large' | 'invalid-topic' | 'invalid-data' | 'duplicate' | 'closed'
@@ -75,16 +75,18 @@ export interface PendingValidation {
   at: number
 }
 
-/** Parts waiting to be sent to one peer during the current settle. */
+/** Parts waiting to be sent to one peer during the current settle (lists made on first use). */
 export interface PendingRpc {
-  sub: SubOpt[]
-  msg: WireMessage[]
-  ihave: IHave[]
-  iwant: Uint8Array[]
-  graft: string[]
-  prune: Prune[]
-  idw: Uint8Array[]
+  sub?: SubOpt[]
+  msg?: WireMessage[]
+  ihave?: IHave[]
+  iwant?: Uint8Array[]
+  graft?: string[]
+  prune?: Prune[]
+  idw?: Uint8Array[]
 }
+
+type Part<K extends keyof PendingRpc> = NonNullable<PendingRpc[K]>[number]
 
 export interface RouterState {
   params: PubsubParams
@@ -149,6 +151,9 @@ export function detectPeerIdText(crypto: CryptoSuite, peerId: string, publicKey:
 
 export function createRouterState(input: ProtocolInput<PubsubMachineOptions | undefined>): RouterState {
   const options = input.options ?? {}
+  if (!PEER_ID_TEXT.test(input.peerId) || input.peerId.length > MAX_PEER_ID_LENGTH) {
+    throw new RangeError(`"peerId" expected 1..${MAX_PEER_ID_LENGTH} characters of [A-Za-z0-9_-], got ${JSON.stringify(input.peerId)}`)
+  }
   const params = resolveParams(options.params)
   const rng = createRng(input.seed)
   return {
@@ -199,63 +204,72 @@ export function getTopic(s: RouterState, topic: string): TopicState {
   return t
 }
 
-/** The pending RPC to `peer` in this settle. */
-export function outTo(s: RouterState, peer: string): PendingRpc {
+/** Add one part to the RPC going to `peer` at the end of this settle. */
+export function queue<K extends keyof PendingRpc>(s: RouterState, peer: string, key: K, part: Part<K>): void {
   let rpc = s.out.get(peer)
-  if (!rpc) {
-    rpc = { sub: [], msg: [], ihave: [], iwant: [], graft: [], prune: [], idw: [] }
-    s.out.set(peer, rpc)
-  }
-  return rpc
+  if (!rpc) s.out.set(peer, (rpc = {}))
+  const list = rpc[key] as Array<Part<K>> | undefined
+  if (list) list.push(part)
+  else rpc[key] = [part] as PendingRpc[K]
 }
 
-function take<T>(list: T[], n: number): T[] {
-  return list.splice(0, n)
+function take<T>(list: T[] | undefined, n: number): T[] | undefined {
+  if (!list || list.length === 0) return undefined
+  return list.length <= n ? list.splice(0) : list.splice(0, n)
 }
 
 /**
  * Split one peer's pending parts into RPC frames: every list within its per-RPC limit, the
  * messages within maxRpcSize (a message is never split; one that alone exceeds it still goes).
+ * The common case — a few parts, within every limit — is one frame.
  */
 export function buildFrames(p: PubsubParams, rpc: PendingRpc): Rpc[] {
   const frames: Rpc[] = []
-  const ihaveIds: IHave[] = []
-  for (const entry of rpc.ihave) {
-    for (let i = 0; i < entry.ids.length; i += p.maxIhaveIdsPerRpc) {
+  let ihaveIds: IHave[] = []
+  for (const entry of rpc.ihave ?? []) {
+    if (entry.ids.length <= p.maxIhaveIdsPerRpc) ihaveIds.push(entry)
+    else for (let i = 0; i < entry.ids.length; i += p.maxIhaveIdsPerRpc) {
       ihaveIds.push({ t: entry.t, ids: entry.ids.slice(i, i + p.maxIhaveIdsPerRpc) })
     }
   }
-  while (rpc.sub.length || rpc.msg.length || ihaveIds.length || rpc.iwant.length || rpc.graft.length || rpc.prune.length || rpc.idw.length) {
+  const pending = (list: unknown[] | undefined): boolean => list !== undefined && list.length > 0
+  do {
     const frame: Rpc = {}
     let budget = p.maxRpcSize - 1024
-    if (rpc.sub.length) frame.sub = take(rpc.sub, p.maxSubscriptionsPerRpc)
+    const sub = take(rpc.sub, p.maxSubscriptionsPerRpc)
+    if (sub) frame.sub = sub
     const ctl: NonNullable<Rpc['ctl']> = {}
-    if (rpc.graft.length) ctl.graft = take(rpc.graft, p.maxGraftsPerRpc)
-    if (rpc.prune.length) ctl.prune = take(rpc.prune, p.maxPrunesPerRpc)
-    if (rpc.idw.length) { ctl.idw = take(rpc.idw, p.maxIdontwantIdsPerRpc); budget -= ctl.idw.length * 24 }
-    if (rpc.iwant.length) { ctl.iwant = take(rpc.iwant, p.maxIwantIdsPerRpc); budget -= ctl.iwant.length * 24 }
+    let hasCtl = false
+    const graft = take(rpc.graft, p.maxGraftsPerRpc)
+    if (graft) { ctl.graft = graft; hasCtl = true }
+    const prune = take(rpc.prune, p.maxPrunesPerRpc)
+    if (prune) { ctl.prune = prune; hasCtl = true }
+    const idw = take(rpc.idw, p.maxIdontwantIdsPerRpc)
+    if (idw) { ctl.idw = idw; hasCtl = true; budget -= idw.length * 24 }
+    const iwant = take(rpc.iwant, p.maxIwantIdsPerRpc)
+    if (iwant) { ctl.iwant = iwant; hasCtl = true; budget -= iwant.length * 24 }
     if (ihaveIds.length) {
-      const ihave: IHave[] = []
       let ids = 0
-      while (ihaveIds.length && ihave.length < p.maxIhaveTopicsPerRpc && ids + ihaveIds[0].ids.length <= p.maxIhaveIdsPerRpc) {
-        const entry = ihaveIds.shift() as IHave
-        ids += entry.ids.length
-        ihave.push(entry)
-      }
-      ctl.ihave = ihave
+      let n = 0
+      while (n < ihaveIds.length && n < p.maxIhaveTopicsPerRpc && ids + ihaveIds[n].ids.length <= p.maxIhaveIdsPerRpc) ids += ihaveIds[n++].ids.length
+      ctl.ihave = ihaveIds.slice(0, n)
+      ihaveIds = ihaveIds.slice(n)
+      hasCtl = true
       budget -= ids * 24
     }
-    if (Object.keys(ctl).length) frame.ctl = ctl
-    const msgs: WireMessage[] = []
-    while (rpc.msg.length && msgs.length < p.maxMessagesPerRpc) {
-      const size = messageSize(rpc.msg[0])
-      if (msgs.length > 0 && size > budget) break
-      if (msgs.length === 0 && size > budget && frame.ctl) break
-      msgs.push(rpc.msg.shift() as WireMessage)
-      budget -= size
+    if (hasCtl) frame.ctl = ctl
+    const msgs = rpc.msg
+    if (msgs && msgs.length) {
+      let n = 0
+      while (n < msgs.length && n < p.maxMessagesPerRpc) {
+        const size = messageSize(msgs[n])
+        if (size > budget && (n > 0 || hasCtl)) break
+        budget -= size
+        n++
+      }
+      if (n > 0) frame.msg = n === msgs.length ? msgs.splice(0) : msgs.splice(0, n)
     }
-    if (msgs.length) frame.msg = msgs
     frames.push(frame)
-  }
+  } while (pending(rpc.sub) || pending(rpc.msg) || ihaveIds.length || pending(rpc.iwant) || pending(rpc.graft) || pending(rpc.prune) || pending(rpc.idw))
   return frames
 }

@@ -66,7 +66,7 @@ export interface Rpc {
 }
 
 /** Peer id text: base58/base32/hex/base64url alphabets only (ASCII, so |f| fits the u8 prefix). */
-const PEER_ID_TEXT = /^[A-Za-z0-9_-]+$/
+export const PEER_ID_TEXT = /^[A-Za-z0-9_-]+$/
 const DOMAIN = new TextEncoder().encode('xswarm/pubsub/1\n')
 const utf8 = new TextEncoder()
 
@@ -199,20 +199,26 @@ export function parseRpc(body: unknown, limits: WireLimits = DEFAULT_PARAMS): Rp
  * Layout: "xswarm/pubsub/1\n" ‖ u8 |f| ‖ f ‖ u32 n_hi ‖ u32 n_lo ‖ u16 |t| ‖ t ‖ d.
  */
 export function signedBytes(f: string, n: number, t: string, d: Uint8Array): { buffer: Uint8Array; signedLength: number } {
-  const from = utf8.encode(f)
-  const topic = utf8.encode(t)
-  const signedLength = DOMAIN.length + 1 + from.length + 8 + 2 + topic.length + d.length
+  // Author ids are ASCII (parseRpc checks it; ours is base58); topics may be any UTF-8.
+  const topic = isAscii(t) ? undefined : utf8.encode(t)
+  const topicLength = topic ? topic.length : t.length
+  const signedLength = DOMAIN.length + 1 + f.length + 8 + 2 + topicLength + d.length
   const buffer = new Uint8Array(signedLength + SIGNATURE_LENGTH)
   const view = new DataView(buffer.buffer)
   let at = 0
   buffer.set(DOMAIN, at); at += DOMAIN.length
-  buffer[at++] = from.length
-  buffer.set(from, at); at += from.length
+  buffer[at++] = f.length
+  for (let i = 0; i < f.length; i++) buffer[at++] = f.charCodeAt(i) & 0x7f
   view.setUint32(at, Math.floor(n / 0x1_0000_0000)); view.setUint32(at + 4, n >>> 0); at += 8
-  view.setUint16(at, topic.length); at += 2
-  buffer.set(topic, at); at += topic.length
+  view.setUint16(at, topicLength); at += 2
+  if (topic) { buffer.set(topic, at); at += topic.length } else for (let i = 0; i < t.length; i++) buffer[at++] = t.charCodeAt(i)
   buffer.set(d, at)
   return { buffer, signedLength }
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
+  return true
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
