@@ -199,6 +199,58 @@ describe('simulation: dial failures', () => {
     expect(b.peers()).toEqual([])
   })
 
+  it('an address no transport handles → dial.failed unsupported-address', async () => {
+    const sim = createSimulation()
+    const a = await createSimTestSwarm(sim, { seed: 1 })
+    a.dial('ws://127.0.0.1:4001')
+    expect(await nextSimEventLogged(sim, a, 'dial.failed')).toEqual({ type: 'dial.failed', address: 'ws://127.0.0.1:4001', reason: 'unsupported-address' })
+  })
+
+  it('a remote over its maxConnections refuses the dial: dial.failed with the remote\'s reason', async () => {
+    const sim = createSimulation()
+    const hub = await createSimTestSwarm(sim, { seed: 1, limits: { maxConnections: 1 } })
+    const a = await createSimTestSwarm(sim, { seed: 2 })
+    const b = await createSimTestSwarm(sim, { seed: 3 })
+    await connectSim(sim, a, hub)
+    b.dial(hub.addresses[0])
+    expect(await nextSimEventLogged(sim, b, 'dial.failed')).toMatchObject({ type: 'dial.failed', reason: 'too-many-connections' })
+    expect(hub.peers()).toEqual([a.peerId])
+  })
+
+  it('private network: the same swarm key connects; a node without one is refused with private-network', async () => {
+    const sim = createSimulation()
+    const key = new Uint8Array(32).fill(3)
+    const a = await createSimTestSwarm(sim, { seed: 1, swarmKey: key })
+    const b = await createSimTestSwarm(sim, { seed: 2, swarmKey: key })
+    const outsider = await createSimTestSwarm(sim, { seed: 3 })
+    await connectSim(sim, a, b)
+    outsider.dial(a.addresses[0])
+    expect(await nextSimEventLogged(sim, outsider, 'dial.failed')).toMatchObject({ reason: 'private-network' })
+    a.dial(outsider.addresses[0])
+    expect(await nextSimEventLogged(sim, a, 'dial.failed')).toMatchObject({ reason: 'private-network' })
+    expect(peerEvents(outsider)).toEqual([])
+  })
+
+  // BUG (machines/connection.machine.ts, `handshaking` onDone → `authenticating`; and the Noise XX
+  // message order): with XXpsk3 the initiator finishes its handshake when it *sends* message 3,
+  // before the responder has checked the psk mixed into it. So a node dialing a node of another
+  // private network (different swarm key) gets `peer.connected` (and its protocols start talking
+  // to that peer) and then `peer.disconnected` 'private-network', instead of `dial.failed`.
+  // The same happens when the responder rejects the initiator after authenticating it (e.g.
+  // too-many-connections-per-peer). Suggested fix: an initiator should not ask the root to accept
+  // the peer until the responder has confirmed, e.g. the responder sends one encrypted control
+  // frame (an ack) when its handshake succeeds, and the initiator's connection waits for it in a
+  // `confirming` state (under the handshake timeout) before `conn.authenticated`.
+  it.fails('private network: a different swarm key → dial.failed private-network, never peer.connected', async () => {
+    const sim = createSimulation()
+    const a = await createSimTestSwarm(sim, { seed: 1, swarmKey: new Uint8Array(32).fill(1) })
+    const b = await createSimTestSwarm(sim, { seed: 2, swarmKey: new Uint8Array(32).fill(2) })
+    a.dial(b.addresses[0])
+    await sim.run({ forMs: 3000 })
+    expect(peerEvents(a)).toEqual([]) // fails: [peer.connected, peer.disconnected 'private-network']
+    expect(eventsOf(a).filter((e) => e.type === 'dial.failed')).toMatchObject([{ reason: 'private-network' }])
+  })
+
   it('invalid address strings: dial() throws at once, naming the problem', async () => {
     const sim = createSimulation()
     const a = await createSimTestSwarm(sim, { seed: 1 })

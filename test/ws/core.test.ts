@@ -7,6 +7,7 @@
  */
 import { createServer } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { createSwarm } from '../../src/create-swarm.js'
 import type { Swarm } from '../../src/swarm.js'
 import {
   connect, createTestSwarm, drive, eventsOf, nextEvent, NUMBERS_ID, numbersProtocol, useSwarmCleanup,
@@ -133,6 +134,33 @@ describe('ws: endings', () => {
     a.dial(address)
     const failed = await nextEvent(a, (e) => e.type === 'dial.failed', { what: 'dial.failed' })
     expect(failed).toEqual({ type: 'dial.failed', address, reason: 'connection-refused' })
+  })
+})
+
+describe('ws: createSwarm failures release what they started', () => {
+  it('listening on a port in use rejects with listen-failed and leaves nothing running', async () => {
+    const a = await createTestSwarm({ ping: false })
+    const url = a.addresses[0].replace(/\/p2p\/.*$/, '')
+    await expect(createSwarm({ listen: [url], ping: false })).rejects.toMatchObject({ code: 'listen-failed' })
+  })
+
+  // BUG (src/create-swarm.ts, end of createSwarm: `for (const address of options.bootstrap ?? [])
+  // swarm.dial(address)`): a bootstrap address that does not parse makes `swarm.dial` throw after
+  // the driver started and the listeners are bound, so createSwarm rejects but the swarm it
+  // built keeps its port (and root actor) forever: nobody holds it to close it. Suggested fix:
+  // parse every bootstrap address (parseDialAddress) in checkOptions before anything starts, or
+  // wrap the loop and `await driver.shutdown()` before rethrowing.
+  it.fails('an invalid bootstrap address rejects createSwarm and releases its listener', async () => {
+    const port = await freePort()
+    await expect(createSwarm({ listen: [`ws://127.0.0.1:${port}`], bootstrap: ['not-an-address'], ping: false })).rejects.toThrow(/not-an-address/)
+    // The port must be free again.
+    const server = createServer()
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false))
+      server.listen(port, '127.0.0.1', () => resolve(true))
+    })
+    await new Promise<void>((resolve) => (bound ? server.close(() => resolve()) : resolve()))
+    expect(bound).toBe(true)
   })
 })
 
