@@ -15,7 +15,7 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
-import { WebSocket } from 'ws'
+import { WebSocket, WebSocketServer } from 'ws'
 import {
   HANDSHAKE_PROLOGUE,
   HANDSHAKE_PROTOCOL,
@@ -147,6 +147,12 @@ export class RawPeer {
     )
   }
 
+  /** Wrap a socket accepted by a `RawListener`. */
+  static fromSocket(ws: WebSocket): RawPeer {
+    ws.on('error', () => {})
+    return new RawPeer(ws)
+  }
+
   private wake(): void {
     const w = this.waiter
     this.waiter = null
@@ -220,6 +226,40 @@ export class RawPeer {
     this.send = { ...w3.split.send }
     this.recv = { ...w3.split.recv }
     return { msg1, msg2, msg3, remotePeer: peerIdFromPublicKey(suite.sha256, remoteKey) }
+  }
+
+  /**
+   * The responder's side of the handshake (for a `RawListener` posing as a node): read message 1,
+   * answer with message 2 carrying `identity`, then (unless `readFinish` is false) read message 3.
+   * Without `readFinish` it never learns whether the dialer had the psk: that is the point.
+   */
+  async respond(options: HandshakeOptions & { readFinish?: boolean } = {}): Promise<{ remotePeer?: string }> {
+    const identity = options.identity ?? rawIdentity()
+    this.identity = identity
+    const psk = options.psk
+    let hs = initHandshake({
+      suite, pattern: psk ? 'XXpsk3' : 'XX', initiator: false, prologue: HANDSHAKE_PROLOGUE,
+      staticKey: identity.staticKey, ephemeralPrivateKey: random(32), psk,
+    })
+    const m1 = decodeFrame(await this.nextRaw(options.timeoutMs ?? 3000))
+    if (!(m1.body instanceof Uint8Array)) throw new Error('message 1 is not bytes')
+    const r1 = readMessage(hs, m1.body.subarray(1))
+    if ('error' in r1) throw new Error(`read 1: ${r1.error}`)
+    hs = r1.state
+    const payload = new Uint8Array(96)
+    payload.set(identity.identityKey, 0)
+    payload.set(identity.signature, 32)
+    const w2 = writeMessage(hs, payload)
+    if ('error' in w2) throw new Error(`write 2: ${w2.error}`)
+    hs = w2.state
+    this.sendRaw(encodeFrame(HANDSHAKE_PROTOCOL, withFlags(psk ? 1 : 0, w2.message)))
+    if (options.readFinish === false) return {}
+    const m3 = decodeFrame(await this.nextRaw(options.timeoutMs ?? 3000))
+    const r3 = readMessage(hs, (m3.body as Uint8Array).subarray(1))
+    if ('error' in r3 || !r3.split) throw new Error(`read 3: ${'error' in r3 ? r3.error : 'no split'}`)
+    this.send = { ...r3.split.send }
+    this.recv = { ...r3.split.recv }
+    return { remotePeer: peerIdFromPublicKey(suite.sha256, r3.payload.slice(0, 32)) }
   }
 
   /** Encrypt arbitrary plaintext bytes with the session key and send them as one message. */
@@ -301,6 +341,35 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
     o += p.length
   }
   return out
+}
+
+/** A hostile WebSocket listener on 127.0.0.1 (a node's dial target): `onPeer` plays the attacker. */
+export class RawListener {
+  readonly peers: RawPeer[] = []
+  private constructor(readonly wss: WebSocketServer, readonly url: string) {}
+
+  static async start(onPeer: (peer: RawPeer) => void | Promise<void>): Promise<RawListener> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
+    wss.on('error', () => {})
+    await new Promise<void>((resolve) => wss.once('listening', resolve))
+    const listener = new RawListener(wss, `ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
+    wss.on('connection', (ws) => {
+      const peer = RawPeer.fromSocket(ws)
+      listener.peers.push(peer)
+      void Promise.resolve().then(() => onPeer(peer)).catch(() => peer.terminate())
+    })
+    return listener
+  }
+
+  /** The dialable address of this listener claiming to be `identity`. */
+  address(identity: RawIdentity): string {
+    return `${this.url}/p2p/${identity.peerId}`
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.peers) p.terminate()
+    await within(new Promise<void>((resolve) => this.wss.close(() => resolve())), 3000, 'closing the raw listener')
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
