@@ -70,14 +70,16 @@ export interface MessageCache {
   /** Heartbeat windows of hex ids, newest first. */
   windows: string[][]
   entries: Map<string, CachedMessage>
+  max: number
 }
 
-export function createMessageCache(length: number): MessageCache {
-  return { windows: Array.from({ length }, () => []), entries: new Map() }
+export function createMessageCache(length: number, max: number): MessageCache {
+  return { windows: Array.from({ length }, () => []), entries: new Map(), max }
 }
 
+/** Cache a valid message for IWANT and IHAVE; a full cache takes nothing more until it shifts. */
 export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg: WireMessage): void {
-  if (cache.entries.has(hex)) return
+  if (cache.entries.has(hex) || cache.entries.size >= cache.max) return
   cache.entries.set(hex, { id, msg, served: new Map() })
   cache.windows[0].push(hex)
 }

@@ -83,6 +83,8 @@ export interface PubsubParams {
   /** Heartbeat windows kept in the message cache, and how many of them are gossiped. */
   mcacheLength: number
   mcacheGossip: number
+  /** Messages the cache holds at most (beyond: delivered and forwarded, not cached for gossip). */
+  maxCachedMessages: number
   /** How long a message id stays in the seen cache, and how many ids it holds at most. */
   seenTtl: number
   maxSeen: number
@@ -183,6 +185,7 @@ export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
   fanoutTtl: 60_000,
   mcacheLength: 5,
   mcacheGossip: 3,
+  maxCachedMessages: 10_000,
   seenTtl: 120_000,
   maxSeen: 50_000,
   pruneBackoff: 60_000,

@@ -174,7 +174,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     topicPeers: new Map(),
     topics: new Map(),
     seen: createSeenCache(params.maxSeen),
-    mcache: createMessageCache(params.mcacheLength),
+    mcache: createMessageCache(params.mcacheLength, params.maxCachedMessages),
     authors: new Map(),
     validations: new Map(),
     promises: new Map(),
