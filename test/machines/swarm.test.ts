@@ -410,11 +410,36 @@ describe('roots on a tiny network (real connection and handshake machines)', () 
     net.input(a, { type: 'cmd.dial', address: 'memory://b', url: 'memory://b' })
     net['queue'].push([a, { type: 'cmd.close' }], [a, { type: 'cmd.dial', address: 'memory://c', url: 'memory://c' }])
     net.run()
-    expect(heard).toEqual(['peer.connected', 'swarm.closing'])
+    expect(heard.slice(0, 2)).toEqual(['peer.connected', 'swarm.closing'])
     expect(b.events.at(-1)).toEqual({ type: 'peer.disconnected', peer: a.peerId, reason: Reasons.swarmClosed })
     expect(a.events.map((e) => e.type)).toEqual(['peer.connected', 'dial.failed', 'peer.disconnected', 'swarm.closed'])
     expect(a.events[1]).toEqual({ type: 'dial.failed', address: 'memory://c', reason: Reasons.swarmClosed })
     expect(a.root.getSnapshot().status).toBe('done')
+  })
+
+  // BUG (machines/swarm.machine.ts: `closed` entry `stopProtocols` vs `ended`'s
+  // `broadcast`): the last connection's `peer.disconnected` is queued for the protocols with
+  // `enqueue.sendTo`, which XState defers until the macrostep commits, but in the same macrostep
+  // the eventless transition to `closed` runs `stopProtocols`, which stops them at once. So
+  // protocols never hear that their last peer(s) disconnected when the swarm closes, and XState
+  // warns "Event peer.disconnected was sent to stopped actor" on every close (also for protocols
+  // that went final on `swarm.closing`, like ping). Suggested fix: stop the protocols after the
+  // deferred sends (e.g. `enqueue.stopChild`-like deferral via `enqueue.sendTo(self, {type:
+  // 'protocols.stop'})`, or deliver broadcasts with `ref.send` as routeFrame does), and skip refs
+  // whose snapshot is no longer active in `broadcast`.
+  it.fails('on close, protocols hear peer.disconnected for their peers before they are stopped', () => {
+    const heard: string[] = []
+    const spy = setup({}).createMachine({
+      on: { '*': { actions: ({ event }) => { heard.push(event.type) } } },
+    })
+    const net = new MachineNet()
+    const a = net.add('a', rootInput(1, { protocols: [defineProtocol({ id: '/test/spy/1', machine: spy })] }))
+    const b = net.add('b', rootInput(2))
+    net.input(a, { type: 'cmd.dial', address: 'memory://b', url: 'memory://b' })
+    net.input(a, { type: 'cmd.close' })
+    expect(a.events.map((e) => e.type)).toEqual(['peer.connected', 'peer.disconnected', 'swarm.closed'])
+    expect(heard).toEqual(['peer.connected', 'swarm.closing', 'peer.disconnected']) // fails: the last is never delivered
+    expect(b.events.at(-1)).toMatchObject({ type: 'peer.disconnected' })
   })
 
   it('keep-alive across a silent link: a remote that stops answering is dropped with ping-timeout', () => {
