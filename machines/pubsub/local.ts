@@ -110,7 +110,8 @@ export function publish(s: RouterState, topic: string, data: unknown, publishId:
   if (!validTopic(s, topic)) return fail('invalid-topic')
   if (!(data instanceof Uint8Array)) return fail('invalid-data')
   if (data.length > s.params.maxMessageSize) return fail('too-large')
-  const { msg, id, hex } = buildMessage(s, topic, data)
+  // A copy: the caller may reuse its buffer, and the cached message must match its id.
+  const { msg, id, hex } = buildMessage(s, topic, new Uint8Array(data))
   if (s.seen.entries.has(hex)) return fail('duplicate', hex)
   seenAdd(s.seen, hex, { at: now, status: 'valid', topic, validatedAt: now, senders: [] })
 
