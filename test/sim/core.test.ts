@@ -7,7 +7,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createSimulation, type Simulation } from '../../src/runtime/sim.js'
+import { encodeFrame } from '../../src/codec/frame.js'
 import { XswarmError } from '../../src/errors.js'
+import type { Conn } from '../../src/transport/transport.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
 import {
   connectSim, createSimTestSwarm, eventsOf, nextSimEvent, NUMBERS_ID, numbersProtocol, takeLogged, transportOf,
@@ -278,6 +280,28 @@ describe('simulation: dial failures', () => {
 })
 
 describe('simulation: backpressure', () => {
+  it('close() of a swarm whose user stopped taking events (sockets paused) still completes', async () => {
+    const sim = createSimulation()
+    const opts = { protocols: [numbersProtocol()], ping: false as const }
+    const a = await createSimTestSwarm(sim, { seed: 1, ...opts })
+    const b = await createSimTestSwarm(sim, { seed: 2, ...opts, limits: { maxQueuedInputs: 8 } }, false)
+    a.dial(b.addresses[0])
+    await nextSimEvent(sim, b, (e) => e.type === 'peer.connected')
+    await sim.run({ until: () => a.isConnected(b.peerId), forMs: 1000 })
+    a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: 500 })
+    await sim.run({ forMs: 100 })
+    expect(b.stats().paused).toBeGreaterThan(0)
+    let closed = false
+    void b.close().then(() => { closed = true })
+    await sim.run({ until: () => closed, forMs: 10_000 })
+    expect(closed).toBe(true)
+    expect(eventsOf(a).at(-1)).toEqual({ type: 'peer.disconnected', peer: b.peerId, reason: 'swarm-closed' })
+    // Events not yet taken stay available, and the stream ends with swarm.closed.
+    const rest: SwarmEvent[] = []
+    for (let e = b.take(); e !== undefined; e = b.take()) rest.push(e)
+    expect(rest.at(-1)).toEqual({ type: 'swarm.closed' })
+  })
+
   it('a swarm whose user stops taking events pauses its sockets, and loses nothing when it resumes', async () => {
     const sim = createSimulation()
     const opts = { protocols: [numbersProtocol()], ping: false as const, timeouts: { keepAlive: 600_000, pingTimeout: 600_000 } }
@@ -305,6 +329,48 @@ describe('simulation: backpressure', () => {
     expect(b.stats().dropped).toBe(0)
     expect(b.isConnected(a.peerId)).toBe(true)
   }, 20_000)
+})
+
+describe('simulation: strangers at the socket level', () => {
+  /** A raw connection to `address` on `sim`'s network, recording what it receives and how it ends. */
+  async function rawClient(sim: Simulation, url: string) {
+    const t = sim.transport()
+    let conn: Conn | undefined
+    void t.dial(url).then((c) => { conn = c })
+    await sim.run({ until: () => conn !== undefined, forMs: 100 })
+    const got: { data: number; closed?: { reason: string; byRemote: boolean } } = { data: 0 }
+    conn!.attach({ data: () => { got.data++ }, closed: (reason, byRemote) => { got.closed = { reason, byRemote } } })
+    return { conn: conn!, got }
+  }
+
+  it('a client that never completes the handshake is closed with handshake-timeout', async () => {
+    const sim = createSimulation()
+    const hub = await createSimTestSwarm(sim, { seed: 1, timeouts: { handshake: 1000 } })
+    expect(sim.now()).toBe(0)
+    const { got } = await rawClient(sim, hub.addresses[0].replace(/\/p2p\/.*$/, '')) // opened at t = 0
+    await sim.run({ until: () => got.closed !== undefined, forMs: 5000 })
+    expect(got.closed).toEqual({ reason: 'handshake-timeout', byRemote: true })
+    expect(sim.now()).toBe(1000)
+    expect(hub.peers()).toEqual([])
+  })
+
+  it('garbage or a non-handshake frame before the handshake closes the connection with a reason', async () => {
+    const sim = createSimulation()
+    const hub = await createSimTestSwarm(sim, { seed: 1 })
+    const url = hub.addresses[0].replace(/\/p2p\/.*$/, '')
+    const cases: [Uint8Array, string][] = [
+      [new Uint8Array([0xc1, 0xff, 0x00]), 'frame-malformed'],
+      [encodeFrame('/xswarm/ping/1', [0, 1]), 'protocol-violation'],
+      [encodeFrame('/xswarm/noise/1', 'not bytes'), 'handshake-malformed'],
+    ]
+    for (const [bytes, reason] of cases) {
+      const { conn, got } = await rawClient(sim, url)
+      conn.send(bytes)
+      await sim.run({ until: () => got.closed !== undefined, forMs: 5000 })
+      expect(got.closed, reason).toEqual({ reason, byRemote: true })
+    }
+    expect(hub.peers()).toEqual([])
+  })
 })
 
 describe('simulation: churn', () => {

@@ -190,6 +190,29 @@ describe('ws: a user protocol', () => {
   }, 20_000)
 })
 
+describe('ws: backpressure', () => {
+  it('a swarm whose user stops taking events pauses its sockets; nothing is lost when it resumes', async () => {
+    const a = await createTestSwarm({ ping: false, protocols: [numbersProtocol()] })
+    const b = await createTestSwarm({ ping: false, protocols: [numbersProtocol()], limits: { maxQueuedInputs: 32 } })
+    await connect(a, b)
+    const N = 3000
+    a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: N })
+    // Drive only A (its sends go out); B's user takes nothing, so its queue fills and its socket pauses.
+    await drive([a], () => b.stats().paused > 0, { what: 'B paused', timeoutMs: 5000 })
+    expect(b.stats().queued).toBeLessThan(N)
+    const got: number[] = []
+    await drive([a, b], () => got.length === N, {
+      what: `${N} numbers.got on B`,
+      timeoutMs: 10_000,
+      onEvent: (s, e) => {
+        if (s === b && e.type === 'numbers.got') got.push((e as unknown as { n: number }).n)
+      },
+    })
+    expect(got).toEqual(Array.from({ length: N }, (_, i) => i + 1))
+    expect(b.stats().paused).toBe(0)
+  }, 20_000)
+})
+
 describe('ws: IPv6', () => {
   it('two swarms connect over [::1]', async (ctx) => {
     if (!(await hasIPv6Loopback())) return ctx.skip('no IPv6 loopback (::1) on this host')
