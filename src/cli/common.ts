@@ -4,11 +4,11 @@
  * run-until-signalled loop with a graceful close.
  * @module
  */
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { createSwarm, type SwarmOptions } from '../create-swarm.js'
-import { XswarmError } from '../errors.js'
-import type { Swarm } from '../swarm.js'
+import { loadPeerStore } from '../discovery/peer-store-file.js'
+// The public entry, so that every built-in protocol registered there runs in the CLI too.
+import { createSwarm, XswarmError, type Swarm, type SwarmOptions } from '../index.js'
 import { checkDial, checkListen, CliError, UsageError } from './args.js'
 import { readSwarmKey } from './swarm-key.js'
 
@@ -79,35 +79,14 @@ export async function prepareSwarm(flags: NodeFlags): Promise<Prepared> {
   if (flags['no-discovery']) {
     options.discovery = false
   } else if (peersFile !== undefined) {
-    const knownPeers = await readPeersFile(peersFile, notes)
-    if (knownPeers.length > 0) options.discovery = { knownPeers }
+    // Peers an earlier run knew (a missing or unreadable file gives none: it is only a hint).
+    const knownPeers = await loadPeerStore(peersFile)
+    if (knownPeers.length > 0) {
+      options.discovery = { knownPeers }
+      notes.push(`${knownPeers.length} known peer(s) from ${peersFile}`)
+    }
   }
   return { options, identity, peersFile, notes }
-}
-
-/** Peers saved by an earlier run (an array written from `discovery.exported`); a bad file is noted and ignored. */
-async function readPeersFile(path: string, notes: string[]): Promise<unknown[]> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch {
-    return []
-  }
-  try {
-    const peers = JSON.parse(text) as unknown
-    if (Array.isArray(peers)) return peers
-  } catch {
-    // fall through
-  }
-  notes.push(`ignoring ${path}: not a JSON array of peers`)
-  return []
-}
-
-/** Save `discovery.exported` peers for the next run (atomically). */
-export async function writePeersFile(path: string, peers: unknown): Promise<void> {
-  const temp = `${path}.${process.pid}.tmp`
-  await writeFile(temp, JSON.stringify(peers, null, 1) + '\n', { mode: 0o600 })
-  await rename(temp, path)
 }
 
 /** createSwarm with errors phrased for the command line. */

@@ -6,7 +6,8 @@
  */
 import type { Swarm, SwarmEvent } from '../swarm.js'
 import { EXIT_OK, parseFlags, untilAborted, UsageError, type Io } from './args.js'
-import { NODE_FLAG_OPTIONS, prepareSwarm, startSwarm, tryCommand, writePeersFile, DISCOVERY_PROTOCOL } from './common.js'
+import { createPeerStoreWriter, type PeerStoreWriter } from '../discovery/peer-store-file.js'
+import { NODE_FLAG_OPTIONS, prepareSwarm, startSwarm, tryCommand, DISCOVERY_PROTOCOL } from './common.js'
 import { asText, eventToJson, formatMs, shortId, Stopwatch } from './log.js'
 import { packageVersion } from './version.js'
 
@@ -38,6 +39,8 @@ Options:
 Examples:
   xswarm node --listen ws://127.0.0.1:4001 --identity ./node1.json
   xswarm node --listen ws://127.0.0.1:4002 --dial ws://127.0.0.1:4001/p2p/<id>`
+
+type ExportedPeers = Parameters<PeerStoreWriter['schedule']>[0]
 
 export async function nodeCommand(args: string[], io: Io): Promise<number> {
   const flags = parseFlags('xswarm node', args, {
@@ -72,28 +75,36 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
       io.err(`note: --topic ${topic}: pubsub is not available yet in this build; not subscribed`)
     }
   }
-  // A no-op command, to learn whether discovery runs in this build.
-  if (prepared.peersFile && !tryCommand(() => swarm.command(DISCOVERY_PROTOCOL, { type: 'discovery.unprotect', peer: swarm.peerId, tag: 'xswarm-cli' }))) {
-    io.err(`note: --data: discovery is not available yet in this build; only the identity is kept in ${flags.data}`)
+  // --data: keep discovery's peer store in DIR/peers.json. Discovery answers `discovery.export`
+  // (asked every minute here, so a crash loses little) and exports once more when closing.
+  let peerStore: PeerStoreWriter | undefined
+  let exportTimer: ReturnType<typeof setInterval> | undefined
+  if (prepared.peersFile && prepared.options.discovery !== false) {
+    const file = prepared.peersFile
+    // A no-op command, to learn whether discovery runs in this build.
+    if (tryCommand(() => swarm.command(DISCOVERY_PROTOCOL, { type: 'discovery.unprotect', peer: swarm.peerId, tag: 'xswarm-cli' }))) {
+      peerStore = createPeerStoreWriter(file, { debounceMs: 1000, onError: (error) => io.err(`note: could not save peers to ${file}: ${(error as Error).message}`) })
+      exportTimer = setInterval(() => {
+        tryCommand(() => { if (!swarm.closed) swarm.command(DISCOVERY_PROTOCOL, { type: 'discovery.export' }) })
+      }, 60_000)
+      exportTimer.unref()
+    } else {
+      io.err(`note: --data: discovery is not available yet in this build; only the identity is kept in ${flags.data}`)
+    }
   }
 
-  const writes: Promise<void>[] = []
   const loop = (async () => {
     for await (const event of swarm) {
       io.out(json ? eventToJson(event as SwarmEvent & Record<string, unknown>) : describeEvent(event, clock))
-      if (event.type === 'discovery.exported' && prepared.peersFile) {
-        const file = prepared.peersFile
-        writes.push(writePeersFile(file, (event as { peers?: unknown }).peers ?? []).catch((error: Error) => {
-          io.err(`note: could not save peers to ${file}: ${error.message}`)
-        }))
-      }
+      if (event.type === 'discovery.exported') peerStore?.schedule((event as unknown as { peers: ExportedPeers }).peers)
     }
   })()
 
   await Promise.race([untilAborted(io.signal), loop])
   if (!json) io.err(`${clock.stamp()}  closing (peers are told swarm-closed)`)
+  clearInterval(exportTimer)
   await closeAndDrain(swarm, loop)
-  await Promise.all(writes)
+  await peerStore?.close()
   return EXIT_OK
 }
 
@@ -111,6 +122,7 @@ export function describeEvent(event: SwarmEvent, clock: Stopwatch): string {
   const peer = typeof e.peer === 'string' ? shortId(e.peer) : ''
   switch (e.type) {
     case 'swarm.listening':
+      if ((e.addresses as string[]).length === 0) return what('not listening', '(dial only: give --listen to accept connections)')
       return (e.addresses as string[]).map((a) => `listening ${a}`).join('\n')
     case 'peer.connected':
       return what('connected', `${peer} (${e.direction}, ${e.address})`)
