@@ -53,6 +53,8 @@ export type Out =
   | { kind: 'swarm'; event: DialRequest | HangUpRequest }
   | { kind: 'lookup'; id: string; event: LookupEvent }
   | { kind: 'spawn'; id: string; input: LookupInput }
+  /** Remove a finished lookup child (XState keeps done children in the snapshot otherwise). */
+  | { kind: 'stop'; id: string }
 
 export interface ConnectionInfo {
   /** Input time it opened. */

@@ -59,6 +59,7 @@ function run(handler: Handler): any {
         case 'swarm': enqueue.sendTo(({ system }: { system: { get(id: string): AnyActorRef | undefined } }) => system.get('swarm'), o.event); break
         case 'lookup': enqueue.sendTo(({ self: me }: { self: AnyActorRef }) => me.getSnapshot().children[o.id], o.event); break
         case 'spawn': enqueue.spawnChild('lookup', { id: o.id, input: o.input }); break
+        case 'stop': enqueue.stopChild(o.id); break
       }
     }
   })

@@ -102,6 +102,7 @@ export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOu
   const info = ctx.lookups.get(id)
   if (!info) return
   ctx.lookups.delete(id)
+  out.push({ kind: 'stop', id })
   for (const [rid, q] of ctx.pending) if (q.lookupId === id) ctx.pending.delete(rid)
   for (const [peer, ids] of ctx.awaiting) {
     const rest = ids.filter((x) => x !== id)

@@ -114,7 +114,9 @@ export class SimNetwork {
   private latency: [number, number]
   private byUrl = new Map<string, number>()
   private byPeer = new Map<string, number>()
+  /** Live links' generation (a fresh number per connection; in-flight frames of a closed link are dropped). */
   private linkGen = new Map<string, number>()
+  private generations = 0
   private lastDelivery = new Map<string, number>()
   private group: ((i: number) => number) | undefined
   private logA = 0x811c9dc5
@@ -232,8 +234,7 @@ export class SimNetwork {
       this.deliver(i, { type: 'dial.failed', address, reason: reason ?? 'unreachable', peer: split?.peer })
       return
     }
-    const key = this.linkKey(i, j)
-    this.linkGen.set(key, (this.linkGen.get(key) ?? 0) + 1)
+    this.linkGen.set(this.linkKey(i, j), ++this.generations)
     this.nodes[i].links.add(j)
     this.nodes[j].links.add(i)
     this.record(i, `connected ${j}`)
@@ -246,7 +247,9 @@ export class SimNetwork {
     if (!this.nodes[i].links.has(j)) return
     this.nodes[i].links.delete(j)
     this.nodes[j].links.delete(i)
-    this.linkGen.set(this.linkKey(i, j), (this.linkGen.get(this.linkKey(i, j)) ?? 0) + 1)
+    this.linkGen.delete(this.linkKey(i, j))
+    this.lastDelivery.delete(`${i}>${j}`)
+    this.lastDelivery.delete(`${j}>${i}`)
     this.record(i, `disconnected ${j}`)
     this.deliver(i, { type: 'peer.disconnected', peer: this.nodes[j].peerId, reason: reasonI })
     this.deliver(j, { type: 'peer.disconnected', peer: this.nodes[i].peerId, reason: reasonJ })
