@@ -169,6 +169,28 @@ describe('xswarm node (two processes)', () => {
     expect((await second.stop()).code).toBe(0)
   })
 
+  it('--data DIR keeps the identity (and, with discovery, the peers it knew) across restarts', async () => {
+    const data = join(dir, 'data')
+    const a = new Proc(['node', '--listen', 'ws://127.0.0.1:0', '--json', '--no-discovery'])
+    const aAddress = (await a.waitFor((e) => e.type === 'swarm.listening', 'swarm.listening')).addresses[0] as string
+    const b = new Proc(['node', '--dial', aAddress, '--json', '--data', data])
+    await b.waitFor((e) => e.type === 'peer.connected', 'peer.connected')
+    expect((await b.stop()).code).toBe(0)
+    expect(statSync(join(data, 'identity.json')).mode & 0o777).toBe(0o600)
+    const discovery = !/discovery is not available/.test(b.stderr)
+    if (discovery) expect(readFileSync(join(data, 'peers.json'), 'utf8')).toContain(peerOf(aAddress))
+
+    // Restarted with nothing to dial: same peer id, and (with discovery) it finds a again by itself.
+    const again = new Proc(['node', '--json', '--data', data, ...(discovery ? [] : ['--dial', aAddress])])
+    const connected = await again.waitFor((e) => e.type === 'peer.connected', 'peer.connected')
+    expect(connected.peer).toBe(peerOf(aAddress))
+    // a saw the same peer id both times.
+    const connections = (): string[] => a.events.filter((e) => e.type === 'peer.connected').map((e) => e.peer as string)
+    await a.waitFor(() => connections().length >= 2, 'the second connection')
+    expect(connections()[1]).toBe(connections()[0])
+    for (const proc of [again, a]) expect((await proc.stop()).code).toBe(0)
+  })
+
   it('a private network: same --swarm-key connects, another key is refused', async () => {
     for (const name of ['k1', 'k2']) await exec(process.execPath, [main, 'key', '--out', join(dir, name)], { timeout: 10_000 })
     const a = new Proc(['node', '--listen', 'ws://127.0.0.1:0', '--json', '--no-discovery', '--swarm-key', join(dir, 'k1')])
