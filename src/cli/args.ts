@@ -59,10 +59,10 @@ function describeParseError(command: string, error: unknown): string {
   const flag = /'(?:-\w, )?(--?[^' <,]+)/.exec(message)?.[1]
   switch (code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
-      return `unknown option '${flag ?? message}' for '${command}'`
+      return `unknown option '${flag ?? message}'`
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
       const arg = /argument '([^']*)'/.exec(message)?.[1]
-      return `unexpected argument '${arg ?? message}': '${command}' takes only --options`
+      return `unexpected argument '${arg ?? message}' (${command} takes only --options)`
     }
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
       if (message.includes('does not take an argument')) return `option '${flag}' does not take a value`

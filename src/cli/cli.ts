@@ -42,8 +42,12 @@ export async function cli(argv: string[], io: Io): Promise<number> {
       io.out(commands[args[0]].help)
       return EXIT_OK
     }
+    if (name === undefined) {
+      io.err(MAIN_HELP)
+      return EXIT_USAGE
+    }
     io.out(MAIN_HELP)
-    return name === undefined ? EXIT_USAGE : EXIT_OK
+    return EXIT_OK
   }
   if (name === '-v' || name === '--version' || name === 'version') {
     io.out(packageVersion())
