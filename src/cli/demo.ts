@@ -75,7 +75,9 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   const duration = intFlag('duration', flags.duration, 5, 1, 3600)
   const edges = demoTopology(n)
   const clock = new Stopwatch()
-  io.out(`xswarm demo: ${n} nodes on 127.0.0.1, ${edges.length} links, pings every ${DEMO_PING_INTERVAL / 1000} s, running ${duration} s`)
+  const links = edges.length === 1 ? '1 link' : `${edges.length} links`
+  const allUp = edges.length === 1 ? 'the link is up' : `all ${edges.length} links up`
+  io.out(`xswarm demo: ${n} nodes on 127.0.0.1, ${links}, pings every ${DEMO_PING_INTERVAL / 1000} s, running ${duration} s`)
   io.out('')
 
   // Start every node (no discovery: the demo's links are exactly the ones below).
@@ -131,7 +133,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
             if (other) up.add(`${index}-${other.index}`)
             if (!allUpLogged && up.size === edges.length) {
               allUpLogged = true
-              io.out(`${clock.stamp()}  all ${edges.length} links up`)
+              io.out(`${clock.stamp()}  ${allUp}`)
             }
             break
           }
@@ -186,7 +188,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     if (!up.has(`${a}-${b}`) && !interrupted) failures.push(`node${a} never connected to node${b}`)
   }
   io.out('')
-  io.out(`Summary: ${n} nodes, ${edges.length} links, ${(ranMs / 1000).toFixed(1)} s`)
+  io.out(`Summary: ${n} nodes, ${links}, ${(ranMs / 1000).toFixed(1)} s`)
   const rows = nodes.map((node) => [
     `node${node.index}`,
     node.swarm.peerId,
@@ -207,7 +209,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     return EXIT_FAILURE
   }
   const pings = nodes.reduce((sum, node) => sum + node.rtt.count, 0)
-  io.out(`ok: ${interrupted ? 'stopped early; ' : `all ${edges.length} links up; `}${pings} pings; every node closed gracefully`)
+  io.out(`ok: ${interrupted ? 'stopped early; ' : `${allUp}; `}${pings} pings; every node closed gracefully`)
   io.out('Next: xswarm node --listen ws://127.0.0.1:4001 --identity ./node.json   (see xswarm node --help)')
   return EXIT_OK
 }

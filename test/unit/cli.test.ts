@@ -145,6 +145,12 @@ describe('xswarm key', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600)
   })
 
+  it('a directory that does not exist: exit 1, nothing written', async () => {
+    const { code, err } = await run('key', '--out', join(dir, 'no', 'such', 'dir', 'swarm.key'))
+    expect(code).toBe(1)
+    expect(err).toMatch(/cannot create '.*swarm\.key': ENOENT/)
+  })
+
   it('without --out prints a key file; the bare hex form and CRLF are read too', async () => {
     const { code, out } = await run('key')
     expect(code).toBe(0)
@@ -170,6 +176,27 @@ describe('xswarm node in-process', () => {
     expect(await done).toBe(0)
     expect(JSON.parse(out[0]).type).toBe('swarm.listening')
     expect(JSON.parse(out.at(-1)!).type).toBe('swarm.closed')
+  })
+})
+
+describe('xswarm demo in-process', () => {
+  it('stopped early by its signal: every node still closed, summary printed, exit 0', async () => {
+    const stop = new AbortController()
+    const out: string[] = []
+    const code = await cli(['demo', '--nodes', '2', '--duration', '60'], {
+      out: (line) => {
+        out.push(line)
+        if (line.includes('the link is up')) stop.abort()
+      },
+      err: () => {},
+      signal: stop.signal,
+    })
+    const text = out.join('\n')
+    expect(code).toBe(0)
+    expect(text).toMatch(/interrupted: shutting down/)
+    expect(text).toMatch(/node0\(.{4}…\)\s+closed[\s\S]*node1\(.{4}…\)\s+closed/)
+    expect(text).toMatch(/Summary: 2 nodes, 1 link,/)
+    expect(text).toMatch(/ok: stopped early/)
   })
 })
 
