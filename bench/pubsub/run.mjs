@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+// # Side-by-side pubsub benchmark
+//
+// Compares pubsub systems in ONE run with the same topology, the same message sizes and the
+// same measurement code (bench/pubsub/harness.mjs). Each system is an adapter loaded by name
+// from bench/pubsub/adapters/<name>.mjs (interface: top of harness.mjs).
+//
+//   cd bench/pubsub && npm ci                  # once: its own node_modules (js-libp2p 2.x, ws, msgpackr)
+//   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10,30 \
+//        --sizes 128,4096,65536 [--quick] [--signing on|off] [--window 32] [--seed 24301] [--out FILE]
+//
+// Options
+//   --systems   comma list of adapter names; the FIRST is the reference of the ratio columns
+//   --nodes     comma list of n (all n nodes of a system run in one process on 127.0.0.1)
+//   --sizes     payload sizes in bytes (default 128,4096,65536)
+//   --quick     small counts, ~3 s phases: n=10 with two systems finishes in well under 60 s
+//   --signing   on (default; libp2p StrictSign) | off (libp2p StrictNoSign). naive-flood never signs.
+//   --window    max messages published but not yet delivered to every subscriber (default 32)
+//   --seed      topology seed (default 24301); same edges for every system
+//   --repeat    R runs of every (system, n), alternating the system order; the table shows medians
+//               (default 1). Use it on a shared/noisy machine.
+//   --publisher rr (default: round-robin over all nodes) | a node index, e.g. 0 (single publisher)
+//   --out       JSON output (default bench/results/pubsub.json, overwritten)
+//
+// What is measured (per system, n, size) — see harness.mjs for the exact code
+//   - topology: ring + random chords, ~4 connections per node, seeded; node a dials b for edge [a,b].
+//   - throughput: publishers round-robin over ALL nodes (not just node 0): every node's publish
+//     path (signing, first-hop fan-out) is exercised and no single publisher's CPU or first-hop
+//     links are the bottleneck, which is what a swarm where anyone publishes looks like; every
+//     message has exactly n-1 subscribers. A bounded window (--window) of messages not yet
+//     delivered to all subscribers; a message older than 5 s (2 s quick) frees its slot. At most
+//     M messages or 20 s (3 s quick) of publishing, then a 3 s (1 s quick) grace period.
+//       msg/s = messages delivered to all n-1 subscribers / (last completion − first publish)
+//       deliv/s = unique (message, subscriber) deliveries / same seconds;  MB/s = deliv/s × size / 1e6
+//       lost = messages not delivered to every subscriber by the end of the grace period
+//       dups = a node delivering the same message twice
+//   - latency: 10 messages/s (round-robin publishers) for 5 s (1.5 s quick); publish→delivery at
+//     every subscriber with performance.now() in the one process; p50/p99 over all samples.
+//   - memory: (RSS after start + warm-up − RSS before start) / n, and heapUsed the same way,
+//     with global.gc() before each reading when run with --expose-gc (the child processes always are).
+//
+// Process model — each (system, n) runs in its OWN child process, one after the other.
+//   Why: RSS is per process and freed memory is not reliably returned to the OS, so a system
+//   measured after another in the same process would inherit its RSS (and heap fragmentation,
+//   JIT state, pending timers). A fresh child per (system, n) gives every system the same cold
+//   start, makes the memory figure clean, and a crash or hang of one system cannot take the
+//   others down (each child is killed after a time limit). Children run sequentially, never in
+//   parallel, so they do not compete for the 2 cores. The parent only collects results over IPC,
+//   writes the JSON and prints the table. --in-process runs everything in this process instead
+//   (debugging only; memory figures are then not comparable).
+
+import { fork } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import os from 'node:os'
+import { runSystem, formatTable, summarize } from './harness.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const repoRoot = resolve(here, '..', '..')
+
+function parseArgs (argv) {
+  const a = {
+    systems: ['libp2p', 'naive-flood'],
+    nodes: [10],
+    sizes: [128, 4096, 65536],
+    quick: false,
+    signing: true,
+    window: 32,
+    seed: 24301,
+    publisher: 'rr',
+    repeat: 1,
+    out: join(repoRoot, 'bench', 'results', 'pubsub.json'),
+    child: false,
+    inProcess: false
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]
+    const v = () => { const x = argv[++i]; if (x == null) throw new Error(`missing value for ${k}`); return x }
+    switch (k) {
+      case '--systems': a.systems = v().split(',').map((s) => s.trim()).filter(Boolean); break
+      case '--nodes': a.nodes = v().split(',').map(Number); break
+      case '--sizes': a.sizes = v().split(',').map(Number); break
+      case '--quick': a.quick = true; break
+      case '--signing': a.signing = !/^(off|false|0|no)$/i.test(v()); break
+      case '--window': a.window = Number(v()); break
+      case '--seed': a.seed = Number(v()); break
+      case '--publisher': a.publisher = v(); break
+      case '--repeat': a.repeat = Number(v()); break
+      case '--out': a.out = resolve(v()); break
+      case '--child': a.child = true; break
+      case '--in-process': a.inProcess = true; break
+      case '-h': case '--help':
+        console.log('usage: node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10,30 --sizes 128,4096,65536 [--quick] [--signing on|off] [--window W] [--seed S] [--out FILE]')
+        process.exit(0)
+        break
+      default: throw new Error(`unknown argument ${k}`)
+    }
+  }
+  if (a.nodes.some((n) => !Number.isInteger(n) || n < 2 || n > 500)) throw new Error('--nodes: integers in 2..500')
+  if (a.sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 4 * 1024 * 1024)) throw new Error('--sizes: integers in 8..4194304')
+  if (!(Number.isInteger(a.repeat) && a.repeat >= 1 && a.repeat <= 10)) throw new Error('--repeat: 1..10')
+  if (!(a.window >= 1)) throw new Error('--window >= 1')
+  if (a.publisher !== 'rr' && !(Number.isInteger(Number(a.publisher)) && a.nodes.every((n) => Number(a.publisher) < n))) throw new Error('--publisher rr | a node index < n')
+  return a
+}
+
+async function loadAdapter (name) {
+  if (!/^[a-z0-9][a-z0-9_-]*$/i.test(name)) throw new Error(`bad adapter name ${name}`)
+  const mod = await import(pathToFileURL(join(here, 'adapters', `${name}.mjs`)).href)
+  const adapter = mod.default ?? mod.adapter
+  if (adapter == null || typeof adapter.start !== 'function') throw new Error(`adapters/${name}.mjs exports no adapter`)
+  return adapter
+}
+
+const log = (line) => console.log(line)
+
+async function runOne (system, n, args) {
+  const adapter = await loadAdapter(system)
+  return runSystem(adapter, { n, sizes: args.sizes, seed: args.seed, signing: args.signing, quick: args.quick, window: args.window, publisher: args.publisher, log })
+}
+
+// ─── child mode: one (system, n), results over IPC ──────────────────────────
+async function childMain (args) {
+  const system = args.systems[0]
+  const n = args.nodes[0]
+  try {
+    const rows = await runOne(system, n, args)
+    process.send({ ok: true, rows })
+  } catch (err) {
+    process.send({ ok: false, error: String(err?.stack ?? err) })
+  }
+  // some libraries leave timers behind; do not wait for them
+  setTimeout(() => process.exit(0), 200).unref()
+  process.disconnect?.()
+}
+
+function childTimeoutMs (args, n) {
+  const phases = args.sizes.length
+  const per = args.quick ? (3 + 1 + 1.5 + 1 + 1) : (20 + 3 + 5 + 3 + 1)
+  const start = args.quick ? 20 + 15 : 60 + 30
+  return Math.round((start + phases * per + 30 + n * 0.5) * 1000)
+}
+
+function runChild (system, n, args) {
+  return new Promise((resolve) => {
+    const childArgs = ['--child', '--systems', system, '--nodes', String(n), '--sizes', args.sizes.join(','),
+      '--signing', args.signing ? 'on' : 'off', '--window', String(args.window), '--seed', String(args.seed), '--publisher', args.publisher]
+    if (args.quick) childArgs.push('--quick')
+    const child = fork(fileURLToPath(import.meta.url), childArgs, {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    })
+    let result = null
+    const limit = childTimeoutMs(args, n)
+    const timer = setTimeout(() => {
+      console.error(`[${system}] n=${n}: child exceeded ${limit} ms, killing pid ${child.pid}`)
+      child.kill('SIGKILL')
+    }, limit)
+    child.on('message', (m) => { result = m })
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer)
+      if (result == null) result = { ok: false, error: `child exited code=${code} signal=${signal} without a result` }
+      resolve(result)
+    })
+  })
+}
+
+async function main () {
+  const args = parseArgs(process.argv.slice(2))
+  if (args.child) return childMain(args)
+
+  if (typeof global.gc !== 'function' && args.inProcess) console.log('note: run with node --expose-gc for cleaner memory figures')
+  const t0 = Date.now()
+  const rows = []
+  const failures = []
+  console.log(`pubsub bench: systems=${args.systems.join(',')} nodes=${args.nodes.join(',')} sizes=${args.sizes.join(',')} ${args.quick ? 'QUICK' : 'FULL'} signing=${args.signing ? 'on' : 'off'} window=${args.window} seed=${args.seed}`)
+  for (const n of args.nodes) {
+    for (let rep = 0; rep < args.repeat; rep++) {
+      // alternate the order on each repetition so neither system always runs first
+      const order = rep % 2 === 0 ? args.systems : [...args.systems].reverse()
+      for (const system of order) {
+        let r
+        if (args.inProcess) {
+          try { r = { ok: true, rows: await runOne(system, n, args) } } catch (err) { r = { ok: false, error: String(err?.stack ?? err) } }
+        } else {
+          r = await runChild(system, n, args)
+        }
+        if (r.ok) rows.push(...r.rows.map((row) => ({ ...row, rep })))
+        else { failures.push({ system, n, rep, error: r.error }); console.error(`[${system}] n=${n} FAILED: ${r.error}`) }
+      }
+    }
+  }
+
+  const notes = {}
+  for (const r of rows) if (r.notes?.length) notes[r.system] = r.notes
+  const out = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      platform: `${os.platform()} ${os.arch()}`,
+      cpus: `${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}`,
+      mode: args.quick ? 'quick' : 'full',
+      systems: args.systems,
+      nodes: args.nodes,
+      sizes: args.sizes,
+      signing: args.signing,
+      window: args.window,
+      seed: args.seed,
+      repeat: args.repeat,
+      topology: 'ring + random chords, ~4 connections per node (harness.makeTopology)',
+      publishers: args.publisher === 'rr' ? 'round-robin over all nodes' : `node ${args.publisher} only`,
+      processModel: 'one child process per (system, n), sequential',
+      MB: '1e6 bytes',
+      notes,
+      failures,
+      wallSeconds: Math.round((Date.now() - t0) / 1000)
+    },
+    // one object per (system, n, size): the median over repetitions of every figure of the table
+    summary: summarize(rows, args.systems),
+    results: rows
+  }
+  mkdirSync(dirname(args.out), { recursive: true })
+  writeFileSync(args.out, JSON.stringify(out, null, 2) + '\n')
+
+  console.log('')
+  for (const [s, ns] of Object.entries(notes)) console.log(`${s}: ${ns.join('; ')}`)
+  console.log('')
+  console.log(formatTable(rows, args.systems))
+  console.log(`wrote ${args.out} (${rows.length} rows, ${failures.length} failures) in ${out.meta.wallSeconds} s`)
+  if (failures.length) process.exitCode = 1
+}
+
+main().catch((err) => { console.error(err); process.exit(1) })
