@@ -85,6 +85,17 @@ class Proc {
     }
   }
 
+  /** Wait (bounded) until `condition` holds. */
+  async until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!condition()) {
+      if (this.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`not ${what} from pid ${this.pid}\nstdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`)
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
   /** Wait for a line starting with `prefix` (or matching a RegExp). */
   async waitForLine(prefix: string | RegExp, timeoutMs = 10_000): Promise<string> {
     const matches = (l: string): boolean => (typeof prefix === 'string' ? l.startsWith(prefix) : prefix.test(l))
@@ -227,8 +238,18 @@ describe('xswarm chat (two processes)', () => {
     await bob.waitForLine(/^\* .* joined lobby$/)
     await ada.waitForLine(/^\* .* joined lobby$/)
 
+    // A plain node on the same topic sees the chat as pubsub.message events (--topic, --json).
+    const watcher = new Proc(['node', '--dial', address, '--topic', 'lobby', '--json', '--no-discovery'])
+    await ada.waitForLine(/^\* .* joined lobby$/)
+    await watcher.waitFor((e) => e.type === 'pubsub.subscribed' && e.topic === 'lobby', 'pubsub.subscribed')
+    await ada.until(() => ada.lines.filter((l) => / joined lobby$/.test(l)).length === 2, 'two joins')
+
     bob.child.stdin!.write('hello ada\n')
     await ada.waitForLine('bob: hello ada')
+    const seen = await watcher.waitFor((e) => e.type === 'pubsub.message', 'pubsub.message')
+    expect(seen).toMatchObject({ topic: 'lobby', text: JSON.stringify({ name: 'bob', text: 'hello ada' }) })
+    expect(Buffer.from(seen.data as string, 'base64').toString()).toBe(seen.text)
+    expect((await watcher.stop()).code).toBe(0)
     ada.child.stdin!.write('hi bob\n')
     await bob.waitForLine('ada: hi bob')
 
