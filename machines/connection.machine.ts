@@ -1,11 +1,19 @@
 /**
- * The lifecycle of one connection: dialing → handshaking → authenticating → open → closing → closed.
+ * The lifecycle of one connection: dialing → handshaking → (confirming) → authenticating →
+ * open → closing → closed.
  *
  * One actor per connection, created by the root swarm machine (outbound at `cmd.dial`, inbound
  * at `io.conn.opened`). It runs the handshake as an invoked child machine, asks the root to
  * accept the authenticated peer (the root resolves duplicates), keeps the connection alive
  * with pings on the control protocol while open, and always ends in `closed` with a reason,
  * which it reports to the root with `conn.ended`. Every way out has a reason; nothing throws.
+ *
+ * Key confirmation: the initiator's handshake completes when it *sends* Noise message 3, before
+ * the responder has checked it (in a private network the psk is mixed in only there) and
+ * before the responder's root has accepted the connection. So the responder sends one
+ * encrypted control frame, `ready`, once it is open, and the initiator waits for it in
+ * `confirming` before it counts the peer as connected: a node of another private network, or
+ * a responder that refuses the connection, ends the dial as `dial.failed` with its reason.
  * @module
  */
 import { assign, emit, enqueueActions, sendParent, sendTo, setup } from 'xstate'
@@ -71,12 +79,21 @@ export type ConnectionEvent =
   /** The handshake child wants a frame sent. */
   | { type: 'handshake.send'; body: Uint8Array }
 
-/** Control frames: [0, seq] is a ping, [1, seq] its pong. */
-type ControlFrame = [0 | 1, number]
+/** Control frames: [0, seq] is a ping, [1, seq] its pong, [2, 0] the responder's `ready`. */
+type ControlFrame = [0 | 1 | 2, number]
+
+const PING = 0
+const PONG = 1
+const READY = 2
 
 function isControlFrame(body: unknown): body is ControlFrame {
-  return Array.isArray(body) && body.length === 2 && (body[0] === 0 || body[0] === 1) &&
+  return Array.isArray(body) && body.length === 2 && (body[0] === PING || body[0] === PONG || body[0] === READY) &&
     Number.isSafeInteger(body[1])
+}
+
+function controlKind(event: unknown): number | undefined {
+  const e = event as { protocol?: string; body?: unknown }
+  return e.protocol === CONTROL_PROTOCOL && isControlFrame(e.body) ? e.body[0] : undefined
 }
 
 export const connectionMachine = setup({
@@ -111,8 +128,8 @@ export const connectionMachine = setup({
       protocol: HANDSHAKE_PROTOCOL,
       body: (event as { body: Uint8Array }).body,
     })),
-    /** Install the transport keys and ask the root to accept the peer. */
-    authenticated: enqueueActions(({ context, event, enqueue }) => {
+    /** The handshake succeeded: remember the peer and install the transport keys. */
+    secured: enqueueActions(({ context, event, enqueue }) => {
       const output = (event as unknown as { output: HandshakeOutput & { ok: true } }).output
       enqueue.assign({ peer: output.peer, handshakeHash: output.handshakeHash })
       enqueue.emit({
@@ -121,14 +138,24 @@ export const connectionMachine = setup({
         send: output.send as CipherKeys,
         recv: output.recv as CipherKeys,
       })
-      enqueue.sendParent({
-        type: 'conn.authenticated',
-        key: context.key,
-        peer: output.peer,
-        handshakeHash: output.handshakeHash,
-        direction: context.direction,
-      })
     }),
+    /** Ask the root to accept the authenticated peer. */
+    requestAcceptance: sendParent(({ context }) => ({
+      type: 'conn.authenticated',
+      key: context.key,
+      peer: context.peer!,
+      handshakeHash: context.handshakeHash!,
+      direction: context.direction,
+    })),
+    /** Responder: tell the initiator that we accepted it (its key confirmation). */
+    sendReady: emit(({ context }) => ({
+      type: 'effect.send' as const,
+      connId: context.connId!,
+      protocol: CONTROL_PROTOCOL,
+      body: [READY, 0],
+    })),
+    /** A dial the machine gave up on: the shell aborts it (its socket and timer go too). */
+    cancelDial: emit(({ context }) => ({ type: 'effect.cancelDial' as const, dialId: context.dialId! })),
     handshakeFailed: assign({
       reason: ({ context, event }) => context.reason ?? (event as unknown as { output: { reason: string } }).output.reason,
     }),
@@ -136,13 +163,13 @@ export const connectionMachine = setup({
     sendPing: enqueueActions(({ context, enqueue }) => {
       const seq = context.pingSeq + 1
       enqueue.assign({ pingSeq: seq })
-      enqueue.emit({ type: 'effect.send', connId: context.connId!, protocol: CONTROL_PROTOCOL, body: [0, seq] })
+      enqueue.emit({ type: 'effect.send', connId: context.connId!, protocol: CONTROL_PROTOCOL, body: [PING, seq] })
     }),
     answerPing: emit(({ context, event }) => ({
       type: 'effect.send' as const,
       connId: context.connId!,
       protocol: CONTROL_PROTOCOL,
-      body: [1, ((event as { body: ControlFrame }).body)[1]],
+      body: [PONG, ((event as { body: ControlFrame }).body)[1]],
     })),
     requestClose: emit(({ context }) => ({
       type: 'effect.close' as const,
@@ -164,20 +191,15 @@ export const connectionMachine = setup({
   },
   guards: {
     isOutbound: ({ context }) => context.direction === 'outbound',
-    handshakeSucceeded: ({ event }) => (event as unknown as { output: HandshakeOutput }).output.ok,
+    handshakeFailed: ({ event }) => !(event as unknown as { output: HandshakeOutput }).output.ok,
     peerMismatch: ({ context, event }) => {
       const output = (event as unknown as { output: HandshakeOutput }).output
       return output.ok && context.expectedPeer !== undefined && output.peer !== context.expectedPeer
     },
     isHandshakeFrame: ({ event }) => (event as { protocol: string }).protocol === HANDSHAKE_PROTOCOL,
-    isPing: ({ event }) => {
-      const e = event as { protocol: string; body: unknown }
-      return e.protocol === CONTROL_PROTOCOL && isControlFrame(e.body) && e.body[0] === 0
-    },
-    isPong: ({ context, event }) => {
-      const e = event as { protocol: string; body: unknown }
-      return e.protocol === CONTROL_PROTOCOL && isControlFrame(e.body) && e.body[0] === 1 && e.body[1] === context.pingSeq
-    },
+    isPing: ({ event }) => controlKind(event) === PING,
+    isPong: ({ context, event }) => controlKind(event) === PONG && (event as { body: ControlFrame }).body[1] === context.pingSeq,
+    isReady: ({ event }) => controlKind(event) === READY,
   },
 }).createMachine({
   id: 'connection',
@@ -202,9 +224,9 @@ export const connectionMachine = setup({
       on: {
         'io.conn.opened': { target: 'handshaking', actions: 'bindConnection' },
         'io.dial.failed': { target: 'closed', actions: 'reasonFromEvent' },
-        'conn.close': { target: 'closed', actions: 'reasonFromEvent' },
+        'conn.close': { target: 'closed', actions: ['reasonFromEvent', 'cancelDial'] },
       },
-      after: { dialTimeout: { target: 'closed', actions: { type: 'setReason', params: Reasons.dialTimeout } } },
+      after: { dialTimeout: { target: 'closed', actions: [{ type: 'setReason', params: Reasons.dialTimeout }, 'cancelDial'] } },
     },
     handshaking: {
       invoke: {
@@ -213,8 +235,9 @@ export const connectionMachine = setup({
         input: ({ context }) => context.handshake,
         onDone: [
           { guard: 'peerMismatch', target: 'closing', actions: { type: 'setReason', params: Reasons.peerIdMismatch } },
-          { guard: 'handshakeSucceeded', target: 'authenticating', actions: 'authenticated' },
-          { target: 'closing', actions: 'handshakeFailed' },
+          { guard: 'handshakeFailed', target: 'closing', actions: 'handshakeFailed' },
+          { guard: 'isOutbound', target: 'confirming', actions: 'secured' },
+          { target: 'authenticating', actions: ['secured', 'requestAcceptance'] },
         ],
       },
       on: {
@@ -228,10 +251,26 @@ export const connectionMachine = setup({
       },
       after: { handshakeTimeout: { target: 'closing', actions: { type: 'setReason', params: Reasons.handshakeTimeout } } },
     },
+    /** Initiator: keys are installed; waiting for the responder's `ready` (key confirmation). */
+    confirming: {
+      on: {
+        'conn.frame': [
+          { guard: 'isReady', target: 'authenticating', actions: 'requestAcceptance' },
+          { guard: 'isPing', actions: 'answerPing' },
+          { target: 'closing', actions: { type: 'setReason', params: Reasons.protocolViolation } },
+        ],
+        'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },
+        'conn.close': { target: 'closing', actions: 'reasonFromEvent' },
+      },
+      after: { handshakeTimeout: { target: 'closing', actions: { type: 'setReason', params: Reasons.handshakeTimeout } } },
+    },
     /** Keys are installed; waiting for the root to accept the peer (or reject a duplicate). */
     authenticating: {
       on: {
-        'conn.accepted': { target: 'open' },
+        'conn.accepted': [
+          { guard: 'isOutbound', target: 'open' },
+          { target: 'open', actions: 'sendReady' },
+        ],
         'conn.close': { target: 'closing', actions: 'reasonFromEvent' },
         'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },
         'conn.frame': [{ guard: 'isPing', actions: 'answerPing' }],

@@ -6,7 +6,8 @@
  * (64 bytes) over `IDENTITY_BINDING_PREFIX ‖ its Noise static key`; the other side verifies it
  * against the static key Noise proved, so the peer id (sha256 of the identity key) is
  * authenticated. Wire: every handshake frame body is one flags byte (bit 0: private network)
- * followed by the Noise message. A flags mismatch ends at once with `private-network`.
+ * followed by the Noise message; its reserved bits must be zero, and the byte is mixed into the
+ * prologue. A flags mismatch ends at once with `private-network`.
  *
  * Pure: the ephemeral key arrives in the input, crypto comes from the suite in the input.
  * The machine sends with `sendParent({ type: 'handshake.send', body })` and ends in `done`
@@ -41,6 +42,12 @@ export interface HandshakeInput {
   identitySignature: Uint8Array
   /** 32-byte pre-shared swarm key of a private network. */
   psk?: Uint8Array
+  /**
+   * The peer id the dialed address names. The initiator checks it as soon as message 2 has
+   * proven the responder's identity, before sending message 3, so an impostor never learns
+   * who dialed (XX hides the initiator's identity until message 3).
+   */
+  expectedPeer?: string
 }
 
 export type HandshakeOutput =
@@ -53,6 +60,7 @@ export interface HandshakeContext {
   noise: HandshakeState
   payload: Uint8Array
   outbox: Uint8Array | null
+  expectedPeer: string | undefined
   /** The remote's ed25519 identity key, once its payload was verified. */
   remoteIdentity: Uint8Array | null
   output: HandshakeOutput | null
@@ -65,6 +73,17 @@ export function identityBindingMessage(staticPublicKey: Uint8Array): Uint8Array 
   const out = new Uint8Array(IDENTITY_BINDING_PREFIX.length + staticPublicKey.length)
   out.set(IDENTITY_BINDING_PREFIX)
   out.set(staticPublicKey, IDENTITY_BINDING_PREFIX.length)
+  return out
+}
+
+/**
+ * The prologue: the version string and the flags byte, so both sides must have seen the same
+ * flags (the byte travels outside the Noise messages; hashing it makes a flipped bit fail).
+ */
+export function handshakePrologue(isPrivate: boolean): Uint8Array {
+  const out = new Uint8Array(HANDSHAKE_PROLOGUE.length + 1)
+  out.set(HANDSHAKE_PROLOGUE)
+  out[HANDSHAKE_PROLOGUE.length] = isPrivate ? FLAG_PRIVATE : 0
   return out
 }
 
@@ -83,6 +102,7 @@ type Step = Partial<HandshakeContext>
  */
 function readStep(context: HandshakeContext, body: unknown): Step {
   if (!(body instanceof Uint8Array) || body.length < 2) return fail('handshake-malformed')
+  if ((body[0] & ~FLAG_PRIVATE) !== 0) return fail('handshake-malformed')
   if (((body[0] & FLAG_PRIVATE) === FLAG_PRIVATE) !== context.private) return fail('private-network')
   const read = readMessage(context.noise, body.subarray(1))
   if ('error' in read) {
@@ -92,6 +112,9 @@ function readStep(context: HandshakeContext, body: unknown): Step {
   if (!carriesIdentity) return { noise: read.state }
   const identity = checkIdentity(context.suite, read.payload, read.state.remoteStatic)
   if (typeof identity === 'string') return fail(identity)
+  if (context.expectedPeer !== undefined && peerIdFromPublicKey(context.suite.sha256, identity) !== context.expectedPeer) {
+    return fail('peer-id-mismatch')
+  }
   if (!read.split) return { noise: read.state, remoteIdentity: identity }
   return { noise: read.state, remoteIdentity: identity, output: success(context.suite, identity, read.handshakeHash!, read.split) }
 }
@@ -159,7 +182,7 @@ export const handshakeMachine = setup({
       suite: input.suite,
       pattern: input.psk ? 'XXpsk3' : 'XX',
       initiator: input.initiator,
-      prologue: HANDSHAKE_PROLOGUE,
+      prologue: handshakePrologue(input.psk !== undefined),
       staticKey: input.staticKey,
       ephemeralPrivateKey: input.ephemeralPrivateKey,
       psk: input.psk,
@@ -167,7 +190,16 @@ export const handshakeMachine = setup({
     const payload = new Uint8Array(PAYLOAD_LENGTH)
     payload.set(input.identityKey, 0)
     payload.set(input.identitySignature, 32)
-    return { suite: input.suite, private: input.psk !== undefined, noise, payload, outbox: null, remoteIdentity: null, output: null }
+    return {
+      suite: input.suite,
+      private: input.psk !== undefined,
+      noise,
+      payload,
+      outbox: null,
+      expectedPeer: input.expectedPeer,
+      remoteIdentity: null,
+      output: null,
+    }
   },
   initial: 'start',
   states: {

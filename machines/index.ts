@@ -16,3 +16,6 @@ export { inputTime, spawnTracked, bindRuntime, type Runtime } from './lib/runtim
 export type { CryptoSuite } from './lib/crypto.js'
 export { nobleSuite } from './lib/crypto-noble.js'
 export * from './lib/peer-id.js'
+export { pubsubMachine, pubsubProtocol, PUBSUB_ID, type PubsubProtocolOptions } from './pubsub/pubsub.machine.js'
+export { topicMachine } from './pubsub/topic.machine.js'
+export { parseRpc, type Rpc } from './pubsub/wire.js'

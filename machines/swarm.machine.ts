@@ -51,7 +51,12 @@ export interface ConnRecord {
   handshakeHash?: Uint8Array
 }
 
-export interface PeerRecord { key: string; direction: Direction; address: string }
+export /**
+ * A connected peer. `key` is its bound connection; `null` while the remote has closed that
+ * connection as a losing duplicate and the winning one has not authenticated here yet (two
+ * connections are not ordered with each other): the peer stays connected for a grace period.
+ */
+interface PeerRecord { key: string | null; direction: Direction; address: string }
 
 export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   drbg: Drbg
@@ -62,6 +67,7 @@ export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   byDialId: Map<number, string>
   peers: Map<string, PeerRecord>
   protocolRefs: Map<string, AnyActorRef>
+  closing: boolean
 }
 
 /** Messages from the root's own children. */
@@ -73,6 +79,7 @@ export type ChildEvent =
     }
   | { type: 'proto.dial'; address: string }
   | { type: 'proto.hangUp'; peer: string; reason: string }
+  | { type: 'peer.graceExpired'; peer: string }
   | { type: `xstate.error.actor.${string}`; error: unknown }
 
 export type SwarmMachineEvent = Input | ChildEvent
@@ -96,6 +103,10 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
+function graceId(peer: string): string {
+  return `grace:${peer}`
+}
+
 function countPending(context: SwarmContext): { handshaking: number; dialing: number } {
   let handshaking = 0
   let dialing = 0
@@ -116,6 +127,7 @@ function connectionInput(context: SwarmContext, base: Pick<ConnectionInput, 'key
     identityKey: context.identityKey,
     identitySignature: context.identitySignature,
     psk: context.psk,
+    expectedPeer: base.expectedPeer,
   }
   return { ...base, timeouts: context.timeouts, handshake }
 }
@@ -259,8 +271,16 @@ export const swarmMachine = setup({
       rec.peer = e.peer
       rec.handshakeHash = e.handshakeHash
       const current = context.peers.get(e.peer)
+      if (current && current.key === null) {
+        // The replacement of a connection the remote closed as a duplicate: no flap.
+        context.peers.set(e.peer, { ...current, key: rec.key })
+        enqueue.cancel(graceId(e.peer))
+        enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
+        enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
+        return
+      }
       if (current) {
-        const old = context.conns.get(current.key)!
+        const old = context.conns.get(current.key!)!
         const keep = survivor(context.peerId, { direction: old.direction, handshakeHash: old.handshakeHash! }, { direction: rec.direction, handshakeHash: e.handshakeHash }, e.peer)
         if (keep === 'a') return enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.duplicate })
         // The new connection wins: move the peer to it silently, no disconnect/connect flap.
@@ -288,17 +308,34 @@ export const swarmMachine = setup({
       stopTracked(rec.ref)
       const peer = rec.peer
       if (peer !== undefined && context.peers.get(peer)?.key === e.key) {
+        if (e.reason === Reasons.duplicate && !context.closing) {
+          // The remote kept another connection to this peer; wait for it to authenticate here.
+          context.peers.get(peer)!.key = null
+          enqueue.emit({ type: 'effect.bind', peer, connId: undefined })
+          enqueue.raise({ type: 'peer.graceExpired', peer }, { id: graceId(peer), delay: context.timeouts.handshake })
+          return
+        }
         context.peers.delete(peer)
         enqueue.emit({ type: 'effect.bind', peer, connId: undefined })
         enqueue.emit({ type: 'peer.disconnected', peer, reason: e.reason })
         broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: e.reason })
         return
       }
-      if (e.direction === 'outbound' && !e.wasOpen && e.reason !== Reasons.duplicate) {
+      // A dial whose peer is connected anyway (through another connection) did not fail.
+      const connectedAnyway = e.peer !== null && context.peers.has(e.peer)
+      if (e.direction === 'outbound' && !e.wasOpen && !connectedAnyway) {
         const failure = { type: 'dial.failed', address: e.address, reason: e.reason, ...(e.expectedPeer ? { peer: e.expectedPeer } : {}) }
         enqueue.emit(failure as never)
         broadcast(context, enqueue as never, failure)
       }
+    }),
+    /** The grace for a duplicate's replacement ran out: the peer is gone after all. */
+    graceExpired: enqueueActions(({ context, event, enqueue }) => {
+      const peer = (event as { peer: string }).peer
+      if (context.peers.get(peer)?.key !== null) return
+      context.peers.delete(peer)
+      enqueue.emit({ type: 'peer.disconnected', peer, reason: Reasons.duplicate })
+      broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: Reasons.duplicate })
     }),
     hangUp: ({ context, event }) => {
       const e = event as { peer: string; reason?: string }
@@ -316,7 +353,15 @@ export const swarmMachine = setup({
     },
     /** Tell protocols first (their goodbyes go out first), then close every connection. */
     beginClose: enqueueActions(({ context, enqueue }) => {
+      context.closing = true
       broadcast(context, enqueue as never, { type: 'swarm.closing' })
+      for (const [peer, record] of context.peers) {
+        if (record.key !== null) continue
+        context.peers.delete(peer)
+        enqueue.cancel(graceId(peer))
+        enqueue.emit({ type: 'peer.disconnected', peer, reason: Reasons.swarmClosed })
+        broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: Reasons.swarmClosed })
+      }
       for (const rec of context.conns.values()) enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.swarmClosed })
       enqueue.emit({ type: 'effect.unlisten' })
     }),
@@ -364,6 +409,7 @@ export const swarmMachine = setup({
       byDialId: new Map(),
       peers: new Map(),
       protocolRefs: new Map(),
+      closing: false,
     }
   },
   initial: 'running',
@@ -388,6 +434,7 @@ export const swarmMachine = setup({
         'cmd.hangUp': { actions: 'hangUp' },
         'proto.hangUp': { actions: 'hangUp' },
         'cmd.protocol': { actions: 'forwardCommand' },
+        'peer.graceExpired': { actions: 'graceExpired' },
         'cmd.close': { target: 'closing', actions: 'beginClose' },
       },
     },

@@ -47,6 +47,8 @@ export type Input =
 
 /** Open a connection to `url`; answered by `io.conn.opened{dialId}` or `io.dial.failed{dialId}`. */
 export interface DialEffect { type: 'effect.dial'; dialId: number; url: string }
+/** Give up a dial (timed out or no longer wanted): abort it and release its socket. */
+export interface CancelDialEffect { type: 'effect.cancelDial'; dialId: number }
 /** Send one frame on a connection (`connId`) or to a peer's bound connection (`peer`). */
 export interface SendEffect { type: 'effect.send'; connId?: number; peer?: string; protocol: string; body: unknown }
 /** From now on encrypt/decrypt this connection's frames with these cipher states. */
@@ -66,7 +68,7 @@ export interface CallEffect { type: 'effect.call'; protocol: string; callId: num
 /** The transport keys a handshake derived (a Noise CipherState: key and next nonce). */
 export interface CipherKeys { k: Uint8Array | null; n: number }
 
-export type Effect = DialEffect | SendEffect | SecureEffect | BindEffect | CloseEffect | UnlistenEffect | CallEffect
+export type Effect = DialEffect | CancelDialEffect | SendEffect | SecureEffect | BindEffect | CloseEffect | UnlistenEffect | CallEffect
 
 // ---------------------------------------------------------------------------------------------
 // Swarm events: what the user takes from `for await (const event of swarm)`.

@@ -15,11 +15,12 @@ import { peerIdFromPublicKey } from '../machines/lib/peer-id.js'
 import { defineProtocol, type ProtocolDefinition } from '../machines/lib/protocol.js'
 import { createDrbg, drbgBytes } from '../machines/lib/rng.js'
 import { pingProtocol, type PingOptions } from '../machines/protocols/ping.machine.js'
+import { pubsubProtocol, type PubsubProtocolOptions } from '../machines/pubsub/pubsub.machine.js'
 import type { InspectionEvent, Observer } from 'xstate'
 import { resolveCodecLimits } from './codec/frame.js'
 import { nativeSuite } from './crypto/native.js'
 import { ErrorCodes, XswarmError } from './errors.js'
-import { parseListenAddress } from './identity/address.js'
+import { parseDialAddress, parseListenAddress } from './identity/address.js'
 import { loadOrCreateIdentity } from './identity/identity-file.js'
 import { Driver } from './runtime/driver.js'
 import { realScheduler, type Scheduler } from './runtime/clock.js'
@@ -44,6 +45,8 @@ export interface SwarmOptions {
   protocols?: ProtocolDefinition<any>[]
   /** The built-in ping protocol's options, or `false` to leave it out. */
   ping?: false | Partial<PingOptions>
+  /** The built-in pubsub's options (gossipsub parameters, scoring, a `validate` function), or `false`. */
+  pubsub?: false | PubsubProtocolOptions
   /** Bounds on everything a peer controls (see README "Limits"). */
   limits?: Partial<Limits>
   /** Timeouts (see README "Limits"). */
@@ -140,6 +143,7 @@ function checkOptions(options: SwarmOptions): void {
       throw new TypeError(`"options.${key}" expected an array of address strings`)
     }
   }
+  for (const address of options.bootstrap ?? []) parseDialAddress(address) // throws before anything starts
   for (const key of ['secretKey', 'swarmKey'] as const) {
     const value = options[key]
     if (value === undefined) continue
@@ -181,21 +185,23 @@ async function resolveSecretKey(options: SwarmOptions, random: (n: number) => Ui
   return random(32)
 }
 
+/** Built-ins first, then the user's; a user protocol with a built-in's id replaces that built-in. */
 function resolveProtocols(options: SwarmOptions): ProtocolDefinition<any>[] {
-  const list: ProtocolDefinition<any>[] = []
-  if (options.ping !== false) list.push(pingProtocol(options.ping ?? {}))
-  for (const factory of builtins) {
-    const def = factory(options)
-    if (def) list.push(def)
-  }
   if (options.protocols !== undefined && !Array.isArray(options.protocols)) {
     throw new TypeError('"options.protocols" expected an array of protocol definitions')
   }
-  for (const def of options.protocols ?? []) list.push(defineProtocol(def))
+  const user = (options.protocols ?? []).map((def) => defineProtocol(def))
   const seen = new Set<string>()
-  for (const def of list) {
+  for (const def of user) {
     if (seen.has(def.id)) throw new RangeError(`"options.protocols": protocol ${def.id} is registered twice`)
     seen.add(def.id)
   }
-  return list
+  const builtin: ProtocolDefinition<any>[] = []
+  if (options.ping !== false) builtin.push(pingProtocol(options.ping ?? {}))
+  if (options.pubsub !== false) builtin.push(pubsubProtocol(options.pubsub ?? {}))
+  for (const factory of builtins) {
+    const def = factory(options)
+    if (def) builtin.push(def)
+  }
+  return [...builtin.filter((def) => !seen.has(def.id)), ...user]
 }

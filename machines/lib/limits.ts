@@ -26,6 +26,8 @@ export interface Limits {
   maxQueuedBytes: number
   /** Inputs waiting in the swarm's queue before sockets are paused. Default 4096. */
   maxQueuedInputs: number
+  /** Bytes of received frames waiting in the swarm's queue before sockets are paused. Default 64 MiB. */
+  maxQueuedInputBytes: number
 }
 
 export interface Timeouts {
@@ -51,6 +53,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxBytesPerSecond: 64 * 1024 * 1024,
   maxQueuedBytes: 16 * 1024 * 1024,
   maxQueuedInputs: 4096,
+  maxQueuedInputBytes: 64 * 1024 * 1024,
 })
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({

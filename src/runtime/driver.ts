@@ -57,6 +57,8 @@ class ShellConn implements ConnHandler {
   /** After a decrypt failure nothing more is read from this connection. */
   broken = false
   paused = false
+  /** Raw frames of this connection waiting in the queue. */
+  queuedFrames = 0
   frameTokens: number
   byteTokens: number
   refilledAt: number
@@ -92,6 +94,14 @@ export class Driver {
   private readonly conns = new Map<number, ShellConn>()
   private readonly peerConns = new Map<string, ShellConn>()
   private readonly listeners: Listener[] = []
+  private readonly dials = new Map<number, AbortController>()
+  /** Connections sent to in this turn: their backlog is judged after the turn (see checkBacklog). */
+  private readonly sentTo = new Set<ShellConn>()
+  private backlogCheck: unknown = undefined
+  /** Some sockets were paused because the whole queue was over its bounds. */
+  private pausedByLoad = false
+  /** Bytes of raw frames waiting in the queue (bounded like the count). */
+  private queuedBytes = 0
   private readonly onEvent: (event: { type: string; [key: string]: unknown }) => void
   private readonly onInput: () => void
   private connSeq = 0
@@ -172,6 +182,12 @@ export class Driver {
       if (item.type === 'timer') {
         if (!item.cancelled) item.fire()
       } else if (item.type === 'raw') {
+        this.queuedBytes -= item.bytes.length
+        const sc = this.conns.get(item.connId)
+        if (sc) {
+          sc.queuedFrames--
+          if (sc.paused && !this.overQuota(sc) && !this.overloaded(true)) this.resume(sc)
+        }
         const input = this.check(item)
         if (input) this.root.send(input)
       } else {
@@ -180,7 +196,10 @@ export class Driver {
     } finally {
       this.settling = false
     }
-    if (this.stats.paused > 0 && this.queue.length <= this.queue.bound / 2) this.resumeAll()
+    if (this.pausedByLoad && !this.overloaded(true)) {
+      this.pausedByLoad = false
+      for (const conn of this.conns.values()) if (conn.paused && !this.overQuota(conn)) this.resume(conn)
+    }
     return true
   }
 
@@ -198,12 +217,17 @@ export class Driver {
 
   /** Stop everything the driver owns (after the root reached `closed`, or as a last resort). */
   async shutdown(): Promise<void> {
+    if (this.stopped) return
     this.stopped = true
+    for (const controller of this.dials.values()) controller.abort()
+    this.dials.clear()
+    if (this.backlogCheck !== undefined) this.scheduler.clearTimeout(this.backlogCheck)
     await Promise.allSettled(this.listeners.splice(0).map((l) => l.close()))
     for (const sc of this.conns.values()) sc.conn.close('swarm-closed')
     this.conns.clear()
     this.peerConns.clear()
     if (this.root.getSnapshot().status === 'active') this.root.stop()
+    await Promise.allSettled(this.transports.map((t) => t.close()))
   }
 
   // -------------------------------------------------------------------------------------------
@@ -231,11 +255,42 @@ export class Driver {
       this.enqueue({ type: 'io.conn.invalid', connId: sc.id, reason: 'rate-limit' })
       return
     }
-    if (!this.enqueue({ type: 'raw', connId: sc.id, bytes }) && !sc.paused) {
-      sc.paused = true
-      this.stats.paused++
-      sc.conn.pause()
+    this.queuedBytes += bytes.length
+    sc.queuedFrames++
+    this.enqueue({ type: 'raw', connId: sc.id, bytes })
+    if (sc.paused) return
+    if (this.overloaded(false)) {
+      this.pausedByLoad = true
+      this.pause(sc)
+    } else if (this.overQuota(sc)) {
+      this.pause(sc)
     }
+  }
+
+  private pause(sc: ShellConn): void {
+    sc.paused = true
+    this.stats.paused++
+    sc.conn.pause()
+  }
+
+  private resume(sc: ShellConn): void {
+    sc.paused = false
+    this.stats.paused--
+    sc.conn.resume()
+  }
+
+  /**
+   * Whether the queue is over its bounds (inputs or raw bytes); `resuming` asks whether it is
+   * still above half of them, so sockets do not flap between paused and resumed.
+   */
+  private overloaded(resuming: boolean): boolean {
+    const f = resuming ? 0.5 : 1
+    return this.queue.length > this.queue.bound * f || this.queuedBytes > this.limits.maxQueuedInputBytes * f
+  }
+
+  /** A connection still handshaking never needs more than two frames queued: pause it beyond that. */
+  private overQuota(sc: ShellConn): boolean {
+    return sc.recv === null && sc.queuedFrames >= 2
   }
 
   private withinRate(sc: ShellConn, size: number): boolean {
@@ -254,18 +309,11 @@ export class Driver {
   connClosed(sc: ShellConn, reason: string, byRemote: boolean): void {
     if (this.conns.get(sc.id) !== sc) return
     this.conns.delete(sc.id)
+    this.sentTo.delete(sc)
     if (sc.paused) this.stats.paused--
-    this.enqueue({ type: 'io.conn.closed', connId: sc.id, reason, byRemote })
+    this.enqueue({ type: 'io.conn.closed', connId: sc.id, reason: byRemote ? remoteReason(reason) : reason, byRemote })
   }
 
-  private resumeAll(): void {
-    for (const sc of this.conns.values()) {
-      if (!sc.paused) continue
-      sc.paused = false
-      this.stats.paused--
-      sc.conn.resume()
-    }
-  }
 
   /** Turn socket bytes into a checked input, or into `io.conn.invalid` with the reason. */
   private check(raw: RawFrame): Input | undefined {
@@ -305,11 +353,17 @@ export class Driver {
     switch (effect.type) {
       case 'effect.send': return this.send(effect.connId !== undefined ? this.conns.get(effect.connId) : this.peerConns.get(effect.peer!), effect.protocol, effect.body)
       case 'effect.dial': return this.dial(effect.dialId, effect.url)
+      case 'effect.cancelDial': {
+        this.dials.get(effect.dialId)?.abort()
+        this.dials.delete(effect.dialId)
+        return
+      }
       case 'effect.secure': {
         const sc = this.conns.get(effect.connId)
         if (sc) {
           sc.send = { k: effect.send.k, n: effect.send.n }
           sc.recv = { k: effect.recv.k, n: effect.recv.n }
+          if (sc.paused && !this.overloaded(true)) this.resume(sc)
         }
         return
       }
@@ -345,10 +399,23 @@ export class Driver {
     this.stats.framesOut++
     this.stats.bytesOut += bytes.length
     sc.conn.send(bytes)
-    if (sc.conn.bufferedAmount > this.limits.maxQueuedBytes) {
+    this.sentTo.add(sc)
+    if (this.backlogCheck === undefined) this.backlogCheck = this.scheduler.setTimeout(() => this.checkBacklog(), 0)
+  }
+
+  /**
+   * After the turn in which frames were sent (when the transport had its chance to write
+   * them), a connection whose backlog is still over `maxQueuedBytes` has a peer that does not
+   * read: report it. Judging right after `send` would also catch a fast reader during a burst.
+   */
+  private checkBacklog(): void {
+    this.backlogCheck = undefined
+    for (const sc of this.sentTo) {
+      if (sc.broken || sc.conn.bufferedAmount <= this.limits.maxQueuedBytes) continue
       sc.broken = true
       this.enqueue({ type: 'io.conn.invalid', connId: sc.id, reason: 'slow-reader' })
     }
+    this.sentTo.clear()
   }
 
   private dial(dialId: number, url: string): void {
@@ -359,13 +426,17 @@ export class Driver {
       this.enqueue({ type: 'io.dial.failed', dialId, reason: 'unsupported-address' })
       return
     }
-    transport.dial(url).then(
+    const controller = new AbortController()
+    this.dials.set(dialId, controller)
+    transport.dial(url, { signal: controller.signal }).then(
       (conn) => {
+        this.dials.delete(dialId)
         if (this.stopped) return conn.close('swarm-closed')
         const sc = this.register(conn)
         this.enqueue({ type: 'io.conn.opened', connId: sc.id, dialId, remoteAddr: conn.remoteAddr })
       },
       (error: unknown) => {
+        this.dials.delete(dialId)
         const reason = error instanceof Error ? error.message : String(error)
         this.enqueue({ type: 'io.dial.failed', dialId, reason: reason || 'dial-failed' })
       },
@@ -401,4 +472,12 @@ export class Driver {
   get isSettling(): boolean {
     return this.settling
   }
+}
+
+/**
+ * A close reason a remote sent is its claim, shown to the user: keep it to the vocabulary's
+ * shape (lowercase words and dashes) so a peer cannot inject control characters or prose.
+ */
+function remoteReason(reason: string): string {
+  return /^[a-z0-9-]{1,64}$/.test(reason) ? reason : 'closed-by-remote'
 }
