@@ -50,7 +50,8 @@ describe('inspect', () => {
         .filter((e) => e.type === '@xstate.snapshot' && (e.actorRef as AnyActorRef).id === id)
         .map((e) => valueText((e as unknown as { snapshot: { value: unknown } }).snapshot.value))
       const distinct = values.filter((v, i) => v !== values[i - 1])
-      const expected = id === 'd1' ? ['dialing', 'handshaking', 'authenticating', 'open.idle'] : ['handshaking', 'authenticating', 'open.idle']
+      // The dialer waits for the responder's key confirmation (`confirming`) before it asks the root.
+      const expected = id === 'd1' ? ['dialing', 'handshaking', 'confirming', 'authenticating', 'open.idle'] : ['handshaking', 'authenticating', 'open.idle']
       expect(distinct.slice(0, expected.length), id).toEqual(expected)
       // The events that moved it, as the observer saw them delivered to that actor.
       const events = seen

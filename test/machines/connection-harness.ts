@@ -154,12 +154,15 @@ export function stateString(value: unknown): string {
   return `${k}.${stateString(v)}`
 }
 
-/** Drive an outbound harness to `open` (opened, handshake ok, accepted). */
+/** Drive an outbound harness to `open` (opened, handshake ok, the responder's ready, accepted). */
 export function openOutbound(h: Harness, peer = PEER_B): void {
   h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
   h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success(peer) })
+  h.send(ready())
   h.send({ type: 'conn.accepted' })
 }
 
 export const ping = (seq: number): Ev => ({ type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: [0, seq] })
 export const pong = (seq: number): Ev => ({ type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: [1, seq] })
+/** The responder's key confirmation. */
+export const ready = (): Ev => ({ type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: [2, 0] })

@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest'
 import { Reasons } from '../../machines/vocab.js'
 import {
   CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL, HELLO, PEER_B, TIMEOUTS, failure, inboundInput, openOutbound, outboundInput,
-  ping, pong, startConnection, success,
+  ping, pong, ready, startConnection, success,
 } from './connection-harness.js'
 
 describe('connection machine: the way to open', () => {
-  it('dial → opened → handshaking → authenticating → accepted → open, with the effects of each step', () => {
+  it('dial → opened → handshaking → confirming → (ready) → authenticating → accepted → open, with the effects of each step', () => {
     const h = startConnection(outboundInput())
     expect(h.state()).toBe('dialing')
     expect(h.drain()).toEqual({ effects: [{ type: 'effect.dial', dialId: 1, url: 'memory://b' }], toParent: [] })
@@ -23,13 +23,17 @@ describe('connection machine: the way to open', () => {
 
     const out = success()
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: out })
-    expect(h.state()).toBe('authenticating')
-    const step = h.drain()
-    expect(step.effects).toEqual([{ type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv }])
-    expect(step.toParent).toEqual([
-      { type: 'conn.authenticated', key: 'd1', peer: PEER_B, handshakeHash: out.ok && out.handshakeHash, direction: 'outbound' },
-    ])
+    // The initiator's handshake is done when it sent message 3: keys go in, but the root is not asked yet.
+    expect(h.state()).toBe('confirming')
+    expect(h.drain()).toEqual({ effects: [{ type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv }], toParent: [] })
     expect(h.conn.getSnapshot().context.peer).toBe(PEER_B)
+
+    h.send(ready())
+    expect(h.state()).toBe('authenticating')
+    expect(h.drain()).toEqual({
+      effects: [],
+      toParent: [{ type: 'conn.authenticated', key: 'd1', peer: PEER_B, handshakeHash: out.ok && out.handshakeHash, direction: 'outbound' }],
+    })
 
     h.send({ type: 'conn.accepted' })
     expect(h.state()).toBe('open.idle')
@@ -37,20 +41,26 @@ describe('connection machine: the way to open', () => {
     expect(h.drain()).toEqual({ effects: [], toParent: [] })
   })
 
-  it('inbound: starts handshaking at once and accepts any authenticated peer id', () => {
+  it('inbound: handshaking → authenticating at once (asks the root), and on acceptance sends its ready', () => {
     const h = startConnection(inboundInput())
     expect(h.state()).toBe('handshaking')
     expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 7, protocol: HANDSHAKE_PROTOCOL, body: HELLO }])
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('AnyPeer') })
     expect(h.state()).toBe('authenticating')
-    expect(h.drain().toParent[0]).toMatchObject({ type: 'conn.authenticated', key: 'c7', peer: 'AnyPeer', direction: 'inbound' })
+    const step = h.drain()
+    expect(step.effects.map((e) => e.type)).toEqual(['effect.secure'])
+    expect(step.toParent).toEqual([expect.objectContaining({ type: 'conn.authenticated', key: 'c7', peer: 'AnyPeer', direction: 'inbound' })])
+    h.send({ type: 'conn.accepted' })
+    expect(h.state()).toBe('open.idle')
+    // The key confirmation for the initiator: one encrypted control frame, sent only once accepted.
+    expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 7, protocol: CONTROL_PROTOCOL, body: [2, 0] }])
   })
 
   it('an outbound dial without a peer id accepts any peer id', () => {
     const h = startConnection(outboundInput({ expectedPeer: undefined }))
     h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('Someone') })
-    expect(h.state()).toBe('authenticating')
+    expect(h.state()).toBe('confirming')
   })
 })
 
@@ -71,20 +81,23 @@ describe('connection machine: failures before open', () => {
 
   it('dial timeout: nothing before `dial` ms, closed with dial-timeout at `dial` ms', () => {
     const h = startConnection(outboundInput())
+    h.drain()
     h.advance(TIMEOUTS.dial - 1)
     expect(h.state()).toBe('dialing')
     h.advance(1)
     expect(h.state()).toBe('closed')
-    expect(h.toParent[0]).toMatchObject({ type: 'conn.ended', reason: Reasons.dialTimeout, wasOpen: false })
+    const d = h.drain()
+    expect(d.effects).toEqual([{ type: 'effect.cancelDial', dialId: 1 }]) // the shell aborts the socket
+    expect(d.toParent[0]).toMatchObject({ type: 'conn.ended', reason: Reasons.dialTimeout, wasOpen: false })
   })
 
-  it('conn.close while dialing → closed with that reason (no connection to close)', () => {
+  it('conn.close while dialing → closed with that reason, and the dial is cancelled', () => {
     const h = startConnection(outboundInput())
     h.drain()
     h.send({ type: 'conn.close', reason: Reasons.swarmClosed })
     expect(h.state()).toBe('closed')
     const d = h.drain()
-    expect(d.effects).toEqual([])
+    expect(d.effects).toEqual([{ type: 'effect.cancelDial', dialId: 1 }])
     expect(d.toParent[0]).toMatchObject({ type: 'conn.ended', reason: Reasons.swarmClosed })
   })
 
@@ -144,6 +157,58 @@ describe('connection machine: failures before open', () => {
     h.send({ type: 'io.conn.closed', reason: 'connection-lost', byRemote: true })
     expect(h.state()).toBe('closed')
     expect(h.toParent[0]).toMatchObject({ type: 'conn.ended', reason: 'connection-lost', wasOpen: false })
+  })
+
+  it('confirming: answers pings; any other frame before ready is a protocol violation', () => {
+    const h = startConnection(outboundInput())
+    h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
+    h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success() })
+    h.drain()
+    h.send(ping(4))
+    expect(h.state()).toBe('confirming')
+    expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [1, 4] }])
+    h.send({ type: 'conn.frame', protocol: '/xswarm/ping/1', body: [0, 1] })
+    expect(h.state()).toBe('closing')
+    expect(h.drain()).toEqual({ effects: [{ type: 'effect.close', connId: 5, reason: Reasons.protocolViolation }], toParent: [] })
+  })
+
+  it('confirming: the responder refusing (closing with its reason) ends the dial with that reason, never accepted', () => {
+    const h = startConnection(outboundInput())
+    h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
+    h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success() })
+    h.drain()
+    h.send({ type: 'io.conn.closed', reason: Reasons.privateNetwork, byRemote: true })
+    expect(h.state()).toBe('closed')
+    const d = h.drain()
+    expect(d.toParent.filter((e) => e.type === 'conn.authenticated')).toEqual([])
+    expect(d.toParent[0]).toMatchObject({ type: 'conn.ended', reason: Reasons.privateNetwork, wasOpen: false, peer: PEER_B })
+  })
+
+  it('confirming: no ready within the handshake timeout → closing with handshake-timeout; conn.close and io.conn.invalid close too', () => {
+    const h = startConnection(outboundInput())
+    h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
+    h.advance(TIMEOUTS.handshake - 10)
+    h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success() })
+    expect(h.state()).toBe('confirming')
+    h.drain()
+    h.advance(TIMEOUTS.handshake - 1)
+    expect(h.state()).toBe('confirming')
+    h.advance(1)
+    expect(h.state()).toBe('closing')
+    expect(h.drain().effects).toEqual([{ type: 'effect.close', connId: 5, reason: Reasons.handshakeTimeout }])
+
+    for (const [event, reason] of [
+      [{ type: 'conn.close', reason: Reasons.swarmClosed }, Reasons.swarmClosed],
+      [{ type: 'io.conn.invalid', reason: 'decrypt-failed' }, 'decrypt-failed'],
+    ] as const) {
+      const g = startConnection(outboundInput())
+      g.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
+      g.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success() })
+      g.drain()
+      g.send(event)
+      expect(g.state()).toBe('closing')
+      expect(g.drain().effects).toEqual([{ type: 'effect.close', connId: 5, reason }])
+    }
   })
 
   it('authenticating: answers pings, closes on conn.close (a duplicate) and on io.conn.invalid', () => {
@@ -225,6 +290,7 @@ describe('connection machine: keep-alive while open', () => {
       { type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: [2, 1] },
       { type: 'conn.frame', protocol: CONTROL_PROTOCOL, body: 'ping' },
       pong(9),
+      ready(),
       { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array(3) },
     ]) {
       const h = startConnection(outboundInput())

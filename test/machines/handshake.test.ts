@@ -24,7 +24,7 @@ function seeded(seed: number): (n: number) => Uint8Array {
 interface Party { input: HandshakeInput; peerId: string }
 
 /** A node's handshake input, from a seed. `signStatic` overrides the key the identity signs. */
-function party(suite: CryptoSuite, seed: number, initiator: boolean, opts: { psk?: Uint8Array; signStatic?: Uint8Array } = {}): Party {
+function party(suite: CryptoSuite, seed: number, initiator: boolean, opts: { psk?: Uint8Array; signStatic?: Uint8Array; expectedPeer?: string } = {}): Party {
   const random = seeded(seed)
   const secret = random(32)
   const identityKey = suite.ed25519PublicKey(secret)
@@ -33,7 +33,11 @@ function party(suite: CryptoSuite, seed: number, initiator: boolean, opts: { psk
   const identitySignature = suite.ed25519Sign(secret, identityBindingMessage(opts.signStatic ?? staticKey.publicKey))
   return {
     peerId: peerIdFromPublicKey(suite.sha256, identityKey),
-    input: { suite, initiator, staticKey, ephemeralPrivateKey: random(32), identityKey, identitySignature, ...(opts.psk ? { psk: opts.psk } : {}) },
+    input: {
+      suite, initiator, staticKey, ephemeralPrivateKey: random(32), identityKey, identitySignature,
+      ...(opts.psk ? { psk: opts.psk } : {}),
+      ...(opts.expectedPeer ? { expectedPeer: opts.expectedPeer } : {}),
+    },
   }
 }
 
@@ -155,6 +159,27 @@ for (const suite of [nobleSuite, nativeSuite]) {
       expect(r1.a).toEqual({ ok: false, reason: 'handshake-bad-signature' })
       const r2 = handshake(party(suite, 1, true, { signStatic: wrong }).input, party(suite, 2, false).input)
       expect(r2.b).toEqual({ ok: false, reason: 'handshake-bad-signature' })
+    })
+
+    it('the initiator checks the expected peer id after message 2 and never sends message 3 to an impostor', () => {
+      const bob = party(suite, 2, false)
+      const carol = party(suite, 3, false)
+      const ok = handshake(party(suite, 1, true, { expectedPeer: bob.peerId }).input, bob.input)
+      expect(ok.a.ok && ok.b.ok).toBe(true)
+      const r = handshake(party(suite, 1, true, { expectedPeer: carol.peerId }).input, bob.input)
+      expect(r.a).toEqual({ ok: false, reason: 'peer-id-mismatch' })
+      expect(r.frames).toBe(2) // message 3, which carries the initiator's identity, was not sent
+      expect(r.b.ok).toBe(false) // the responder is left waiting (its connection's timeout ends it)
+    })
+
+    it('reserved bits of the flags byte must be zero', () => {
+      const r = handshake(party(suite, 1, true).input, party(suite, 2, false).input, (i, body) => {
+        if (i !== 0) return body
+        const copy = body.slice()
+        copy[0] |= 0x80
+        return copy
+      })
+      expect(r.b).toEqual({ ok: false, reason: 'handshake-malformed' })
     })
 
     it('an identity key swapped for another node\'s (signature no longer matches) → handshake-bad-signature', () => {
