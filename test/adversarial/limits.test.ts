@@ -180,6 +180,7 @@ async function blackHole(): Promise<{ server: Server; port: number; open: Set<So
   const open = new Set<Socket>()
   const server = createServer((socket) => {
     open.add(socket)
+    socket.resume() // read (and drop) what arrives, so the remote's FIN is seen and 'close' fires
     socket.on('error', () => {})
     socket.on('close', () => open.delete(socket))
   })

@@ -16,9 +16,11 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { WebSocket, WebSocketServer } from 'ws'
+import { createActor } from 'xstate'
 import {
   HANDSHAKE_PROLOGUE,
   HANDSHAKE_PROTOCOL,
+  handshakeMachine,
   identityBindingMessage,
 } from '../../machines/handshake.machine.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
@@ -78,6 +80,50 @@ export function rawIdentity(secretKey = random(32)): RawIdentity {
   const staticKey = { privateKey: staticPrivate, publicKey: suite.x25519PublicKey(staticPrivate) }
   const signature = suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey))
   return { secretKey, identityKey, staticKey, signature, peerId: peerIdFromPublicKey(suite.sha256, identityKey) }
+}
+
+const prologues = new Map<number, Uint8Array>()
+
+/**
+ * The Noise prologue the node uses for a given flags byte: `xswarm/1`, or `xswarm/1 ‖ flags`
+ * (the flags byte mixed into the transcript). Found once per flags value by comparing what the
+ * real handshake machine writes as message 1 with both candidates (same keys), so this
+ * attacker follows the wire of the code under test instead of a copy of it.
+ */
+function prologueFor(flags: number): Uint8Array {
+  const known = prologues.get(flags)
+  if (known) return known
+  const versioned = [HANDSHAKE_PROLOGUE, concatBytes(HANDSHAKE_PROLOGUE, Uint8Array.of(flags))]
+  if (!(flags & 1)) {
+    // XX message 1 carries no tag, so both candidates write the same bytes: follow XXpsk3's answer.
+    const choice = prologueFor(flags | 1).length === HANDSHAKE_PROLOGUE.length ? versioned[0] : versioned[1]
+    prologues.set(flags, choice)
+    return choice
+  }
+  const id = rawIdentity()
+  const ephemeralPrivateKey = random(32)
+  const psk = random(32)
+  // `flush` sends to the parent connection; there is none here, so it is made a no-op.
+  const snapshot = createActor(handshakeMachine.provide({ actions: { flush: () => {} } }), {
+    input: {
+      suite, initiator: true, staticKey: id.staticKey, ephemeralPrivateKey,
+      identityKey: id.identityKey, identitySignature: id.signature, psk,
+    },
+  }).getSnapshot()
+  const written = (snapshot.context as { outbox: Uint8Array | null }).outbox
+  for (const candidate of versioned) {
+    const hs = initHandshake({ suite, pattern: 'XXpsk3', initiator: true, prologue: candidate, staticKey: id.staticKey, ephemeralPrivateKey, psk })
+    const w = writeMessage(hs, EMPTY)
+    if (!('error' in w) && written && equalBytes(withFlags(flags, w.message), written)) {
+      prologues.set(flags, candidate)
+      return candidate
+    }
+  }
+  throw new Error('cannot tell which prologue the handshake machine uses')
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 export interface HandshakeOptions {
@@ -196,7 +242,7 @@ export class RawPeer {
     const psk = options.psk
     const flags = psk ? 1 : 0
     let hs = initHandshake({
-      suite, pattern: psk ? 'XXpsk3' : 'XX', initiator: true, prologue: HANDSHAKE_PROLOGUE,
+      suite, pattern: psk ? 'XXpsk3' : 'XX', initiator: true, prologue: prologueFor(flags),
       staticKey: identity.staticKey, ephemeralPrivateKey: random(32), psk,
     })
     const w1 = writeMessage(hs, EMPTY)
@@ -232,13 +278,15 @@ export class RawPeer {
    * The responder's side of the handshake (for a `RawListener` posing as a node): read message 1,
    * answer with message 2 carrying `identity`, then (unless `readFinish` is false) read message 3.
    * Without `readFinish` it never learns whether the dialer had the psk: that is the point.
+   * After message 3 it sends the `ready` control frame `[2, 0]` (key confirmation) unless
+   * `ready` is false.
    */
-  async respond(options: HandshakeOptions & { readFinish?: boolean } = {}): Promise<{ remotePeer?: string }> {
+  async respond(options: HandshakeOptions & { readFinish?: boolean; ready?: boolean } = {}): Promise<{ remotePeer?: string }> {
     const identity = options.identity ?? rawIdentity()
     this.identity = identity
     const psk = options.psk
     let hs = initHandshake({
-      suite, pattern: psk ? 'XXpsk3' : 'XX', initiator: false, prologue: HANDSHAKE_PROLOGUE,
+      suite, pattern: psk ? 'XXpsk3' : 'XX', initiator: false, prologue: prologueFor(psk ? 1 : 0),
       staticKey: identity.staticKey, ephemeralPrivateKey: random(32), psk,
     })
     const m1 = decodeFrame(await this.nextRaw(options.timeoutMs ?? 3000))
@@ -259,6 +307,8 @@ export class RawPeer {
     if ('error' in r3 || !r3.split) throw new Error(`read 3: ${'error' in r3 ? r3.error : 'no split'}`)
     this.send = { ...r3.split.send }
     this.recv = { ...r3.split.recv }
+    // Key confirmation: a node as initiator waits for the responder's `ready` control frame.
+    if (options.ready !== false) this.sendFrame('/xswarm/conn/1', [2, 0])
     return { remotePeer: peerIdFromPublicKey(suite.sha256, r3.payload.slice(0, 32)) }
   }
 
