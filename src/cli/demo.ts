@@ -7,7 +7,7 @@
  */
 import type { Swarm } from '../swarm.js'
 import { CliError, EXIT_FAILURE, EXIT_OK, intFlag, parseFlags, sleep, type Io } from './args.js'
-import { startSwarm } from './common.js'
+import { startSwarm, tryCommand } from './common.js'
 import { fixed, formatMs, Series, shortId, Stopwatch, table, withoutPeerId } from './log.js'
 
 export const DEMO_HELP = `Usage: xswarm demo [--nodes N] [--duration SECONDS]
@@ -15,9 +15,10 @@ export const DEMO_HELP = `Usage: xswarm demo [--nodes N] [--duration SECONDS]
 Run a small network on this machine: N nodes on 127.0.0.1 (free ports), each
 a full xswarm swarm with its own identity, connected in a ring plus a few
 chords over real WebSockets with encrypted (Noise XX) channels. Every node
-pings its peers once a second. The log shows who listens, who connects, the
-ping round-trip times and, at the end, every node closing gracefully; then a
-summary table. Exits 0 by itself after the duration (Ctrl-C stops earlier),
+pings its peers once a second, and once every link is up each node publishes
+a greeting on the pubsub topic xswarm-demo. The log shows who listens, who
+connects, the ping round-trip times, how fast each greeting reached every
+node and, at the end, every node closing gracefully; then a summary table. Exits 0 by itself after the duration (Ctrl-C stops earlier),
 non-zero if a node could not connect.
 
 Options:
@@ -27,6 +28,10 @@ Options:
 
 /** Time between pings in the demo (ms). */
 export const DEMO_PING_INTERVAL = 1000
+/** The pubsub topic every demo node joins; each publishes one greeting once all links are up. */
+export const DEMO_TOPIC = 'xswarm-demo'
+/** Delay between "all links up" and the greetings, so subscriptions have spread (ms). */
+const GREETING_DELAY = 500
 
 /**
  * The demo's links, deterministic: a ring (i, i+1), plus a chord from every third node to the
@@ -58,6 +63,8 @@ interface DemoNode {
   /** Peers it is connected to now. */
   connected: Set<string>
   rtt: Series
+  /** Greetings received from the other nodes. */
+  messages: number
   closing: boolean
 }
 
@@ -101,6 +108,17 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   const stopOnAbort = (): void => stop.abort()
   io.signal?.addEventListener('abort', stopOnAbort, { once: true })
   let allUpLogged = false
+  // Pubsub: who published when, and which nodes have the greeting so far.
+  const greetings = new Map<string, { at: number; reached: Set<number> }>()
+  let greetingTimer: ReturnType<typeof setTimeout> | undefined
+  const greet = (): void => {
+    for (const node of nodes) {
+      if (node.closing) continue
+      greetings.set(node.swarm.peerId, { at: clock.ms(), reached: new Set() })
+      log(node, `publishes "hello from node${node.index}" to ${DEMO_TOPIC}`)
+      node.swarm.publish(DEMO_TOPIC, new TextEncoder().encode(`hello from node${node.index}`))
+    }
+  }
 
   const nodes: DemoNode[] = swarms.map((swarm, index) => {
     let listened!: () => void
@@ -112,6 +130,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
       peers: new Set(),
       connected: new Set(),
       rtt: new Series(),
+      messages: 0,
       closing: false,
     }
     byPeer.set(swarm.peerId, node)
@@ -134,6 +153,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
             if (!allUpLogged && up.size === edges.length) {
               allUpLogged = true
               io.out(`${clock.stamp()}  ${allUp}`)
+              if (withPubsub) greetingTimer = setTimeout(greet, GREETING_DELAY)
             }
             break
           }
@@ -150,6 +170,19 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
             node.rtt.add(e.rtt)
             log(node, `ping ${label(e.peer).padEnd(labelWidth)}  ${formatMs(e.rtt).padStart(9)}`)
             break
+          case 'pubsub.message': {
+            const greeting = greetings.get(e.from)
+            if (e.topic !== DEMO_TOPIC || !greeting || greeting.reached.has(index)) break
+            node.messages++
+            greeting.reached.add(index)
+            if (greeting.reached.size === n - 1) {
+              io.out(`${clock.stamp()}  ${label(e.from).padEnd(labelWidth)}  greeting reached all ${n - 1} other nodes in ${formatMs(clock.ms() - greeting.at)}`)
+            }
+            break
+          }
+          case 'pubsub.publish.failed':
+            log(node, `publish failed: ${e.reason}`)
+            break
           case 'swarm.error':
             log(node, `error ${e.code}: ${e.message}`)
             break
@@ -160,6 +193,9 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     return node
   })
 
+  // Every node joins the demo topic (when this build has pubsub).
+  const withPubsub = nodes.every((node) => tryCommand(() => node.swarm.subscribe(DEMO_TOPIC)))
+
   await Promise.race([Promise.all(nodes.map((node) => node.listening)), sleep(10_000, stop.signal)])
   if (nodes.every((node) => node.address)) {
     for (const [a, b] of edges) nodes[a].swarm.dial(nodes[b].address!)
@@ -167,6 +203,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   } else {
     failures.push('not every node started listening within 10 s')
   }
+  clearTimeout(greetingTimer)
   const interrupted = io.signal?.aborted === true
   io.signal?.removeEventListener('abort', stopOnAbort)
   const ranMs = clock.ms()
@@ -197,9 +234,11 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     fixed(node.rtt.mean),
     fixed(node.rtt.min),
     fixed(node.rtt.max),
+    ...(withPubsub ? [`${node.messages}/${n - 1}`] : []),
   ])
   const right = 'right' as const
-  for (const line of table(['node', 'peer id', 'peers', 'pings', 'mean ms', 'min ms', 'max ms'], rows, ['left', 'left', right, right, right, right, right])) {
+  const headers = ['node', 'peer id', 'peers', 'pings', 'mean ms', 'min ms', 'max ms', ...(withPubsub ? ['greetings'] : [])]
+  for (const line of table(headers, rows, ['left', 'left', right, right, right, right, right, right])) {
     io.out(`  ${line}`)
   }
   io.out('')
@@ -209,7 +248,9 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     return EXIT_FAILURE
   }
   const pings = nodes.reduce((sum, node) => sum + node.rtt.count, 0)
-  io.out(`ok: ${interrupted ? 'stopped early; ' : `${allUp}; `}${pings} pings; every node closed gracefully`)
+  const everywhere = [...greetings.values()].filter((g) => g.reached.size === n - 1).length
+  const pubsubNote = greetings.size > 0 ? ` ${everywhere} of ${greetings.size} greetings reached every node;` : ''
+  io.out(`ok: ${interrupted ? 'stopped early; ' : `${allUp}; `}${pings} pings;${pubsubNote} every node closed gracefully`)
   io.out('Next: xswarm node --listen ws://127.0.0.1:4001 --identity ./node.json   (see xswarm node --help)')
   return EXIT_OK
 }

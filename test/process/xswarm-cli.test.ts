@@ -273,6 +273,10 @@ describe('xswarm (the executable)', () => {
     }
     expect(stdout).toMatch(/disconnected from node0\(.{4}…\) \(swarm-closed\)/)
     expect(stdout).toMatch(/ok: all 3 links up/)
+    if (/greetings$/m.test(stdout)) { // pubsub is in this build: every node's greeting reached the two others
+      expect(stdout.match(/greeting reached all 2 other nodes in \d+\.\d\d ms/g)).toHaveLength(3)
+      expect(stdout).toMatch(/3 of 3 greetings reached every node/)
+    }
   })
 
   it('--version, and exit 2 for an unknown command or flag', async () => {
