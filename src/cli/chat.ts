@@ -106,8 +106,10 @@ export async function chatCommand(args: string[], io: ChatIo): Promise<number> {
   const terminal = (output as { isTTY?: boolean }).isTTY === true && (input as { isTTY?: boolean }).isTTY === true
   const rl = createInterface({ input, output, terminal, prompt: terminal ? `${name}> ` : '' })
   // Print above the prompt line without mangling what the user is typing.
+  let rlClosed = false
+  rl.on('close', () => { rlClosed = true })
   const say = (line: string): void => {
-    if (!terminal) return io.out(line)
+    if (!terminal || rlClosed) return io.out(line)
     clearLine(output, 0)
     cursorTo(output, 0)
     io.out(line)
