@@ -273,6 +273,27 @@ describe('simulation: dial failures', () => {
 })
 
 describe('simulation: backpressure', () => {
+  it('a peer that stops reading is dropped as a slow reader once more than maxQueuedBytes wait for it; a fast one is not', async () => {
+    const sim = createSimulation()
+    const opts = { protocols: [numbersProtocol()], ping: false as const }
+    const a = await createSimTestSwarm(sim, { seed: 1, ...opts, limits: { maxQueuedBytes: 4096 } })
+    const fast = await createSimTestSwarm(sim, { seed: 3, ...opts })
+    const slow = await createSimTestSwarm(sim, { seed: 2, ...opts, limits: { maxQueuedInputs: 16 } }, false)
+    await connectSim(sim, a, fast)
+    a.dial(slow.addresses[0])
+    await nextSimEvent(sim, slow, (e) => e.type === 'peer.connected')
+    await sim.run({ until: () => a.isConnected(slow.peerId), forMs: 1000 })
+    // A burst far over 4 KiB to a peer that reads is fine...
+    a.command(NUMBERS_ID, { type: 'numbers.send', peer: fast.peerId, count: 2000 })
+    await sim.run({ until: () => eventsOf(fast).filter((e) => e.type === 'numbers.got').length === 2000, forMs: 1000 })
+    expect(a.isConnected(fast.peerId)).toBe(true)
+    // ...but the same to a peer whose user takes nothing (its sockets paused) ends that connection.
+    a.command(NUMBERS_ID, { type: 'numbers.send', peer: slow.peerId, count: 2000 })
+    await sim.run({ until: () => !a.isConnected(slow.peerId), forMs: 5000 })
+    expect(eventsOf(a).filter((e) => e.type === 'peer.disconnected')).toEqual([{ type: 'peer.disconnected', peer: slow.peerId, reason: 'slow-reader' }])
+    expect(a.isConnected(fast.peerId)).toBe(true)
+  })
+
   it('close() of a swarm whose user stopped taking events (sockets paused) still completes', async () => {
     const sim = createSimulation()
     const opts = { protocols: [numbersProtocol()], ping: false as const }

@@ -5,7 +5,7 @@
  * Every wait is bounded (see test/helpers/swarm-test.ts).
  * @module
  */
-import { createServer } from 'node:net'
+import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { createSwarm } from '../../src/create-swarm.js'
 import type { Swarm } from '../../src/swarm.js'
@@ -126,6 +126,45 @@ describe('ws: endings', () => {
     const failed = eventsOf(a).find((e) => e.type === 'dial.failed')
     expect(failed).toEqual({ type: 'dial.failed', address: wrong, reason: 'peer-id-mismatch', peer: c.peerId })
     expect(a.peers()).toEqual([])
+  })
+
+  it('a port that accepts TCP but never answers: dial.failed dial-timeout, and the socket is released', async () => {
+    const sockets: Socket[] = []
+    let closedSockets = 0
+    const server = createServer((socket) => {
+      sockets.push(socket)
+      socket.on('close', () => { closedSockets++ })
+      socket.on('error', () => {})
+      socket.resume() // read (and drop) the upgrade request, so the client's close is seen
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const port = (server.address() as { port: number }).port
+      const a = await createTestSwarm({ ping: false, listen: [], timeouts: { dial: 300 } })
+      const address = `ws://127.0.0.1:${port}`
+      a.dial(address)
+      const failed = await nextEvent(a, (e) => e.type === 'dial.failed', { what: 'dial.failed', timeoutMs: 5000 })
+      expect(failed).toEqual({ type: 'dial.failed', address, reason: 'dial-timeout' })
+      expect(sockets).toHaveLength(1)
+      // The dial was aborted (effect.cancelDial): the half-open socket does not linger.
+      const deadline = Date.now() + 2000
+      while (closedSockets < 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(closedSockets).toBe(1)
+    } finally {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
+
+  it('a silent peer (alive, no longer driven) is dropped by the keep-alive with ping-timeout', async () => {
+    const timeouts = { keepAlive: 150, pingTimeout: 150 }
+    const a = await createTestSwarm({ ping: false, timeouts })
+    const b = await createTestSwarm({ ping: false, timeouts })
+    await connect(a, b)
+    const t0 = Date.now()
+    const e = await nextEvent(a, disconnectedFrom(b.peerId), { what: 'peer.disconnected on A', timeoutMs: 5000 })
+    expect(e).toEqual({ type: 'peer.disconnected', peer: b.peerId, reason: 'ping-timeout' })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250)
   })
 
   it('a refused port → dial.failed connection-refused', async () => {
