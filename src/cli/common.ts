@@ -1,7 +1,7 @@
 /**
  * What `xswarm node` and `xswarm chat` share: turning flags into `createSwarm` options
- * (identity file, swarm key, data directory, discovery), protocol availability checks, and the
- * run-until-signalled loop with a graceful close.
+ * (identity file, swarm key, data directory, discovery), starting the swarm, and checking
+ * whether a built-in protocol is part of this build.
  * @module
  */
 import { mkdir, stat } from 'node:fs/promises'
@@ -12,7 +12,6 @@ import { createSwarm, XswarmError, type Swarm, type SwarmOptions } from '../inde
 import { checkDial, checkListen, CliError, UsageError } from './args.js'
 import { readSwarmKey } from './swarm-key.js'
 
-export const PUBSUB_PROTOCOL = '/xswarm/pubsub/1'
 export const DISCOVERY_PROTOCOL = '/xswarm/discovery/1'
 
 /** Flags common to node and chat. */
@@ -49,8 +48,8 @@ export interface Prepared {
 export async function prepareSwarm(flags: NodeFlags): Promise<Prepared> {
   const listen = checkListen(flags.listen ?? [])
   const dial = checkDial(flags.dial ?? [])
-  if (listen.length === 0 && dial.length === 0) {
-    throw new UsageError('nothing to do: give --listen ADDR (e.g. ws://127.0.0.1:4001) and/or --dial ADDR')
+  if (listen.length === 0 && dial.length === 0 && flags.data === undefined) {
+    throw new UsageError('nothing to do: give --listen ADDR (e.g. ws://127.0.0.1:4001) and/or --dial ADDR (or --data DIR of an earlier run)')
   }
   const notes: string[] = []
   const options: SwarmOptions = { listen, bootstrap: dial }
