@@ -6,6 +6,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest'
+import type { AnyActorRef, InspectionEvent } from 'xstate'
 import { createSimulation, type Simulation } from '../../src/runtime/sim.js'
 import { encodeFrame } from '../../src/codec/frame.js'
 import { XswarmError } from '../../src/errors.js'
@@ -391,7 +392,12 @@ describe('simulation: churn', () => {
   it('2,000 connect/disconnect cycles against one swarm: the last 500 cost about what the first 500 did', async () => {
     const sim = createSimulation()
     const opts = { ping: false as const }
-    const hub = await createSimTestSwarm(sim, { seed: 1, ...opts })
+    // The observer only keeps the root's ref (the first actor created) to look at its registries afterwards.
+    let root: AnyActorRef | undefined
+    const inspect = (ev: InspectionEvent) => {
+      if (root === undefined && ev.type === '@xstate.actor') root = ev.actorRef
+    }
+    const hub = await createSimTestSwarm(sim, { seed: 1, ...opts, inspect })
     const dialers: Swarm[] = []
     for (let i = 0; i < 4; i++) dialers.push(await createSimTestSwarm(sim, { seed: 10 + i, ...opts }))
     const address = hub.addresses[0]
@@ -414,5 +420,11 @@ describe('simulation: churn', () => {
     expect(last / first, `first 500: ${first.toFixed(0)} ms, last 500: ${last.toFixed(0)} ms`).toBeLessThan(3)
     const hubDisconnects = eventsOf(hub).filter((e) => e.type === 'peer.disconnected').length
     expect(hubDisconnects).toBe(2000)
+    // Nothing of the 2,000 connections is left: the registries are empty and the connection
+    // actors never were XState children of the root (only its protocol actors are tracked there, if any).
+    expect((root as unknown as { systemId?: string }).systemId).toBe('swarm')
+    const snap = root!.getSnapshot() as { context: { conns: Map<string, unknown>; byConnId: Map<number, string>; byDialId: Map<number, string>; peers: Map<string, unknown> }; children: Record<string, unknown> }
+    expect([snap.context.conns.size, snap.context.byConnId.size, snap.context.byDialId.size, snap.context.peers.size]).toEqual([0, 0, 0, 0])
+    expect(Object.keys(snap.children).filter((id) => /^[cd]\d+$/.test(id))).toEqual([])
   }, 60_000)
 })

@@ -71,6 +71,14 @@ describe('ws: connecting', () => {
     }
   }, 20_000)
 
+  it('the multiaddr form of an address dials the same node', async () => {
+    const a = await createTestSwarm({ ping: false })
+    const b = await createTestSwarm({ ping: false })
+    const m = /^ws:\/\/127\.0\.0\.1:(\d+)\/p2p\/(.+)$/.exec(b.addresses[0])!
+    a.dial(`/ip4/127.0.0.1/tcp/${m[1]}/ws/p2p/${m[2]}`)
+    await drive([a, b], () => a.isConnected(b.peerId) && b.isConnected(a.peerId), { what: 'connected via multiaddr' })
+  })
+
   it('simultaneous dials both ways end in one connection per side', async () => {
     const a = await createTestSwarm({ ping: false })
     const b = await createTestSwarm({ ping: false })
