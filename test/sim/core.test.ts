@@ -395,7 +395,7 @@ describe('simulation: churn', () => {
     // The observer only keeps the root's ref (the first actor created) to look at its registries afterwards.
     let root: AnyActorRef | undefined
     const inspect = (ev: InspectionEvent) => {
-      if (root === undefined && ev.type === '@xstate.actor') root = ev.actorRef
+      if (root === undefined && ev.type === '@xstate.actor') root = ev.actorRef as AnyActorRef
     }
     const hub = await createSimTestSwarm(sim, { seed: 1, ...opts, inspect })
     const dialers: Swarm[] = []
