@@ -64,6 +64,20 @@ const isPong = (seq: number) => (f: { protocol: string; body: unknown }) =>
   f.protocol === PING && Array.isArray(f.body) && f.body[0] === 1 && f.body[1] === seq
 
 describe('after a correct handshake', () => {
+  it('frames pipelined right behind message 3 are all served (the handshaking quota pauses, then resumes)', async () => {
+    const peer = await RawPeer.connect(target.address)
+    await peer.handshake()
+    for (let i = 0; i < 20; i++) peer.sendFrame(PING, [0, 500 + i]) // before the node has even read message 3
+    const seen = new Set<number>()
+    while (seen.size < 20) {
+      const f = await peer.nextFrame(3000)
+      if (f.protocol === PING && Array.isArray(f.body) && f.body[0] === 1) seen.add(f.body[1] as number)
+    }
+    expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 500 + i))
+    peer.terminate()
+    await target.assertHonestAlive()
+  })
+
   it('a frame that fails to decrypt: decrypt-failed', async () => {
     const { peer, id } = await attacker()
     peer.sendRaw(crypto.getRandomValues(new Uint8Array(64)))
