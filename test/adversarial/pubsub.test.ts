@@ -120,6 +120,24 @@ describe('pubsub under attack', () => {
     await target.assertHonestAlive()
   })
 
+  it('topics named like Object.prototype members are plain strings (no crash, no pollution)', async () => {
+    const { peer, identity } = await subscriber()
+    const names = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf']
+    peer.sendFrame(PUBSUB, { sub: names.map((t) => ({ t, on: true })) })
+    for (const t of names) {
+      const { buffer, signedLength } = signedBytes(identity.peerId, ++seq, t, text(t))
+      const s = nativeSuite.ed25519Sign(identity.secretKey, buffer.subarray(0, signedLength))
+      peer.sendFrame(PUBSUB, { msg: [{ f: identity.peerId, k: identity.identityKey, n: seq, t, d: text(t), s }] })
+    }
+    target.node.swarm.subscribe('constructor')
+    await sleep(300)
+    expect(({} as Record<string, unknown>).on).toBeUndefined()
+    expect(target.node.swarm.isConnected(identity.peerId)).toBe(true)
+    target.node.swarm.unsubscribe('constructor')
+    peer.terminate()
+    await target.assertHonestAlive()
+  })
+
   it('2,000 subscriptions over 8 RPCs: the node stays healthy and the memory returns', async () => {
     const heapBefore = await settledHeapMiB()
     const { peer, identity } = await subscriber()
