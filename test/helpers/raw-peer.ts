@@ -7,8 +7,13 @@
  * told: arbitrary bytes before the handshake, a correct Noise XX / XXpsk3 initiator handshake
  * with the identity binding of machines/handshake.machine.ts (so post-handshake attacks carry
  * valid encrypted frames), encrypted frames of any plaintext, and it can stop reading (pause
- * its socket) to play a slow reader. `RawSocket` is `node:net` with a hand-made WebSocket
- * upgrade, for bytes `ws` would refuse to send (lying length headers, garbage instead of HTTP).
+ * its socket) to play a slow reader. `RawListener` turns it around: a hostile WebSocket server
+ * the node dials, whose peers can run the responder's side of the handshake. `RawSocket` is
+ * `node:net` with a hand-made WebSocket upgrade, for bytes `ws` would refuse to send (lying
+ * length headers, garbage instead of HTTP, half-sent requests). The harness part: `Target`
+ * (the node under attack plus an honest peer, with `assertHonestAlive`), `Driven` (a pumped
+ * swarm with bounded waits on its events, and `stall` to play a busy consumer), the fault
+ * recorder and a forced-GC heap probe. One file because the brief allows one helper file.
  * Every wait is bounded: a broken node fails a test, never hangs it. Only 127.0.0.1 is used.
  * @module
  */
