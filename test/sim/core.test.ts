@@ -138,6 +138,22 @@ describe('simulation: keep-alive', () => {
   })
 })
 
+describe('simulation: hang-up reasons', () => {
+  it('the remote reads a hang-up reason of the vocabulary\'s shape as given, and any other as closed-by-remote', async () => {
+    const sim = createSimulation()
+    const a = await createSimTestSwarm(sim, { seed: 1 })
+    const b = await createSimTestSwarm(sim, { seed: 2 })
+    for (const [reason, seen] of [['maintenance-window', 'maintenance-window'], ['Going away\nnow!', 'closed-by-remote']]) {
+      await connectSim(sim, a, b)
+      a.hangUp(b.peerId, reason)
+      await sim.run({ until: () => !b.isConnected(a.peerId) && !a.isConnected(b.peerId), forMs: 5000 })
+      expect(eventsOf(a).at(-1)).toEqual({ type: 'peer.disconnected', peer: b.peerId, reason })
+      expect(eventsOf(b).at(-1)).toEqual({ type: 'peer.disconnected', peer: a.peerId, reason: seen })
+    }
+    expect(() => a.hangUp(b.peerId, 'x'.repeat(101))).toThrow(RangeError)
+  })
+})
+
 describe('simulation: close', () => {
   it('is graceful (the remote sees swarm-closed), idempotent, and ends the stream with swarm.closed', async () => {
     const sim = createSimulation()
