@@ -134,6 +134,8 @@ export function describeEvent(event: SwarmEvent, clock: Stopwatch): string {
       return what('ping', `${peer}  ${formatMs(e.rtt as number)}`)
     case 'peer.discovered':
       return what('discovered', `${peer} (${(e.addresses as string[] | undefined)?.length ?? 0} addresses)`)
+    case 'discovery.exported':
+      return what('peer store', `${(e.peers as unknown[] | undefined)?.length ?? 0} known peer(s) exported`)
     case 'pubsub.subscribed':
       return what('subscribed', String(e.topic))
     case 'pubsub.message': {
