@@ -109,9 +109,13 @@ describe('ping machine', () => {
     expect(p.drain()).toEqual([])
     p.send(connected('C'))
     p.send({ type: 'swarm.closing' })
-    expect(p.actor.getSnapshot().status).toBe('done')
+    expect(p.actor.getSnapshot().value).toBe('stopped')
     p.drain()
     p.tick(5000)
+    // Late facts are taken and ignored: no pings, no answers, no rtt.
+    p.send(connected('D'))
+    p.send(msg('C', [1, 1]))
+    p.send({ type: 'ping.send', peer: 'C' })
     expect(p.drain()).toEqual([])
   })
 
