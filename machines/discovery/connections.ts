@@ -71,6 +71,7 @@ export function onDialFailed(ctx: DiscoveryContext, address: string, peer: strin
     removePeer(ctx.table, key)
   }
   failQueriesTo(ctx, key, out)
+  fill(ctx, now, out) // replace the failed dial with another candidate (the failed one is in backoff)
 }
 
 /** Dial every bootstrap address not connected or being dialed (per-peer backoff does not apply). */

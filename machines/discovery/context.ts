@@ -95,6 +95,10 @@ export interface DiscoveryContext {
   bootstrapUrls: Set<string>
   bootstrapAttempt: number
   bootstrapDelay: number
+  /** The current refresh period (refreshInterval with jitter). */
+  refreshDelay: number
+  /** Refreshes so far (they alternate between a random walk and a self-lookup). */
+  refreshCount: number
   lookups: Map<string, LookupInfo>
   /** FIND_NODE requests in flight, by request id. */
   pending: Map<number, { lookupId: string; peer: string }>
@@ -130,6 +134,8 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     bootstrapUrls: new Set(),
     bootstrapAttempt: 0,
     bootstrapDelay: options.bootstrapBackoff.base,
+    refreshDelay: options.refreshInterval,
+    refreshCount: 1,
     lookups: new Map(),
     pending: new Map(),
     awaiting: new Map(),

@@ -6,8 +6,10 @@
  *             └─▶ active (parallel) ──(swarm.closing)──▶ closed
  *                  bootstrap: checking → idle | dialing ⇄ (after backoff) | connected
  *                  manager:   starting → watching ⟲ after(tickInterval): trim/fill
- *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval):
- *                             self-lookup + random walk (libp2p's periodic bootstrap)
+ *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval ±25%):
+ *                             a random walk and a self-lookup, in turn (libp2p's periodic bootstrap)
+ * (The `always` guards of a region are mutually exclusive, so eventless transitions cannot loop:
+ * `isOnline` needs a connection, and `walking` leaves only when there is none.)
  *
  * The regions only decide *when*; what happens is in the handlers (connections.ts, exchange.ts,
  * queries.ts), which update the context and return `Out` items that the `perform` helper turns
@@ -22,6 +24,7 @@
  */
 import { enqueueActions, setup, type AnyActorRef } from 'xstate'
 import { defineProtocol, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
+import { nextFloat } from '../lib/rng.js'
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
 import { backoffDelay } from './backoff.js'
@@ -82,7 +85,7 @@ export const discoveryMachine = setup({
     hasNoBootstrap: ({ context }) => context.options.bootstrap.length === 0,
     hasConnections: ({ context }) => context.connected.size > 0,
     hasNoConnections: ({ context }) => context.connected.size === 0,
-    hasRoutes: ({ context }) => tableSize(context.table) > 0,
+    isOnline: ({ context }) => context.connected.size > 0 && tableSize(context.table) > 0,
     refreshDisabled: ({ context }) => context.options.refreshInterval === 0,
   },
   actions: {
@@ -130,18 +133,23 @@ export const discoveryMachine = setup({
       ctx.bootstrapAttempt++
     }),
     resetBootstrap: run((ctx) => { ctx.bootstrapAttempt = 0 }),
+    scheduleRefresh: run((ctx) => {
+      // ±25% so nodes that joined together do not all refresh (and hit the same peers) together
+      ctx.refreshDelay = Math.max(1, Math.round(ctx.options.refreshInterval * (0.75 + 0.5 * nextFloat(ctx.rng))))
+    }),
     fillConnections: run((ctx, _e, now, out) => fill(ctx, now, out)),
     manageConnections: run((ctx, _e, now, out) => manage(ctx, now, out)),
     startSelfLookup: run((ctx, _e, _now, out) => { startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out) }),
     refreshRoutes: run((ctx, _e, _now, out) => {
-      startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out)
-      startLookup(ctx, { kind: 'walk', target: randomKey(ctx) }, out)
+      // alternate: a self-lookup (keeps our neighbourhood, and us in theirs) and a random walk
+      const self = ctx.refreshCount++ % 2 === 0
+      startLookup(ctx, self ? { kind: 'self', target: ctx.selfKey } : { kind: 'walk', target: randomKey(ctx) }, out)
     }),
   },
   delays: {
     bootstrapBackoff: ({ context }) => context.bootstrapDelay,
     tickInterval: ({ context }) => context.options.tickInterval,
-    refreshInterval: ({ context }) => context.options.refreshInterval,
+    refreshInterval: ({ context }) => context.refreshDelay,
   },
 }).createMachine({
   id: 'discovery',
@@ -217,7 +225,7 @@ export const discoveryMachine = setup({
           initial: 'waitingForRoutes',
           states: {
             waitingForRoutes: {
-              always: { guard: 'hasRoutes', target: 'joining' },
+              always: { guard: 'isOnline', target: 'joining' },
             },
             joining: {
               entry: 'startSelfLookup',
@@ -227,6 +235,7 @@ export const discoveryMachine = setup({
               ],
             },
             walking: {
+              entry: 'scheduleRefresh',
               always: { guard: 'hasNoConnections', target: 'waitingForRoutes' },
               after: { refreshInterval: { target: 'walking', reenter: true, actions: 'refreshRoutes' } },
             },

@@ -138,6 +138,25 @@ describe('peer store', () => {
   })
 })
 
+describe('refresh region', () => {
+  test('routes but no connection: waits (no eventless loop), rejoins with a self-lookup on reconnect', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 1_000, queryTimeout: 100 })
+    probe.connect(ids[0], 'outbound', addr(ids[0])) // a route; joining starts a self-lookup
+    probe.advance(200)
+    probe.send({ type: 'peer.disconnected', peer: ids[0], reason: 'gone' }) // routes remain, connections do not
+    expect(probe.context.table.byPeer.size).toBe(1)
+    expect(probe.actor.getSnapshot().value).toMatchObject({ active: { refresh: 'waitingForRoutes' } })
+    probe.advance(5_000, 100)
+    expect(probe.actor.getSnapshot().status).toBe('active')
+    const finds = (): number => probe.frames().filter((f) => f.body.t === 'find').length
+    const before = finds()
+    probe.connect(ids[1], 'outbound', addr(ids[1]))
+    expect(probe.actor.getSnapshot().value).toMatchObject({ active: { refresh: 'walking' } })
+    expect(finds()).toBe(before + 1) // the self-lookup's first query
+    probe.stop()
+  })
+})
+
 describe('static mode', () => {
   test('enabled: false sends nothing, dials nothing and answers findPeer with disabled', () => {
     const probe = new DiscoveryProbe({ enabled: false, bootstrap: [addr(ids[1])], knownPeers: [{ peer: ids[2], addresses: [addr(ids[2])] }] })
