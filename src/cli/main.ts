@@ -23,6 +23,7 @@ const io = {
   signal: stop.signal,
 }
 const code = await cli(process.argv.slice(2), io)
+// Every swarm the command started is closed by now. Exit once the output is flushed rather
+// than wait for stray handles (a socket the transport has not let go of yet) to time out.
 process.exitCode = code
-// Everything was closed; should a handle still be open, do not hang around for it.
-setTimeout(() => process.exit(code), 2000).unref()
+process.stdout.write('', () => process.stderr.write('', () => process.exit(code)))
