@@ -139,6 +139,8 @@ export const connectionMachine = setup({
         recv: output.recv as CipherKeys,
       })
     }),
+    /** Tell the root which peer this (outbound) connection proved, before it is confirmed. */
+    reportSecured: sendParent(({ context }) => ({ type: 'conn.secured', key: context.key, peer: context.peer! })),
     /** Ask the root to accept the authenticated peer. */
     requestAcceptance: sendParent(({ context }) => ({
       type: 'conn.authenticated',
@@ -236,7 +238,7 @@ export const connectionMachine = setup({
         onDone: [
           { guard: 'peerMismatch', target: 'closing', actions: { type: 'setReason', params: Reasons.peerIdMismatch } },
           { guard: 'handshakeFailed', target: 'closing', actions: 'handshakeFailed' },
-          { guard: 'isOutbound', target: 'confirming', actions: 'secured' },
+          { guard: 'isOutbound', target: 'confirming', actions: ['secured', 'reportSecured'] },
           { target: 'authenticating', actions: ['secured', 'requestAcceptance'] },
         ],
       },

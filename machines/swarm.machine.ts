@@ -46,17 +46,15 @@ export interface ConnRecord {
   address: string
   connId?: number
   dialId?: number
-  /** Set once authenticated. */
+  /** Set once accepted by the root (authenticated). */
   peer?: string
   handshakeHash?: Uint8Array
+  /** Outbound: the peer its handshake proved, while it waits for the responder's `ready`. */
+  securedPeer?: string
 }
 
-export /**
- * A connected peer. `key` is its bound connection; `null` while the remote has closed that
- * connection as a losing duplicate and the winning one has not authenticated here yet (two
- * connections are not ordered with each other): the peer stays connected for a grace period.
- */
-interface PeerRecord { key: string | null; direction: Direction; address: string }
+export /** A connected peer and its bound connection (the one frames to it go to). */
+interface PeerRecord { key: string; direction: Direction; address: string }
 
 export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   drbg: Drbg
@@ -79,7 +77,7 @@ export type ChildEvent =
     }
   | { type: 'proto.dial'; address: string }
   | { type: 'proto.hangUp'; peer: string; reason: string }
-  | { type: 'peer.graceExpired'; peer: string }
+  | { type: 'conn.secured'; key: string; peer: string }
   | { type: `xstate.error.actor.${string}`; error: unknown }
 
 export type SwarmMachineEvent = Input | ChildEvent
@@ -103,8 +101,13 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length
 }
 
-function graceId(peer: string): string {
-  return `grace:${peer}`
+/** Another live connection whose handshake proved `peer`: the one the remote kept. */
+function replacementFor(context: SwarmContext, peer: string): ConnRecord | undefined {
+  const current = context.peers.get(peer)?.key
+  for (const rec of context.conns.values()) {
+    if (rec.key !== current && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
+  }
+  return undefined
 }
 
 function countPending(context: SwarmContext): { handshaking: number; dialing: number } {
@@ -138,7 +141,9 @@ function broadcast(
   enqueue: { sendTo: (ref: AnyActorRef, event: { type: string }) => void },
   event: { type: string } & Record<string, unknown>,
 ): void {
-  for (const ref of context.protocolRefs.values()) enqueue.sendTo(ref, event)
+  for (const ref of context.protocolRefs.values()) {
+    if (ref.getSnapshot().status === 'active') enqueue.sendTo(ref, event)
+  }
 }
 
 export const swarmMachine = setup({
@@ -150,7 +155,10 @@ export const swarmMachine = setup({
   },
   actions: {
     /** Start one actor per protocol, each with its own seed. */
-    startProtocols: ({ context, self }) => {
+    // Routing and spawning run in `enqueueActions` callbacks (resolution time), not in custom
+    // actions: a child that settles synchronously inside a custom action would run its own
+    // built-in actions under XState's "custom action" flag.
+    startProtocols: enqueueActions(({ context, self }) => {
       for (const def of context.protocols) {
         const input: ProtocolInput = {
           peerId: context.peerId,
@@ -165,7 +173,7 @@ export const swarmMachine = setup({
         const id = protocolSystemId(def.id)
         context.protocolRefs.set(def.id, spawnTracked(self, def.machine, { id, systemId: id, input }))
       }
-    },
+    }),
     listening: enqueueActions(({ context, event, enqueue }) => {
       const addresses = (event as { addresses: string[] }).addresses
       context.addresses = addresses
@@ -236,7 +244,7 @@ export const swarmMachine = setup({
       reason: Reasons.swarmClosed,
     })),
     /** Route a frame: handshake/control frames to the connection, the rest to its protocol. */
-    routeFrame: ({ context, event }) => {
+    routeFrame: enqueueActions(({ context, event }) => {
       const { connId, protocol, body } = event as { connId: number; protocol: string; body: unknown }
       const key = context.byConnId.get(connId)
       if (key === undefined) return
@@ -248,17 +256,17 @@ export const swarmMachine = setup({
       // Frames of a losing duplicate still count while the peer is connected: nothing in flight is lost.
       if (rec.peer === undefined || !context.peers.has(rec.peer)) return
       context.protocolRefs.get(protocol)?.send({ type: 'message', peer: rec.peer, body })
-    },
-    routeToConnection: ({ context, event }) => {
+    }),
+    routeToConnection: enqueueActions(({ context, event }) => {
       const e = event as { connId: number }
       const key = context.byConnId.get(e.connId)
       if (key !== undefined) context.conns.get(key)!.ref.send(event)
-    },
-    routeDialFailure: ({ context, event }) => {
+    }),
+    routeDialFailure: enqueueActions(({ context, event }) => {
       const e = event as { dialId: number; reason: string }
       const key = context.byDialId.get(e.dialId)
       if (key !== undefined) context.conns.get(key)!.ref.send({ type: 'io.dial.failed', reason: e.reason })
-    },
+    }),
     /** An authenticated connection: the first for its peer connects it; a second is a duplicate. */
     authenticated: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<ChildEvent, { type: 'conn.authenticated' }>
@@ -271,16 +279,13 @@ export const swarmMachine = setup({
       rec.peer = e.peer
       rec.handshakeHash = e.handshakeHash
       const current = context.peers.get(e.peer)
-      if (current && current.key === null) {
-        // The replacement of a connection the remote closed as a duplicate: no flap.
-        context.peers.set(e.peer, { ...current, key: rec.key })
-        enqueue.cancel(graceId(e.peer))
-        enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
+      if (current && current.key === rec.key) {
+        // Already bound as the replacement of a connection the remote closed as a duplicate.
         enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
         return
       }
       if (current) {
-        const old = context.conns.get(current.key!)!
+        const old = context.conns.get(current.key)!
         const keep = survivor(context.peerId, { direction: old.direction, handshakeHash: old.handshakeHash! }, { direction: rec.direction, handshakeHash: e.handshakeHash }, e.peer)
         if (keep === 'a') return enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.duplicate })
         // The new connection wins: move the peer to it silently, no disconnect/connect flap.
@@ -306,13 +311,14 @@ export const swarmMachine = setup({
       if (rec.connId !== undefined) context.byConnId.delete(rec.connId)
       if (rec.dialId !== undefined) context.byDialId.delete(rec.dialId)
       stopTracked(rec.ref)
-      const peer = rec.peer
+      const peer = rec.peer ?? rec.securedPeer
       if (peer !== undefined && context.peers.get(peer)?.key === e.key) {
-        if (e.reason === Reasons.duplicate && !context.closing) {
-          // The remote kept another connection to this peer; wait for it to authenticate here.
-          context.peers.get(peer)!.key = null
-          enqueue.emit({ type: 'effect.bind', peer, connId: undefined })
-          enqueue.raise({ type: 'peer.graceExpired', peer }, { id: graceId(peer), delay: context.timeouts.handshake })
+        const replacement = e.reason === Reasons.duplicate && !context.closing ? replacementFor(context, peer) : undefined
+        if (replacement) {
+          // The remote kept our newer connection to this peer, and closed this one before that
+          // one's `ready` reached us (two connections are not ordered): move over, no flap.
+          context.peers.get(peer)!.key = replacement.key
+          enqueue.emit({ type: 'effect.bind', peer, connId: replacement.connId })
           return
         }
         context.peers.delete(peer)
@@ -329,46 +335,41 @@ export const swarmMachine = setup({
         broadcast(context, enqueue as never, failure)
       }
     }),
-    /** The grace for a duplicate's replacement ran out: the peer is gone after all. */
-    graceExpired: enqueueActions(({ context, event, enqueue }) => {
-      const peer = (event as { peer: string }).peer
-      if (context.peers.get(peer)?.key !== null) return
-      context.peers.delete(peer)
-      enqueue.emit({ type: 'peer.disconnected', peer, reason: Reasons.duplicate })
-      broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: Reasons.duplicate })
-    }),
-    hangUp: ({ context, event }) => {
+    /** An outbound connection's handshake proved its peer; it now waits for the responder's `ready`. */
+    secured: ({ context, event }) => {
+      const e = event as { key: string; peer: string }
+      const rec = context.conns.get(e.key)
+      if (rec) rec.securedPeer = e.peer
+    },
+    hangUp: enqueueActions(({ context, event }) => {
       const e = event as { peer: string; reason?: string }
       for (const rec of context.conns.values()) {
-        if (rec.peer === e.peer) rec.ref.send({ type: 'conn.close', reason: e.reason ?? Reasons.hungUp })
+        if (rec.peer === e.peer || rec.securedPeer === e.peer) rec.ref.send({ type: 'conn.close', reason: e.reason ?? Reasons.hungUp })
       }
-    },
-    forwardCommand: ({ context, event }) => {
+    }),
+    forwardCommand: enqueueActions(({ context, event }) => {
       const e = event as { protocol: string; event: { type: string } }
       context.protocolRefs.get(e.protocol)?.send(e.event)
-    },
-    forwardCallResult: ({ context, event }) => {
+    }),
+    forwardCallResult: enqueueActions(({ context, event }) => {
       const e = event as { protocol: string; callId: number; value?: unknown; error?: string }
       context.protocolRefs.get(e.protocol)?.send({ type: 'call.done', callId: e.callId, value: e.value, error: e.error })
-    },
+    }),
     /** Tell protocols first (their goodbyes go out first), then close every connection. */
     beginClose: enqueueActions(({ context, enqueue }) => {
       context.closing = true
       broadcast(context, enqueue as never, { type: 'swarm.closing' })
-      for (const [peer, record] of context.peers) {
-        if (record.key !== null) continue
-        context.peers.delete(peer)
-        enqueue.cancel(graceId(peer))
-        enqueue.emit({ type: 'peer.disconnected', peer, reason: Reasons.swarmClosed })
-        broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: Reasons.swarmClosed })
-      }
       for (const rec of context.conns.values()) enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.swarmClosed })
       enqueue.emit({ type: 'effect.unlisten' })
     }),
-    stopProtocols: ({ context }) => {
-      for (const ref of context.protocolRefs.values()) stopTracked(ref)
+    /**
+     * Stop the protocols after what was queued for them in this macrostep (their last
+     * `peer.disconnected`): `xstate.stop` goes through the same deferred path as `sendTo`.
+     */
+    stopProtocols: enqueueActions(({ context, enqueue }) => {
+      for (const ref of context.protocolRefs.values()) enqueue.sendTo(ref, { type: 'xstate.stop' })
       context.protocolRefs.clear()
-    },
+    }),
     announceClosed: emit({ type: 'swarm.closed' as const }),
     /** A child actor threw: never silently. A connection is dropped; a protocol failure is reported. */
     childFailed: enqueueActions(({ context, event, enqueue }) => {
@@ -382,11 +383,12 @@ export const swarmMachine = setup({
           enqueue.emit({ type: 'effect.close', connId: rec.connId, reason: 'internal-error' })
         }
         if (rec.dialId !== undefined) context.byDialId.delete(rec.dialId)
-        if (rec.peer !== undefined && context.peers.get(rec.peer)?.key === id) {
-          context.peers.delete(rec.peer)
-          enqueue.emit({ type: 'effect.bind', peer: rec.peer, connId: undefined })
-          enqueue.emit({ type: 'peer.disconnected', peer: rec.peer, reason: 'internal-error' })
-          broadcast(context, enqueue as never, { type: 'peer.disconnected', peer: rec.peer, reason: 'internal-error' })
+        const peer = rec.peer ?? rec.securedPeer
+        if (peer !== undefined && context.peers.get(peer)?.key === id) {
+          context.peers.delete(peer)
+          enqueue.emit({ type: 'effect.bind', peer, connId: undefined })
+          enqueue.emit({ type: 'peer.disconnected', peer, reason: 'internal-error' })
+          broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: 'internal-error' })
         }
       }
       enqueue.emit({ type: 'swarm.error', code: rec ? 'connection-failed' : 'protocol-failed', message: `${id}: ${message}` })
@@ -419,6 +421,7 @@ export const swarmMachine = setup({
     'io.conn.closed': { actions: 'routeToConnection' },
     'io.dial.failed': { actions: 'routeDialFailure' },
     'conn.authenticated': { actions: 'authenticated' },
+    'conn.secured': { actions: 'secured' },
     'io.call.done': { actions: 'forwardCallResult' },
     'xstate.error.actor.*': { actions: 'childFailed' },
   },
@@ -434,7 +437,6 @@ export const swarmMachine = setup({
         'cmd.hangUp': { actions: 'hangUp' },
         'proto.hangUp': { actions: 'hangUp' },
         'cmd.protocol': { actions: 'forwardCommand' },
-        'peer.graceExpired': { actions: 'graceExpired' },
         'cmd.close': { target: 'closing', actions: 'beginClose' },
       },
     },

@@ -37,6 +37,8 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   #closing: Promise<void> | null = null
   #signal: { promise: Promise<void>; resolve: () => void } | null = null
   #handedOut = 0
+  /** Inputs settled since the consumer last yielded to the event loop (across wake-ups). */
+  #stepsSinceYield = 0
   #pubsubSeq = 0
 
   /** @internal use createSwarm */
@@ -149,10 +151,22 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
     }
     for (;;) {
       if (this.#ended) return undefined
-      const event = this.take(STEPS_PER_TURN)
+      // Inputs that arrive by microtask (the in-memory transport) never let timers and IO run
+      // on their own: yield once per STEPS_PER_TURN inputs, whatever woke us.
+      if (this.#stepsSinceYield >= STEPS_PER_TURN) {
+        this.#stepsSinceYield = 0
+        await yieldToEventLoop()
+      }
+      const before = this.#driver.stats.inputs
+      const event = this.take(STEPS_PER_TURN - this.#stepsSinceYield)
+      this.#stepsSinceYield += this.#driver.stats.inputs - before
       if (event) return event
-      if (this.#driver.queued > 0) await yieldToEventLoop()
-      else await this.#waitForInput()
+      if (this.#driver.queued > 0) {
+        this.#stepsSinceYield = 0
+        await yieldToEventLoop()
+      } else {
+        await this.#waitForInput()
+      }
     }
   }
 

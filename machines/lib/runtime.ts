@@ -47,8 +47,10 @@ export function spawnTracked<TLogic extends AnyActorLogic>(
   options: { id: string; systemId?: string; input?: unknown },
 ): Actor<TLogic> {
   const child = createActor(logic, { ...options, parent } as never) as Actor<TLogic>
-  const runtime = runtimes.get(parent.system)
-  if (runtime) child.on('*', runtime.sink as never)
+  // Looked up per event: the root's initial entry actions run while it is being constructed,
+  // before the shell could bind its runtime.
+  const system = parent.system
+  child.on('*', ((event: { type: string }) => runtimes.get(system)?.sink(event)) as never)
   child.start()
   return child
 }

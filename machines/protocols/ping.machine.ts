@@ -106,7 +106,8 @@ export const pingMachine = setup({
         'swarm.closing': { target: 'stopped' },
       },
     },
-    stopped: { type: 'final' },
+    /** The swarm is closing: no more pings (not final, so late facts are simply ignored). */
+    stopped: {},
   },
 })
 

@@ -171,7 +171,7 @@ export const nativeSuite: CryptoSuite = {
 
   aeadEncrypt(key, nonce, ad, plaintext) {
     const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
-    cipher.setAAD(ad, { plaintextLength: plaintext.length })
+    if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.length })
     const body = cipher.update(plaintext)
     const rest = cipher.final()
     const out = new Uint8Array(plaintext.length + TAG_LENGTH)
@@ -187,7 +187,7 @@ export const nativeSuite: CryptoSuite = {
       const bodyLength = ciphertext.length - TAG_LENGTH
       const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
       decipher.setAuthTag(ciphertext.subarray(bodyLength))
-      decipher.setAAD(ad, { plaintextLength: bodyLength })
+      if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })
       const body = bodyLength > 0 ? decipher.update(ciphertext.subarray(0, bodyLength)) : EMPTY
       const rest = decipher.final()
       if (rest.length === 0) return body instanceof Buffer ? view(body) : body

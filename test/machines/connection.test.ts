@@ -25,7 +25,10 @@ describe('connection machine: the way to open', () => {
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: out })
     // The initiator's handshake is done when it sent message 3: keys go in, but the root is not asked yet.
     expect(h.state()).toBe('confirming')
-    expect(h.drain()).toEqual({ effects: [{ type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv }], toParent: [] })
+    expect(h.drain()).toEqual({
+      effects: [{ type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv }],
+      toParent: [{ type: 'conn.secured', key: 'd1', peer: PEER_B }],
+    })
     expect(h.conn.getSnapshot().context.peer).toBe(PEER_B)
 
     h.send(ready())
