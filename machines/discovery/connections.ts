@@ -2,10 +2,11 @@
  * The connection manager: connection facts in, dials and hang-ups out.
  *
  * - Watermarks: above `highWatermark` live connections, hang up (`hangUpRequest(peer,
- *   'trimmed')`) on randomly chosen peers down to `lowWatermark`; never on protected peers
- *   (bootstrap peers, peers protected by `discovery.protect`, e.g. pubsub mesh peers), on
- *   connections younger than `gracePeriod`, or on peers a lookup is waiting for. Random choice
- *   (from the seeded rng) keeps the overlay well mixed and does not favour any region of the key space.
+ *   'trimmed')`) down to `lowWatermark`; never on protected peers (bootstrap peers, peers
+ *   protected by `discovery.protect`, e.g. pubsub mesh peers) or on peers a lookup is waiting
+ *   for. Connections opened only for a lookup's query go first; others are chosen at random
+ *   (seeded rng) among those older than `gracePeriod`, which keeps the overlay well mixed and
+ *   favours no region of the key space.
  * - Below `lowWatermark`, dial random known peers (not us, not connected, not being dialed,
  *   not in backoff), at most `maxDials` dials in flight.
  * - A failed dial counts against the peer (exponential backoff with jitter, rotating through its
@@ -29,9 +30,10 @@ export function onConnected(
   ctx: DiscoveryContext, peer: string, address: string, direction: Direction, now: number, out: Out[],
 ): void {
   if (peer === ctx.peerId || ctx.connected.has(peer)) return
+  const transient = direction === 'outbound' && ctx.dialing.get(peer)?.purpose === 'lookup'
   ctx.dialing.delete(peer)
   ctx.dialing.delete(`addr:${address}`)
-  ctx.connected.set(peer, { since: now, greeted: false })
+  ctx.connected.set(peer, { since: now, greeted: false, transient })
   const split = splitAddress(address)
   if (direction === 'outbound' && split && ctx.bootstrapUrls.has(split.url)) ctx.bootstrapPeers.add(peer)
   let record = ctx.store.records.get(peer)
@@ -81,7 +83,7 @@ export function dialBootstrap(ctx: DiscoveryContext, now: number, out: Out[]): v
     if (!split || split.peer === ctx.peerId) continue
     const key = split.peer ?? `addr:${address}`
     if (ctx.connected.has(key) || ctx.dialing.has(key)) continue
-    startDial(ctx, key, address, now, out)
+    startDial(ctx, key, address, now, 'bootstrap', out)
   }
 }
 
@@ -91,21 +93,30 @@ export function fill(ctx: DiscoveryContext, now: number, out: Out[]): void {
   const n = Math.min(lowWatermark - liveConnections(ctx) - ctx.dialing.size, maxDials - ctx.dialing.size)
   if (n <= 0) return
   for (const r of randomPeers(ctx.store, ctx.rng, n, (r) => canDial(ctx, r, now))) {
-    startDial(ctx, r.peer, nextAddress(r), now, out)
+    startDial(ctx, r.peer, nextAddress(r), now, 'fill', out)
   }
 }
 
-/** Above the high watermark: hang up on random unprotected, idle, old-enough peers down to low. */
+/**
+ * Above the high watermark: hang up on unprotected, idle peers down to low. Connections we
+ * opened only for a lookup's query go first (no grace period: their query is done); then random
+ * others older than the grace period.
+ */
 export function trim(ctx: DiscoveryContext, now: number, out: Out[]): void {
   const { highWatermark, lowWatermark, gracePeriod } = ctx.options
   const live = liveConnections(ctx)
   if (live <= highWatermark) return
-  const candidates: string[] = []
+  const transient: string[] = []
+  const settled: string[] = []
   for (const [peer, c] of ctx.connected) {
-    if (ctx.hangingUp.has(peer) || isProtected(ctx, peer) || now - c.since < gracePeriod || isBusy(ctx, peer)) continue
-    candidates.push(peer)
+    if (ctx.hangingUp.has(peer) || isProtected(ctx, peer) || isBusy(ctx, peer)) continue
+    if (c.transient) transient.push(peer)
+    else if (now - c.since >= gracePeriod) settled.push(peer)
   }
-  for (const peer of sample(ctx.rng, candidates, live - lowWatermark)) {
+  const excess = live - lowWatermark
+  const chosen = sample(ctx.rng, transient, excess)
+  if (chosen.length < excess) chosen.push(...sample(ctx.rng, settled, excess - chosen.length))
+  for (const peer of chosen) {
     ctx.hangingUp.add(peer)
     out.push({ kind: 'swarm', event: hangUpRequest(peer, 'trimmed') })
   }

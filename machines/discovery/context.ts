@@ -61,6 +61,8 @@ export interface ConnectionInfo {
   since: number
   /** Its `hello` arrived (only one is accepted per connection). */
   greeted: boolean
+  /** We dialed it only to query it for a lookup: trimmed first, and without the grace period once idle. */
+  transient: boolean
 }
 
 export interface LookupInfo {
@@ -73,6 +75,8 @@ export interface LookupInfo {
 export interface DialInfo {
   address: string
   since: number
+  /** Why: for a lookup's query, to fill the low watermark, or a bootstrap address. */
+  purpose: 'lookup' | 'fill' | 'bootstrap'
 }
 
 export interface DiscoveryContext {

@@ -7,7 +7,7 @@
 import { dialRequest } from '../lib/protocol.js'
 import { touch, removePeer, type Key } from './kbucket.js'
 import { evictOverflow, rememberPeer, type PeerRecord } from './peer-store.js'
-import type { DiscoveryContext, Out } from './context.js'
+import type { DialInfo, DiscoveryContext, Out } from './context.js'
 
 /** Connections that count for the watermarks (hang-ups in flight do not). */
 export function liveConnections(ctx: DiscoveryContext): number {
@@ -60,8 +60,10 @@ export function nextAddress(record: PeerRecord): string {
 }
 
 /** Ask the swarm to dial (bookkeeping under `dialKey`, a peer id or `addr:<address>`). */
-export function startDial(ctx: DiscoveryContext, dialKey: string, address: string, now: number, out: Out[]): void {
-  ctx.dialing.set(dialKey, { address, since: now })
+export function startDial(
+  ctx: DiscoveryContext, dialKey: string, address: string, now: number, purpose: DialInfo['purpose'], out: Out[],
+): void {
+  ctx.dialing.set(dialKey, { address, since: now, purpose })
   out.push({ kind: 'swarm', event: dialRequest(address) })
 }
 
@@ -76,8 +78,8 @@ export function canDial(ctx: DiscoveryContext, record: PeerRecord, now: number):
 }
 
 /** Dial a known peer if `canDial` allows it. */
-export function dialKnown(ctx: DiscoveryContext, record: PeerRecord, now: number, out: Out[]): boolean {
+export function dialKnown(ctx: DiscoveryContext, record: PeerRecord, now: number, purpose: DialInfo['purpose'], out: Out[]): boolean {
   if (!canDial(ctx, record, now)) return false
-  startDial(ctx, record.peer, nextAddress(record), now, out)
+  startDial(ctx, record.peer, nextAddress(record), now, purpose, out)
   return true
 }

@@ -62,7 +62,7 @@ export function onLookupQuery(ctx: DiscoveryContext, event: LookupQuery, now: nu
     }
     const record = ctx.store.records.get(peer)
     const reachable = record !== undefined && !ctx.connected.has(peer)
-      && (ctx.dialing.has(peer) || dialKnown(ctx, record, now, out))
+      && (ctx.dialing.has(peer) || dialKnown(ctx, record, now, 'lookup', out))
     if (!reachable) { fail(event.lookupId, peer, out); continue }
     const waiting = ctx.awaiting.get(peer)
     if (!waiting) ctx.awaiting.set(peer, [event.lookupId])

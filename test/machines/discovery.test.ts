@@ -265,6 +265,24 @@ describe('connection manager', () => {
     probe.stop()
   })
 
+  test('a connection opened for a lookup query is trimmed first, without the grace period, once its query is done', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, highWatermark: 1, gracePeriod: 60_000, tickInterval: 1_000, refreshInterval: 0, queryTimeout: 5_000 })
+    const address = (p: string): string => `memory://${p.slice(0, 6)}/p2p/${p}`
+    const [a, b] = [peers[1], peers[2]]
+    probe.connect(a, 'outbound', address(a)) // a route to a
+    probe.send({ type: 'peer.disconnected', peer: a, reason: 'gone' })
+    probe.connect(b, 'outbound', address(b))
+    probe.send({ type: 'discovery.findPeer', peer: peers[9], queryId: 1 })
+    expect(probe.dials()).toContain(address(a)) // the lookup dials a to query it
+    probe.connect(a, 'outbound', address(a))
+    for (const f of probe.frames(a).filter((x) => x.body.t === 'find')) { // the join's self-lookup asks a too
+      probe.send({ type: 'message', peer: a, body: { t: 'found', id: f.body.id, peers: [] } } as never)
+    }
+    probe.advance(1_100)
+    expect(probe.hangUps()).toEqual([{ peer: a, reason: 'trimmed' }]) // b: within its grace period (and still queried)
+    probe.stop()
+  })
+
   test('unprotect releases only its own tag', () => {
     const probe = new DiscoveryProbe({ lowWatermark: 0, highWatermark: 1, gracePeriod: 0, tickInterval: 1_000, refreshInterval: 0 })
     const tick = (): string[] => { probe.advance(1_000); return probe.hangUps().map((h) => h.peer) }
