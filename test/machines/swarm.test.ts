@@ -381,15 +381,8 @@ describe('roots on a tiny network (real connection and handshake machines)', () 
     expect(small.events.filter((e) => e.type === 'peer.disconnected')).toEqual([{ type: 'peer.disconnected', peer: large.peerId, reason: Reasons.handshakeTimeout }])
   })
 
-  // BUG (machines/swarm.machine.ts `ended`, with the uncommitted duplicate-grace change): during
-  // the grace the peer counts as connected (no peer.disconnected was given), but `ended` unbinds
-  // it (`effect.bind` with connId undefined), so every frame a protocol sends it meanwhile is
-  // dropped by the shell (stats.dropped) and lost without any event. The remote closes the old
-  // connection as a duplicate only after it accepted the new one, so the replacement is usable.
-  // Suggested fix: in the grace, bind the peer to the replacement connection if one to that peer
-  // is secured (confirming/authenticating), or hold the peer's sends until it is accepted.
-  // Regression test (fixed: the peer moves to the secured replacement at once, no grace).
-  it('frames a protocol sends to the peer during the grace are not lost', () => {
+  // Regression: while the replacement confirms, the peer is bound to it, so sends are not dropped.
+  it('frames a protocol sends to the peer while the replacement confirms are not lost', () => {
     const got: Ev[] = []
     const talk = setup({}).createMachine({
       on: {
@@ -411,15 +404,7 @@ describe('roots on a tiny network (real connection and handshake machines)', () 
     expect(got).toEqual([{ type: 'message', peer: small.peerId, body: 'hi' }])
   })
 
-  // BUG (machines/swarm.machine.ts `hangUp`, with the uncommitted duplicate-grace change): while a
-  // peer's record has `key: null` (its bound connection was closed by the remote as a duplicate,
-  // the replacement not yet confirmed), `hangUp` only closes the replacement connection; its
-  // `conn.ended` does not match the record (key null), and `connectedAnyway` suppresses anything
-  // else, so the peer stays connected (isConnected true) until the grace timer reports
-  // peer.disconnected 'duplicate' — not the user's reason, and up to `timeouts.handshake` late.
-  // Suggested fix: in `hangUp`, when `peers.get(peer)?.key === null`, delete the record, cancel
-  // `grace:<peer>`, and emit/broadcast peer.disconnected with the hang-up reason at once.
-  // Regression test (fixed: no grace state any more; the hang-up closes the replacement).
+  // Regression: a hang-up reaches the replacement connection too, and the peer goes at once.
   it('hang-up while the peer waits for its replacement connection: disconnected at once with the hang-up reason', () => {
     const net = new MachineNet()
     const x = net.add('x', rootInput(5))
@@ -463,17 +448,8 @@ describe('roots on a tiny network (real connection and handshake machines)', () 
     expect(a.root.getSnapshot().status).toBe('done')
   })
 
-  // BUG (machines/swarm.machine.ts: `closed` entry `stopProtocols` vs `ended`'s
-  // `broadcast`): the last connection's `peer.disconnected` is queued for the protocols with
-  // `enqueue.sendTo`, which XState defers until the macrostep commits, but in the same macrostep
-  // the eventless transition to `closed` runs `stopProtocols`, which stops them at once. So
-  // protocols never hear that their last peer(s) disconnected when the swarm closes, and XState
-  // warns "Event peer.disconnected was sent to stopped actor" on every close (also for protocols
-  // that went final on `swarm.closing`, like ping). Suggested fix: stop the protocols after the
-  // deferred sends (e.g. `enqueue.stopChild`-like deferral via `enqueue.sendTo(self, {type:
-  // 'protocols.stop'})`, or deliver broadcasts with `ref.send` as routeFrame does), and skip refs
-  // whose snapshot is no longer active in `broadcast`.
-  // Regression test (fixed: protocols are stopped through the same deferred path as sendTo).
+  // Regression: protocols are stopped through the same deferred path as `sendTo`, so they hear
+  // the last peer.disconnected of a closing swarm before they stop.
   it('on close, protocols hear peer.disconnected for their peers before they are stopped', () => {
     const heard: string[] = []
     const spy = setup({}).createMachine({
