@@ -12,9 +12,10 @@
  * `isOnline` needs a connection, and `walking` leaves only when there is none.)
  *
  * The regions only decide *when*; what happens is in the handlers (connections.ts, exchange.ts,
- * queries.ts), which update the context and return `Out` items that the `perform` helper turns
- * into `emit(toPeer(...))`, user events, `sendTo(swarm, dialRequest | hangUpRequest)` and
- * lookup children (lookup.machine.ts, spawned with `spawnChild`).
+ * queries.ts), which update the context and return `Out` items that `run` turns into
+ * `emit(toPeer(...))`, user events, `sendTo(swarm, dialRequest | hangUpRequest)` and lookup
+ * children (lookup.machine.ts, `spawnChild`/`stopChild`). An event for a lookup that has just
+ * finished finds no child; XState then delivers it to this actor, which ignores it.
  *
  * User commands (via `cmd.protocol` to this protocol): `discovery.findPeer {peer, queryId}`,
  * `discovery.export`, `discovery.protect {peer, tag?}`, `discovery.unprotect {peer, tag?}`.
