@@ -569,6 +569,28 @@ export function summarize (rows, systems) {
   return out
 }
 
+/**
+ * Memory without the fixed per-process cost: per system, the slope of total RSS (median
+ * RSS/node × n) between the smallest and the largest n, i.e. MB per added node.
+ */
+export function marginalMemory (rows, systems) {
+  const out = {}
+  for (const system of systems) {
+    const ns = [...new Set(rows.filter((r) => r.system === system).map((r) => r.n))].sort((a, b) => a - b)
+    if (ns.length < 2) continue
+    const tot = (n, get) => n * median(rows.filter((r) => r.system === system && r.n === n).map(get))
+    const lo = ns[0]
+    const hi = ns[ns.length - 1]
+    out[system] = {
+      fromN: lo,
+      toN: hi,
+      rssPerAddedNodeMB: round((tot(hi, (r) => r.memory.rssPerNodeMB) - tot(lo, (r) => r.memory.rssPerNodeMB)) / (hi - lo), 3),
+      heapPerAddedNodeMB: round((tot(hi, (r) => r.memory.heapPerNodeMB) - tot(lo, (r) => r.memory.heapPerNodeMB)) / (hi - lo), 3)
+    }
+  }
+  return out
+}
+
 /** Text table: one block per (n, size); columns = systems, then first/other ratios. */
 export function formatTable (rows, systems) {
   const out = []

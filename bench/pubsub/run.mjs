@@ -17,10 +17,13 @@
 //   --signing   on (default; libp2p StrictSign) | off (libp2p StrictNoSign). naive-flood never signs.
 //   --window    max messages published but not yet delivered to every subscriber (default 32)
 //   --seed      topology seed (default 24301); same edges for every system
-//   --repeat    R runs of every (system, n), alternating the system order; the table shows medians
+//   --repeat    R runs of every (system, n, size), alternating the system order; the table shows medians
 //               (default 1). Use it on a shared/noisy machine.
+//   --wait-quiet S   before each child, wait up to S s until /proc/pressure/cpu "some avg10" is
+//               below --quiet-below (default 50) %. Every row records the machine's CPU pressure.
 //   --publisher rr (default: round-robin over all nodes) | a node index, e.g. 0 (single publisher)
 //   --out       JSON output (default bench/results/pubsub.json, overwritten)
+//   --table F   only re-print the table of an existing results file F (no run)
 //
 // What is measured (per system, n, size) — see harness.mjs for the exact code
 //   - topology: ring + random chords, ~4 connections per node, seeded; node a dials b for edge [a,b].
@@ -39,10 +42,11 @@
 //   - memory: (RSS after start + warm-up − RSS before start) / n, and heapUsed the same way,
 //     with global.gc() before each reading when run with --expose-gc (the child processes always are).
 //
-// Process model — each (system, n) runs in its OWN child process, one after the other.
+// Process model — each (system, n, size) runs in its OWN child process, one after the other,
+// the systems back to back for each size (so a table cell compares runs made seconds apart).
 //   Why: RSS is per process and freed memory is not reliably returned to the OS, so a system
 //   measured after another in the same process would inherit its RSS (and heap fragmentation,
-//   JIT state, pending timers). A fresh child per (system, n) gives every system the same cold
+//   JIT state, pending timers). A fresh child per (system, n, size) gives every system the same cold
 //   start, makes the memory figure clean, and a crash or hang of one system cannot take the
 //   others down (each child is killed after a time limit). Children run sequentially, never in
 //   parallel, so they do not compete for the 2 cores. The parent only collects results over IPC,
@@ -50,11 +54,11 @@
 //   (debugging only; memory figures are then not comparable).
 
 import { fork } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import os from 'node:os'
-import { runSystem, formatTable, summarize } from './harness.mjs'
+import { runSystem, formatTable, summarize, marginalMemory } from './harness.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, '..', '..')
@@ -70,6 +74,8 @@ function parseArgs (argv) {
     seed: 24301,
     publisher: 'rr',
     repeat: 1,
+    waitQuiet: 0,
+    quietBelow: 50,
     out: join(repoRoot, 'bench', 'results', 'pubsub.json'),
     child: false,
     inProcess: false
@@ -87,9 +93,12 @@ function parseArgs (argv) {
       case '--seed': a.seed = Number(v()); break
       case '--publisher': a.publisher = v(); break
       case '--repeat': a.repeat = Number(v()); break
+      case '--wait-quiet': a.waitQuiet = Number(v()); break
+      case '--quiet-below': a.quietBelow = Number(v()); break
       case '--out': a.out = resolve(v()); break
       case '--child': a.child = true; break
       case '--in-process': a.inProcess = true; break
+      case '--table': a.table = resolve(v()); break
       case '-h': case '--help':
         console.log('usage: node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10,30 --sizes 128,4096,65536 [--quick] [--signing on|off] [--window W] [--seed S] [--out FILE]')
         process.exit(0)
@@ -120,7 +129,7 @@ async function runOne (system, n, args) {
   return runSystem(adapter, { n, sizes: args.sizes, seed: args.seed, signing: args.signing, quick: args.quick, window: args.window, publisher: args.publisher, log })
 }
 
-// ─── child mode: one (system, n), results over IPC ──────────────────────────
+// ─── child mode: one (system, n, size), results over IPC ────────────────────
 async function childMain (args) {
   const system = args.systems[0]
   const n = args.nodes[0]
@@ -133,6 +142,24 @@ async function childMain (args) {
   // some libraries leave timers behind; do not wait for them
   setTimeout(() => process.exit(0), 200).unref()
   process.disconnect?.()
+}
+
+function cpuPressure () {
+  try { return Number(/some avg10=([\d.]+)/.exec(readFileSync('/proc/pressure/cpu', 'utf8'))[1]) } catch { return null }
+}
+
+/** Wait (at most `maxS` seconds) until the machine's CPU pressure (PSI some avg10) is below `below` %. */
+async function waitQuiet (maxS, below) {
+  const t0 = Date.now()
+  let p = cpuPressure()
+  if (p == null || p < below) return
+  process.stdout.write(`waiting up to ${maxS} s for CPU pressure < ${below}% (now ${p}%) ... `)
+  while (Date.now() - t0 < maxS * 1000) {
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    p = cpuPressure()
+    if (p < below) break
+  }
+  console.log(`${p}% after ${Math.round((Date.now() - t0) / 1000)} s`)
 }
 
 function childTimeoutMs (args, n) {
@@ -166,28 +193,47 @@ function runChild (system, n, args) {
   })
 }
 
+function printReport (out) {
+  const { meta, results } = out
+  console.log('')
+  console.log(`${meta.mode} run ${meta.date}, ${meta.node}, ${meta.cpus}; signing=${meta.signing ? 'on' : 'off'}, window=${meta.window}, publishers: ${meta.publishers}, repeat=${meta.repeat ?? 1}`)
+  for (const [s, ns] of Object.entries(meta.notes ?? {})) console.log(`${s}: ${ns.join('; ')}`)
+  console.log('')
+  console.log(formatTable(results, meta.systems))
+  const mm = out.marginalMemory ?? marginalMemory(results, meta.systems)
+  for (const [s, m] of Object.entries(mm)) console.log(`memory per ADDED node (n=${m.fromN}→${m.toN}, no fixed per-process cost): ${s} RSS ${m.rssPerAddedNodeMB} MB, heap ${m.heapPerAddedNodeMB} MB`)
+  if (meta.failures?.length) console.log(`FAILURES: ${meta.failures.map((f) => `${f.system} n=${f.n} size=${f.size}: ${String(f.error).split('\n')[0]}`).join(' | ')}`)
+}
+
 async function main () {
   const args = parseArgs(process.argv.slice(2))
   if (args.child) return childMain(args)
+  if (args.table) return printReport(JSON.parse(readFileSync(args.table, 'utf8')))
 
   if (typeof global.gc !== 'function' && args.inProcess) console.log('note: run with node --expose-gc for cleaner memory figures')
   const t0 = Date.now()
   const rows = []
   const failures = []
   console.log(`pubsub bench: systems=${args.systems.join(',')} nodes=${args.nodes.join(',')} sizes=${args.sizes.join(',')} ${args.quick ? 'QUICK' : 'FULL'} signing=${args.signing ? 'on' : 'off'} window=${args.window} seed=${args.seed}`)
+  // order: for each n, each repetition, each size: the systems back to back (order alternating
+  // per repetition), each in a fresh child — so the systems compared in one table cell ran
+  // seconds apart and saw about the same machine load
   for (const n of args.nodes) {
     for (let rep = 0; rep < args.repeat; rep++) {
-      // alternate the order on each repetition so neither system always runs first
       const order = rep % 2 === 0 ? args.systems : [...args.systems].reverse()
-      for (const system of order) {
-        let r
-        if (args.inProcess) {
-          try { r = { ok: true, rows: await runOne(system, n, args) } } catch (err) { r = { ok: false, error: String(err?.stack ?? err) } }
-        } else {
-          r = await runChild(system, n, args)
+      for (const size of args.sizes) {
+        for (const system of order) {
+          if (args.waitQuiet > 0) await waitQuiet(args.waitQuiet, args.quietBelow)
+          const one = { ...args, sizes: [size] }
+          let r
+          if (args.inProcess) {
+            try { r = { ok: true, rows: await runOne(system, n, one) } } catch (err) { r = { ok: false, error: String(err?.stack ?? err) } }
+          } else {
+            r = await runChild(system, n, one)
+          }
+          if (r.ok) rows.push(...r.rows.map((row) => ({ ...row, rep })))
+          else { failures.push({ system, n, size, rep, error: r.error }); console.error(`[${system}] n=${n} size=${size} FAILED: ${r.error}`) }
         }
-        if (r.ok) rows.push(...r.rows.map((row) => ({ ...row, rep })))
-        else { failures.push({ system, n, rep, error: r.error }); console.error(`[${system}] n=${n} FAILED: ${r.error}`) }
       }
     }
   }
@@ -208,25 +254,23 @@ async function main () {
       window: args.window,
       seed: args.seed,
       repeat: args.repeat,
+      waitQuiet: args.waitQuiet ? `up to ${args.waitQuiet} s for CPU pressure < ${args.quietBelow}% before each child` : 'no',
       topology: 'ring + random chords, ~4 connections per node (harness.makeTopology)',
       publishers: args.publisher === 'rr' ? 'round-robin over all nodes' : `node ${args.publisher} only`,
-      processModel: 'one child process per (system, n), sequential',
+      processModel: "one child process per (system, n, size), sequential, systems back to back per size",
       MB: '1e6 bytes',
       notes,
       failures,
       wallSeconds: Math.round((Date.now() - t0) / 1000)
     },
+    marginalMemory: marginalMemory(rows, args.systems),
     // one object per (system, n, size): the median over repetitions of every figure of the table
     summary: summarize(rows, args.systems),
     results: rows
   }
   mkdirSync(dirname(args.out), { recursive: true })
   writeFileSync(args.out, JSON.stringify(out, null, 2) + '\n')
-
-  console.log('')
-  for (const [s, ns] of Object.entries(notes)) console.log(`${s}: ${ns.join('; ')}`)
-  console.log('')
-  console.log(formatTable(rows, args.systems))
+  printReport(out)
   console.log(`wrote ${args.out} (${rows.length} rows, ${failures.length} failures) in ${out.meta.wallSeconds} s`)
   if (failures.length) process.exitCode = 1
 }
