@@ -4,10 +4,14 @@
  * The shell hands it to the machines on Node; it passes the same known-answer tests as the
  * portable nobleSuite (machines/lib/crypto-noble.ts) and follows the same strictness rules:
  * - ed25519 verification rejects non-canonical and small-order public keys. OpenSSL does not
- *   check the key itself, so each public key is decoded once with noble (strict decoding +
- *   `isSmallOrder()`) and the verdict is cached with the imported KeyObject. OpenSSL itself
- *   rejects S >= L and compares R by its canonical encoding. One difference remains and is
- *   accepted: OpenSSL checks
+ *   check the key itself, so two byte checks run before it: the encoded y must be below
+ *   p = 2^255 - 19 (canonical), and the encoding must not be one of the small-order points'
+ *   (the 8-torsion subgroup, derived once at module load with noble, with both sign bits, so
+ *   the non-canonical "negative zero" x of the order-1 and order-2 points is refused too).
+ *   That is what noble's strict decoding + `isSmallOrder()` accepts, without its ~200 µs
+ *   point decompression; OpenSSL decodes the rest itself and fails a point off the curve.
+ *   OpenSSL itself rejects S >= L and compares R by its canonical encoding. One difference
+ *   remains and is accepted: OpenSSL checks
  *   the cofactorless equation, noble the cofactored one, so a signature whose R carries a
  *   deliberate small-order component (never produced by an honest signer) verifies under noble
  *   only.
@@ -16,6 +20,10 @@
  *
  * Importing a raw key into a KeyObject can cost more than the operation itself, so KeyObjects
  * are cached in two small bounded LRU maps keyed by the key bytes (see the cache sizes below).
+ * A remote public key enters its LRU only when it is seen again in another array (a peer's
+ * static or identity key on a later handshake); until then its KeyObject hangs off the array
+ * it came in (a WeakMap), which is how a remote ephemeral key is reused within its handshake
+ * (Noise keeps the same array) without ever evicting the keys worth keeping.
  * Keys are imported as OKP JWKs, not as PKCS8/SPKI DER: on Node 20 / OpenSSL 3 a DER import
  * goes through the decoder framework and measured ~455 µs for an X25519 private key and
  * ~106 µs for a public key, against ~45 µs and ~10 µs as JWK (the same raw-key OpenSSL call).
@@ -51,7 +59,7 @@ const EMPTY = new Uint8Array(0)
 /** Node reads only `d` of a private OKP JWK (and derives the public key); `x` must merely be a string. */
 const UNUSED_X = Buffer.alloc(32).toString('base64url')
 
-/** A bounded least-recently-used map; `null` values record rejected public keys. */
+/** A bounded least-recently-used map; `null` values record public keys OpenSSL would not import. */
 class KeyCache {
   private readonly map = new Map<string, KeyObject | null>()
   constructor(private readonly limit: number) {}
@@ -96,32 +104,104 @@ function publicKeyObject(crv: 'Ed25519' | 'X25519', x: string): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' })
 }
 
+/**
+ * Public keys seen once, by their bytes (no KeyObject: only the fact). A key seen again in a
+ * different array is admitted to `publicKeys`; a remote ephemeral key never is.
+ */
+const seenPublicKeys = new Set<string>()
+/** KeyObjects of keys not (yet) admitted, kept as long as the array they came in. */
+const publicKeysByArray = new WeakMap<Uint8Array, KeyObject | null>()
+
+/**
+ * The cached verdict for a public key, else `make()`'s, cached by array on a first sighting
+ * and in the LRU on a second one.
+ */
+function publicKeyLookup(raw: Uint8Array, id: string, make: () => KeyObject | null): KeyObject | null {
+  const byArray = publicKeysByArray.get(raw)
+  if (byArray !== undefined) return byArray
+  const cached = publicKeys.get(id)
+  if (cached !== undefined) return cached
+  const key = make()
+  if (seenPublicKeys.delete(id)) return publicKeys.set(id, key)
+  if (seenPublicKeys.size >= PUBLIC_KEY_CACHE_SIZE) {
+    const oldest = seenPublicKeys.values().next().value
+    if (oldest !== undefined) seenPublicKeys.delete(oldest)
+  }
+  seenPublicKeys.add(id)
+  publicKeysByArray.set(raw, key)
+  return key
+}
+
 /** An x25519 public KeyObject, or null when the bytes cannot be imported. */
 function x25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
   const x = b64url(raw)
-  const id = 'X25519' + x
-  const cached = publicKeys.get(id)
-  if (cached !== undefined) return cached
-  try {
-    return publicKeys.set(id, publicKeyObject('X25519', x))
-  } catch {
-    return publicKeys.set(id, null)
-  }
+  return publicKeyLookup(raw, 'X25519' + x, () => {
+    try {
+      return publicKeyObject('X25519', x)
+    } catch {
+      return null
+    }
+  })
 }
 
-/** An ed25519 public KeyObject, or null for a non-canonical, undecodable or small-order key. */
-function ed25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
-  const x = b64url(raw)
-  const id = 'Ed25519' + x
-  const cached = publicKeys.get(id)
-  if (cached !== undefined) return cached
-  try {
-    const point = ed25519.Point.fromBytes(raw, false)
-    if (point.isSmallOrder()) return publicKeys.set(id, null)
-    return publicKeys.set(id, publicKeyObject('Ed25519', x))
-  } catch {
-    return publicKeys.set(id, null)
+/**
+ * The base64url encodings of the 8-torsion subgroup of edwards25519 (the small-order points),
+ * each also with the sign bit flipped: 10 distinct encodings. Derived with noble: T = L·P has
+ * order 8 for a point P with a torsion component of order 8; its multiples are the subgroup.
+ */
+function smallOrderEncodings(): Set<string> {
+  const Point = ed25519.Point
+  const n = Point.CURVE().n
+  let t: InstanceType<typeof Point> | undefined
+  for (let y = 2; t === undefined && y < 256; y++) {
+    const bytes = new Uint8Array(32)
+    bytes[0] = y
+    let p: InstanceType<typeof Point>
+    try {
+      p = Point.fromBytes(bytes, false)
+    } catch {
+      continue
+    }
+    const torsion = p.multiplyUnsafe(n - 1n).add(p)
+    if (!torsion.double().double().is0()) t = torsion
   }
+  if (t === undefined) throw new Error('no point of order 8 found')
+  const out = new Set<string>()
+  let m = Point.ZERO
+  for (let k = 0; k < 8; k++) {
+    const bytes = m.toBytes()
+    out.add(b64url(bytes))
+    bytes[31] ^= 0x80
+    out.add(b64url(bytes))
+    m = m.add(t)
+  }
+  if (out.size !== 10 || !m.is0()) throw new Error('small-order encodings: unexpected subgroup')
+  return out
+}
+
+const SMALL_ORDER_ED25519 = smallOrderEncodings()
+
+/** Whether the encoded y (sign bit cleared, little-endian) is below p = 2^255 - 19. */
+function isCanonicalY(raw: Uint8Array): boolean {
+  // y >= p only for y in [p, 2^255 - 1]: byte 31 is 0x7f (sign cleared), bytes 30..1 are 0xff
+  // and byte 0 is at least 0xed.
+  if ((raw[31] & 0x7f) !== 0x7f) return true
+  for (let i = 30; i >= 1; i--) if (raw[i] !== 0xff) return true
+  return raw[0] < 0xed
+}
+
+/** An ed25519 public KeyObject, or null for a non-canonical, small-order or unimportable key. */
+function ed25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
+  if (!isCanonicalY(raw)) return null
+  const x = b64url(raw)
+  if (SMALL_ORDER_ED25519.has(x)) return null
+  return publicKeyLookup(raw, 'Ed25519' + x, () => {
+    try {
+      return publicKeyObject('Ed25519', x)
+    } catch {
+      return null
+    }
+  })
 }
 
 function view(buf: Buffer): Uint8Array {
