@@ -140,7 +140,12 @@ export const connectionMachine = setup({
       })
     }),
     /** Tell the root which peer this (outbound) connection proved, before it is confirmed. */
-    reportSecured: sendParent(({ context }) => ({ type: 'conn.secured', key: context.key, peer: context.peer! })),
+    reportSecured: sendParent(({ context }) => ({
+      type: 'conn.secured',
+      key: context.key,
+      peer: context.peer!,
+      handshakeHash: context.handshakeHash!,
+    })),
     /** Ask the root to accept the authenticated peer. */
     requestAcceptance: sendParent(({ context }) => ({
       type: 'conn.authenticated',

@@ -77,7 +77,7 @@ export type ChildEvent =
     }
   | { type: 'proto.dial'; address: string }
   | { type: 'proto.hangUp'; peer: string; reason: string }
-  | { type: 'conn.secured'; key: string; peer: string }
+  | { type: 'conn.secured'; key: string; peer: string; handshakeHash: Uint8Array }
   | { type: `xstate.error.actor.${string}`; error: unknown }
 
 export type SwarmMachineEvent = Input | ChildEvent
@@ -95,7 +95,8 @@ export function survivor(
   return compareBytes(a.handshakeHash, b.handshakeHash) <= 0 ? 'a' : 'b'
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
+function compareBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): number {
+  if (!a || !b) return (a ? a.length : -1) - (b ? b.length : -1)
   const n = Math.min(a.length, b.length)
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
   return a.length - b.length
@@ -337,9 +338,11 @@ export const swarmMachine = setup({
     }),
     /** An outbound connection's handshake proved its peer; it now waits for the responder's `ready`. */
     secured: ({ context, event }) => {
-      const e = event as { key: string; peer: string }
+      const e = event as { key: string; peer: string; handshakeHash: Uint8Array }
       const rec = context.conns.get(e.key)
-      if (rec) rec.securedPeer = e.peer
+      if (!rec) return
+      rec.securedPeer = e.peer
+      rec.handshakeHash = e.handshakeHash
     },
     hangUp: enqueueActions(({ context, event }) => {
       const e = event as { peer: string; reason?: string }
@@ -414,7 +417,7 @@ export const swarmMachine = setup({
       closing: false,
     }
   },
-  initial: 'running',
+  initial: 'starting',
   on: {
     'io.conn.frame': { actions: 'routeFrame' },
     'io.conn.invalid': { actions: 'routeToConnection' },
@@ -426,6 +429,14 @@ export const swarmMachine = setup({
     'xstate.error.actor.*': { actions: 'childFailed' },
   },
   states: {
+    /**
+     * Created, not yet started by the shell. Protocol actors start on `cmd.start`, once the
+     * actor system runs: timers scheduled while the root is still being constructed would be
+     * scheduled twice by XState (once more when the system starts) and one could never be cleared.
+     */
+    starting: {
+      on: { 'cmd.start': { target: 'running' } },
+    },
     running: {
       entry: 'startProtocols',
       on: {

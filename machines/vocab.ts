@@ -33,6 +33,8 @@ export interface CmdDial { type: 'cmd.dial'; address: string; url: string; peer?
 export interface CmdHangUp { type: 'cmd.hangUp'; peer: string; reason?: string }
 /** User: a command for one protocol (`event` is delivered to that protocol's actor). */
 export interface CmdProtocol { type: 'cmd.protocol'; protocol: string; event: { type: string } & Record<string, unknown> }
+/** Shell: the swarm is started (its protocols start now). The first input, always. */
+export interface CmdStart { type: 'cmd.start' }
 /** User: close the swarm gracefully. */
 export interface CmdClose { type: 'cmd.close' }
 /** The answer to `effect.call` (a protocol's user function ran; `error` if it threw or rejected). */
@@ -40,7 +42,7 @@ export interface CallDone { type: 'io.call.done'; protocol: string; callId: numb
 
 export type Input =
   | ListenerReady | ConnOpened | ConnFrame | ConnInvalid | ConnClosed | DialFailed
-  | CmdDial | CmdHangUp | CmdProtocol | CmdClose | CallDone
+  | CmdStart | CmdDial | CmdHangUp | CmdProtocol | CmdClose | CallDone
 
 // ---------------------------------------------------------------------------------------------
 // Effects: what the shell performs. Each names the input that will answer it, if any.

@@ -26,6 +26,9 @@ import { Driver } from './runtime/driver.js'
 import { realScheduler, type Scheduler } from './runtime/clock.js'
 import { Swarm } from './swarm.js'
 import { createWsTransport } from './transport/ws.js'
+import { discoveryForSwarm } from './discovery/builtin.js'
+import { DISCOVERY_ID } from '../machines/discovery/discovery.machine.js'
+import type { DiscoveryOptions } from '../machines/discovery/options.js'
 import type { Transport } from './transport/transport.js'
 
 export interface SwarmOptions {
@@ -33,8 +36,8 @@ export interface SwarmOptions {
   listen?: string[]
   /** Addresses to dial at start. */
   bootstrap?: string[]
-  /** `false`: static peers only (no bootstrap walk, no peer exchange, no lookups). */
-  discovery?: boolean | Record<string, unknown>
+  /** `false`: static peers only (no bootstrap walk, no peer exchange, no lookups); or discovery's options. */
+  discovery?: boolean | DiscoveryOptions
   /** The ed25519 identity: a 32-byte secret key. Default: `identityFile`, else derived from `seed`, else fresh. */
   secretKey?: Uint8Array
   /** A file holding the identity, created (mode 0600) on first use and reused after. */
@@ -68,14 +71,6 @@ const KNOWN_OPTIONS = new Set([
   'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub',
 ])
 
-/** Built-in protocols other than ping, registered by their modules (pubsub, discovery). */
-export type BuiltinFactory = (options: SwarmOptions) => ProtocolDefinition<any> | undefined
-const builtins: BuiltinFactory[] = []
-
-/** @internal let a built-in protocol module add itself to every swarm. */
-export function registerBuiltin(factory: BuiltinFactory): void {
-  builtins.push(factory)
-}
 
 /** Create a swarm, start it and its listeners. Rejects if a listener cannot start. */
 export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
@@ -128,7 +123,8 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
     throw new XswarmError(ErrorCodes.LISTEN_FAILED, `cannot listen on ${listen.join(', ')}: ${(error as Error).message}`, { cause: error })
   }
   driver.push({ type: 'io.listener.ready', addresses: bound.map((url) => `${url}/p2p/${peerId}`) })
-  for (const address of options.bootstrap ?? []) swarm.dial(address)
+  // With discovery, it dials the bootstrap addresses itself (and again, with backoff, later).
+  if (!protocols.some((p) => p.id === DISCOVERY_ID)) for (const address of options.bootstrap ?? []) swarm.dial(address)
   return swarm
 }
 
@@ -199,9 +195,7 @@ function resolveProtocols(options: SwarmOptions): ProtocolDefinition<any>[] {
   const builtin: ProtocolDefinition<any>[] = []
   if (options.ping !== false) builtin.push(pingProtocol(options.ping ?? {}))
   if (options.pubsub !== false) builtin.push(pubsubProtocol(options.pubsub ?? {}))
-  for (const factory of builtins) {
-    const def = factory(options)
-    if (def) builtin.push(def)
-  }
+  const discovery = discoveryForSwarm(options)
+  if (discovery) builtin.push(discovery)
   return [...builtin.filter((def) => !seen.has(def.id)), ...user]
 }

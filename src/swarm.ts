@@ -19,6 +19,10 @@ import { InputQueue } from './runtime/queue.js'
 export type SwarmEvent = CoreSwarmEvent | ProtocolEvent
 
 const PUBSUB_ID = '/xswarm/pubsub/1'
+const DISCOVERY_ID = '/xswarm/discovery/1'
+
+/** Where `findPeer` found a peer. */
+export interface FoundPeer { peer: string; addresses: string[]; rounds: number }
 /** Events handed out before the consumer yields to the event loop once (so IO keeps flowing). */
 const EVENTS_PER_TURN = 1024
 /** Inputs settled per pump before yielding to the event loop. */
@@ -40,6 +44,8 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   /** Inputs settled since the consumer last yielded to the event loop (across wake-ups). */
   #stepsSinceYield = 0
   #pubsubSeq = 0
+  #querySeq = 0
+  readonly #queries = new Map<number, { resolve: (found: FoundPeer) => void; reject: (error: Error) => void }>()
 
   /** @internal use createSwarm */
   constructor(peerId: string, driver: Driver, protocols: ReadonlySet<string>) {
@@ -54,10 +60,13 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   }
 
   /** @internal called by the driver for every swarm event, in order. */
-  _event(event: { type: string }): void {
+  _event(event: { type: string; [key: string]: unknown }): void {
     if (event.type === 'swarm.listening') this.#addresses = [...(event as unknown as { addresses: string[] }).addresses]
     this.#events.push(event as SwarmEvent)
+    if (event.type === 'discovery.peer.found' || event.type === 'discovery.peer.notFound') this.#answer(event)
     if (event.type === 'swarm.closed') {
+      for (const query of this.#queries.values()) query.reject(new XswarmError(ErrorCodes.SWARM_CLOSED, 'findPeer: the swarm closed'))
+      this.#queries.clear()
       this.#rootClosed = true
       this._input() // wake a close() that waits for input: nothing more will come
     }
@@ -125,6 +134,34 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
     const publishId = ++this.#pubsubSeq
     this.command(PUBSUB_ID, { type: 'pubsub.publish', topic: checkTopic(topic), data, publishId })
     return publishId
+  }
+
+  /**
+   * Find a peer's addresses with iterative Kademlia lookups (discovery must be on). Like
+   * everything, the lookup runs through the queue: the promise settles while the swarm is
+   * driven (iterate it). Rejects with XswarmError `not-found` (the message says why).
+   */
+  findPeer(peer: string): Promise<FoundPeer> {
+    if (typeof peer !== 'string' || peer.length === 0 || peer.length > 128) throw new TypeError('"peer" expected a peer id string')
+    const queryId = ++this.#querySeq
+    this.command(DISCOVERY_ID, { type: 'discovery.findPeer', peer, queryId })
+    return new Promise((resolve, reject) => this.#queries.set(queryId, { resolve, reject }))
+  }
+
+  #answer(event: { type: string; [key: string]: unknown }): void {
+    const query = this.#queries.get(event.queryId as number)
+    if (!query) return
+    this.#queries.delete(event.queryId as number)
+    if (event.type === 'discovery.peer.found') {
+      query.resolve({ peer: event.peer as string, addresses: event.addresses as string[], rounds: event.rounds as number })
+    } else {
+      query.reject(new XswarmError(ErrorCodes.NOT_FOUND, `findPeer ${String(event.peer)}: ${String(event.reason ?? 'not-found')} after ${String(event.rounds)} rounds`))
+    }
+  }
+
+  /** Ids of the protocols this swarm runs (built-ins and yours). */
+  get protocols(): string[] {
+    return [...this.#protocols]
   }
 
   /** Counters: inputs settled, frames and bytes in and out, sends dropped, sockets paused. */

@@ -1,5 +1,5 @@
 /**
- * Discovery as a built-in protocol of `createSwarm`: importing this module registers it.
+ * Discovery as a built-in protocol of `createSwarm` (which calls `discoveryForSwarm`).
  *
  * `discovery: false` leaves the protocol out entirely (static peers only: nothing of
  * discovery runs, and commands to it are refused by the swarm as for any missing protocol).
@@ -12,7 +12,7 @@
 import { discoveryProtocol } from '../../machines/discovery/discovery.machine.js'
 import type { DiscoveryOptions } from '../../machines/discovery/options.js'
 import type { ProtocolDefinition } from '../../machines/lib/protocol.js'
-import { registerBuiltin, type SwarmOptions } from '../create-swarm.js'
+import type { SwarmOptions } from '../create-swarm.js'
 
 /** The discovery protocol for these swarm options, or `undefined` when `discovery: false`. */
 export function discoveryForSwarm(options: SwarmOptions): ProtocolDefinition<any> | undefined {
@@ -22,4 +22,3 @@ export function discoveryForSwarm(options: SwarmOptions): ProtocolDefinition<any
   return discoveryProtocol({ ...extra, bootstrap })
 }
 
-registerBuiltin(discoveryForSwarm)

@@ -150,6 +150,7 @@ export class Driver {
     this.settling = true
     try {
       this.root.start()
+      this.root.send({ type: 'cmd.start' })
     } finally {
       this.settling = false
     }

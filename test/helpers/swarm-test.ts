@@ -68,7 +68,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /** A swarm over real WebSockets on 127.0.0.1 (any free port), listening by the time it resolves. */
 export async function createTestSwarm(options: SwarmOptions = {}): Promise<Swarm> {
-  const swarm = await createSwarm({ listen: ['ws://127.0.0.1:0'], ...options })
+  const swarm = await createSwarm({ listen: ['ws://127.0.0.1:0'], discovery: false, ...options })
   live.push({ swarm })
   if ((options.listen ?? ['x']).length > 0) {
     await nextEvent(swarm, (e) => e.type === 'swarm.listening', { timeoutMs: 5000, what: 'swarm.listening' })
@@ -86,7 +86,7 @@ export type SimSwarmOptions = Omit<SwarmOptions, 'transports' | 'scheduler'> & {
  */
 export async function createSimTestSwarm(sim: Simulation, options: SimSwarmOptions, drive = true): Promise<Swarm> {
   const transport = sim.transport()
-  const swarm = await createSwarm({ listen: ['memory://0'], ...options, transports: [transport], scheduler: sim.scheduler })
+  const swarm = await createSwarm({ listen: ['memory://0'], discovery: false, ...options, transports: [transport], scheduler: sim.scheduler })
   transports.set(swarm, transport)
   live.push({ swarm, sim })
   if (drive) {

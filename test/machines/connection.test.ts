@@ -27,7 +27,7 @@ describe('connection machine: the way to open', () => {
     expect(h.state()).toBe('confirming')
     expect(h.drain()).toEqual({
       effects: [{ type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv }],
-      toParent: [{ type: 'conn.secured', key: 'd1', peer: PEER_B }],
+      toParent: [{ type: 'conn.secured', key: 'd1', peer: PEER_B, handshakeHash: out.ok && out.handshakeHash }],
     })
     expect(h.conn.getSnapshot().context.peer).toBe(PEER_B)
 
