@@ -12,7 +12,7 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSwarm, type Swarm } from '../src/index.js'
-import '../src/discovery/builtin.js' // registers /xswarm/discovery/1 (until the public entry does)
+
 import { DISCOVERY_ID } from '../machines/discovery/discovery.machine.js'
 import { loadPeerStore, savePeerStore } from '../src/discovery/peer-store-file.js'
 
