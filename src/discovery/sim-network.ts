@@ -25,49 +25,9 @@ import { protocolSystemId, splitAddress } from '../../machines/lib/protocol.js'
 import { createRng, nextInt, type Rng } from '../../machines/lib/rng.js'
 import { bindRuntime, spawnTracked } from '../../machines/lib/runtime.js'
 import { simInput, simPeerId } from './probe.js'
+import { TimedHeap } from '../runtime/heap.js'
 
-interface Task { time: number; seq: number; run: () => void }
-
-/** A binary min-heap of tasks by (time, seq). */
-class TaskHeap {
-  private items: Task[] = []
-  get size(): number { return this.items.length }
-  peek(): Task | undefined { return this.items[0] }
-  push(task: Task): void {
-    const a = this.items
-    a.push(task)
-    let i = a.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(a[i], a[p])) break
-      ;[a[i], a[p]] = [a[p], a[i]]
-      i = p
-    }
-  }
-  pop(): Task | undefined {
-    const a = this.items
-    const top = a[0]
-    const last = a.pop()
-    if (a.length > 0 && last) {
-      a[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1
-        let m = i
-        if (l < a.length && before(a[l], a[m])) m = l
-        if (r < a.length && before(a[r], a[m])) m = r
-        if (m === i) break
-        ;[a[i], a[m]] = [a[m], a[i]]
-        i = m
-      }
-    }
-    return top
-  }
-}
-
-function before(x: Task, y: Task): boolean {
-  return x.time < y.time || (x.time === y.time && x.seq < y.seq)
-}
+interface Task { at: number; seq: number; run: () => void }
 
 /** A node's SimulatedClock whose timeouts are also scheduled on the network's heap. */
 class NodeClock extends SimulatedClock {
@@ -108,7 +68,7 @@ export class SimNetwork {
   now = 0
   /** Facts delivered to discovery actors. */
   delivered = 0
-  private heap = new TaskHeap()
+  private heap = new TimedHeap<Task>()
   private seq = 0
   private rng: Rng
   private latency: [number, number]
@@ -160,7 +120,7 @@ export class SimNetwork {
 
   /** Schedule `run` at simulated time `time` (not before now). */
   at(time: number, run: () => void): void {
-    this.heap.push({ time: Math.max(time, this.now), seq: this.seq++, run })
+    this.heap.push({ at: Math.max(time, this.now), seq: this.seq++, run })
   }
 
   private delay(): number {
@@ -290,9 +250,9 @@ export class SimNetwork {
 
   /** Run every task due up to `time`, then set the time to `time`. */
   runUntil(time: number): void {
-    for (let t = this.heap.peek(); t && t.time <= time; t = this.heap.peek()) {
+    for (let t = this.heap.peek(); t && t.at <= time; t = this.heap.peek()) {
       this.heap.pop()
-      this.now = t.time
+      this.now = t.at
       t.run()
     }
     this.now = Math.max(this.now, time)

@@ -13,6 +13,7 @@ import { createMemoryNetwork, type MemoryNetwork } from '../transport/memory.js'
 import type { Transport } from '../transport/transport.js'
 import type { Swarm, SwarmEvent } from '../swarm.js'
 import type { Scheduler } from './clock.js'
+import { TimedHeap } from './heap.js'
 
 interface Timer { at: number; seq: number; fn: () => void; cancelled: boolean }
 
@@ -53,7 +54,7 @@ export interface Simulation {
 export function createSimulation(): Simulation {
   let now = 0
   let seq = 0
-  const timers: Timer[] = [] // binary heap ordered by (at, seq)
+  const timers = new TimedHeap<Timer>()
   const tasks: (() => void)[] = []
   let taskHead = 0
   const swarms: { swarm: Swarm; onEvent?: (event: SwarmEvent) => void }[] = []
@@ -63,7 +64,7 @@ export function createSimulation(): Simulation {
     now: () => now,
     setTimeout(fn, ms) {
       const timer: Timer = { at: now + Math.max(0, ms), seq: ++seq, fn, cancelled: false }
-      heapPush(timers, timer)
+      timers.push(timer)
       return timer
     },
     clearTimeout(handle) {
@@ -123,14 +124,15 @@ export function createSimulation(): Simulation {
         await flushMicrotasks()
         if (tasks.length > 0) continue
         // Idle: jump to the next timer (all timers due at that instant fire, in order).
-        while (timers.length > 0 && timers[0].cancelled) heapPop(timers)
-        if (timers.length === 0 || timers[0].at > end) {
+        while (timers.peek()?.cancelled) timers.pop()
+        const next = timers.peek()
+        if (!next || next.at > end) {
           now = Math.max(now, end)
           return { now, satisfied: options.until?.() ?? false, rounds }
         }
-        now = timers[0].at
-        while (timers.length > 0 && timers[0].at <= now) {
-          const timer = heapPop(timers)!
+        now = next.at
+        while ((timers.peek()?.at ?? Infinity) <= now) {
+          const timer = timers.pop()!
           if (!timer.cancelled) timer.fn()
         }
       }
@@ -142,39 +144,4 @@ export function createSimulation(): Simulation {
 /** Let pending promise callbacks (dial results, listener starts) run; deterministic. */
 async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 4; i++) await Promise.resolve()
-}
-
-function less(a: Timer, b: Timer): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
-}
-
-function heapPush(heap: Timer[], item: Timer): void {
-  heap.push(item)
-  let i = heap.length - 1
-  while (i > 0) {
-    const parent = (i - 1) >> 1
-    if (!less(heap[i], heap[parent])) break
-    ;[heap[i], heap[parent]] = [heap[parent], heap[i]]
-    i = parent
-  }
-}
-
-function heapPop(heap: Timer[]): Timer | undefined {
-  const top = heap[0]
-  const last = heap.pop()
-  if (heap.length > 0 && last) {
-    heap[0] = last
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      const r = l + 1
-      let m = i
-      if (l < heap.length && less(heap[l], heap[m])) m = l
-      if (r < heap.length && less(heap[r], heap[m])) m = r
-      if (m === i) break
-      ;[heap[i], heap[m]] = [heap[m], heap[i]]
-      i = m
-    }
-  }
-  return top
 }
