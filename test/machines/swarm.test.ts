@@ -379,30 +379,18 @@ describe('roots on a tiny network (real connection and handshake machines)', () 
     return { net, a, b, errors }
   }
 
-  // BUG (machines/swarm.machine.ts, `ended` → `replacementFor` and `authenticated` →
-  // `survivor`, since ac65cd7): when the remote closes A's bound connection as a duplicate, `ended`
-  // moves the peer to a replacement that may only be *secured* (outbound, still `confirming`:
-  // `securedPeer` set, but no `peer` and no `handshakeHash` in its ConnRecord). If another
-  // connection to that peer then authenticates, `authenticated` takes the bound record as `old`
-  // and calls `survivor(..., old.handshakeHash!, ...)`; with both connections dialed by A the
-  // hashes are compared and `compareBytes(undefined, …)` throws: the root actor errors and the
-  // whole swarm stops (swarm.error 'internal' + swarm.closed in the shell). Reached with A dialing
-  // B twice and B dialing A once, in one interleaving of the three connections (fast-check found
-  // it; seeds 736954919 with three connections and 1356812547 with four).
-  // Suggested fix: send the handshake hash with `conn.secured` and keep it in the record (so the
-  // bound replacement always has one), and make `survivor`/`compareBytes` total (never throw on
-  // a missing hash); alternatively, in `authenticated`, when the bound record is not yet
-  // authenticated, keep the bound replacement and close the newcomer as a duplicate only if the
-  // remote will make the same choice.
+  // Regression: the peer can be bound to a replacement that is secured but not yet confirmed;
+  // when another connection to that peer then authenticates, the tie-break must still work
+  // (it used to read the replacement's missing handshake hash and crash the root). Found by the
+  // interleaving property below (seeds 736954919 with three connections, 1356812547 with four).
   it('racing connections where the peer moved to an unconfirmed replacement: the root does not crash', () => {
     const { a, b, errors } = racingDials(736954919, false)
-    expect(errors).toEqual([]) // fails: [TypeError: Cannot read properties of undefined (reading 'length')]
+    expect(errors).toEqual([])
     expect(a.root.getSnapshot().status).toBe('active')
     expect(types(a)).toEqual(['peer.connected'])
     expect(types(b)).toEqual(['peer.connected'])
   })
 
-  // Fails for the BUG above (the property finds the crash at its 14th run); a plain `it` once fixed.
   it('duplicate dials under any interleaving of the connections: one peer.connected per side, the same link kept', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.boolean(), (seed, four) => {
