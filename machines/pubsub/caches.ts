@@ -70,11 +70,24 @@ export interface MessageCache {
   /** Heartbeat windows of hex ids, newest first. */
   windows: string[][]
   entries: Map<string, CachedMessage>
+  /**
+   * Cached messages by a 48-bit prefix of their signature → hex id, so a copy of a cached
+   * message is recognised without rebuilding its signed bytes and hashing them
+   * (`mcacheKnownCopy`). Only a hint: a copy is taken as known only when it equals the cached
+   * message field by field. Same lifetime as `entries`.
+   */
+  bySignature: Map<number, string>
   max: number
 }
 
 export function createMessageCache(length: number, max: number): MessageCache {
-  return { windows: Array.from({ length }, () => []), entries: new Map(), max }
+  return { windows: Array.from({ length }, () => []), entries: new Map(), bySignature: new Map(), max }
+}
+
+/** A 48-bit prefix of a signature as a number (the `bySignature` key). */
+function signatureKey(signature: Uint8Array): number {
+  return signature[0] + signature[1] * 0x100 + signature[2] * 0x1_0000 + signature[3] * 0x100_0000 +
+    signature[4] * 0x1_0000_0000 + signature[5] * 0x100_0000_0000
 }
 
 /** Cache a valid message for IWANT and IHAVE; a full cache takes nothing more until it shifts. */
@@ -82,6 +95,57 @@ export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg:
   if (cache.entries.has(hex) || cache.entries.size >= cache.max) return
   cache.entries.set(hex, { id, msg, served: new Map() })
   cache.windows[0].push(hex)
+  if (msg.s.length >= 6) cache.bySignature.set(signatureKey(msg.s), hex)
+}
+
+/**
+ * The hex id of `msg` if an identical message (same author id, seqno, topic, data and
+ * signature: everything its id is computed from) is cached, else undefined. Exact: a copy that
+ * differs in any of those bytes is not recognised, and its id is then computed in full.
+ */
+export function mcacheKnownCopy(cache: MessageCache, msg: WireMessage): string | undefined {
+  if (msg.s.length < 6) return undefined
+  const hex = cache.bySignature.get(signatureKey(msg.s))
+  if (hex === undefined) return undefined
+  const cached = cache.entries.get(hex)?.msg
+  if (!cached || cached.n !== msg.n || cached.f !== msg.f || cached.t !== msg.t) return undefined
+  return bytesEqual(cached.s, msg.s) && bytesEqual(cached.d, msg.d) ? hex : undefined
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/**
+ * Byte equality, a 32-bit word at a time over the bulk: aligned words of `a` against words of
+ * `b` read aligned and shifted into place when the two are not equally aligned (little-endian
+ * hosts; elsewhere byte by byte).
+ */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length
+  if (n !== b.length) return false
+  if (a === b) return true
+  let i = 0
+  if (n >= 64) {
+    for (; (a.byteOffset + i) & 3; i++) if (a[i] !== b[i]) return false
+    const shift = ((b.byteOffset + i) & 3) * 8
+    if (shift === 0) {
+      const words = (n - i) >>> 2
+      const wa = new Int32Array(a.buffer, a.byteOffset + i, words)
+      const wb = new Int32Array(b.buffer, b.byteOffset + i, words)
+      for (let w = 0; w < words; w++) if (wa[w] !== wb[w]) return false
+      i += words * 4
+    } else if (LITTLE_ENDIAN) {
+      // Word k of b (from b.byteOffset + i) = (aligned word k >>> shift) | (word k+1 << 32-shift);
+      // one word fewer, so the last aligned read stays inside b.
+      const words = ((n - i) >>> 2) - 1
+      const wa = new Int32Array(a.buffer, a.byteOffset + i, words)
+      const wb = new Int32Array(b.buffer, b.byteOffset + i - shift / 8, words + 1)
+      const back = 32 - shift
+      for (let w = 0; w < words; w++) if (wa[w] !== ((wb[w] >>> shift) | (wb[w + 1] << back))) return false
+      i += words * 4
+    }
+  }
+  for (; i < n; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Ids of `topic` in the newest `gossip` windows, at most `max` (the newest first). */
@@ -115,6 +179,13 @@ export function mcacheTopics(cache: MessageCache, gossip: number): Set<string> {
 /** Heartbeat: drop the oldest window and open a new one. */
 export function mcacheShift(cache: MessageCache): void {
   const dropped = cache.windows.pop() ?? []
-  for (const hex of dropped) cache.entries.delete(hex)
+  for (const hex of dropped) {
+    const entry = cache.entries.get(hex)
+    if (entry === undefined) continue
+    cache.entries.delete(hex)
+    if (entry.msg.s.length < 6) continue
+    const key = signatureKey(entry.msg.s)
+    if (cache.bySignature.get(key) === hex) cache.bySignature.delete(key)
+  }
   cache.windows.unshift([])
 }

@@ -5,6 +5,8 @@
  *  1. ignored unless we are subscribed to its topic;
  *  2. message id = sha256(signedBytes ‖ signature) and the seen cache: a duplicate is never
  *     verified again — it only credits (P3) or penalizes (P4, if the id is known invalid);
+ *     a byte-identical copy of a message still in the mcache is recognised by comparison,
+ *     without hashing it again;
  *  3. v1.2: a large first copy makes us send IDONTWANT to our other mesh peers at once;
  *  4. the author check (peer id = text of sha256(public key), cached) and one ed25519 verify;
  *  5. the application validator (a user function through `effect.call`), if there is one;
@@ -13,7 +15,7 @@
  * @module
  */
 import { callRequest } from '../lib/protocol.js'
-import { mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
+import { bytesEqual, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
@@ -62,12 +64,6 @@ function authorMatches(s: RouterState, m: WireMessage): boolean {
   return true
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 /** Id of a wire message: its hex form and the 20 bytes. Also returns the signed bytes. */
 export function messageId(s: RouterState, m: WireMessage): { hex: string; id: Uint8Array; signed: Uint8Array } {
   const { buffer, signedLength } = signedBytes(m.f, m.n, m.t, m.d)
@@ -79,6 +75,16 @@ export function messageId(s: RouterState, m: WireMessage): { hex: string; id: Ui
 function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessage, now: number): void {
   const topic = s.topics.get(m.t)
   if (!isSubscribed(topic)) return
+  // A copy of a message still in the mcache (the common duplicate) has the cached message's
+  // id: found by comparing bytes, without rebuilding and hashing the signed bytes.
+  const known = mcacheKnownCopy(s.mcache, m)
+  if (known !== undefined) {
+    const seen = s.seen.entries.get(known)
+    if (seen) {
+      duplicate(s, peer, ps, seen, now)
+      return
+    }
+  }
   const { hex, id, signed } = messageId(s, m)
   const seen = s.seen.entries.get(hex)
   if (seen) {

@@ -4,7 +4,7 @@
  * maxRpcSize), which must never produce a frame the receiver's parseRpc would reject.
  */
 import { describe, expect, it } from 'vitest'
-import { createMessageCache, createSeenCache, mcacheGossipIds, mcachePut, mcacheShift, seenAdd, seenExpire, type SeenStatus } from '../../machines/pubsub/caches.js'
+import { bytesEqual, createMessageCache, createSeenCache, mcacheGossipIds, mcacheKnownCopy, mcachePut, mcacheShift, seenAdd, seenExpire, type SeenStatus } from '../../machines/pubsub/caches.js'
 import { DEFAULT_PARAMS, DEFAULT_SCORE, resolveParams } from '../../machines/pubsub/params.js'
 import { computeScore, createStats, decayStats, scoreBehaviour, scoreInvalid } from '../../machines/pubsub/score.js'
 import { buildFrames, type PendingRpc } from '../../machines/pubsub/state.js'
@@ -31,6 +31,45 @@ describe('seen cache', () => {
 })
 
 describe('message cache', () => {
+  it('recognises only byte-identical copies of a cached message, until it is shifted out', () => {
+    const c = createMessageCache(2, 100)
+    const m: WireMessage = { f: 'abc', k: new Uint8Array(32), n: 7, t: 'x', d: new Uint8Array(300).map((_, i) => i), s: new Uint8Array(64).map((_, i) => i * 3) }
+    mcachePut(c, 'h1', id(1), m)
+    // A copy in other arrays at another alignment (as decoded from another frame).
+    const frame = new Uint8Array(1 + 300 + 64)
+    frame.set(m.d, 1)
+    frame.set(m.s, 301)
+    const copy = { ...m, k: new Uint8Array(32).fill(9), d: frame.subarray(1, 301), s: frame.subarray(301) }
+    expect(mcacheKnownCopy(c, copy)).toBe('h1')
+    for (const change of [{ n: 8 }, { f: 'abd' }, { t: 'y' }, { d: m.d.slice(0, 299) }]) expect(mcacheKnownCopy(c, { ...copy, ...change })).toBeUndefined()
+    frame[150] ^= 1 // same signature, other data: a forgery is not a copy
+    expect(mcacheKnownCopy(c, copy)).toBeUndefined()
+    frame[150] ^= 1
+    frame[364] ^= 1 // last signature byte
+    expect(mcacheKnownCopy(c, copy)).toBeUndefined()
+    frame[364] ^= 1
+    mcacheShift(c)
+    mcacheShift(c)
+    expect(mcacheKnownCopy(c, copy)).toBeUndefined()
+    expect(c.bySignature.size).toBe(0)
+  })
+  it('bytesEqual compares at every relative alignment and length', () => {
+    for (let n = 0; n < 140; n += 7) {
+      for (let oa = 0; oa < 4; oa++) {
+        for (let ob = 0; ob < 4; ob++) {
+          const a = new Uint8Array(n + oa).subarray(oa)
+          const b = new Uint8Array(n + ob).subarray(ob)
+          for (let i = 0; i < n; i++) a[i] = b[i] = (i * 37) & 255
+          expect(bytesEqual(a, b)).toBe(true)
+          for (const at of n > 0 ? [0, n >> 1, n - 1] : []) {
+            b[at] ^= 0x80
+            expect(bytesEqual(a, b)).toBe(false)
+            b[at] ^= 0x80
+          }
+        }
+      }
+    }
+  })
   it('gossips the newest mcacheGossip windows of a topic and forgets after mcacheLength', () => {
     const c = createMessageCache(3, 100)
     mcachePut(c, 'x1', id(1), msg('x'))
