@@ -29,7 +29,7 @@ import { peerConnected, peerDisconnected, publish, subscribe, unsubscribe } from
 import { scoreOf } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
 import { handleRpc, validationDone, type Verdict } from './receive.js'
-import { buildFrames, createRouterState, type PubsubContext, type PubsubMachineOptions } from './state.js'
+import { buildFrames, createRouterState, samePending, type PendingRpc, type PubsubContext, type PubsubMachineOptions } from './state.js'
 import { PUBSUB_ID, parseRpc, type Rpc } from './wire.js'
 
 export { PUBSUB_ID }
@@ -97,9 +97,25 @@ export const pubsubMachine = setup({
       const s = context.s
       for (const event of s.events) enqueue.emit(event)
       s.events.length = 0
-      for (const [peer, parts] of s.out) {
-        for (const frame of buildFrames(s.params, parts)) enqueue.emit(toPeer(PUBSUB_ID, peer, frame))
+      // Consecutive peers with the same parts (a message forwarded to the mesh) share the frame
+      // objects, so the shell encodes them once (it reuses the bytes of a body it just encoded).
+      let group: string[] = []
+      let groupParts: PendingRpc | undefined
+      const emitGroup = (): void => {
+        if (groupParts === undefined) return
+        const frames = buildFrames(s.params, groupParts)
+        for (const peer of group) for (const frame of frames) enqueue.emit(toPeer(PUBSUB_ID, peer, frame))
       }
+      for (const [peer, parts] of s.out) {
+        if (groupParts !== undefined && samePending(groupParts, parts)) {
+          group.push(peer)
+          continue
+        }
+        emitGroup()
+        group = [peer]
+        groupParts = parts
+      }
+      emitGroup()
       s.out.clear()
       if (s.hangUps.length === 0) return
       const swarm = system.get('swarm')

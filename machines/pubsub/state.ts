@@ -213,6 +213,20 @@ export function queue<K extends keyof PendingRpc>(s: RouterState, peer: string, 
   else rpc[key] = [part] as PendingRpc[K]
 }
 
+const PART_KEYS = ['sub', 'msg', 'ihave', 'iwant', 'graft', 'prune', 'idw'] as const
+
+/** Whether two peers' pending parts are the same objects in the same order (their frames are then equal). */
+export function samePending(a: PendingRpc, b: PendingRpc): boolean {
+  for (const key of PART_KEYS) {
+    const x = a[key] as unknown[] | undefined
+    const y = b[key] as unknown[] | undefined
+    if (x === y) continue
+    if (x === undefined || y === undefined || x.length !== y.length) return false
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false
+  }
+  return true
+}
+
 function take<T>(list: T[] | undefined, n: number): T[] | undefined {
   if (!list || list.length === 0) return undefined
   return list.length <= n ? list.splice(0) : list.splice(0, n)

@@ -105,6 +105,15 @@ export class Driver {
   private readonly onEvent: (event: { type: string; [key: string]: unknown }) => void
   private readonly onInput: () => void
   private connSeq = 0
+  /**
+   * The last frame encoded in this settle, by body identity: a protocol that sends the same
+   * body object to several peers in one settle (pubsub forwarding a message to its mesh) has it
+   * encoded once. Forgotten at every input, so a body mutated between settles is encoded again
+   * (an emitted body is data handed over: it is not mutated within the settle that emitted it).
+   */
+  private lastBody: unknown = undefined
+  private lastProtocol = ''
+  private lastFrame: Uint8Array | null = null
   private inputTime = 0
   private settling = false
   private stopped = false
@@ -196,6 +205,8 @@ export class Driver {
       }
     } finally {
       this.settling = false
+      this.lastBody = undefined
+      this.lastFrame = null
     }
     if (this.pausedByLoad && !this.overloaded(true)) {
       this.pausedByLoad = false
@@ -389,11 +400,18 @@ export class Driver {
       return
     }
     let bytes: Uint8Array | null
-    try {
-      bytes = encodeFrame(protocol, body, this.codec)
-    } catch (error) {
-      this.onEvent({ type: 'swarm.error', code: 'encode-failed', message: `${protocol}: ${(error as Error).message}` } as never)
-      return
+    if (this.lastFrame !== null && body === this.lastBody && protocol === this.lastProtocol && typeof body === 'object') {
+      bytes = this.lastFrame
+    } else {
+      try {
+        bytes = encodeFrame(protocol, body, this.codec)
+      } catch (error) {
+        this.onEvent({ type: 'swarm.error', code: 'encode-failed', message: `${protocol}: ${(error as Error).message}` } as never)
+        return
+      }
+      this.lastBody = body
+      this.lastProtocol = protocol
+      this.lastFrame = bytes
     }
     if (sc.send) bytes = encryptWithAd(this.suite, sc.send, EMPTY, bytes)
     if (bytes === null) return
