@@ -3,7 +3,9 @@
  * open → closing → closed.
  *
  * One actor per connection, created by the root swarm machine (outbound at `cmd.dial`, inbound
- * at `io.conn.opened`). It runs the handshake as an invoked child machine, asks the root to
+ * at `io.conn.opened`). It runs the Noise handshake itself, in its `handshaking` substates,
+ * with the pure steps of handshake.machine.ts on the Noise state kept in its context (an
+ * invoked child machine cost one more actor and ten more events per setup); asks the root to
  * accept the authenticated peer (the root resolves duplicates), keeps the connection alive
  * with pings on the control protocol while open, and always ends in `closed` with a reason,
  * which it reports to the root with `conn.ended`. Every way out has a reason; nothing throws.
@@ -16,8 +18,10 @@
  * a responder that refuses the connection, ends the dial as `dial.failed` with its reason.
  * @module
  */
-import { assign, emit, enqueueActions, sendParent, sendTo, setup } from 'xstate'
-import { HANDSHAKE_PROTOCOL, handshakeMachine, type HandshakeInput, type HandshakeOutput } from './handshake.machine.js'
+import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
+import {
+  createHandshakeContext, HANDSHAKE_PROTOCOL, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
+} from './handshake.machine.js'
 import { Reasons, type CipherKeys, type Direction, type Effect } from './vocab.js'
 
 /** Wire id of the connection's own control frames (keep-alive ping/pong), after the handshake. */
@@ -53,6 +57,8 @@ export interface ConnectionInput {
 
 export interface ConnectionContext extends Omit<ConnectionInput, 'handshake'> {
   handshake: HandshakeInput
+  /** The Noise handshake in progress (handshake.machine.ts's context); null before and after. */
+  hs: HandshakeContext | null
   peer: string | null
   handshakeHash: Uint8Array | null
   reason: string | null
@@ -76,8 +82,6 @@ export type ConnectionEvent =
   | { type: 'conn.accepted' }
   /** Close now, for `reason` (hang-up, duplicate, swarm closing, rejected by a limit). */
   | { type: 'conn.close'; reason: string }
-  /** The handshake child wants a frame sent. */
-  | { type: 'handshake.send'; body: Uint8Array }
 
 /** Control frames: [0, seq] is a ping, [1, seq] its pong, [2, 0] the responder's `ready`. */
 type ControlFrame = [0 | 1 | 2, number]
@@ -103,7 +107,6 @@ export const connectionMachine = setup({
     input: {} as ConnectionInput,
     emitted: {} as Effect,
   },
-  actors: { handshake: handshakeMachine },
   delays: {
     dialTimeout: ({ context }) => context.timeouts.dial,
     handshakeTimeout: ({ context }) => context.timeouts.handshake,
@@ -118,20 +121,23 @@ export const connectionMachine = setup({
     reasonFromEvent: assign({
       reason: ({ context, event }) => context.reason ?? (event as { reason: string }).reason,
     }),
-    forwardToHandshake: sendTo('handshake', ({ event }) => ({
-      type: 'handshake.message' as const,
-      body: (event as { body: unknown }).body,
-    })),
-    sendHandshakeFrame: emit(({ context, event }) => ({
+    /** Noise Initialize (the ephemeral key and the identity payload come in the input). */
+    startHandshake: assign({ hs: ({ context }) => createHandshakeContext(context.handshake) }),
+    /** Write our next handshake message into `hs.outbox` (or fail). */
+    writeHandshake: assign({ hs: ({ context }) => ({ ...context.hs!, ...writeStep(context.hs!) }) }),
+    /** Read the peer's handshake message (flags byte, Noise, identity payload, expected peer id). */
+    readHandshake: assign({ hs: ({ context, event }) => ({ ...context.hs!, ...readStep(context.hs!, (event as { body: unknown }).body) }) }),
+    /** Send the written handshake message, unencrypted. */
+    sendHandshakeFrame: emit(({ context }) => ({
       type: 'effect.send' as const,
       connId: context.connId!,
       protocol: HANDSHAKE_PROTOCOL,
-      body: (event as { body: Uint8Array }).body,
+      body: context.hs!.outbox!,
     })),
-    /** The handshake succeeded: remember the peer and install the transport keys. */
-    secured: enqueueActions(({ context, event, enqueue }) => {
-      const output = (event as unknown as { output: HandshakeOutput & { ok: true } }).output
-      enqueue.assign({ peer: output.peer, handshakeHash: output.handshakeHash })
+    /** The handshake succeeded: remember the peer, install the transport keys, drop the Noise state. */
+    secured: enqueueActions(({ context, enqueue }) => {
+      const output = context.hs!.output as HandshakeOutput & { ok: true }
+      enqueue.assign({ peer: output.peer, handshakeHash: output.handshakeHash, hs: null })
       enqueue.emit({
         type: 'effect.secure',
         connId: context.connId!,
@@ -164,8 +170,11 @@ export const connectionMachine = setup({
     /** A dial the machine gave up on: the shell aborts it (its socket and timer go too). */
     cancelDial: emit(({ context }) => ({ type: 'effect.cancelDial' as const, dialId: context.dialId! })),
     handshakeFailed: assign({
-      reason: ({ context, event }) => context.reason ?? (event as unknown as { output: { reason: string } }).output.reason,
+      reason: ({ context }) => context.reason ?? (context.hs!.output as { reason: string }).reason,
+      hs: null,
     }),
+    /** Forget the Noise state (it holds the ephemeral secret until the handshake completes). */
+    dropHandshake: assign({ hs: null }),
     markOpen: assign({ wasOpen: true }),
     sendPing: enqueueActions(({ context, enqueue }) => {
       const seq = context.pingSeq + 1
@@ -198,10 +207,11 @@ export const connectionMachine = setup({
   },
   guards: {
     isOutbound: ({ context }) => context.direction === 'outbound',
-    handshakeFailed: ({ event }) => !(event as unknown as { output: HandshakeOutput }).output.ok,
-    peerMismatch: ({ context, event }) => {
-      const output = (event as unknown as { output: HandshakeOutput }).output
-      return output.ok && context.expectedPeer !== undefined && output.peer !== context.expectedPeer
+    handshakeFailed: ({ context }) => context.hs?.output?.ok === false,
+    handshakeDone: ({ context }) => context.hs?.output?.ok === true,
+    peerMismatch: ({ context }) => {
+      const output = context.hs?.output
+      return output?.ok === true && context.expectedPeer !== undefined && output.peer !== context.expectedPeer
     },
     isHandshakeFrame: ({ event }) => (event as { protocol: string }).protocol === HANDSHAKE_PROTOCOL,
     isPing: ({ event }) => controlKind(event) === PING,
@@ -212,6 +222,7 @@ export const connectionMachine = setup({
   id: 'connection',
   context: ({ input }) => ({
     ...input,
+    hs: null,
     peer: null,
     handshakeHash: null,
     reason: null,
@@ -235,28 +246,47 @@ export const connectionMachine = setup({
       },
       after: { dialTimeout: { target: 'closed', actions: [{ type: 'setReason', params: Reasons.dialTimeout }, 'cancelDial'] } },
     },
+    /**
+     * Noise XX (XXpsk3 in a private network) with the identity payloads, one message at a time:
+     * the pure steps of handshake.machine.ts (`writeStep`, `readStep`) on the Noise state in
+     * `hs`. The initiator writes first (-> e), the responder reads first; `writing` and
+     * `reading` are passed through at once. A failed step leaves for `closing` with its
+     * reason; the step that completes the handshake leaves for `confirming` (initiator, after
+     * sending message 3) or `authenticating` (responder, after reading it).
+     */
     handshaking: {
-      invoke: {
-        id: 'handshake',
-        src: 'handshake',
-        input: ({ context }) => context.handshake,
-        onDone: [
-          { guard: 'peerMismatch', target: 'closing', actions: { type: 'setReason', params: Reasons.peerIdMismatch } },
-          { guard: 'handshakeFailed', target: 'closing', actions: 'handshakeFailed' },
-          { guard: 'isOutbound', target: 'confirming', actions: ['secured', 'reportSecured'] },
-          { target: 'authenticating', actions: ['secured', 'requestAcceptance'] },
-        ],
+      entry: 'startHandshake',
+      initial: 'starting',
+      states: {
+        starting: {
+          always: [{ guard: 'isOutbound', target: 'writing' }, { target: 'awaitingMessage' }],
+        },
+        writing: {
+          entry: 'writeHandshake',
+          always: [
+            { guard: 'handshakeFailed', target: '#connection.closing', actions: 'handshakeFailed' },
+            { guard: 'peerMismatch', target: '#connection.closing', actions: ['dropHandshake', { type: 'setReason', params: Reasons.peerIdMismatch }] },
+            { guard: 'handshakeDone', target: '#connection.confirming', actions: ['sendHandshakeFrame', 'secured', 'reportSecured'] },
+            { target: 'awaitingMessage', actions: 'sendHandshakeFrame' },
+          ],
+        },
+        awaitingMessage: {
+          on: { 'conn.frame': { guard: 'isHandshakeFrame', target: 'reading', actions: 'readHandshake' } },
+        },
+        reading: {
+          always: [
+            { guard: 'handshakeFailed', target: '#connection.closing', actions: 'handshakeFailed' },
+            { guard: 'handshakeDone', target: '#connection.authenticating', actions: ['secured', 'requestAcceptance'] },
+            { target: 'writing' },
+          ],
+        },
       },
       on: {
-        'conn.frame': [
-          { guard: 'isHandshakeFrame', actions: 'forwardToHandshake' },
-          { target: 'closing', actions: { type: 'setReason', params: Reasons.protocolViolation } },
-        ],
-        'handshake.send': { actions: 'sendHandshakeFrame' },
-        'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },
-        'conn.close': { target: 'closing', actions: 'reasonFromEvent' },
+        'conn.frame': { target: 'closing', actions: [{ type: 'setReason', params: Reasons.protocolViolation }, 'dropHandshake'] },
+        'io.conn.invalid': { target: 'closing', actions: ['reasonFromEvent', 'dropHandshake'] },
+        'conn.close': { target: 'closing', actions: ['reasonFromEvent', 'dropHandshake'] },
       },
-      after: { handshakeTimeout: { target: 'closing', actions: { type: 'setReason', params: Reasons.handshakeTimeout } } },
+      after: { handshakeTimeout: { target: 'closing', actions: [{ type: 'setReason', params: Reasons.handshakeTimeout }, 'dropHandshake'] } },
     },
     /** Initiator: keys are installed; waiting for the responder's `ready` (key confirmation). */
     confirming: {

@@ -10,8 +10,11 @@
  * prologue. A flags mismatch ends at once with `private-network`.
  *
  * Pure: the ephemeral key arrives in the input, crypto comes from the suite in the input.
- * The machine sends with `sendParent({ type: 'handshake.send', body })` and ends in `done`
- * with `HandshakeOutput` (success or a failure reason); it never throws.
+ * The steps are plain functions on a `HandshakeContext` (`createHandshakeContext`, `writeStep`,
+ * `readStep`): the connection machine runs them in its own `handshaking` substates, and
+ * `handshakeMachine` runs the same steps as a standalone machine, which sends with
+ * `sendParent({ type: 'handshake.send', body })` and ends in `done` with `HandshakeOutput`
+ * (success or a failure reason). Nothing here throws.
  * @module
  */
 import { assign, sendParent, setup } from 'xstate'
@@ -94,13 +97,15 @@ function frame(isPrivate: boolean, message: Uint8Array): Uint8Array {
   return out
 }
 
-type Step = Partial<HandshakeContext>
+/** What one handshake step changes in a HandshakeContext. */
+export type Step = Partial<HandshakeContext>
 
 /**
  * Read one incoming handshake frame. Messages 2 (read by the initiator) and 3 (read by the
  * responder) carry the sender's identity payload, checked against the Noise-proven static key.
+ * Pure: returns what changes (a failure sets `output` to `{ ok: false, reason }`).
  */
-function readStep(context: HandshakeContext, body: unknown): Step {
+export function readStep(context: HandshakeContext, body: unknown): Step {
   if (!(body instanceof Uint8Array) || body.length < 2) return fail('handshake-malformed')
   if ((body[0] & ~FLAG_PRIVATE) !== 0) return fail('handshake-malformed')
   if (((body[0] & FLAG_PRIVATE) === FLAG_PRIVATE) !== context.private) return fail('private-network')
@@ -147,6 +152,49 @@ function fail(reason: string): Step {
   return { output: { ok: false, reason } }
 }
 
+/** A handshake's starting context (Noise Initialize with the prologue and our identity payload). */
+export function createHandshakeContext(input: HandshakeInput): HandshakeContext {
+  const noise = initHandshake({
+    suite: input.suite,
+    pattern: input.psk ? 'XXpsk3' : 'XX',
+    initiator: input.initiator,
+    prologue: handshakePrologue(input.psk !== undefined),
+    staticKey: input.staticKey,
+    ephemeralPrivateKey: input.ephemeralPrivateKey,
+    psk: input.psk,
+  })
+  const payload = new Uint8Array(PAYLOAD_LENGTH)
+  payload.set(input.identityKey, 0)
+  payload.set(input.identitySignature, 32)
+  return {
+    suite: input.suite,
+    private: input.psk !== undefined,
+    noise,
+    payload,
+    outbox: null,
+    expectedPeer: input.expectedPeer,
+    remoteIdentity: null,
+    output: null,
+  }
+}
+
+/**
+ * Write the next Noise message (carrying our identity payload when the pattern allows it) into
+ * `outbox`, framed with the flags byte; the message that completes the handshake also sets
+ * `output`. Pure: returns what changes.
+ */
+export function writeStep(context: HandshakeContext): Step {
+  const payload = context.noise.initiator && context.noise.messageIndex === 0 ? new Uint8Array(0) : context.payload
+  const written = writeMessage(context.noise, payload)
+  if ('error' in written) return fail(`handshake-${written.error}`)
+  const step: Step = { noise: written.state, outbox: frame(context.private, written.message) }
+  if (written.split) {
+    if (!context.remoteIdentity) return fail('handshake-bad-payload')
+    step.output = success(context.suite, context.remoteIdentity, written.handshakeHash!, written.split)
+  }
+  return step
+}
+
 export const handshakeMachine = setup({
   types: {
     context: {} as HandshakeContext,
@@ -156,17 +204,7 @@ export const handshakeMachine = setup({
   },
   actions: {
     /** Write the next Noise message (carrying our identity payload when the pattern allows it). */
-    writeNext: assign(({ context }) => {
-      const payload = context.noise.initiator && context.noise.messageIndex === 0 ? new Uint8Array(0) : context.payload
-      const written = writeMessage(context.noise, payload)
-      if ('error' in written) return fail(`handshake-${written.error}`)
-      const step: Step = { noise: written.state, outbox: frame(context.private, written.message) }
-      if (written.split) {
-        if (!context.remoteIdentity) return fail('handshake-bad-payload')
-        step.output = success(context.suite, context.remoteIdentity, written.handshakeHash!, written.split)
-      }
-      return step
-    }),
+    writeNext: assign(({ context }) => writeStep(context)),
     /** Hand the written message to the connection, which sends it unencrypted. */
     flush: sendParent(({ context }) => ({ type: 'handshake.send', body: context.outbox })),
     read: assign(({ context, event }) => readStep(context, event.body)),
@@ -177,30 +215,7 @@ export const handshakeMachine = setup({
   },
 }).createMachine({
   id: 'handshake',
-  context: ({ input }) => {
-    const noise = initHandshake({
-      suite: input.suite,
-      pattern: input.psk ? 'XXpsk3' : 'XX',
-      initiator: input.initiator,
-      prologue: handshakePrologue(input.psk !== undefined),
-      staticKey: input.staticKey,
-      ephemeralPrivateKey: input.ephemeralPrivateKey,
-      psk: input.psk,
-    })
-    const payload = new Uint8Array(PAYLOAD_LENGTH)
-    payload.set(input.identityKey, 0)
-    payload.set(input.identitySignature, 32)
-    return {
-      suite: input.suite,
-      private: input.psk !== undefined,
-      noise,
-      payload,
-      outbox: null,
-      expectedPeer: input.expectedPeer,
-      remoteIdentity: null,
-      output: null,
-    }
-  },
+  context: ({ input }) => createHandshakeContext(input),
   initial: 'start',
   states: {
     start: {

@@ -1,58 +1,68 @@
 /**
- * A harness for the connection machine alone: a stubbed handshake child, a recording parent,
+ * A harness for the connection machine alone: stubbed handshake steps, a recording parent,
  * a simulated clock, and the effects it emits.
  *
- * Why: the connection machine is tested without any shell. Its handshake child is replaced by
- * `fakeHandshake`, which sends one frame on start and ends with whatever output the test puts
- * in the handshake frame it forwards, so every outcome of a handshake can be chosen. The parent
- * is a tiny machine that records what the connection tells the root (`conn.authenticated`,
- * `conn.ended`); it owns the actor system, so its SimulatedClock drives every `after`.
+ * Why: the connection machine is tested without any shell and without real crypto. Its
+ * handshake steps (the actions that call handshake.machine.ts's `writeStep`/`readStep`) are
+ * replaced by fakes: every write sends `HELLO`, and the handshake frames the test sends choose
+ * the outcome (see `fakeSteps`). The parent is a tiny machine that records what the connection
+ * tells the root (`conn.authenticated`, `conn.ended`); it owns the actor system, so its
+ * SimulatedClock drives every `after`.
  * @module
  */
-import { assign, createActor, sendParent, setup, SimulatedClock, type Actor, type InspectionEvent } from 'xstate'
-import { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput } from '../../machines/connection.machine.js'
-import { HANDSHAKE_PROTOCOL, type handshakeMachine, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
+import { assign, createActor, setup, SimulatedClock, type Actor, type InspectionEvent } from 'xstate'
+import { connectionMachine, CONTROL_PROTOCOL, type ConnectionContext, type ConnectionInput } from '../../machines/connection.machine.js'
+import { HANDSHAKE_PROTOCOL, type HandshakeContext, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 
 export { CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL }
 
-/** The first frame the fake handshake asks its connection to send. */
+/** The frame every fake handshake write sends. */
 export const HELLO = new Uint8Array([1, 2, 3])
 
-/**
- * Stands in for the Noise handshake: on start it sends `HELLO`; the first `handshake.message`
- * whose body is a `HandshakeOutput` ends it with that output (any other body is ignored).
- */
-export const fakeHandshake = setup({
-  types: {
-    context: {} as { output: HandshakeOutput | null },
-    events: {} as { type: 'handshake.message'; body: unknown },
-    output: {} as HandshakeOutput,
-  },
-  actions: {
-    sayHello: sendParent({ type: 'handshake.send', body: HELLO }),
-    keep: assign({ output: ({ event }) => event.body as HandshakeOutput }),
-  },
-  guards: {
-    /** Only a body shaped like a HandshakeOutput ends the fake handshake; other frames are ignored. */
-    isOutput: ({ event }) => typeof event.body === 'object' && event.body !== null && typeof (event.body as { ok?: unknown }).ok === 'boolean',
-  },
-}).createMachine({
-  id: 'fakeHandshake',
-  context: { output: null },
-  initial: 'waiting',
-  states: {
-    waiting: {
-      entry: 'sayHello',
-      on: { 'handshake.message': { guard: 'isOutput', target: 'done', actions: 'keep' } },
-    },
-    done: { type: 'final' },
-  },
-  output: ({ context }) => context.output ?? { ok: false, reason: 'handshake-failed' },
-})
+/** A handshake frame body that makes the fake's next write fail with `reason`. */
+export function failWrite(reason: string): { failWrite: string } {
+  return { failWrite: reason }
+}
 
-/** The connection machine with the fake handshake. */
-export const testConnectionMachine = connectionMachine.provide({ actors: { handshake: fakeHandshake as unknown as typeof handshakeMachine } })
+/** The fake's handshake state: the outcome chosen so far. */
+interface FakeHs { outbox: Uint8Array | null; output: HandshakeOutput | null; pending: HandshakeOutput | null }
+
+const isOutput = (body: unknown): body is HandshakeOutput =>
+  typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean'
+
+/**
+ * Stand-ins for the Noise steps. A handshake frame whose body is a failed `HandshakeOutput`
+ * fails the read; a successful one completes the responder's handshake at once, and the
+ * initiator's at its next write (the one that sends message 3); `failWrite(reason)` fails the
+ * next write. Any other body is read as a valid message that changes nothing.
+ */
+export const fakeSteps = {
+  startHandshake: assign({ hs: () => ({ outbox: null, output: null, pending: null }) as unknown as HandshakeContext }),
+  writeHandshake: assign({
+    hs: ({ context }: { context: ConnectionContext }) => {
+      const hs = context.hs as unknown as FakeHs
+      const next: FakeHs = hs.pending && !hs.pending.ok ? { ...hs, output: hs.pending } : { ...hs, outbox: HELLO, output: hs.pending }
+      return next as unknown as HandshakeContext
+    },
+  }),
+  readHandshake: assign({
+    hs: ({ context, event }: { context: ConnectionContext; event: { type: string } }) => {
+      const hs = context.hs as unknown as FakeHs
+      const body = (event as { body?: unknown }).body
+      let next: FakeHs = hs
+      if (isOutput(body)) {
+        next = !body.ok || context.direction === 'inbound' ? { ...hs, output: body } : { ...hs, pending: body }
+      } else if (typeof body === 'object' && body !== null && typeof (body as { failWrite?: unknown }).failWrite === 'string') {
+        next = { ...hs, pending: { ok: false, reason: (body as { failWrite: string }).failWrite } }
+      }
+      return next as unknown as HandshakeContext
+    },
+  }),
+}
+
+/** The connection machine with the fake handshake steps. */
+export const testConnectionMachine = connectionMachine.provide({ actions: fakeSteps as never })
 
 export const TIMEOUTS = { dial: 1000, handshake: 2000, keepAlive: 3000, pingTimeout: 500, close: 700 }
 

@@ -3,12 +3,12 @@
  * and every transition, then replay each walk on a real actor and check it lands where the
  * model said.
  *
- * How: `getAdjacencyMap` explores the machine (handshake stubbed, see connection-harness.ts)
- * from an outbound and an inbound start, with one sample event per event type (several where a
- * guard or the handshake's output makes the difference). For every edge of that map, the
- * shortest path to its source state plus the edge itself is replayed on a real actor under a
- * SimulatedClock: `xstate.after.*` becomes advancing the clock by that delay, and the
- * handshake's done event becomes the frame that makes the fake handshake end with that output.
+ * How: `getAdjacencyMap` explores the machine (handshake steps stubbed, see
+ * connection-harness.ts) from an outbound and an inbound start, with one sample event per event
+ * type (several where a guard or the handshake's outcome makes the difference: handshake frames
+ * carry the outcome the fake steps produce). For every edge of that map, the shortest path to
+ * its source state plus the edge itself is replayed on a real actor under a SimulatedClock:
+ * `xstate.after.*` becomes advancing the clock by that delay.
  * Transitions actually taken are read from `@xstate.microstep` inspection events, and the test
  * asserts that every state node was entered and every transition definition of the machine
  * (eventless ones included) was taken at least once.
@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest'
 import { type AnyMachineSnapshot, type AnyStateMachine, type AnyTransitionDefinition, type InspectionEvent } from 'xstate'
 import { getAdjacencyMap, getShortestPaths, getStateNodes, type AdjacencyMap } from 'xstate/graph'
 import {
-  HANDSHAKE_PROTOCOL, HELLO, PEER_B, TIMEOUTS, failure, inboundInput, outboundInput, startConnection, success,
+  HANDSHAKE_PROTOCOL, PEER_B, TIMEOUTS, failWrite, failure, inboundInput, outboundInput, startConnection, success,
   testConnectionMachine,
 } from './connection-harness.js'
 import type { ConnectionInput } from '../../machines/connection.machine.js'
@@ -37,7 +37,6 @@ const parentSends = Object.fromEntries(
     .map(([name]) => [name, () => {}]),
 )
 const model = machine.provide({ actions: parentSends as never })
-const DONE = 'xstate.done.actor.handshake'
 
 /** Sample events; `conn.frame` pong depends on the ping sequence number in context. */
 function samples(snapshot: AnyMachineSnapshot): Ev[] {
@@ -50,14 +49,15 @@ function samples(snapshot: AnyMachineSnapshot): Ev[] {
     { type: 'conn.frame', protocol: '/xswarm/conn/1', body: [1, seq] },
     { type: 'conn.frame', protocol: '/xswarm/conn/1', body: [2, 0] },
     { type: 'conn.frame', protocol: '/other/1', body: 'junk' },
-    { type: 'handshake.send', body: HELLO },
     { type: 'io.conn.invalid', reason: 'decrypt-failed' },
     { type: 'io.conn.closed', reason: 'connection-lost', byRemote: true },
     { type: 'conn.accepted' },
     { type: 'conn.close', reason: 'hung-up' },
-    { type: DONE, output: success(PEER_B) },
-    { type: DONE, output: success('PeerX') },
-    { type: DONE, output: failure('handshake-bad-signature') },
+    // Handshake frames that end the (fake) handshake steps with a chosen outcome.
+    { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success(PEER_B) },
+    { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('PeerX') },
+    { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: failure('handshake-bad-signature') },
+    { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: failWrite('handshake-too-long') },
   ]
 }
 
@@ -128,8 +128,6 @@ function replay(input: ConnectionInput, events: Ev[], seen: Replay): AnyMachineS
     if (event.type.startsWith('xstate.after.')) {
       const delay = event.type.split('.')[2]
       h.advance(DELAYS[delay])
-    } else if (event.type === DONE) {
-      h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: event.output })
     } else {
       h.send(event)
     }

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { Reasons } from '../../machines/vocab.js'
 import {
-  CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL, HELLO, PEER_B, TIMEOUTS, failure, inboundInput, openOutbound, outboundInput,
+  CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL, HELLO, PEER_B, TIMEOUTS, failWrite, failure, inboundInput, openOutbound, outboundInput,
   ping, pong, ready, startConnection, success,
 } from './connection-harness.js'
 
@@ -17,19 +17,25 @@ describe('connection machine: the way to open', () => {
     expect(h.drain()).toEqual({ effects: [{ type: 'effect.dial', dialId: 1, url: 'memory://b' }], toParent: [] })
 
     h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
-    expect(h.state()).toBe('handshaking')
-    // The handshake child's first frame goes out on the connection, unencrypted.
+    expect(h.state()).toBe('handshaking.awaitingMessage')
+    // The initiator writes the first handshake message (-> e) at once, unencrypted.
     expect(h.drain()).toEqual({ effects: [{ type: 'effect.send', connId: 5, protocol: HANDSHAKE_PROTOCOL, body: HELLO }], toParent: [] })
 
     const out = success()
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: out })
-    // The initiator's handshake is done when it sent message 3: keys go in, but the root is not asked yet.
+    // The initiator's handshake is done when it sent message 3 (in the clear, before the keys go
+    // in), but the root is not asked yet.
     expect(h.state()).toBe('confirming')
     expect(h.drain()).toEqual({
-      effects: [{ type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv }],
+      effects: [
+        { type: 'effect.send', connId: 5, protocol: HANDSHAKE_PROTOCOL, body: HELLO },
+        { type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv },
+      ],
       toParent: [{ type: 'conn.secured', key: 'd1', peer: PEER_B, handshakeHash: out.ok && out.handshakeHash }],
     })
     expect(h.conn.getSnapshot().context.peer).toBe(PEER_B)
+    // The Noise state (with the ephemeral secret) is gone once the handshake is done.
+    expect(h.conn.getSnapshot().context.hs).toBeNull()
 
     h.send(ready())
     expect(h.state()).toBe('authenticating')
@@ -46,7 +52,11 @@ describe('connection machine: the way to open', () => {
 
   it('inbound: handshaking → authenticating at once (asks the root), and on acceptance sends its ready', () => {
     const h = startConnection(inboundInput())
-    expect(h.state()).toBe('handshaking')
+    // The responder waits for message 1 (-> e), then answers it.
+    expect(h.state()).toBe('handshaking.awaitingMessage')
+    expect(h.drain().effects).toEqual([])
+    h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array([0, 7]) })
+    expect(h.state()).toBe('handshaking.awaitingMessage')
     expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 7, protocol: HANDSHAKE_PROTOCOL, body: HELLO }])
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('AnyPeer') })
     expect(h.state()).toBe('authenticating')
@@ -109,7 +119,7 @@ describe('connection machine: failures before open', () => {
     h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
     h.drain()
     h.advance(TIMEOUTS.handshake - 1)
-    expect(h.state()).toBe('handshaking')
+    expect(h.state()).toBe('handshaking.awaitingMessage')
     h.advance(1)
     expect(h.state()).toBe('closing')
     expect(h.drain().effects).toEqual([{ type: 'effect.close', connId: 5, reason: Reasons.handshakeTimeout }])
@@ -137,6 +147,18 @@ describe('connection machine: failures before open', () => {
     expect(h.drain()).toEqual({ effects: [{ type: 'effect.close', connId: 5, reason: Reasons.peerIdMismatch }], toParent: [] })
     h.send({ type: 'io.conn.closed', reason: Reasons.peerIdMismatch, byRemote: false })
     expect(h.drain().toParent[0]).toMatchObject({ type: 'conn.ended', reason: Reasons.peerIdMismatch, peer: null, wasOpen: false })
+  })
+
+  it('a handshake step that fails while writing closes with its reason and sends nothing', () => {
+    for (const input of [outboundInput(), inboundInput()]) {
+      const h = startConnection(input)
+      if (input.direction === 'outbound') h.send({ type: 'io.conn.opened', connId: 7, remoteAddr: 'memory://b' })
+      h.drain()
+      h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: failWrite('handshake-bad-config') })
+      expect(h.state()).toBe('closing')
+      expect(h.drain()).toEqual({ effects: [{ type: 'effect.close', connId: 7, reason: 'handshake-bad-config' }], toParent: [] })
+      expect(h.conn.getSnapshot().context.hs).toBeNull()
+    }
   })
 
   it('a non-handshake frame during the handshake is a protocol violation', () => {

@@ -2,12 +2,15 @@
  * The handshake machine alone, with real crypto (`nobleSuite` and `nativeSuite`): two actors
  * exchange their frames through recording parents, and each ends with a `HandshakeOutput`.
  * Success, tampering, private-network mismatches and a bad identity binding each end with the
- * documented outcome; the machine never throws.
+ * documented outcome; the machine never throws. The pure steps the connection machine runs
+ * inline (`createHandshakeContext`, `writeStep`, `readStep`) give the same frames and outputs.
  * @module
  */
 import { describe, expect, it } from 'vitest'
 import { createActor, setup, type Actor } from 'xstate'
-import { handshakeMachine, identityBindingMessage, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
+import {
+  createHandshakeContext, handshakeMachine, identityBindingMessage, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
+} from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
@@ -197,5 +200,60 @@ describe('handshake machine: suites interoperate', () => {
     const r = handshake(party(nobleSuite, 1, true).input, party(nativeSuite, 2, false).input)
     expect(r.a.ok && r.b.ok).toBe(true)
     if (r.a.ok && r.b.ok) expect(r.a.handshakeHash).toEqual(r.b.handshakeHash)
+  })
+})
+
+/**
+ * The steps the connection machine runs in its `handshaking` substates, driven by hand in the
+ * same order (initiator writes, responder reads and writes, ...), stopping at the first output.
+ */
+function steps(a: HandshakeInput, b: HandshakeInput, tamper: Tamper = (_i, body) => body): { a: HandshakeOutput | null; b: HandshakeOutput | null; frames: Uint8Array[] } {
+  let A: HandshakeContext = createHandshakeContext(a)
+  let B: HandshakeContext = createHandshakeContext(b)
+  const frames: Uint8Array[] = []
+  let writer = 'A'
+  for (let i = 0; i < 3; i++) {
+    const [from, to] = writer === 'A' ? [A, B] : [B, A]
+    const written = { ...from, ...writeStep(from) }
+    if (written.output && !written.output.ok) { if (writer === 'A') A = written; else B = written; break }
+    frames.push(written.outbox!)
+    const read = { ...to, ...readStep(to, tamper(i, written.outbox!)) }
+    if (writer === 'A') { A = written; B = read } else { B = written; A = read }
+    if (read.output && !read.output.ok) break
+    writer = writer === 'A' ? 'B' : 'A'
+  }
+  return { a: A.output, b: B.output, frames }
+}
+
+describe('handshake steps (what the connection machine runs)', () => {
+  it('give the same frames, peers, hash and keys as the machine, for XX and XXpsk3', () => {
+    for (const psk of [undefined, PSK]) {
+      const alice = party(nativeSuite, 1, true, psk ? { psk } : {})
+      const bob = party(nativeSuite, 2, false, psk ? { psk } : {})
+      const byMachine = handshake(alice.input, bob.input)
+      const bySteps = steps(alice.input, bob.input)
+      expect(bySteps.frames).toHaveLength(3)
+      expect(bySteps.a).toEqual(byMachine.a)
+      expect(bySteps.b).toEqual(byMachine.b)
+      expect(bySteps.a?.ok && bySteps.a.peer).toBe(bob.peerId)
+    }
+  })
+
+  it('fail the same way: a tampered message 2, a flags mismatch, a wrong expected peer', () => {
+    const alice = party(nativeSuite, 1, true)
+    const bob = party(nativeSuite, 2, false)
+    for (const [tamper, reason] of [
+      [(i: number, body: Uint8Array) => (i === 1 ? flip(40)(body) : body), 'handshake-decrypt-failed'],
+      [(i: number, body: Uint8Array) => (i === 0 ? Uint8Array.of(1, ...body.subarray(1)) : body), 'private-network'],
+    ] as const) {
+      const machine = handshake(alice.input, bob.input, tamper)
+      const bySteps = steps(alice.input, bob.input, tamper)
+      const failed = [bySteps.a, bySteps.b].find((o) => o && !o.ok)
+      expect(failed).toEqual({ ok: false, reason })
+      expect([machine.a, machine.b]).toContainEqual({ ok: false, reason })
+    }
+    const wrong = party(nativeSuite, 1, true, { expectedPeer: 'NotBob' })
+    expect(steps(wrong.input, bob.input).a).toEqual({ ok: false, reason: 'peer-id-mismatch' })
+    expect(handshake(wrong.input, bob.input).a).toEqual({ ok: false, reason: 'peer-id-mismatch' })
   })
 })
