@@ -11,7 +11,9 @@
  *  3. publish failures are never silent: `no-peers` (a topic nobody else is on), `too-large`;
  *  4. one node unsubscribes: it gets nothing more, everybody else still gets everything;
  *  5. two nodes are closed while messages flow: the survivors get >= 99% of the messages
- *     published after the kill (the kill set is chosen so the rest stays connected).
+ *     published after the kill (the kill set is chosen so the rest stays connected);
+ *  6. the node that left subscribes again (within the unsubscribe backoff): it gets every
+ *     message again, exactly once.
  * Every wait is bounded; only 127.0.0.1 is used.
  * @module
  */
@@ -138,7 +140,7 @@ function publishedId(s: Sent): string {
 const copies = (n: Node, index: number): number => messages(n).filter((e) => indexOf(e.data) === index).length
 
 describe('pubsub network of 10 swarms over WebSockets', () => {
-  it('delivers exactly once, keeps stable meshes, fails loudly, honours unsubscribe and survives two nodes dying', async () => {
+  it('delivers exactly once, keeps stable meshes, fails loudly, honours unsubscribe, survives two nodes dying, takes a returning subscriber back', async () => {
     const adj = topology()
     // Node U unsubscribes in step 4, the nodes of K are closed in step 5: chosen so that the
     // subscribers left (all but U, then all but U and K) stay connected.
@@ -298,5 +300,22 @@ describe('pubsub network of 10 swarms over WebSockets', () => {
       expect(lost.map((e) => e.peer).sort()).toEqual(killed.filter((k) => adj[n.i].has(k.i)).map((k) => k.id).sort())
       for (const e of lost) expect(e.reason).toBe('swarm-closed')
     }
+
+    // --- 6. the node that left comes back: delivery resumes ---------------------------------------
+    // Still within unsubscribeBackoff (10 s) of leaving, so its old mesh peers will not graft it
+    // (nor it them) yet: what reaches it comes by flood publishing and gossip (IHAVE/IWANT).
+    const resubscribedAt = performance.now()
+    u.d.swarm.subscribe(TOPIC)
+    await u.d.waitFor((e) => e.type === 'pubsub.subscribed' && (e as Ev).topic === TOPIC, 3000, resubscribedAt, 'pubsub.subscribed again')
+    await Promise.all([...adj[U]].filter((j) => !K.includes(j)).map((j) => nodes[j].d.waitFor((e) => e.type === 'pubsub.peer.subscribed'
+      && (e as Ev).peer === u.id, 3000, resubscribedAt, `node ${j} sees node ${U} subscribe again`)))
+    const third: Sent[] = []
+    for (let k = 0; k < 10; k++) third.push(publish(pick(publishers), 128))
+    const everyone = [...receivers, u]
+    await until(() => allArrived(third, everyone), 10_000, '10 messages at every subscriber, the one back included').catch(() => undefined)
+    await sleep(3 * HEARTBEAT)
+    const back = third.filter((s) => copies(u, s.index) >= 1).length
+    console.log(`after re-subscribing: ${back}/${third.length} messages at node ${U} in ${(performance.now() - resubscribedAt).toFixed(0)} ms; mesh ${meshOf(u).length}`)
+    for (const s of third) for (const n of everyone) if (n !== s.from) expect(copies(n, s.index), `message ${s.index} at node ${n.i}`).toBe(1)
   }, 45_000)
 })
