@@ -375,10 +375,10 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
 export const QUICK = {
   counts: { 128: 3_000, 4096: 2_000, 65536: 400 },
   window: 32,
-  phaseMs: 3_000,
+  phaseMs: 2_500,
   graceMs: 1_000,
   msgTimeoutMs: 2_000,
-  latencyMs: 1_500,
+  latencyMs: 1_000,
   startTimeoutMs: 20_000
 }
 export const FULL = {

@@ -8,12 +8,19 @@
 //   cd bench/pubsub && npm ci                  # once: its own node_modules (js-libp2p 2.x, ws, msgpackr)
 //   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10,30 \
 //        --sizes 128,4096,65536 [--quick] [--signing on|off] [--window 32] [--seed 24301] [--out FILE]
+//   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10 --quick   # < 60 s
+//   node bench/pubsub/run.mjs --table bench/results/pubsub.json                          # re-print
+//
+// Adapters: libp2p (js-libp2p 2.10 ws+noise+yamux+identify+gossipsub 14, StrictSign,
+// connectionMonitor off), naive-flood (raw ws + msgpackr flood, no security: the ceiling),
+// naive-flood-nomask (same, all-zero WebSocket mask so `ws` skips masking). Add a system by
+// writing adapters/<name>.mjs against the interface at the top of harness.mjs.
 //
 // Options
 //   --systems   comma list of adapter names; the FIRST is the reference of the ratio columns
 //   --nodes     comma list of n (all n nodes of a system run in one process on 127.0.0.1)
 //   --sizes     payload sizes in bytes (default 128,4096,65536)
-//   --quick     small counts, ~3 s phases: n=10 with two systems finishes in well under 60 s
+//   --quick     small counts, 2.5 s phases: n=10 with two systems takes ~30 s (~60 s on a busy machine)
 //   --signing   on (default; libp2p StrictSign) | off (libp2p StrictNoSign). naive-flood never signs.
 //   --window    max messages published but not yet delivered to every subscriber (default 32)
 //   --seed      topology seed (default 24301); same edges for every system
@@ -22,7 +29,9 @@
 //   --wait-quiet S   before each child, wait up to S s until /proc/pressure/cpu "some avg10" is
 //               below --quiet-below (default 50) %. Every row records the machine's CPU pressure.
 //   --publisher rr (default: round-robin over all nodes) | a node index, e.g. 0 (single publisher)
-//   --out       JSON output (default bench/results/pubsub.json, overwritten)
+//   --out       JSON output (default bench/results/pubsub.json, overwritten; with --quick the
+//               default is bench/results/pubsub.quick.tmp, git-ignored, so a smoke run never
+//               clobbers the committed full results)
 //   --table F   only re-print the table of an existing results file F (no run)
 //
 // What is measured (per system, n, size) — see harness.mjs for the exact code
@@ -32,12 +41,12 @@
 //     links are the bottleneck, which is what a swarm where anyone publishes looks like; every
 //     message has exactly n-1 subscribers. A bounded window (--window) of messages not yet
 //     delivered to all subscribers; a message older than 5 s (2 s quick) frees its slot. At most
-//     M messages or 20 s (3 s quick) of publishing, then a 3 s (1 s quick) grace period.
+//     M messages or 20 s (2.5 s quick) of publishing, then a 3 s (1 s quick) grace period.
 //       msg/s = messages delivered to all n-1 subscribers / (last completion − first publish)
 //       deliv/s = unique (message, subscriber) deliveries / same seconds;  MB/s = deliv/s × size / 1e6
 //       lost = messages not delivered to every subscriber by the end of the grace period
 //       dups = a node delivering the same message twice
-//   - latency: 10 messages/s (round-robin publishers) for 5 s (1.5 s quick); publish→delivery at
+//   - latency: 10 messages/s (round-robin publishers) for 5 s (1 s quick); publish→delivery at
 //     every subscriber with performance.now() in the one process; p50/p99 over all samples.
 //   - memory: (RSS after start + warm-up − RSS before start) / n, and heapUsed the same way,
 //     with global.gc() before each reading when run with --expose-gc (the child processes always are).
@@ -52,6 +61,25 @@
 //   parallel, so they do not compete for the 2 cores. The parent only collects results over IPC,
 //   writes the JSON and prints the table. --in-process runs everything in this process instead
 //   (debugging only; memory figures are then not comparable).
+//
+// Caveats (read before quoting a number)
+//   - All n nodes share ONE Node process, i.e. one core for JS: throughput is "how much
+//     pubsub work fits in one event loop", not network capacity. Every figure is CPU-bound.
+//   - The machine (2 vCPUs) may be shared with other work: each row records this process's
+//     CPU share during the throughput phase ("cpu cores") and the machine's CPU pressure (PSI);
+//     when other load is high, msg/s drops for every system. msg/cpu-s (messages per CPU-second
+//     of this process) is the figure that moves least; the ratios of systems measured back to
+//     back are the point of the tool. Use --repeat 3 on a busy machine.
+//   - latency is measured at a FIXED 10 msg/s: where a system sustains less than that (js-libp2p
+//     at 64 KiB), the latency phase is overloaded and p50/p99 measure queueing; the table flags it.
+//   - memory per node includes a share of fixed per-process costs (first-instance JIT code,
+//     lazily created singletons); the report also prints the marginal MB per ADDED node between
+//     the smallest and the largest n, which is the better per-node figure.
+//   - WebSocket client frames are masked in JavaScript by `ws` (bufferutil is not installed, as
+//     in the root project); at 64 KiB that costs the flood 2.5-3x (compare naive-flood-nomask).
+//     js-libp2p's websockets transport uses the same `ws` and pays the same per byte.
+//   - js-libp2p: connectionMonitor disabled (its pings drop links under a saturated event
+//     loop); everything else default; signatures on (StrictSign) unless --signing off.
 
 import { fork } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -76,7 +104,7 @@ function parseArgs (argv) {
     repeat: 1,
     waitQuiet: 0,
     quietBelow: 50,
-    out: join(repoRoot, 'bench', 'results', 'pubsub.json'),
+    out: null, // default: bench/results/pubsub.json; with --quick bench/results/pubsub.quick.tmp
     child: false,
     inProcess: false
   }
@@ -108,6 +136,7 @@ function parseArgs (argv) {
   }
   if (a.nodes.some((n) => !Number.isInteger(n) || n < 2 || n > 500)) throw new Error('--nodes: integers in 2..500')
   if (a.sizes.some((s) => !Number.isInteger(s) || s < 8 || s > 4 * 1024 * 1024)) throw new Error('--sizes: integers in 8..4194304')
+  a.out ??= join(repoRoot, 'bench', 'results', a.quick ? 'pubsub.quick.tmp' : 'pubsub.json')
   if (!(Number.isInteger(a.repeat) && a.repeat >= 1 && a.repeat <= 10)) throw new Error('--repeat: 1..10')
   if (!(a.window >= 1)) throw new Error('--window >= 1')
   if (a.publisher !== 'rr' && !(Number.isInteger(Number(a.publisher)) && a.nodes.every((n) => Number(a.publisher) < n))) throw new Error('--publisher rr | a node index < n')
