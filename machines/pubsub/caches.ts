@@ -124,7 +124,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (n !== b.length) return false
   if (a === b) return true
   let i = 0
-  if (n >= 64) {
+  // Below a few hundred bytes the two word views cost more than they save.
+  if (n >= 256) {
     for (; (a.byteOffset + i) & 3; i++) if (a[i] !== b[i]) return false
     const shift = ((b.byteOffset + i) & 3) * 8
     if (shift === 0) {
