@@ -127,6 +127,12 @@ const PROTOCOL_NAMES: Record<NoisePattern, string> = {
   XXpsk3: 'Noise_XXpsk3_25519_ChaChaPoly_SHA256',
 }
 
+/** The protocol names as bytes, encoded once (a TextEncoder per handshake showed in profiles). */
+const PROTOCOL_NAME_BYTES: Record<NoisePattern, Uint8Array> = {
+  XX: new TextEncoder().encode(PROTOCOL_NAMES.XX),
+  XXpsk3: new TextEncoder().encode(PROTOCOL_NAMES.XXpsk3),
+}
+
 function fail(error: NoiseErrorCode, detail?: string): NoiseError {
   return detail === undefined ? { error } : { error, detail }
 }
@@ -284,7 +290,7 @@ export function initHandshake(init: HandshakeInit): HandshakeState {
   if (problem !== null) failure = fail('bad-config', problem)
   else {
     try {
-      const name = new TextEncoder().encode(protocolName)
+      const name = PROTOCOL_NAME_BYTES[pattern]
       // InitializeSymmetric: h = name padded to HASHLEN if it fits, else HASH(name); ck = h.
       if (name.length <= HASHLEN) {
         ck = new Uint8Array(HASHLEN)

@@ -20,10 +20,10 @@
  *
  * Importing a raw key into a KeyObject can cost more than the operation itself, so KeyObjects
  * are cached in two small bounded LRU maps keyed by the key bytes (see the cache sizes below).
- * A remote public key enters its LRU only when it is seen again in another array (a peer's
- * static or identity key on a later handshake); until then its KeyObject hangs off the array
- * it came in (a WeakMap), which is how a remote ephemeral key is reused within its handshake
- * (Noise keeps the same array) without ever evicting the keys worth keeping.
+ * A public key met for the first time goes to a small cache of new keys, which serves the rest
+ * of its handshake (a remote ephemeral key is used twice); only a key met again after that (a
+ * peer's static or identity key on a later handshake) enters the main LRU, so the ephemeral
+ * keys of many handshakes never evict the keys worth keeping.
  * Keys are imported as OKP JWKs, not as PKCS8/SPKI DER: on Node 20 / OpenSSL 3 a DER import
  * goes through the decoder framework and measured ~455 µs for an X25519 private key and
  * ~106 µs for a public key, against ~45 µs and ~10 µs as JWK (the same raw-key OpenSSL call).
@@ -104,23 +104,22 @@ function publicKeyObject(crv: 'Ed25519' | 'X25519', x: string): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' })
 }
 
+/** Public keys met for the first time, kept for the handshake that brought them (a few ms). */
+export const NEW_PUBLIC_KEY_CACHE_SIZE = 128
+const newPublicKeys = new KeyCache(NEW_PUBLIC_KEY_CACHE_SIZE)
 /**
- * Public keys seen once, by their bytes (no KeyObject: only the fact). A key seen again in a
- * different array is admitted to `publicKeys`; a remote ephemeral key never is.
+ * Public keys seen before, by their bytes only (no KeyObject): a key met again after it left
+ * `newPublicKeys` (a peer's static or identity key on a later handshake) is admitted to
+ * `publicKeys`; a remote ephemeral key, used only within its handshake, never is.
  */
 const seenPublicKeys = new Set<string>()
-/** KeyObjects of keys not (yet) admitted, kept as long as the array they came in. */
-const publicKeysByArray = new WeakMap<Uint8Array, KeyObject | null>()
 
-/**
- * The cached verdict for a public key, else `make()`'s, cached by array on a first sighting
- * and in the LRU on a second one.
- */
-function publicKeyLookup(raw: Uint8Array, id: string, make: () => KeyObject | null): KeyObject | null {
-  const byArray = publicKeysByArray.get(raw)
-  if (byArray !== undefined) return byArray
+/** The cached verdict for a public key, else `make()`'s, kept as described above. */
+function publicKeyLookup(id: string, make: () => KeyObject | null): KeyObject | null {
   const cached = publicKeys.get(id)
   if (cached !== undefined) return cached
+  const recent = newPublicKeys.get(id)
+  if (recent !== undefined) return recent
   const key = make()
   if (seenPublicKeys.delete(id)) return publicKeys.set(id, key)
   if (seenPublicKeys.size >= PUBLIC_KEY_CACHE_SIZE) {
@@ -128,14 +127,13 @@ function publicKeyLookup(raw: Uint8Array, id: string, make: () => KeyObject | nu
     if (oldest !== undefined) seenPublicKeys.delete(oldest)
   }
   seenPublicKeys.add(id)
-  publicKeysByArray.set(raw, key)
-  return key
+  return newPublicKeys.set(id, key)
 }
 
 /** An x25519 public KeyObject, or null when the bytes cannot be imported. */
 function x25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
   const x = b64url(raw)
-  return publicKeyLookup(raw, 'X25519' + x, () => {
+  return publicKeyLookup('X25519' + x, () => {
     try {
       return publicKeyObject('X25519', x)
     } catch {
@@ -195,7 +193,7 @@ function ed25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
   if (!isCanonicalY(raw)) return null
   const x = b64url(raw)
   if (SMALL_ORDER_ED25519.has(x)) return null
-  return publicKeyLookup(raw, 'Ed25519' + x, () => {
+  return publicKeyLookup('Ed25519' + x, () => {
     try {
       return publicKeyObject('Ed25519', x)
     } catch {

@@ -123,6 +123,31 @@ for (const suite of [nobleSuite, nativeSuite] as CryptoSuite[]) {
       expect(suite.ed25519Verify(sig, new Uint8Array(0), hex('ff'.repeat(32)))).toBe(false)
     })
 
+    it('keys in a reused buffer: each call uses the bytes the buffer holds now (no stale cached key)', () => {
+      const skA = randomBytes(32)
+      const skB = randomBytes(32)
+      const message = utf8('reused buffer')
+      const sigA = suite.ed25519Sign(skA, message)
+      const sigB = suite.ed25519Sign(skB, message)
+      const pub = suite.ed25519PublicKey(skA).slice()
+      expect(suite.ed25519Verify(sigA, message, pub)).toBe(true)
+      pub.set(suite.ed25519PublicKey(skB))
+      expect(suite.ed25519Verify(sigA, message, pub)).toBe(false)
+      expect(suite.ed25519Verify(sigB, message, pub)).toBe(true)
+      // The same for x25519: a secret and a public key rewritten in place.
+      const secret = new Uint8Array(randomBytes(32))
+      const other = new Uint8Array(randomBytes(32))
+      const peerSecret = new Uint8Array(randomBytes(32))
+      const peerPublic = suite.x25519PublicKey(peerSecret).slice()
+      const first = suite.x25519(secret, peerPublic)
+      secret.set(other)
+      expect(toHex(suite.x25519(secret, peerPublic))).toBe(toHex(suite.x25519(other.slice(), peerPublic.slice())))
+      expect(toHex(suite.x25519(secret, peerPublic))).not.toBe(toHex(first))
+      const otherPublic = suite.x25519PublicKey(other)
+      peerPublic.set(otherPublic)
+      expect(toHex(suite.x25519(peerSecret, peerPublic))).toBe(toHex(suite.x25519(peerSecret, otherPublic.slice())))
+    })
+
     it('ed25519 verify gives false, never throws, on malformed lengths', () => {
       const v = RFC8032[0]
       const sig = hex(v.signature)
