@@ -79,11 +79,15 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
   // id: found by comparing bytes, without rebuilding and hashing the signed bytes.
   const known = mcacheKnownCopy(s.mcache, m)
   if (known !== undefined) {
-    const seen = s.seen.entries.get(known)
-    if (seen) {
-      duplicate(s, peer, ps, seen, now)
-      return
+    let seen = s.seen.entries.get(known)
+    if (!seen) {
+      // Still cached but pushed out of the (size-bounded) seen cache: a replay, never a new
+      // message. Remember it again, with no delivery credit for anyone.
+      seen = { at: now, status: 'valid', topic: m.t, validatedAt: -Infinity, senders: [] }
+      seenAdd(s.seen, known, seen)
     }
+    duplicate(s, peer, ps, seen, now)
+    return
   }
   const { hex, id, signed } = messageId(s, m)
   const seen = s.seen.entries.get(hex)

@@ -12,7 +12,7 @@
  *    peer, counted in the frames the attacker receives), then IHAVE spam advertising ids it
  *    never delivers: the IWANTs it gets are bounded per heartbeat (`maxIhaveLength`), the broken
  *    promises (P7) get it hung up on;
- *  - (BUG, `it.fails`) a replay of an honest message after flushing the seen cache with the
+ *  - (regression) a replay of an honest message after flushing the seen cache with the
  *    attacker's own correctly signed messages is delivered a second time.
  *
  * Throughout, honest nodes keep publishing, and every honest message reaches every other honest
@@ -373,13 +373,14 @@ describe('pubsub scoring against live attackers', () => {
     for (const l of links) await l.close()
   }, 30_000)
 
-  // BUG: a replay is delivered again once its seen-cache entry has been pushed out by newer ids
+  // Regression test (fixed in machines/pubsub/receive.ts: a cached copy is always a duplicate).
+  // It was: a replay is delivered again once its seen-cache entry has been pushed out by newer ids
   // (`maxSeen`, oldest first), even while the message itself is still in the message cache:
   // handleMessage finds the cached copy (`mcacheKnownCopy`) but, with no seen entry for it,
   // treats it as new and delivers it a second time. Correctly signed messages cost the attacker
   // nothing in score (they are even credited, P2), so it can push out any id it likes: with the
   // default maxSeen (50 000) that takes 50 000 messages; maxSeen 64 here keeps the test fast.
-  it.fails('a replay after the seen cache was flushed with valid messages is not delivered twice', async () => {
+  it('a replay after the seen cache was flushed with valid messages is not delivered twice', async () => {
     const target = new Driven(await createSwarm({
       listen: ['ws://127.0.0.1:0'], discovery: false, ping: false, pubsub: { maxSeen: 64 },
     }))
