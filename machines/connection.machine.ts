@@ -137,7 +137,14 @@ export const connectionMachine = setup({
     /** The handshake succeeded: remember the peer, install the transport keys, drop the Noise state. */
     secured: enqueueActions(({ context, enqueue }) => {
       const output = context.hs!.output as HandshakeOutput & { ok: true }
-      enqueue.assign({ peer: output.peer, handshakeHash: output.handshakeHash, hs: null })
+      // Forward secrecy: the ephemeral key is not needed any more; wipe it, do not keep it.
+      context.handshake.ephemeralPrivateKey.fill(0)
+      enqueue.assign({
+        peer: output.peer,
+        handshakeHash: output.handshakeHash,
+        hs: null,
+        handshake: { ...context.handshake, ephemeralPrivateKey: new Uint8Array(0) },
+      })
       enqueue.emit({
         type: 'effect.secure',
         connId: context.connId!,
