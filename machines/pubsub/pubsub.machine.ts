@@ -22,7 +22,7 @@
  * @module
  */
 import { enqueueActions, setup, type AnyActorRef } from 'xstate'
-import { defineProtocol, hangUpRequest, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
+import { defineProtocol, hangUpRequest, protocolSystemId, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime } from '../lib/runtime.js'
 import { heartbeat } from './heartbeat.js'
 import { peerConnected, peerDisconnected, publish, subscribe, unsubscribe } from './local.js'
@@ -92,6 +92,24 @@ export const pubsubMachine = setup({
     heartbeat: ({ context, self }) => {
       heartbeat(context.s, now(context, self))
     },
+    /**
+     * Keep the connection manager (discovery `/xswarm/discovery/1`, when it runs) from trimming mesh peers: once per
+     * heartbeat, protect peers that entered a mesh and unprotect those that left every mesh.
+     */
+    protectMesh: enqueueActions(({ context, enqueue, system }) => {
+      const discovery = system.get(protocolSystemId('/xswarm/discovery/1'))
+      if (!discovery) return
+      const inMesh = new Set<string>()
+      for (const topic of context.s.topics.values()) for (const peer of topic.mesh) inMesh.add(peer)
+      const protectedPeers = context.protectedPeers
+      for (const peer of inMesh) {
+        if (!protectedPeers.has(peer)) enqueue.sendTo(discovery, { type: 'discovery.protect', peer, tag: 'pubsub' } as never)
+      }
+      for (const peer of protectedPeers) {
+        if (!inMesh.has(peer)) enqueue.sendTo(discovery, { type: 'discovery.unprotect', peer, tag: 'pubsub' } as never)
+      }
+      context.protectedPeers = inMesh
+    }),
     /** Emit what this settle produced: events and calls, one frame per peer, hang-up requests. */
     flush: enqueueActions(({ context, enqueue, system }) => {
       const s = context.s
@@ -134,11 +152,11 @@ export const pubsubMachine = setup({
   },
 }).createMachine({
   id: 'pubsub',
-  context: ({ input }) => ({ s: createRouterState(input) }),
+  context: ({ input }) => ({ s: createRouterState(input), protectedPeers: new Set<string>() }),
   initial: 'running',
   states: {
     running: {
-      after: { heartbeat: { target: 'running', reenter: true, actions: ['heartbeat', 'flush'] } },
+      after: { heartbeat: { target: 'running', reenter: true, actions: ['heartbeat', 'flush', 'protectMesh'] } },
       on: {
         'peer.connected': { actions: ['addPeer', 'flush'] },
         'peer.disconnected': { actions: ['removePeer', 'flush'] },

@@ -126,7 +126,11 @@ export interface RouterState {
 }
 
 /** What the machine's context holds (one object, mutated in place by the named actions). */
-export interface PubsubContext { s: RouterState }
+export interface PubsubContext {
+  s: RouterState
+  /** Peers this actor asked discovery to protect (mesh members as of the last heartbeat). */
+  protectedPeers: Set<string>
+}
 
 /** Options that reach the machine as `ProtocolInput.options` (plain data). */
 export interface PubsubMachineOptions { params?: PubsubOptions; validator?: boolean }
