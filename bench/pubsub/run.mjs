@@ -5,7 +5,10 @@
 // same measurement code (bench/pubsub/harness.mjs). Each system is an adapter loaded by name
 // from bench/pubsub/adapters/<name>.mjs (interface: top of harness.mjs).
 //
-//   cd bench/pubsub && npm ci                  # once: its own node_modules (js-libp2p 2.x, ws, msgpackr)
+//   cd bench/pubsub && npm install             # once: its own node_modules (js-libp2p 2.x, ws, msgpackr),
+//                                               # pinned by package-lock.json. (Not `npm ci`: the lock
+//                                               # lacks other platforms' optional msgpackr-extract builds,
+//                                               # which npm ci rejects here; the root project uses npm install too.)
 //   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10,30 \
 //        --sizes 128,4096,65536 [--quick] [--signing on|off] [--window 32] [--seed 24301] [--out FILE]
 //   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10 --quick   # < 60 s
