@@ -15,17 +15,10 @@ import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
 import { encodeFrame } from '../../src/codec/frame.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import {
-  RawPeer, Target, installFaultRecorder, rawFrame, rawIdentity, type RawIdentity,
+  RawPeer, Target, useFaultRecorder, rawFrame, rawIdentity, type RawIdentity,
 } from '../helpers/raw-peer.js'
 
-const recorder = installFaultRecorder()
-afterEach(() => {
-  expect(recorder.faults).toEqual([])
-})
-afterAll(() => {
-  recorder.uninstall()
-  expect(recorder.faults).toEqual([])
-})
+useFaultRecorder()
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)))
 /** Ed25519 identity point (order 1) and a point of order 8. */

@@ -13,19 +13,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
 import { createWsTransport } from '../../src/transport/ws.js'
 import {
-  RawPeer, RawSocket, Target, installFaultRecorder, rawIdentity, settledHeapMiB, sleep, type CloseInfo,
+  RawPeer, RawSocket, Target, useFaultRecorder, rawIdentity, settledHeapMiB, sleep, type CloseInfo,
 } from '../helpers/raw-peer.js'
 
-const recorder = installFaultRecorder()
-
-afterEach(() => {
-  expect(recorder.faults).toEqual([])
-})
-
-afterAll(() => {
-  recorder.uninstall()
-  expect(recorder.faults).toEqual([])
-})
+useFaultRecorder()
 
 describe('connections that never speak', () => {
   const TOTAL = 2000

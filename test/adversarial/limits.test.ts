@@ -10,19 +10,10 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createSwarm } from '../../src/create-swarm.js'
 import {
-  Driven, RawPeer, Target, installFaultRecorder, rawIdentity, sleep, within,
+  Driven, RawPeer, Target, useFaultRecorder, rawIdentity, sleep, within,
 } from '../helpers/raw-peer.js'
 
-const recorder = installFaultRecorder()
-
-afterEach(() => {
-  expect(recorder.faults).toEqual([])
-})
-
-afterAll(() => {
-  recorder.uninstall()
-  expect(recorder.faults).toEqual([])
-})
+useFaultRecorder()
 
 const KEY_A = new Uint8Array(32).fill(0xa1)
 const KEY_B = new Uint8Array(32).fill(0xb2)

@@ -22,6 +22,7 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { WebSocket, WebSocketServer } from 'ws'
 import { createActor } from 'xstate'
+import { afterAll, afterEach, expect } from 'vitest'
 import {
   HANDSHAKE_PROLOGUE,
   HANDSHAKE_PROTOCOL,
@@ -525,6 +526,22 @@ export class RawSocket {
 // The shared harness: a live target node, an honest peer, faults and memory.
 
 /** Records unhandled rejections and uncaught exceptions while installed. */
+/**
+ * Record unhandled rejections and uncaught exceptions for a whole test file, and fail the
+ * test (afterEach) and the file (afterAll) that saw one.
+ */
+export function useFaultRecorder(): { faults: unknown[]; uninstall: () => void } {
+  const recorder = installFaultRecorder()
+  afterEach(() => {
+    expect(recorder.faults).toEqual([])
+  })
+  afterAll(() => {
+    recorder.uninstall()
+    expect(recorder.faults).toEqual([])
+  })
+  return recorder
+}
+
 export function installFaultRecorder(): { faults: unknown[]; uninstall: () => void } {
   const faults: unknown[] = []
   const onRejection = (reason: unknown): void => { faults.push(reason) }
