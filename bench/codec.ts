@@ -9,19 +9,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { Packr, Unpackr } from 'msgpackr'
-import { DEFAULT_CODEC_LIMITS, decodeFrame, encodeFrame, scanFrame } from '../src/codec/frame.js'
+import { DEFAULT_CODEC_LIMITS, PACK_OPTIONS, UNPACK_OPTIONS, decodeFrame, encodeFrame, scanFrame } from '../src/codec/frame.js'
 
-const options = {
-  useRecords: false,
-  structuredClone: false,
-  moreTypes: false,
-  bundleStrings: false,
-  mapsAsObjects: true,
-  int64AsType: 'number',
-  encodeUndefinedAsNil: true,
-} as const
-const rawPackr = new Packr(options)
-const rawUnpackr = new Unpackr(options)
+// The codec's own options, without its pre-scan and shape checks.
+const rawPackr = new Packr({ ...PACK_OPTIONS })
+const rawUnpackr = new Unpackr({ ...UNPACK_OPTIONS })
 
 /** The codec's decode path minus `scanFrame`: same view, unpack and shape check. */
 function decodeWithoutScan(bytes: Uint8Array): { protocol: string; body: unknown } {

@@ -104,7 +104,8 @@ export function resolveCodecLimits(limits?: Partial<CodecLimits>): CodecLimits {
 // - encodeUndefinedAsNil: undefined is written as nil, not as msgpackr's fixext 0 "undefined";
 // - copyBuffers false: bin decodes as a view (see the module doc).
 // addExtension is never called: it would mutate msgpackr's process-wide tables.
-const packr = new Packr({
+/** The msgpackr options every frame is written with (exported for the codec benchmark). */
+export const PACK_OPTIONS = Object.freeze({
   useRecords: false,
   structuredClone: false,
   moreTypes: false,
@@ -113,8 +114,10 @@ const packr = new Packr({
   int64AsType: 'number',
   encodeUndefinedAsNil: true,
   useFloat32: 0,
-})
-const unpackr = new Unpackr({
+} as const)
+
+/** The msgpackr options every frame is read with (after the pre-scan). */
+export const UNPACK_OPTIONS = Object.freeze({
   useRecords: false,
   structuredClone: false,
   moreTypes: false,
@@ -123,7 +126,10 @@ const unpackr = new Unpackr({
   int64AsType: 'number',
   copyBuffers: false,
   sequential: false,
-})
+} as const)
+
+const packr = new Packr({ ...PACK_OPTIONS })
+const unpackr = new Unpackr({ ...UNPACK_OPTIONS })
 
 /**
  * Encode one frame. Uint8Array (and other typed arrays, ArrayBuffer) become msgpack bin, plain
