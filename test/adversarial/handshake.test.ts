@@ -13,10 +13,10 @@ import { HANDSHAKE_PROTOCOL } from '../../machines/handshake.machine.js'
 import { encodeFrame } from '../../src/codec/frame.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import {
-  RawPeer, RawSocket, Target, installFaultRecorder, rawIdentity, settledHeapMiB, within,
+  RawPeer, RawSocket, Target, useFaultRecorder, rawIdentity, settledHeapMiB, within,
 } from '../helpers/raw-peer.js'
 
-const recorder = installFaultRecorder()
+useFaultRecorder(() => target)
 let target: Target
 let heapBefore = 0
 
@@ -33,16 +33,6 @@ beforeAll(async () => {
   heapBefore = await settledHeapMiB()
 })
 
-afterEach(() => {
-  expect(recorder.faults).toEqual([])
-  expect(target.node.pumpError).toBeNull()
-})
-
-afterAll(async () => {
-  await target?.close()
-  recorder.uninstall()
-  expect(recorder.faults).toEqual([])
-})
 
 /** Force a responder that answered message 1 to give up now: a message 3 far too short. */
 function junkMessage3(): Uint8Array {

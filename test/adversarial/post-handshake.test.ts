@@ -15,10 +15,10 @@ import { encryptWithAd } from '../../machines/secure/cipher-state.js'
 import { encodeFrame } from '../../src/codec/frame.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import {
-  RawPeer, Target, concatBytes, installFaultRecorder, mpStr, rawFrame, rawIdentity, settledHeapMiB,
+  RawPeer, Target, concatBytes, useFaultRecorder, mpStr, rawFrame, rawIdentity, settledHeapMiB,
 } from '../helpers/raw-peer.js'
 
-const recorder = installFaultRecorder()
+useFaultRecorder(() => target)
 const MAX_FRAME = 64 * 1024
 let target: Target
 let heapBefore = 0
@@ -30,16 +30,6 @@ beforeAll(async () => {
   heapBefore = await settledHeapMiB()
 })
 
-afterEach(() => {
-  expect(recorder.faults).toEqual([])
-  expect(target.node.pumpError).toBeNull()
-})
-
-afterAll(async () => {
-  await target?.close()
-  recorder.uninstall()
-  expect(recorder.faults).toEqual([])
-})
 
 /** A raw peer with a session, accepted by the node as a connected peer. */
 async function attacker(): Promise<{ peer: RawPeer; id: string }> {

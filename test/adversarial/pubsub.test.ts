@@ -11,12 +11,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { signedBytes } from '../../machines/pubsub/wire.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import {
-  RawPeer, Target, installFaultRecorder, rawIdentity, settledHeapMiB, sleep, type RawIdentity,
+  RawPeer, Target, useFaultRecorder, rawIdentity, settledHeapMiB, sleep, type RawIdentity,
 } from '../helpers/raw-peer.js'
 
 const PUBSUB = '/xswarm/pubsub/1'
 const TOPIC = 'news'
-const recorder = installFaultRecorder()
+useFaultRecorder(() => target)
 let target: Target
 let seq = 0
 
@@ -24,15 +24,6 @@ beforeAll(async () => {
   target = await Target.start({})
   target.node.swarm.subscribe(TOPIC)
   await target.node.waitFor((e) => e.type === 'pubsub.subscribed', 3000, 0, 'pubsub.subscribed')
-})
-afterEach(() => {
-  expect(recorder.faults).toEqual([])
-  expect(target.node.pumpError).toBeNull()
-})
-afterAll(async () => {
-  await target?.close()
-  recorder.uninstall()
-  expect(recorder.faults).toEqual([])
 })
 
 /** An authenticated attacker subscribed to TOPIC. */

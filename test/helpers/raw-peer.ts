@@ -528,14 +528,18 @@ export class RawSocket {
 /** Records unhandled rejections and uncaught exceptions while installed. */
 /**
  * Record unhandled rejections and uncaught exceptions for a whole test file, and fail the
- * test (afterEach) and the file (afterAll) that saw one.
+ * test (afterEach) and the file (afterAll) that saw one. With `target`, also check after each
+ * test that its node's pump never failed, and close it after the file.
  */
-export function useFaultRecorder(): { faults: unknown[]; uninstall: () => void } {
+export function useFaultRecorder(target?: () => Target | undefined): { faults: unknown[]; uninstall: () => void } {
   const recorder = installFaultRecorder()
   afterEach(() => {
     expect(recorder.faults).toEqual([])
+    const t = target?.()
+    if (t) expect(t.node.pumpError).toBeNull()
   })
-  afterAll(() => {
+  afterAll(async () => {
+    await target?.()?.close()
     recorder.uninstall()
     expect(recorder.faults).toEqual([])
   })
