@@ -1,6 +1,5 @@
 /**
- * Helpers for tests that run `xswarm node --json` as OS processes (copied and extended from
- * xswarm-cli.test.ts): build dist/ if needed, spawn a node (optionally under a command prefix
+ * Helpers for tests that run `xswarm` as OS processes (also used by xswarm-cli.test.ts): build dist/ if needed, spawn a node (optionally under a command prefix
  * such as `ip netns exec NS`), parse its JSON event lines, keep its current connected set and
  * the peers it discovered, wait with bounds, stop by PID. Not a test file (no `.test.ts`).
  */
@@ -30,6 +29,25 @@ export function ensureBuilt(): void {
 }
 
 export type Json = { type: string } & Record<string, any>
+
+/** Split a child's stdout into lines; `json` gets each line that parses as a JSON event. */
+export function readLines(child: ChildProcess, line: (text: string) => void, json: (event: Json) => void, after?: () => void): void {
+  let buffer = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk
+    let i: number
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const text = buffer.slice(0, i)
+      buffer = buffer.slice(i + 1)
+      line(text)
+      if (!text.startsWith('{')) continue
+      let event: Json
+      try { event = JSON.parse(text) as Json } catch { continue }
+      json(event)
+    }
+    after?.()
+  })
+}
 
 /** `ws://127.0.0.1:p/p2p/<id>` → `<id>`. */
 export const peerOf = (address: string): string => address.slice(address.lastIndexOf('/') + 1)
@@ -65,21 +83,10 @@ export class Node {
     const [command, ...rest] = prefix.length > 0 ? [...prefix, process.execPath] : [process.execPath]
     this.child = spawn(command!, [...rest, main, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     live.add(this)
-    let buffer = ''
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk
-      let i: number
-      while ((i = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, i)
-        buffer = buffer.slice(i + 1)
-        this.lines.push(line)
-        if (!line.startsWith('{')) continue
-        let event: Json
-        try { event = JSON.parse(line) as Json } catch { continue }
-        this.events.push(event)
-        this.times.push(Date.now())
-        this.#apply(event)
-      }
+    readLines(this.child, (line) => this.lines.push(line), (event) => {
+      this.events.push(event)
+      this.times.push(Date.now())
+      this.#apply(event)
     })
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
     this.exited = new Promise((resolve) => {

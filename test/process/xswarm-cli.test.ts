@@ -4,30 +4,14 @@
  * networks; `xswarm demo` runs to completion. Uses the build (dist/), made here if missing.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { ensureBuilt, main, readLines, root, type Json } from './_nodes.js'
 
-const root = new URL('../..', import.meta.url).pathname
-const main = join(root, 'dist/src/cli/main.js')
 const exec = promisify(execFile)
-
-/** The build is missing or older than a CLI source file: build (tsc emits even with type errors elsewhere). */
-function ensureBuilt(): void {
-  const built = existsSync(main) ? statSync(main).mtimeMs : 0
-  const newest = Math.max(...readdirSync(join(root, 'src/cli')).map((f) => statSync(join(root, 'src/cli', f)).mtimeMs))
-  if (built >= newest) return
-  try {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'ignore', timeout: 150_000 })
-  } catch {
-    // type errors in files being written by others; the emit still happened
-  }
-  if (!existsSync(main)) throw new Error(`build failed: ${main} does not exist`)
-}
-
-type Json = { type: string } & Record<string, any>
 
 /** One spawned `xswarm` process, its output split into lines, JSON lines parsed. */
 class Proc {
@@ -41,18 +25,7 @@ class Proc {
   constructor(args: string[], stdin: 'ignore' | 'pipe' = 'ignore') {
     this.child = spawn(process.execPath, [main, ...args], { cwd: root, stdio: [stdin, 'pipe', 'pipe'] })
     live.add(this)
-    let buffer = ''
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk
-      let i: number
-      while ((i = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, i)
-        buffer = buffer.slice(i + 1)
-        this.lines.push(line)
-        if (line.startsWith('{')) {
-          try { this.events.push(JSON.parse(line) as Json) } catch { /* not JSON */ }
-        }
-      }
+    readLines(this.child, (line) => this.lines.push(line), (event) => this.events.push(event), () => {
       for (const wake of this.#waiters.splice(0)) wake()
     })
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderr += chunk })
