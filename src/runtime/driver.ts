@@ -115,7 +115,6 @@ export class Driver {
   private lastProtocol = ''
   private lastFrame: Uint8Array | null = null
   private inputTime = 0
-  private settling = false
   private stopped = false
   /** Counters a user can read with `swarm.stats()`. */
   readonly stats = { inputs: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, paused: 0 }
@@ -156,13 +155,8 @@ export class Driver {
   /** Start the root machine (protocol actors start with it). */
   start(): void {
     this.inputTime = this.scheduler.now()
-    this.settling = true
-    try {
-      this.root.start()
-      this.root.send({ type: 'cmd.start' })
-    } finally {
-      this.settling = false
-    }
+    this.root.start()
+    this.root.send({ type: 'cmd.start' })
   }
 
   get queued(): number {
@@ -187,7 +181,6 @@ export class Driver {
     if (item === undefined) return false
     this.stats.inputs++
     this.inputTime = this.scheduler.now()
-    this.settling = true
     try {
       if (item.type === 'timer') {
         if (!item.cancelled) item.fire()
@@ -204,7 +197,6 @@ export class Driver {
         this.root.send(item)
       }
     } finally {
-      this.settling = false
       this.lastBody = undefined
       this.lastFrame = null
     }
@@ -485,11 +477,6 @@ export class Driver {
     const transport = this.transports.find((t) => t.handles(url))
     if (!transport) throw new Error(`no transport for ${url}`)
     return transport
-  }
-
-  /** True while a settle is running (for assertions: IO must never call into the machine). */
-  get isSettling(): boolean {
-    return this.settling
   }
 }
 
