@@ -367,6 +367,7 @@ export class Driver {
         if (sc) {
           sc.send = { k: effect.send.k, n: effect.send.n }
           sc.recv = { k: effect.recv.k, n: effect.recv.n }
+          sc.conn.secured?.()
           if (sc.paused && !this.overloaded(true)) this.resume(sc)
         }
         return

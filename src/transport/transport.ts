@@ -39,6 +39,11 @@ export interface Conn {
    */
   pause(): void
   resume(): void
+  /**
+   * The secure channel is up (optional): a transport that keeps tighter bounds on a connection
+   * nobody has authenticated yet (ws: one handshake frame per message) lifts them now.
+   */
+  secured?(): void
 }
 
 /** A running listener. */

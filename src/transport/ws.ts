@@ -16,10 +16,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { truncateReason, type Conn, type ConnHandler, type Listener, type Transport } from './transport.js'
+import { DEFAULT_WIRE_LIMITS, guard, lift, receiverReason, unauthenticatedOptions, type WireLimits } from './ws-guard.js'
 
-/** Options of `createWsTransport`; every field has a default. */
-export interface WsTransportOptions {
-  /** Largest message accepted, in bytes (ws `maxPayload`). Default 1 MiB. */
+/** Options of `createWsTransport`; every field has a default (the wire bounds: see ws-guard.ts). */
+export interface WsTransportOptions extends Partial<WireLimits> {
+  /** Largest message accepted once the secure channel is up, in bytes (ws `maxPayload`). Default 1 MiB. */
   maxMessageBytes?: number
   /** Dial: opening handshake deadline; listen: HTTP request head deadline. Default 10 s. */
   handshakeTimeoutMs?: number
@@ -50,9 +51,8 @@ type TaggedRequest = IncomingMessage & Tagged<typeof kListen, ListenState>
 /** Turn an error from ws or the socket into a short reason. */
 function reasonOf(err: Error & { code?: string }): string {
   const code = err.code ?? ''
-  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 'frame-too-large'
-  if (code === 'WS_ERR_INVALID_UTF8') return 'invalid-payload'
-  if (code.startsWith('WS_ERR_')) return 'protocol-error'
+  const wire = receiverReason(err)
+  if (wire !== null) return wire
   if (code !== '') return SYSTEM_REASONS[code] ?? code.toLowerCase()
   if (err.message.includes('handshake has timed out')) return 'timeout'
   return err.message.startsWith('Unexpected server response') ? 'unexpected-response' : 'handshake-failed'
@@ -115,6 +115,11 @@ class WsConn implements Conn {
     this.reported = err !== undefined // a failed dial never reports `closed`
     if (err) dialing.reject(dialing.aborted ? new Error('aborted') : this.owner.closing ? new Error('transport-closed') : err)
     else dialing.resolve(this)
+  }
+
+  /** The secure channel is up: lift the bounds of an unauthenticated connection (ws-guard.ts). */
+  secured(): void {
+    lift(this.ws, this.owner.options)
   }
 
   get bufferedAmount(): number {
@@ -192,6 +197,7 @@ function drainHeld(conn: WsConn): void {
 function wsOnOpen(this: TaggedWs): void {
   const conn = this[kConn] as WsConn
   conn.socket = (this as unknown as { _socket: Socket })._socket
+  guard(this, conn.owner.options, (reason) => conn.close(reason))
   conn.owner.conns.add(conn)
   conn.settleDial()
 }
@@ -275,7 +281,7 @@ class WsTransport implements Transport {
       { headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.max(100, Math.floor(ms / 4)) },
       respondUpgradeRequired,
     )
-    const wss = new WebSocketServer({ noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.options.maxMessageBytes })
+    const wss = new WebSocketServer({ noServer: true, clientTracking: false, ...unauthenticatedOptions(this.options) })
     wss.on('error', ignore)
     Object.assign(server, { [kListen]: { owner: this, wss, accept } })
     server.on('upgrade', serverOnUpgrade)
@@ -306,7 +312,7 @@ class WsTransport implements Transport {
       let ws: WebSocket
       try {
         ws = new WebSocket(address, {
-          perMessageDeflate: false, maxPayload: this.options.maxMessageBytes,
+          ...unauthenticatedOptions(this.options),
           handshakeTimeout: this.options.handshakeTimeoutMs, followRedirects: false,
           generateMask: zeroMask,
         })
@@ -335,11 +341,17 @@ class WsTransport implements Transport {
 /** A WebSocket transport: listens on and dials `ws://host:port` (IPv6 as `ws://[::1]:port`). */
 export function createWsTransport(options: WsTransportOptions = {}): Transport {
   return new WsTransport({
-    maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
+    ...DEFAULT_WIRE_LIMITS,
+    ...definedOnly(options),
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 2_000,
     batch: options.batch ?? true,
   })
+}
+
+/** `options` without its undefined fields (so they do not hide a default). */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 /**

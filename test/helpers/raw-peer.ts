@@ -184,9 +184,9 @@ export class RawPeer {
     })
   }
 
-  /** Open a WebSocket to `url` (ws://127.0.0.1:port, with or without /p2p/...). */
-  static connect(url: string, timeoutMs = 5000): Promise<RawPeer> {
-    const ws = new WebSocket(url.replace(/\/p2p\/.*$/, ''), { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
+  /** Open a WebSocket to `url` (ws://127.0.0.1:port, with or without /p2p/...), from `localAddress` if given (127.0.0.2...). */
+  static connect(url: string, timeoutMs = 5000, localAddress?: string): Promise<RawPeer> {
+    const ws = new WebSocket(url.replace(/\/p2p\/.*$/, ''), { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, localAddress })
     ws.on('error', () => {}) // the close event carries what we assert on
     const peer = new RawPeer(ws)
     return within(
@@ -213,6 +213,11 @@ export class RawPeer {
 
   get isOpen(): boolean {
     return this.ws.readyState === WebSocket.OPEN
+  }
+
+  /** Write bytes straight to the TCP socket, under the WebSocket layer (hand-made frames, see RawSocket.frame). */
+  writeWire(bytes: Uint8Array): void {
+    ;(this.ws as unknown as { _socket: Socket })._socket.write(bytes)
   }
 
   /** Send one WebSocket message of arbitrary bytes (no encryption). */
@@ -452,8 +457,8 @@ export class RawSocket {
   }
 
   /** Connect by TCP; with `upgrade`, perform the WebSocket upgrade by hand first. */
-  static async connect(port: number, upgrade = true): Promise<RawSocket> {
-    const socket = netConnect(port, '127.0.0.1')
+  static async connect(port: number, upgrade = true, localAddress?: string): Promise<RawSocket> {
+    const socket = netConnect({ port, host: '127.0.0.1', localAddress })
     socket.on('error', () => {})
     const raw = new RawSocket(socket)
     await within(new Promise<void>((resolve, reject) => {
@@ -480,14 +485,15 @@ export class RawSocket {
     if (!this.socket.destroyed) this.socket.write(bytes)
   }
 
-  /** A masked binary frame header declaring `length` payload bytes, followed by `payload` (maybe shorter). */
-  static frame(payload: Uint8Array, length = payload.length, opcode = 0x2): Buffer {
+  /** A masked binary frame header declaring `length` payload bytes, followed by `payload` (maybe shorter); `fin` false: a fragment. */
+  static frame(payload: Uint8Array, length = payload.length, opcode = 0x2, fin = true): Buffer {
     const mask = random(4)
+    const first = (fin ? 0x80 : 0) | opcode
     let header: number[]
-    if (length < 126) header = [0x80 | opcode, 0x80 | length]
-    else if (length < 65536) header = [0x80 | opcode, 0x80 | 126, length >> 8, length & 0xff]
+    if (length < 126) header = [first, 0x80 | length]
+    else if (length < 65536) header = [first, 0x80 | 126, length >> 8, length & 0xff]
     else {
-      header = [0x80 | opcode, 0x80 | 127]
+      header = [first, 0x80 | 127]
       for (let i = 7; i >= 0; i--) header.push(Math.floor(length / 2 ** (8 * i)) & 0xff)
     }
     const body = Buffer.from(payload)
