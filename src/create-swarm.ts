@@ -25,6 +25,7 @@ import { loadOrCreateIdentity } from './identity/identity-file.js'
 import { Driver } from './runtime/driver.js'
 import { realScheduler, type Scheduler } from './runtime/clock.js'
 import { Swarm } from './swarm.js'
+import { readableInspector } from './inspect/observer.js'
 import { createWsTransport } from './transport/ws.js'
 import { discoveryForSwarm } from './discovery/builtin.js'
 import { DISCOVERY_ID } from '../machines/discovery/discovery.machine.js'
@@ -58,7 +59,10 @@ export interface SwarmOptions {
   crypto?: 'native' | 'noble' | CryptoSuite
   /** Transports; default one WebSocket transport. */
   transports?: Transport[]
-  /** An XState inspection observer (e.g. `createBrowserInspector().inspect`): sees every actor and transition. */
+  /**
+   * An XState inspection observer (e.g. `createBrowserInspector().inspect`): sees every actor and
+   * transition, with contexts and events made readable (src/inspect/readable.ts).
+   */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void)
   /** Seed for every random choice (keys included): for tests and simulations only, never in production. */
   seed?: Uint8Array | number
@@ -109,7 +113,7 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
     limits,
     codec,
     protocols,
-    inspect: options.inspect,
+    inspect: readableInspector(options.inspect),
     onEvent: (event) => swarm._event(event),
     onInput: () => swarm?._input(),
   })

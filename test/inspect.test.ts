@@ -101,4 +101,31 @@ describe('inspect', () => {
     expect(received.some((e) => e.type === '@xstate.event')).toBe(true)
     expect(stately).toBeTypeOf('function')
   })
+
+  it('the stream an inspector serializes is readable: maps show their entries, no functions, no raw bytes, no secret key', async () => {
+    const received: StatelyInspectionEvent[] = []
+    const inspector = createInspector({ send: (event) => { received.push(event) } })
+    const secretKey = new Uint8Array(32).fill(0xab)
+    const sim = createSimulation()
+    const a = await createSimTestSwarm(sim, { seed: 1, secretKey, inspect: inspector.inspect })
+    const b = await createSimTestSwarm(sim, { seed: 2 })
+    a.subscribe('readable')
+    b.subscribe('readable')
+    await connectSim(sim, a, b)
+    await sim.run({ forMs: 2000 })
+    for (let i = 0; i < 200 && !received.some((e) => e.type === '@xstate.snapshot' && JSON.stringify(e).includes(b.peerId)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const texts = received.map((e) => JSON.stringify(e))
+    // The root's context holds its peers in Maps: their entries are shown (JSON alone shows `{}`).
+    const root = received.filter((e) => e.type === '@xstate.snapshot' && e.sessionId === received.find((r) => r.type === '@xstate.actor' && (r as { name: string }).name === 'swarm')?.sessionId)
+    expect(root.length).toBeGreaterThan(0)
+    expect(JSON.stringify((root.at(-1) as unknown as { snapshot: { context: unknown } }).snapshot.context)).toContain(b.peerId)
+    // No byte array as {"0":…,"1":…}, no function turned into {"type": name} inside contexts or events.
+    for (const text of texts) expect(text).not.toMatch(/\{"0":\d+,"1":\d+/)
+    const contexts = received.flatMap((e) => ('snapshot' in e ? [JSON.stringify((e.snapshot as { context?: unknown }).context ?? null)] : []))
+    for (const text of contexts) expect(text).not.toMatch(/"type":"(bound |function|anonymous)/)
+    // The identity's secret key appears nowhere (not even its first bytes as hex).
+    for (const text of texts) expect(text).not.toContain('abababab')
+  })
 })
