@@ -1,16 +1,21 @@
 /**
  * The swarm's inspection observer wrapper: what `createSwarm({ inspect })` hands to the user's
- * observer is the XState inspection stream with every snapshot, event and action parameter
- * made readable (src/inspect/readable.ts): contexts show their maps, sets and bytes, and carry
- * no functions and no secrets.
+ * observer is XState's inspection stream in which every snapshot, event and action parameter
+ * serializes readably (src/inspect/readable.ts): contexts show their maps, sets and bytes, and
+ * carry no functions and no secrets.
+ *
+ * How: each of them is handed over as a *readable face*, an object whose prototype is the real
+ * value and whose own `toJSON` answers the readable form. Code that reads it gets the real
+ * values (`snapshot.context.peers.get(id)` still works, tests rely on it); anything that
+ * serializes it (JSON.stringify, the Stately inspectors' stringifiers, which honour toJSON) gets
+ * the readable form, computed only then. Stately's `@xstate.actor` conversion reads
+ * `actorRef.getSnapshot()`, so the actor refs in the events are views (one per actor, stable)
+ * whose `getSnapshot()` answers a readable face and that delegate everything else (`id`,
+ * `sessionId`, `system`, `logic`, `send`) to the real actor.
  *
  * Why a wrapper (and not toJSON on context containers): it works for every machine, the user's
- * included, and whatever a protocol keeps in context; and it runs only when inspection is on, so
- * a swarm without `inspect` pays nothing. Each event keeps XState's shape, so Stately's
- * inspectors (`@statelyai/inspect`) take it unchanged: their `@xstate.actor` reads
- * `actorRef.getSnapshot()` later, so the actor refs in the events are views (one per actor,
- * stable) whose `getSnapshot()` answers the readable snapshot and that delegate everything else
- * (`id`, `sessionId`, `systemId`, `logic`, `_parent`) to the real actor.
+ * included, whatever a protocol keeps in context, and machines stay plain; and it runs only
+ * when inspection is on, so a swarm without `inspect` pays nothing.
  * @module
  */
 import { toObserver, type AnyActorRef, type InspectionEvent, type Observer } from 'xstate'
@@ -45,6 +50,11 @@ export function readableSnapshot(snapshot: unknown): ReadableSnapshot {
   return out
 }
 
+/** `real` with an own `toJSON` answering `plain()` (see the module comment). */
+export function readableFace<T extends object>(real: T, plain: () => unknown): T {
+  return Object.create(real, { toJSON: { value: plain } }) as T
+}
+
 /**
  * Wrap the user's inspection observer so that it sees the readable stream. Returns undefined
  * for no observer (inspection off: nothing is wrapped, nothing runs).
@@ -56,7 +66,7 @@ export function readableInspector(inspect: InspectObserver | undefined): Observe
   const view = (ref: AnyActorRef): AnyActorRef => {
     let v = views.get(ref)
     if (!v) {
-      v = Object.create(ref, { getSnapshot: { value: () => readableSnapshot(ref.getSnapshot()) } }) as AnyActorRef
+      v = Object.create(ref, { getSnapshot: { value: () => snapshotFace(ref.getSnapshot()) } }) as AnyActorRef
       views.set(ref, v)
     }
     return v
@@ -68,12 +78,15 @@ export function readableInspector(inspect: InspectObserver | undefined): Observe
   }
 }
 
-/** One inspection event with its snapshot, event and action parameters made readable. */
+const snapshotFace = (snapshot: object): object => readableFace(snapshot, () => readableSnapshot(snapshot))
+const dataFace = (value: unknown): unknown => (typeof value === 'object' && value !== null ? readableFace(value, () => readable(value)) : readable(value))
+
+/** One inspection event with its snapshot, event and action parameters as readable faces. */
 function readableEvent(event: InspectionEvent, view: (ref: AnyActorRef) => AnyActorRef): InspectionEvent {
   const e = { ...event, actorRef: view(event.actorRef as AnyActorRef) } as Record<string, unknown> & InspectionEvent
-  if ('snapshot' in event) e.snapshot = readableSnapshot(event.snapshot) as never
-  if ('event' in event) e.event = readable(event.event) as never
+  if ('snapshot' in event) e.snapshot = snapshotFace(event.snapshot) as never
+  if ('event' in event) e.event = dataFace(event.event) as never
   if (event.type === '@xstate.event' && event.sourceRef) e.sourceRef = view(event.sourceRef as unknown as AnyActorRef)
-  if (event.type === '@xstate.action') e.action = { type: event.action.type, params: readable(event.action.params) }
+  if (event.type === '@xstate.action') e.action = { type: event.action.type, params: dataFace(event.action.params) }
   return e
 }
