@@ -96,7 +96,7 @@ export async function directPair(inspect: boolean): Promise<DirectPair> {
   const sender = await startSwarm(net, { listens: false, protocols: [blastProtocol()], timeouts: { keepAlive: 3_600_000 } })
   await connect(sender, receiver)
   const sc = cap.handlers[0]
-  return { receiver, sender, sc, driver: sc.driver }
+  return { receiver, sender, sc, driver: sc.host }
 }
 
 /** Settle everything queued (the background consumer is not running during a synchronous loop). */
@@ -142,8 +142,8 @@ async function queueFigures(budget: Budget, inspect: boolean): Promise<Figure[]>
   // raw encrypted bytes into the connection handler
   {
     const { receiver, sender, sc, driver } = await directPair(inspect)
-    if (!sc.recv) throw new Error('connection not secured')
-    const peerSend: CipherState = { k: sc.recv.k, n: sc.recv.n }
+    if (!sc.recvCipher) throw new Error('connection not secured')
+    const peerSend: CipherState = { k: sc.recvCipher.k, n: sc.recvCipher.n }
     const frame = encodeFrame(BLAST_ID, new Uint8Array(16))
     const empty = new Uint8Array(0)
     const batch: Uint8Array[] = new Array(BATCH)

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Limits } from '../../machines/lib/limits.js'
-import type { CipherState } from '../../machines/secure/cipher-state.js'
+import type { ConnEdge } from '../../src/runtime/conn-edge.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import type { Driver } from '../../src/runtime/driver.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
@@ -141,12 +141,8 @@ export async function disconnect(from: Driven, to: Driven, ms = 10_000): Promise
   await Promise.all([a, b])
 }
 
-/** What the driver attached to a connection (`ShellConn` in src/runtime/driver.ts). */
-export interface ShellConnView extends ConnHandler {
-  readonly id: number
-  readonly driver: Driver
-  recv: CipherState | null
-}
+/** What the driver attaches to a connection: its edge (src/runtime/conn-edge.ts), whose host is the driver. */
+export type ShellConnView = ConnEdge & { readonly host: Driver }
 
 /**
  * Wrap a transport to record the handler the driver attaches to each connection, so a
