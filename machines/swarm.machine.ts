@@ -17,7 +17,8 @@ import type { CryptoSuite } from './lib/crypto.js'
 import type { Limits, Timeouts } from './lib/limits.js'
 import { protocolSystemId, splitAddress, type ProtocolDefinition, type ProtocolInput } from './lib/protocol.js'
 import { createDrbg, drbgBytes, type Drbg } from './lib/rng.js'
-import { spawnTracked, stopTracked } from './lib/runtime.js'
+import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
+import { admitInbound, createAdmission, DEFAULT_ALLOWLIST, type AdmissionState, type AdmittedConn } from './lib/admission.js'
 import { Reasons, type CoreSwarmEvent, type Direction, type Effect, type Input } from './vocab.js'
 
 export interface SwarmInput {
@@ -36,10 +37,12 @@ export interface SwarmInput {
   limits: Limits
   timeouts: Timeouts
   protocols: readonly ProtocolDefinition[]
+  /** Sources exempt from the per-source limits, which may use the reserved slots (IPs, CIDRs). Default loopback. */
+  allowlist?: readonly string[]
 }
 
 /** One connection as the root tracks it. */
-export interface ConnRecord {
+export interface ConnRecord extends AdmittedConn {
   key: string
   ref: AnyActorRef
   direction: Direction
@@ -66,6 +69,7 @@ export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   peers: Map<string, PeerRecord>
   protocolRefs: Map<string, AnyActorRef>
   closing: boolean
+  admission: AdmissionState
 }
 
 /** Messages from the root's own children. */
@@ -220,18 +224,18 @@ export const swarmMachine = setup({
         rec.ref.send({ type: 'io.conn.opened', connId, remoteAddr })
         return
       }
-      if (context.conns.size >= context.limits.maxConnections) {
-        return enqueue.emit({ type: 'effect.close', connId, reason: Reasons.tooManyConnections })
-      }
-      if (countPending(context).handshaking >= context.limits.maxPendingConnections) {
-        return enqueue.emit({ type: 'effect.close', connId, reason: Reasons.tooManyPending })
+      const admission = admitInbound(context.conns.values(), context.conns.size, context.admission, context.limits, remoteAddr, inputTime(self))
+      if (!admission.admit) return enqueue.emit({ type: 'effect.close', connId, reason: admission.reason })
+      if (admission.shed) {
+        admission.shed.shed = true
+        enqueue.sendTo(admission.shed.ref, { type: 'conn.close', reason: Reasons.tooManyPending })
       }
       const key = `c${connId}`
       const ref = spawnTracked(self, connectionMachine, {
         id: key,
         input: connectionInput(context, { key, direction: 'inbound', address: remoteAddr, connId }),
       })
-      context.conns.set(key, { key, ref, direction: 'inbound', address: remoteAddr, connId })
+      context.conns.set(key, { key, ref, direction: 'inbound', address: remoteAddr, connId, source: admission.source })
       context.byConnId.set(connId, key)
     }),
     refuseDial: emit(({ event }) => ({
@@ -251,6 +255,7 @@ export const swarmMachine = setup({
       if (key === undefined) return
       const rec = context.conns.get(key)!
       if (protocol === HANDSHAKE_PROTOCOL || protocol === CONTROL_PROTOCOL) {
+        rec.heard = true // not silent: shed after the silent ones (lib/admission.ts)
         rec.ref.send({ type: 'conn.frame', protocol, body })
         return
       }
@@ -415,6 +420,7 @@ export const swarmMachine = setup({
       peers: new Map(),
       protocolRefs: new Map(),
       closing: false,
+      admission: createAdmission(input.allowlist ?? DEFAULT_ALLOWLIST),
     }
   },
   initial: 'starting',

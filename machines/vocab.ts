@@ -110,6 +110,9 @@ export const Reasons = {
   tooManyPending: 'too-many-pending-connections',
   tooManyPerPeer: 'too-many-connections-per-peer',
   tooManyDials: 'too-many-pending-dials',
+  tooManyPerIp: 'too-many-connections-per-ip',
+  tooManyPendingPerIp: 'too-many-pending-connections-per-ip',
+  connectionRateLimit: 'connection-rate-limit',
   protocolViolation: 'protocol-violation',
   invalidMessage: 'invalid-message',
 } as const

@@ -12,6 +12,7 @@ import { nobleSuite } from '../machines/lib/crypto-noble.js'
 import type { CryptoSuite } from '../machines/lib/crypto.js'
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, resolveBounds, type Limits, type Timeouts } from '../machines/lib/limits.js'
 import { peerIdFromPublicKey } from '../machines/lib/peer-id.js'
+import { parseAllowlist } from '../machines/lib/ip.js'
 import { defineProtocol, type ProtocolDefinition } from '../machines/lib/protocol.js'
 import { createDrbg, drbgBytes } from '../machines/lib/rng.js'
 import { pingProtocol, type PingOptions } from '../machines/protocols/ping.machine.js'
@@ -68,11 +69,17 @@ export interface SwarmOptions {
   seed?: Uint8Array | number
   /** Time source; default real time. A simulation passes its virtual scheduler. */
   scheduler?: Scheduler
+  /**
+   * Sources exempt from the per-IP limits that may also use the reserved connection slots:
+   * IP addresses and CIDR prefixes (`'10.0.0.0/8'`, `'2001:db8::/32'`). Default loopback
+   * (`['127.0.0.0/8', '::1']`); `[]` limits every source. See SECURITY.md.
+   */
+  allowlist?: string[]
 }
 
 const KNOWN_OPTIONS = new Set([
   'listen', 'bootstrap', 'discovery', 'secretKey', 'identityFile', 'swarmKey', 'protocols', 'ping', 'limits',
-  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub',
+  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist',
 ])
 
 
@@ -107,6 +114,7 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
       limits,
       timeouts,
       protocols,
+      allowlist: options.allowlist,
     },
     transports,
     scheduler: options.scheduler ?? realScheduler,
@@ -149,6 +157,12 @@ function checkOptions(options: SwarmOptions): void {
     if (value === undefined) continue
     if (!(value instanceof Uint8Array)) throw new TypeError(`"options.${key}" expected Uint8Array, got ${typeof value}`)
     if (value.length !== 32) throw new RangeError(`"options.${key}" expected Uint8Array of length 32, got length=${value.length}`)
+  }
+  if (options.allowlist !== undefined) {
+    if (!Array.isArray(options.allowlist) || options.allowlist.some((a) => typeof a !== 'string')) {
+      throw new TypeError('"options.allowlist" expected an array of IP address or CIDR strings')
+    }
+    parseAllowlist(options.allowlist) // a RangeError naming the bad entry
   }
   if (options.identityFile !== undefined && typeof options.identityFile !== 'string') {
     throw new TypeError('"options.identityFile" expected a file path string')

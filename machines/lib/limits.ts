@@ -28,6 +28,16 @@ export interface Limits {
   maxQueuedInputs: number
   /** Bytes of received frames waiting in the swarm's queue before sockets are paused. Default 64 MiB. */
   maxQueuedInputBytes: number
+  /** Inbound connections, in all states, from one source (an IPv4 address, an IPv6 /64). Default 8. */
+  maxConnectionsPerIp: number
+  /** Inbound connections not yet authenticated from one source. Default 4. */
+  maxPendingPerIp: number
+  /** New inbound connections per second from one source (token bucket). Default 0.2. */
+  connectionsPerIpPerSecond: number
+  /** Burst of that bucket: connections one source may open at once. Default 16. */
+  connectionBurstPerIp: number
+  /** Connection slots only dials and allowlisted sources may use (at most a quarter of maxConnections). Default 16. */
+  reservedConnections: number
 }
 
 export interface Timeouts {
@@ -54,6 +64,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxQueuedBytes: 16 * 1024 * 1024,
   maxQueuedInputs: 4096,
   maxQueuedInputBytes: 64 * 1024 * 1024,
+  maxConnectionsPerIp: 8,
+  maxPendingPerIp: 4,
+  connectionsPerIpPerSecond: 0.2,
+  connectionBurstPerIp: 16,
+  reservedConnections: 16,
 })
 
 export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({

@@ -7,9 +7,9 @@
  * stays complete throughout (Witness).
  * @module
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { RawListener, RawPeer, RawSocket, Target, rawIdentity, useFaultRecorder, within, type CloseInfo } from '../helpers/raw-peer.js'
-import { SOURCES, Witness, fragmentFlood, pingFlood, settledMemoryMiB } from '../helpers/attack.js'
+import { SOURCES, Witness, fragmentFlood, pingFlood, settledMemoryMiB, tally } from '../helpers/attack.js'
 
 let target: Target
 useFaultRecorder(() => target)
@@ -46,9 +46,9 @@ describe('unfinished WebSocket messages', () => {
     const peak = await peakMemoryWhile(reasons)
     const got = await reasons
     const { sent, delivered } = await witness.stop()
-    console.log(`fragments before the handshake: memory ${before.toFixed(1)} MiB before, peak ${peak.toFixed(1)} MiB; closes ${JSON.stringify(count(got))}; witness ${delivered}/${sent}`)
+    console.log(`fragments before the handshake: memory ${before.toFixed(1)} MiB before, peak ${peak.toFixed(1)} MiB; closes ${JSON.stringify(tally(got))}; witness ${delivered}/${sent}`)
     for (const s of sockets) s.destroy()
-    expect(count(got)).toEqual({ 'too-many-fragments': 100 })
+    expect(tally(got)).toEqual({ 'too-many-fragments': 100 })
     expect(peak - before).toBeLessThan(32)
     expect(delivered).toBe(sent)
     await target.assertHonestAlive()
@@ -72,9 +72,9 @@ describe('unfinished WebSocket messages', () => {
     const got = await closes
     const nodeSide = await Promise.all(peers.map(({ id }) => target.disconnectReason(id, 4000).catch(() => 'still-connected')))
     const { sent, delivered } = await witness.stop()
-    console.log(`fragments after the handshake: memory ${before.toFixed(1)} MiB before, peak ${peak.toFixed(1)} MiB; attacker reads ${JSON.stringify(count(got))}, node says ${JSON.stringify(count(nodeSide))}; witness ${delivered}/${sent}`)
-    expect(count(got)).toEqual({ 'too-many-fragments': 50 })
-    expect(count(nodeSide)).toEqual({ 'too-many-fragments': 50 })
+    console.log(`fragments after the handshake: memory ${before.toFixed(1)} MiB before, peak ${peak.toFixed(1)} MiB; attacker reads ${JSON.stringify(tally(got))}, node says ${JSON.stringify(tally(nodeSide))}; witness ${delivered}/${sent}`)
+    expect(tally(got)).toEqual({ 'too-many-fragments': 50 })
+    expect(tally(nodeSide)).toEqual({ 'too-many-fragments': 50 })
     expect(peak - before).toBeLessThan(32)
     expect(delivered).toBe(sent)
   }, 30_000)
@@ -137,11 +137,3 @@ describe('WebSocket ping flood', () => {
     }
   })
 })
-
-afterAll(() => undefined)
-
-function count(xs: string[]): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const x of xs) out[x] = (out[x] ?? 0) + 1
-  return out
-}

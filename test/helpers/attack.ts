@@ -80,3 +80,10 @@ export class Witness {
     return { sent: this.sent, delivered: delivered() }
   }
 }
+
+/** How many times each string occurs (close reasons, outcomes). */
+export function tally(xs: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1
+  return out
+}

@@ -8,7 +8,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createActor, emit, setup, SimulatedClock, type Actor } from 'xstate'
-import { identityBindingMessage } from '../../machines/handshake.machine.js'
+import { HANDSHAKE_PROTOCOL, identityBindingMessage } from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Limits, type Timeouts } from '../../machines/lib/limits.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
@@ -121,13 +121,23 @@ describe('root machine alone', () => {
     expect(r.of('dial.failed')).toEqual([{ type: 'dial.failed', address: 'memory://z', reason: Reasons.tooManyConnections }])
   })
 
-  it('inbound connections over maxPendingConnections (still handshaking) are closed with too-many-pending-connections', () => {
+  it('over maxPendingConnections the oldest pending inbound connection is shed (too-many-pending-connections), not the newest', () => {
     const r = startRoot(rootInput(1, { limits: { maxPendingConnections: 2 } }))
     for (const connId of [1, 2, 3, 4]) r.send({ type: 'io.conn.opened', connId, remoteAddr: `memory://t-${connId}` })
     expect(r.of('effect.close')).toEqual([
-      { type: 'effect.close', connId: 3, reason: Reasons.tooManyPending },
-      { type: 'effect.close', connId: 4, reason: Reasons.tooManyPending },
+      { type: 'effect.close', connId: 1, reason: Reasons.tooManyPending },
+      { type: 'effect.close', connId: 2, reason: Reasons.tooManyPending },
     ])
+  })
+
+  it('a pending connection that has spoken is shed after the silent ones', () => {
+    const r = startRoot(rootInput(1, { limits: { maxPendingConnections: 2 } }))
+    r.send({ type: 'io.conn.opened', connId: 1, remoteAddr: 'memory://t-1' })
+    // Handshake message 1 (flags byte, an ephemeral key): connection 1 answers it and stays pending.
+    r.send({ type: 'io.conn.frame', connId: 1, protocol: HANDSHAKE_PROTOCOL, body: Uint8Array.of(0, ...new Array(32).fill(9)) })
+    r.send({ type: 'io.conn.opened', connId: 2, remoteAddr: 'memory://t-2' })
+    r.send({ type: 'io.conn.opened', connId: 3, remoteAddr: 'memory://t-3' })
+    expect(r.of('effect.close')).toEqual([{ type: 'effect.close', connId: 2, reason: Reasons.tooManyPending }])
   })
 
   it('dials over maxPendingDials → dial.failed too-many-pending-dials; a failed dial frees its slot', () => {
