@@ -44,7 +44,6 @@ for (let i = 0; i < 6; i++) {
   nodes.push(swarm)
   name.set(swarm.peerId, `node${i}`)
   loops.push(drive(swarm, i))
-  while (swarm.addresses.length === 0) await sleep(10)
 }
 
 await sleep(4_000)

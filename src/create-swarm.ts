@@ -134,7 +134,9 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
     await driver.shutdown()
     throw new XswarmError(ErrorCodes.LISTEN_FAILED, `cannot listen on ${listen.join(', ')}: ${(error as Error).message}`, { cause: error })
   }
-  driver.push({ type: 'io.listener.ready', addresses: bound.map((url) => `${url}/p2p/${peerId}`) })
+  const addresses = bound.map((url) => `${url}/p2p/${peerId}`)
+  swarm._listening(addresses) // known now; the swarm.listening event still comes first in the stream
+  driver.push({ type: 'io.listener.ready', addresses })
   // With discovery, it dials the bootstrap addresses itself (and again, with backoff, later).
   if (!protocols.some((p) => p.id === DISCOVERY_ID)) for (const address of options.bootstrap ?? []) swarm.dial(address)
   return swarm

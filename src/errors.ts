@@ -34,6 +34,8 @@ export const ErrorCodes = {
   SWARM_CLOSED: 'swarm-closed',
   /** Listening on an address failed (in use, not permitted...). */
   LISTEN_FAILED: 'listen-failed',
+  /** A second reader of a swarm's events (a swarm has one reader: one `for await` loop or pending `next()`). */
+  READER_BUSY: 'reader-busy',
   /** `findPeer` found no address for the peer. */
   NOT_FOUND: 'not-found',
   /** A protocol id was registered twice, or a command named an unknown protocol. */

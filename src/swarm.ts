@@ -40,6 +40,10 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   #ended = false
   #closing: Promise<void> | null = null
   #signal: { promise: Promise<void>; resolve: () => void } | null = null
+  /** The iterator that reads this swarm's events, from its first `next()` to its end (one reader). */
+  #reader: object | null = null
+  /** A `next()` is waiting for an event. */
+  #waiting = false
   #handedOut = 0
   /** Inputs settled since the consumer last yielded to the event loop (across wake-ups). */
   #stepsSinceYield = 0
@@ -57,6 +61,11 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   /** Full dialable addresses, each ending in /p2p/<peerId>. */
   get addresses(): string[] {
     return [...this.#addresses]
+  }
+
+  /** @internal createSwarm gives the addresses as soon as the listeners are up. */
+  _listening(addresses: readonly string[]): void {
+    this.#addresses = [...addresses]
   }
 
   /** @internal called by the driver for every swarm event, in order. */
@@ -172,16 +181,40 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   /**
    * Take the next event without waiting: settle inputs until one comes out, or return
    * `undefined` when the queue is empty. For simulations and tests that drive time themselves.
+   * Throws XswarmError `reader-busy` while a `for await` loop or a `next()` reads the swarm.
    */
   take(maxSteps = Number.MAX_SAFE_INTEGER): SwarmEvent | undefined {
+    this.#checkReader(null, 'take')
+    return this.#take(maxSteps)
+  }
+
+  #take(maxSteps: number): SwarmEvent | undefined {
     for (let steps = 0; this.#events.length === 0; steps++) {
       if (steps >= maxSteps || !this.#driver.step()) return undefined
     }
     return this.#handOut()
   }
 
-  /** Wait for the next event; `undefined` once the stream has ended (after `swarm.closed`). */
-  async next(): Promise<SwarmEvent | undefined> {
+  /**
+   * Wait for the next event; `undefined` once the stream has ended (after `swarm.closed`).
+   * A swarm has one reader: while a `next()` waits or a `for await` loop runs, another
+   * `next()` rejects at once with XswarmError `reader-busy`.
+   */
+  next(): Promise<SwarmEvent | undefined> {
+    return this.#next(null)
+  }
+
+  async #next(owner: object | null): Promise<SwarmEvent | undefined> {
+    this.#checkReader(owner, 'next')
+    this.#waiting = true
+    try {
+      return await this.#nextEvent()
+    } finally {
+      this.#waiting = false
+    }
+  }
+
+  async #nextEvent(): Promise<SwarmEvent | undefined> {
     if (++this.#handedOut >= EVENTS_PER_TURN) {
       this.#handedOut = 0
       await yieldToEventLoop()
@@ -195,7 +228,7 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
         await yieldToEventLoop()
       }
       const before = this.#driver.stats.inputs
-      const event = this.take(STEPS_PER_TURN - this.#stepsSinceYield)
+      const event = this.#take(STEPS_PER_TURN - this.#stepsSinceYield)
       this.#stepsSinceYield += this.#driver.stats.inputs - before
       if (event) return event
       if (this.#driver.queued > 0) {
@@ -207,11 +240,36 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<SwarmEvent> {
-    for (;;) {
-      const event = await this.next()
-      if (event === undefined) return
-      yield event
+  /**
+   * The events as an async iterator. The loop is the swarm's one reader from its first step
+   * until it ends (`break`, `return`, a throw, or the end of the stream); a second loop started
+   * meanwhile throws XswarmError `reader-busy` at once.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<SwarmEvent> {
+    const owner = {}
+    const release = (): void => {
+      if (this.#reader === owner) this.#reader = null
+    }
+    return {
+      next: async () => {
+        this.#checkReader(owner, 'for await')
+        this.#reader = owner
+        const event = await this.#next(owner)
+        if (event !== undefined) return { done: false, value: event }
+        release()
+        return { done: true, value: undefined }
+      },
+      return: async () => {
+        release()
+        return { done: true, value: undefined }
+      },
+    }
+  }
+
+  /** One reader at a time (like rust-libp2p's Swarm): a second one is told at once, never silently split. */
+  #checkReader(owner: object | null, what: string): void {
+    if (this.#waiting || (this.#reader !== null && this.#reader !== owner)) {
+      throw new XswarmError(ErrorCodes.READER_BUSY, `${what}: this swarm already has a reader (a swarm has one reader: one for-await loop or one pending next() at a time; hand its events on from that loop)`)
     }
   }
 

@@ -93,7 +93,7 @@ export async function createSimTestSwarm(sim: Simulation, options: SimSwarmOptio
     const log = eventsOf(swarm)
     sim.add(swarm, (e) => log.push(e))
     if ((options.listen ?? ['x']).length > 0) {
-      const r = await sim.run({ until: () => swarm.addresses.length > 0, forMs: 1000 })
+      const r = await sim.run({ until: () => log.some((e) => e.type === 'swarm.listening'), forMs: 1000 })
       if (!r.satisfied) throw new Error(`simulated swarm ${nameOf(swarm)} did not start listening`)
     }
   } else {
