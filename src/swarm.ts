@@ -81,8 +81,12 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
     }
   }
 
+  /** @internal set by a simulation that drives this swarm: told when an input is queued. */
+  _onInput: (() => void) | undefined = undefined
+
   /** @internal called by the driver when an input is queued. */
   _input(): void {
+    this._onInput?.()
     const signal = this.#signal
     if (signal) {
       this.#signal = null

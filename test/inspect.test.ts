@@ -11,7 +11,7 @@ import { createInspector, type createSkyInspector, type createWebSocketInspector
 import { describe, expect, it } from 'vitest'
 import type { AnyActorRef, InspectionEvent } from 'xstate'
 import type { SwarmOptions } from '../src/create-swarm.js'
-import { createSimulation } from '../src/runtime/sim.js'
+import { createSimulation } from '../src/testing/simulation.js'
 import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup } from './helpers/swarm-test.js'
 
 useSwarmCleanup()

@@ -18,10 +18,28 @@ import { truncateReason, type Conn, type ConnHandler, type Listener, type Transp
 
 /** Options of `createMemoryNetwork`. */
 export interface MemoryNetworkOptions {
-  /** Runs one delivery task; a simulator queues them and runs them in FIFO order. Default queueMicrotask. */
-  schedule?: (task: () => void) => void
+  /**
+   * Runs one delivery task, after `delayMs` (only ever > 0 with `links`); a simulator queues
+   * them and runs them in (time, FIFO) order. Default queueMicrotask.
+   */
+  schedule?: (task: () => void, delayMs: number) => void
   /** Largest message a receiving end accepts, in bytes. Default 1 MiB. */
   maxMessageBytes?: number
+  /** A simulated link model (latency, loss, partitions); default: every item arrives at once. */
+  links?: MemoryLinks
+}
+
+/**
+ * How the links between transports behave (the simulator's faults). Transports are named by
+ * `network.idOf(transport)`. Items of one connection always arrive in the order sent.
+ */
+export interface MemoryLinks {
+  /** The current time (ms) of the scheduler `schedule` delays against. */
+  now(): number
+  /** Milliseconds until a message sent now from `from` to `to` arrives, or 'lost': the connection breaks, as a real one does. */
+  transit(from: number, to: number): number | 'lost'
+  /** Whether `from` can reach `to` now: a dial across a partition fails with `unreachable`. */
+  reachable(from: number, to: number): boolean
 }
 
 /** A simulated network: transports share its names, scheduler and faults. */
@@ -32,12 +50,17 @@ export interface MemoryNetwork {
   disconnect(name: string): void
   /** Crash `transport`: its listeners vanish, every connection ends with `connection-lost`, later calls fail. */
   kill(transport: Transport): void
+  /** Abruptly end every connection between transports `a` and `b` for which `cut(a, b)` holds (both ends see `connection-lost`); returns how many. */
+  reset(cut: (a: number, b: number) => boolean): number
+  /** The id `links` names `transport` by (1, 2, ... in creation order). */
+  idOf(transport: Transport): number
 }
 
-type Item =
+type Item = (
   | { kind: 'data'; bytes: Uint8Array }
   /** graceful: the remote closes; ack: the remote saw our close; abort: ended without a handshake. */
   | { kind: 'close'; how: 'graceful' | 'ack' | 'abort'; reason: string }
+) & { at?: number }
 
 const PREFIX = 'memory://'
 
@@ -56,6 +79,8 @@ class End implements Conn {
   pending = 0
   /** Bytes this end sent that the peer has not been handed yet. */
   outstanding = 0
+  /** When the last item pushed to this end arrives (with links: later items never overtake it). */
+  lastArrival = 0
 
   constructor(readonly owner: MemoryTransport, readonly remoteAddr: string, readonly listenerName: string | null) {
     owner.conns.add(this)
@@ -98,25 +123,40 @@ class End implements Conn {
     this.dead = true
     this.state = 'closing'
     this.dropInbox()
-    this.push({ kind: 'close', how: 'abort', reason: 'connection-lost' })
+    this.push({ kind: 'close', how: 'abort', reason: 'connection-lost' }, false)
     this.peer.push({ kind: 'close', how: 'abort', reason: 'connection-lost' })
   }
 
-  push(item: Item): void {
+  /** Queue an item sent by the peer (`overLink`) or by this end itself (a crash noticed locally). */
+  push(item: Item, overLink = true): void {
     if (this.state === 'closed') {
       if (item.kind === 'data') this.peer.outstanding -= item.bytes.byteLength
       return
     }
+    const links = this.owner.network.links
+    let delay = 0
+    if (links && overLink) {
+      const transit = links.transit(this.peer.owner.id, this.owner.id)
+      if (transit === 'lost' && item.kind === 'data') {
+        this.peer.outstanding -= item.bytes.byteLength
+        this.peer.crash()
+        return
+      }
+      const now = links.now()
+      item.at = Math.max(now + (transit === 'lost' ? 0 : transit), this.lastArrival)
+      this.lastArrival = item.at
+      delay = item.at - now
+    }
     this.inbox.push(item)
     this.pending++
-    this.owner.network.schedule(() => this.deliverNext())
+    this.owner.network.schedule(() => this.deliverNext(), delay)
   }
 
   /** Schedule enough tasks for everything waiting (after a pause or before `attach`). */
   topUp(): void {
     while (this.pending < this.inbox.length) {
       this.pending++
-      this.owner.network.schedule(() => this.deliverNext())
+      this.owner.network.schedule(() => this.deliverNext(), 0)
     }
   }
 
@@ -126,6 +166,13 @@ class End implements Conn {
     const head = this.inbox[0]
     if (this.state === 'closed' || this.handler === null || head === undefined) return
     if (head.kind === 'data' && this.paused) return
+    const now = this.owner.network.links?.now() ?? 0
+    if (head.at !== undefined && head.at > now) {
+      // Woken early (a resume or attach): wait for the head's arrival.
+      this.pending++
+      this.owner.network.schedule(() => this.deliverNext(), head.at - now)
+      return
+    }
     this.inbox.shift()
     if (head.kind === 'data') {
       this.peer.outstanding -= head.bytes.byteLength
@@ -203,18 +250,22 @@ class MemoryTransport implements Transport {
       if (this.closed) return reject(new Error('transport-closed'))
       if (!this.handles(address)) return reject(new Error('invalid-address'))
       const name = address.slice(PREFIX.length)
+      const links = this.network.links
+      const target = this.network.listeners.get(name)?.owner.id
+      const transit = links && target !== undefined ? links.transit(this.id, target) : 0
       this.network.schedule(() => {
         const listener = this.network.listeners.get(name)
         if (options?.signal?.aborted) return reject(new Error('aborted'))
         if (this.closed) return reject(new Error('transport-closed'))
         if (listener === undefined) return reject(new Error('connection-refused'))
+        if (links && !links.reachable(this.id, listener.owner.id)) return reject(new Error('unreachable'))
         const client = new End(this, PREFIX + name, null)
         const server = new End(listener.owner, `${PREFIX}t${this.id}-${++this.connSeq}`, name)
         client.peer = server
         server.peer = client
         listener.accept(server)
         resolve(client)
-      })
+      }, transit === 'lost' ? 0 : transit)
     })
   }
 
@@ -229,12 +280,14 @@ class MemoryTransport implements Transport {
 class Network implements MemoryNetwork {
   readonly listeners = new Map<string, MemoryListener>()
   readonly transports = new Set<MemoryTransport>()
-  readonly schedule: (task: () => void) => void
+  readonly schedule: (task: () => void, delayMs: number) => void
+  readonly links: MemoryLinks | undefined
   private readonly maxMessageBytes: number
   private nameSeq = 0
 
   constructor(options: MemoryNetworkOptions) {
     this.schedule = options.schedule ?? queueMicrotask
+    this.links = options.links
     this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024
   }
 
@@ -257,8 +310,29 @@ class Network implements MemoryNetwork {
       for (const conn of [...transport.conns]) if (conn.listenerName === bare) conn.crash()
   }
 
-  kill(transport: Transport): void {
-    if (!(transport instanceof MemoryTransport) || transport.network !== this) throw new TypeError('kill: not a transport of this network')
+  reset(cut: (a: number, b: number) => boolean): number {
+    let n = 0
+    for (const transport of this.transports) {
+      for (const conn of [...transport.conns]) {
+        if (conn.state === 'closed' || conn.dead || !cut(transport.id, conn.peer.owner.id)) continue
+        conn.crash()
+        n++
+      }
+    }
+    return n
+  }
+
+  idOf(transport: Transport): number {
+    return this.own(transport, 'idOf').id
+  }
+
+  private own(transport: Transport, what: string): MemoryTransport {
+    if (!(transport instanceof MemoryTransport) || transport.network !== this) throw new TypeError(`${what}: not a transport of this network`)
+    return transport
+  }
+
+  kill(t: Transport): void {
+    const transport = this.own(t, 'kill')
     transport.closed = true
     for (const listener of [...transport.listeners]) void listener.close()
     for (const conn of [...transport.conns]) conn.crash()

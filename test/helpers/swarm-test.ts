@@ -17,7 +17,7 @@ import { afterEach } from 'vitest'
 import { enqueueActions, setup } from 'xstate'
 import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
-import type { Simulation } from '../../src/runtime/sim.js'
+import type { Simulation } from '../../src/testing/simulation.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
 import type { Transport } from '../../src/transport/transport.js'
 

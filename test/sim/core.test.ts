@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { AnyActorRef, InspectionEvent } from 'xstate'
-import { createSimulation, type Simulation } from '../../src/runtime/sim.js'
+import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import { encodeFrame } from '../../src/codec/frame.js'
 import { XswarmError } from '../../src/errors.js'
 import type { Conn } from '../../src/transport/transport.js'

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import '../../src/discovery/builtin.js'
 import { createSwarm } from '../../src/create-swarm.js'
-import { createSimulation, type Simulation } from '../../src/runtime/sim.js'
+import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
 import { DISCOVERY_ID } from '../../machines/discovery/discovery.machine.js'
 

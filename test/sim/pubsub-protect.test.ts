@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import type { AnyActorRef } from 'xstate'
 import { createSwarm } from '../../src/create-swarm.js'
-import { createSimulation } from '../../src/runtime/sim.js'
+import { createSimulation } from '../../src/testing/simulation.js'
 import type { Swarm } from '../../src/swarm.js'
 
 describe('pubsub mesh peers are protected in discovery', () => {

@@ -5,7 +5,7 @@
  * swarms close mid-run, and the same seed gives the same event log.
  */
 import { describe, expect, it } from 'vitest'
-import { createSimulation } from '../../src/runtime/sim.js'
+import { createSimulation } from '../../src/testing/simulation.js'
 import type { Swarm } from '../../src/swarm.js'
 import { createSimTestSwarm, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
 import { pubsubProtocol } from '../../machines/pubsub/pubsub.machine.js'

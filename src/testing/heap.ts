@@ -1,6 +1,6 @@
 /**
- * A binary min-heap of timed items ordered by (at, seq): the event queue of both simulators
- * (src/runtime/sim.ts for whole swarms, src/discovery/sim-network.ts for protocol actors).
+ * A binary min-heap of timed items ordered by (at, seq): the event queue of the simulator
+ * (src/testing/simulation.ts).
  * `seq` breaks ties in insertion order, which keeps a simulation deterministic.
  * @module
  */
