@@ -8,6 +8,7 @@ import { demoCommand, DEMO_HELP } from './demo.js'
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Io } from './args.js'
 import { keyCommand, KEY_HELP } from './key.js'
 import { nodeCommand, NODE_HELP } from './node.js'
+import { simCommand, SIM_HELP } from './sim.js'
 import { packageVersion } from './version.js'
 import { XswarmError } from '../errors.js'
 
@@ -20,6 +21,7 @@ Commands:
   node    run one node: listen, dial, keep an identity, subscribe to topics
   chat    chat with other nodes on a pubsub topic (stdin/stdout)
   key     generate a swarm key for a private network
+  sim     run a simulated network on virtual time, with seeded faults (or many seeds)
 
 Options:
   -h, --help      show this help (xswarm <command> --help for a command's own)
@@ -32,6 +34,7 @@ const commands: Record<string, { run: (args: string[], io: Io) => Promise<number
   node: { run: nodeCommand, help: NODE_HELP },
   chat: { run: chatCommand, help: CHAT_HELP },
   key: { run: keyCommand, help: KEY_HELP },
+  sim: { run: simCommand, help: SIM_HELP },
 }
 
 /** Run `xswarm <argv>`; resolves to the exit code. Never throws. */

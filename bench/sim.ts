@@ -1,0 +1,78 @@
+/**
+ * The simulator's own figures (issue 11, item 7), written to bench/results/sim.json:
+ * - a 1,000-node pubsub network with every fault (the pubsub scenario: wall time, simulated
+ *   time, deliveries, latencies in simulated time);
+ * - seeds per minute of a 5-node, 60-second pubsub scenario with every fault, through the seed
+ *   runner's worker threads (one per core);
+ * - simulated time per wall second of the pubsub scenario without faults at 100 and 1,000 nodes.
+ *
+ * Run from the repository root: `npx tsx bench/sim.ts [--quick]` (`--quick`: 200 nodes instead
+ * of 1,000 and fewer seeds, a smoke run). Figures depend on the machine and its load (recorded).
+ * @module
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
+import { dirname, join } from 'node:path'
+import { FAULTS } from '../src/testing/faults.js'
+import { runSeeds } from '../src/testing/runner.js'
+import { runScenario, type RunReport } from '../src/testing/scenario.js'
+import { pubsubScenario } from '../src/testing/scenarios.js'
+import { load, machineInfo } from './core/util.js'
+
+const quick = process.argv.includes('--quick')
+const BIG = quick ? 200 : 1_000
+
+async function timed(nodes: number, steps: number, faults: typeof FAULTS[number][]): Promise<{ report: RunReport; wallMs: number; load: number }> {
+  const started = performance.now()
+  const report = await runScenario(pubsubScenario, { seed: 1, nodes, steps, faults })
+  return { report, wallMs: Math.round(performance.now() - started), load: load() }
+}
+
+function speed(r: { report: RunReport; wallMs: number; load: number }): Record<string, unknown> {
+  return {
+    nodes: r.report.params.nodes,
+    steps: r.report.params.steps,
+    faults: r.report.params.faults,
+    simulatedMs: r.report.simulatedMs,
+    wallMs: r.wallMs,
+    simulatedPerWallSecond: Number((r.report.simulatedMs / r.wallMs).toFixed(2)),
+    inputs: r.report.inputs,
+    failure: r.report.failure ?? null,
+    figures: r.report.figures,
+    load: r.load,
+  }
+}
+
+async function main(): Promise<void> {
+  const results: Record<string, unknown> = { machine: machineInfo(), quick }
+  process.stderr.write(`pubsub ${BIG} nodes, every fault...\n`)
+  results.pubsubLargeWithFaults = speed(await timed(BIG, 20, [...FAULTS]))
+  process.stderr.write('seeds per minute...\n')
+  const seeds = quick ? 8 : 60
+  const started = performance.now()
+  const run = await runSeeds({ scenario: 'pubsub', seeds: { from: 1, count: seeds }, nodes: 5, steps: 25, faults: [...FAULTS] })
+  const wall = performance.now() - started
+  results.seedsPerMinute5Nodes = {
+    scenario: 'pubsub, 5 nodes, 25 steps (10 s warm-up + 50 s of steps = 60 s simulated, plus settling), every fault',
+    seeds: run.runs,
+    failures: run.failures.map((f) => f.command),
+    workers: availableParallelism(),
+    wallMs: Math.round(wall),
+    seedsPerMinute: Number((run.runs / (wall / 60_000)).toFixed(1)),
+    minutesFor1000Seeds: Number((1000 / (run.runs / (wall / 60_000))).toFixed(1)),
+    load: load(),
+  }
+  for (const nodes of [100, BIG]) {
+    process.stderr.write(`speed at ${nodes} nodes...\n`)
+    results[`speed${nodes}`] = speed(await timed(nodes, 20, []))
+  }
+  console.log(JSON.stringify(results, null, 2))
+  if (!quick) {
+    const out = join(process.cwd(), 'bench', 'results', 'sim.json')
+    await mkdir(dirname(out), { recursive: true })
+    await writeFile(out, JSON.stringify(results, null, 2) + '\n')
+    process.stderr.write(`wrote ${out}\n`)
+  }
+}
+
+await main()
