@@ -1,5 +1,6 @@
 /**
- * The heartbeat (gossipsub v1.0 §Heartbeat, v1.1 changes), run once per `heartbeatInterval`:
+ * The heartbeat (gossipsub v1.0 §Heartbeat, v1.1 changes), run once per `heartbeatInterval`, one
+ * exported step per named action of the pubsub machine's `heartbeat` transition:
  *  1. score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry;
  *  2. broken IWANT promises become P7 penalties; seen-cache and validation expiry;
  *  3. per subscribed topic: negative-score peers pruned, mesh filled to D below D_lo, cut to D
@@ -17,10 +18,10 @@ import { mcacheGossipIds, mcacheShift, seenExpire } from './caches.js'
 import { candidates, checkDisconnect, graftPeer, inBackoff, isSubscribed, prunePeer, scoreOf } from './mesh.js'
 import { expireValidations } from './receive.js'
 import { decayStats, scoreBehaviour } from './score.js'
-import { queue, type RouterState, type TopicState } from './state.js'
-import { stepTopic, topicPhase } from './topic.machine.js'
+import { dropTopic, queue, stepTopic, type RouterState, type TopicState } from './state.js'
 
-export function heartbeat(s: RouterState, now: number): void {
+/** Step 1: score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry. */
+export function decayPeers(s: RouterState, now: number): void {
   const p = s.params
   s.heartbeats++
   for (const ps of s.peers.values()) {
@@ -38,13 +39,25 @@ export function heartbeat(s: RouterState, now: number): void {
     if (kept.until > now) break
     s.retained.delete(peer)
   }
-  expirePromises(s, now)
-  seenExpire(s.seen, now, p.seenTtl)
-  expireValidations(s, now)
+}
 
+/** Step 2: broken IWANT promises become penalties; seen-cache and validation expiry. */
+export function expireCaches(s: RouterState, now: number): void {
+  expirePromises(s, now)
+  seenExpire(s.seen, now, s.params.seenTtl)
+  expireValidations(s, now)
+}
+
+/**
+ * Steps 3 to 5: per topic, the mesh (subscribed) or the fanout maintained, the topic's actor
+ * told the resulting mesh size, then gossip for topics still in use; idle topics with no
+ * backoff left are dropped (their actor stops).
+ */
+export function maintainTopics(s: RouterState, now: number): void {
+  const p = s.params
   for (const [topic, t] of s.topics) {
     for (const [peer, until] of t.backoff) if (until <= now) t.backoff.delete(peer)
-    const phase = topicPhase(t.phase)
+    const phase = t.phase
     if (isSubscribed(t)) maintainMesh(s, topic, t, now)
     let fanoutExpired = false
     if (phase === 'fanout') {
@@ -55,15 +68,23 @@ export function heartbeat(s: RouterState, now: number): void {
         maintainFanout(s, topic, t, now)
       }
     }
-    t.phase = stepTopic(t.phase, { type: 'topic.heartbeat', meshSize: t.mesh.size, dLo: p.Dlo, fanoutExpired })
-    const next = topicPhase(t.phase)
+    stepTopic(t, { type: 'topic.heartbeat', meshSize: t.mesh.size, dLo: p.Dlo, fanoutExpired })
+    const next = t.phase
     if (next === 'idle') {
-      if (t.backoff.size === 0) s.topics.delete(topic)
+      if (t.backoff.size === 0) dropTopic(s, topic)
     } else if (next !== 'leaving') {
       emitGossip(s, topic, t, now)
     }
   }
+}
+
+/** Step 6 (end): the message cache shifts one window. */
+export function shiftMessageCache(s: RouterState): void {
   mcacheShift(s.mcache)
+}
+
+/** Step 7: hang-up requests for peers below the disconnect threshold. */
+export function hangUpLowScorers(s: RouterState, now: number): void {
   for (const [peer, ps] of s.peers) checkDisconnect(s, peer, ps, now)
 }
 

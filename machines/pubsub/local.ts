@@ -12,8 +12,7 @@
 import { mcachePut, seenAdd } from './caches.js'
 import { candidates, emitEvent, graftPeer, inBackoff, isSubscribed, prunePeer, publishTargets, removeTopicPeer, scoreOf } from './mesh.js'
 import { scorePrune } from './score.js'
-import { createPeer, getTopic, queue, type PublishFailure, type RouterState } from './state.js'
-import { stepTopic, topicPhase } from './topic.machine.js'
+import { createPeer, getTopic, queue, stepTopic, type PublishFailure, type RouterState } from './state.js'
 import { ID_LENGTH, idToHex, signedBytes, type WireMessage } from './wire.js'
 
 /** Disconnected peers whose scores are retained at most. */
@@ -42,33 +41,31 @@ export function peerDisconnected(s: RouterState, peer: string, now: number): voi
   s.out.delete(peer)
 }
 
-function validTopic(s: RouterState, topic: unknown): topic is string {
+/** A topic name the user may subscribe or publish to (1..maxTopicLength characters). */
+export function validTopic(s: RouterState, topic: unknown): topic is string {
   return typeof topic === 'string' && topic.length > 0 && topic.length <= s.params.maxTopicLength
 }
 
-function subscribedCount(s: RouterState): number {
-  let n = 0
-  for (const t of s.topics.values()) if (isSubscribed(t)) n++
-  return n
+/** Whether the local node is subscribed to `topic` (its actor is joining or subscribed). */
+export function subscribedTo(s: RouterState, topic: string): boolean {
+  return isSubscribed(s.topics.get(topic))
 }
 
-export function subscribe(s: RouterState, topic: string, now: number): void {
-  if (!validTopic(s, topic)) {
-    emitEvent(s, { type: 'pubsub.subscribe.failed', topic, reason: 'invalid-topic' })
-    return
-  }
-  const existing = s.topics.get(topic)
-  if (isSubscribed(existing)) {
-    emitEvent(s, { type: 'pubsub.subscribed', topic })
-    return
-  }
-  if (subscribedCount(s) >= s.params.maxTopicsPerPeer) {
-    emitEvent(s, { type: 'pubsub.subscribe.failed', topic, reason: 'too-many-topics' })
-    return
-  }
+/** Whether subscribing to one more topic would exceed maxTopicsPerPeer. */
+export function atTopicLimit(s: RouterState): boolean {
+  let n = 0
+  for (const t of s.topics.values()) if (isSubscribed(t)) n++
+  return n >= s.params.maxTopicsPerPeer
+}
+
+/**
+ * Join a topic (checked by the machine's guards before): announce it to every peer, GRAFT up to
+ * D peers — fanout peers first (v1.0: they become the mesh), then anyone eligible — and move
+ * the topic's actor to `joining`.
+ */
+export function joinTopic(s: RouterState, topic: string, now: number): void {
   const t = getTopic(s, topic)
   for (const peer of s.peers.keys()) queue(s, peer, 'sub', { t: topic, on: true })
-  // Fanout peers first (v1.0: they become the mesh), then anyone eligible, up to D.
   const eligible = (peer: string): boolean => !inBackoff(t, peer, now) && scoreOf(s, peer, now) >= 0
   const chosen = [...t.fanout].filter((peer) => s.peers.get(peer)?.topics.has(topic) && eligible(peer))
   for (const peer of candidates(s, topic, (peer) => !t.fanout.has(peer) && eligible(peer))) {
@@ -77,18 +74,17 @@ export function subscribe(s: RouterState, topic: string, now: number): void {
   }
   for (const peer of chosen.slice(0, s.params.D)) graftPeer(s, topic, t, peer, now)
   t.fanout.clear()
-  t.phase = stepTopic(t.phase, { type: 'topic.subscribe' })
+  stepTopic(t, { type: 'topic.subscribe' })
   emitEvent(s, { type: 'pubsub.subscribed', topic })
 }
 
-export function unsubscribe(s: RouterState, topic: string, now: number): void {
+/** Leave a subscribed topic: announce it, PRUNE the mesh (with the unsubscribe backoff). */
+export function leaveTopic(s: RouterState, topic: string, now: number): void {
   const t = s.topics.get(topic)
-  if (isSubscribed(t)) {
-    for (const peer of s.peers.keys()) queue(s, peer, 'sub', { t: topic, on: false })
-    for (const peer of [...t.mesh]) prunePeer(s, topic, t, peer, now, s.params.unsubscribeBackoff)
-    t.phase = stepTopic(t.phase, { type: 'topic.unsubscribe' })
-  }
-  emitEvent(s, { type: 'pubsub.unsubscribed', topic })
+  if (!isSubscribed(t)) return
+  for (const peer of s.peers.keys()) queue(s, peer, 'sub', { t: topic, on: false })
+  for (const peer of [...t.mesh]) prunePeer(s, topic, t, peer, now, s.params.unsubscribeBackoff)
+  stepTopic(t, { type: 'topic.unsubscribe' })
 }
 
 /** Sign and build our own message; returns it with its id. */
@@ -102,14 +98,19 @@ export function buildMessage(s: RouterState, topic: string, data: Uint8Array): {
   return { msg, id, hex: idToHex(id) }
 }
 
-export function publish(s: RouterState, topic: string, data: unknown, publishId: number | undefined, now: number): void {
+/** Say that a publish did not go out, and why (`id` once it was signed). */
+export function publishFailed(s: RouterState, topic: string, reason: PublishFailure, publishId: number | undefined, id?: string): void {
   const tag = publishId === undefined ? {} : { publishId }
-  const fail = (reason: PublishFailure, id?: string): void => {
-    emitEvent(s, { type: 'pubsub.publish.failed', topic, ...(id === undefined ? {} : { id }), reason, ...tag })
-  }
-  if (!validTopic(s, topic)) return fail('invalid-topic')
-  if (!(data instanceof Uint8Array)) return fail('invalid-data')
-  if (data.length > s.params.maxMessageSize) return fail('too-large')
+  emitEvent(s, { type: 'pubsub.publish.failed', topic, ...(id === undefined ? {} : { id }), reason, ...tag })
+}
+
+/**
+ * Publish our own message (topic and data checked by the machine's guards before): sign it,
+ * refuse a duplicate, keep fanout peers for a topic we are not subscribed to, send it.
+ */
+export function publish(s: RouterState, topic: string, data: Uint8Array, publishId: number | undefined, now: number): void {
+  const tag = publishId === undefined ? {} : { publishId }
+  const fail = (reason: PublishFailure, id?: string): void => publishFailed(s, topic, reason, publishId, id)
   // A copy: the caller may reuse its buffer, and the cached message must match its id.
   const { msg, id, hex } = buildMessage(s, topic, new Uint8Array(data))
   if (s.seen.entries.has(hex)) return fail('duplicate', hex)
@@ -121,7 +122,7 @@ export function publish(s: RouterState, topic: string, data: unknown, publishId:
     // Fanout: remember D peers of a topic we publish to without subscribing.
     t = getTopic(s, topic)
     t.lastPublish = now
-    if (topicPhase(t.phase) !== 'fanout') t.phase = stepTopic(t.phase, { type: 'topic.publish' })
+    if (t.phase !== 'fanout') stepTopic(t, { type: 'topic.publish' })
     const fanout = t.fanout
     const threshold = s.params.score.publishThreshold
     for (const peer of candidates(s, topic, (peer) => !fanout.has(peer) && scoreOf(s, peer, now) >= threshold)) {

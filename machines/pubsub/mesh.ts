@@ -9,7 +9,7 @@ import { shuffled } from '../lib/rng.js'
 import { scoreGraft, scorePrune, computeScore } from './score.js'
 import { queue, type PeerState, type PubsubUserEvent, type RouterState, type TopicState } from './state.js'
 import type { CallEffect } from '../vocab.js'
-import { isSubscribedPhase, topicPhase } from './topic.machine.js'
+import { isSubscribedPhase } from './topic.machine.js'
 
 /** Reason given with a hang-up request for a peer whose score fell below the threshold. */
 export const LOW_SCORE_REASON = 'pubsub-low-score'
@@ -20,7 +20,7 @@ export function scoreOf(s: RouterState, peer: string, now: number): number {
 }
 
 export function isSubscribed(t: TopicState | undefined): t is TopicState {
-  return t !== undefined && isSubscribedPhase(topicPhase(t.phase))
+  return t !== undefined && isSubscribedPhase(t.phase)
 }
 
 /** Queue a user event of this settle. */

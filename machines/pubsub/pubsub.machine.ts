@@ -1,15 +1,28 @@
 /**
  * The pubsub protocol `/xswarm/pubsub/1`: gossipsub v1.1 (scoring, flood publishing, backoff,
- * outbound quotas; no peer exchange, discovery does that) plus v1.2's IDONTWANT, as one
- * statechart — the Behaviour of the swarm's pubsub.
+ * outbound quotas; no peer exchange, discovery does that) plus v1.2's IDONTWANT — the Behaviour
+ * of the swarm's pubsub.
  *
- * One actor holds the whole router: per-peer and per-topic state in context Maps (no actor per
- * peer), each topic's lifecycle as a snapshot of `topicMachine` advanced with `transition()`.
- * Every input runs one named action (a pure helper over the router state) followed by `flush`,
- * which emits what the settle produced, in order: user events and `effect.call`s, then one
- * `effect.send` frame per peer (parts to the same peer batched), then hang-up requests to the
- * swarm (`proto.hangUp`, to the actor with systemId `swarm`). The heartbeat is an `after` delay,
- * so the shell's clock (or a SimulatedClock) drives it; timestamps come from `inputTime(self)`.
+ *   running ──after(heartbeat): decayPeers, expireCaches, maintainTopics, shiftMessageCache,
+ *     │                         hangUpLowScorers, flush, protectMesh ──▶ running (again)
+ *     │  pubsub.subscribe:   [isInvalidTopic] refuse · [isSubscribedTopic] confirm ·
+ *     │                      [isAtTopicLimit] refuse · joinTopic
+ *     │  pubsub.unsubscribe: [isSubscribedTopic] leaveTopic · confirm
+ *     │  pubsub.publish:     [isInvalidTopic | isInvalidData | isTooLarge] refuse · publishMessage
+ *     │  peer.connected [isNewPeer] addPeer · peer.disconnected [isKnownPeer] removePeer
+ *     │  message: [isGraylisted] ignored · receiveRpc      call.done: applyVerdict
+ *     └─swarm.closing──▶ closed (publishes fail with 'closed'; topic actors stopped)
+ *
+ * Chart and data: the chart is this actor's states and guarded transitions, plus one child actor
+ * per topic (topic.machine.ts: idle/fanout/joining/subscribed/leaving, id `topic:<name>`). The
+ * rest is data in one router object (`context.s`, state.ts), mutated in place by the named
+ * actions: per-peer state and scores in Maps (no actor per peer, so churn and the message path
+ * stay O(1)), each topic's mesh/fanout/backoff (shared with its actor), the seen and message
+ * caches, and the per-settle outbox that `flush` emits in order: user events and `effect.call`s,
+ * then one `effect.send` frame per peer (parts to the same peer batched), then hang-up requests
+ * to the swarm (`proto.hangUp`). The receive path of a message (receive.ts) stays one action:
+ * it is the hot path, and its steps are documented there. The heartbeat is an `after` delay, so
+ * the shell's clock drives it; timestamps come from `inputTime(self)`.
  *
  * User commands (delivered as the inner event of `cmd.protocol`):
  *   pubsub.subscribe {topic} · pubsub.unsubscribe {topic} · pubsub.publish {topic, data, publishId?}
@@ -23,13 +36,13 @@
  */
 import { enqueueActions, setup, type AnyActorRef } from 'xstate'
 import { defineProtocol, hangUpRequest, protocolSystemId, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
-import { inputTime } from '../lib/runtime.js'
-import { heartbeat } from './heartbeat.js'
-import { peerConnected, peerDisconnected, publish, subscribe, unsubscribe } from './local.js'
-import { scoreOf } from './mesh.js'
+import { inputTime, stopTracked } from '../lib/runtime.js'
+import { decayPeers, expireCaches, hangUpLowScorers, maintainTopics, shiftMessageCache } from './heartbeat.js'
+import { atTopicLimit, joinTopic, leaveTopic, peerConnected, peerDisconnected, publish, publishFailed, subscribedTo, validTopic } from './local.js'
+import { emitEvent, scoreOf } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
 import { handleRpc, validationDone, type Verdict } from './receive.js'
-import { buildFrames, createRouterState, samePending, type PendingRpc, type PubsubContext, type PubsubMachineOptions } from './state.js'
+import { buildFrames, createRouterState, samePending, type PendingRpc, type PublishFailure, type PubsubContext, type PubsubMachineOptions } from './state.js'
 import { PUBSUB_ID, parseRpc, type Rpc } from './wire.js'
 
 export { PUBSUB_ID }
@@ -55,6 +68,11 @@ function now(context: PubsubContext, self: AnyActorRef): number {
   return t
 }
 
+/** The topic of a subscribe, unsubscribe or publish command. */
+function topicOf(event: PubsubEvent): string {
+  return (event as { topic: string }).topic
+}
+
 export const pubsubMachine = setup({
   types: {
     context: {} as PubsubContext,
@@ -63,35 +81,45 @@ export const pubsubMachine = setup({
     emitted: {} as PubsubEmitted,
   },
   actions: {
+    /** Track a new peer and announce our subscriptions to it. */
     addPeer: ({ context, event, self }) => {
       if (event.type === 'peer.connected') peerConnected(context.s, event.peer, event.direction === 'outbound', now(context, self))
     },
+    /** Forget a peer (its score is retained for a while), drop it from every mesh. */
     removePeer: ({ context, event, self }) => {
       if (event.type === 'peer.disconnected') peerDisconnected(context.s, event.peer, now(context, self))
     },
+    /** Subscriptions, then messages, then control parts of a peer's RPC (receive.ts). */
     receiveRpc: ({ context, event, self }) => {
       if (event.type === 'message') handleRpc(context.s, event.peer, event.body, now(context, self))
     },
-    subscribe: ({ context, event, self }) => {
-      if (event.type === 'pubsub.subscribe') subscribe(context.s, event.topic, now(context, self))
-    },
-    unsubscribe: ({ context, event, self }) => {
-      if (event.type === 'pubsub.unsubscribe') unsubscribe(context.s, event.topic, now(context, self))
-    },
-    publish: ({ context, event, self }) => {
+    confirmSubscribed: ({ context, event }) => emitEvent(context.s, { type: 'pubsub.subscribed', topic: topicOf(event) }),
+    refuseSubscription: ({ context, event }, params: { reason: 'invalid-topic' | 'too-many-topics' }) =>
+      emitEvent(context.s, { type: 'pubsub.subscribe.failed', topic: topicOf(event), reason: params.reason }),
+    // Actions that spawn, message or stop topic actors run while the transition is resolved
+    // (an `enqueueActions` callback), not as custom actions: a child started inside a custom
+    // action would run its own built-in actions (its context `assign`) under XState's flag.
+    joinTopic: enqueueActions(({ context, event, self }) => joinTopic(context.s, topicOf(event), now(context, self))),
+    leaveTopic: enqueueActions(({ context, event, self }) => leaveTopic(context.s, topicOf(event), now(context, self))),
+    confirmUnsubscribed: ({ context, event }) => emitEvent(context.s, { type: 'pubsub.unsubscribed', topic: topicOf(event) }),
+    publishMessage: enqueueActions(({ context, event, self }) => {
       if (event.type === 'pubsub.publish') publish(context.s, event.topic, event.data, event.publishId, now(context, self))
+    }),
+    refusePublish: ({ context, event }, params: { reason: PublishFailure }) => {
+      if (event.type === 'pubsub.publish') publishFailed(context.s, event.topic, params.reason, event.publishId)
     },
-    refusePublish: ({ context, event }) => {
-      if (event.type !== 'pubsub.publish') return
-      const tag = event.publishId === undefined ? {} : { publishId: event.publishId }
-      context.s.events.push({ type: 'pubsub.publish.failed', topic: event.topic, reason: 'closed', ...tag })
-    },
-    validated: ({ context, event, self }) => {
+    /** The application validator answered: deliver and forward, penalize, or drop (receive.ts). */
+    applyVerdict: ({ context, event, self }) => {
       if (event.type === 'call.done') validationDone(context.s, event.callId, event.value, event.error, now(context, self))
     },
-    heartbeat: ({ context, self }) => {
-      heartbeat(context.s, now(context, self))
-    },
+    decayPeers: ({ context, self }) => decayPeers(context.s, now(context, self)),
+    expireCaches: ({ context, self }) => expireCaches(context.s, now(context, self)),
+    maintainTopics: enqueueActions(({ context, self }) => maintainTopics(context.s, now(context, self))),
+    shiftMessageCache: ({ context }) => shiftMessageCache(context.s),
+    hangUpLowScorers: ({ context, self }) => hangUpLowScorers(context.s, now(context, self)),
+    stopTopics: enqueueActions(({ context }) => {
+      for (const t of context.s.topics.values()) stopTracked(t.ref)
+    }),
     /**
      * Keep the connection manager (discovery `/xswarm/discovery/1`, when it runs) from trimming mesh peers: once per
      * heartbeat, protect peers that entered a mesh and unprotect those that left every mesh.
@@ -142,38 +170,67 @@ export const pubsubMachine = setup({
     }),
   },
   guards: {
+    /** A peer we do not track yet (and not ourselves). */
+    isNewPeer: ({ context, event }) =>
+      event.type === 'peer.connected' && !context.s.peers.has(event.peer) && event.peer !== context.s.self,
+    isKnownPeer: ({ context, event }) => event.type === 'peer.disconnected' && context.s.peers.has(event.peer),
     /** The sender's score is below the graylist threshold: ignore the whole RPC. */
     // Guards get no `self`, so the score is taken at the previous input's time (P1/P3 only move with time).
     isGraylisted: ({ context, event }) =>
       event.type === 'message' && scoreOf(context.s, event.peer, context.s.lastTime) < context.s.params.score.graylistThreshold,
+    isInvalidTopic: ({ context, event }) => !validTopic(context.s, topicOf(event)),
+    isSubscribedTopic: ({ context, event }) => subscribedTo(context.s, topicOf(event)),
+    isAtTopicLimit: ({ context }) => atTopicLimit(context.s),
+    isInvalidData: ({ event }) => !((event as { data?: unknown }).data instanceof Uint8Array),
+    isTooLarge: ({ context, event }) => (event as { data: Uint8Array }).data.length > context.s.params.maxMessageSize,
   },
   delays: {
     heartbeat: ({ context }) => context.s.params.heartbeatInterval,
   },
 }).createMachine({
   id: 'pubsub',
-  context: ({ input }) => ({ s: createRouterState(input), protectedPeers: new Set<string>() }),
+  context: ({ input, self }) => ({ s: createRouterState(input, self), protectedPeers: new Set<string>() }),
   initial: 'running',
   states: {
     running: {
-      after: { heartbeat: { target: 'running', reenter: true, actions: ['heartbeat', 'flush', 'protectMesh'] } },
+      after: {
+        heartbeat: {
+          target: 'running',
+          reenter: true,
+          actions: ['decayPeers', 'expireCaches', 'maintainTopics', 'shiftMessageCache', 'hangUpLowScorers', 'flush', 'protectMesh'],
+        },
+      },
       on: {
-        'peer.connected': { actions: ['addPeer', 'flush'] },
-        'peer.disconnected': { actions: ['removePeer', 'flush'] },
+        'peer.connected': { guard: 'isNewPeer', actions: ['addPeer', 'flush'] },
+        'peer.disconnected': { guard: 'isKnownPeer', actions: ['removePeer', 'flush'] },
         message: [
           { guard: 'isGraylisted' },
           { actions: ['receiveRpc', 'flush'] },
         ],
-        'pubsub.subscribe': { actions: ['subscribe', 'flush'] },
-        'pubsub.unsubscribe': { actions: ['unsubscribe', 'flush'] },
-        'pubsub.publish': { actions: ['publish', 'flush'] },
-        'call.done': { actions: ['validated', 'flush'] },
+        'pubsub.subscribe': [
+          { guard: 'isInvalidTopic', actions: [{ type: 'refuseSubscription', params: { reason: 'invalid-topic' } }, 'flush'] },
+          { guard: 'isSubscribedTopic', actions: ['confirmSubscribed', 'flush'] },
+          { guard: 'isAtTopicLimit', actions: [{ type: 'refuseSubscription', params: { reason: 'too-many-topics' } }, 'flush'] },
+          { actions: ['joinTopic', 'flush'] },
+        ],
+        'pubsub.unsubscribe': [
+          { guard: 'isSubscribedTopic', actions: ['leaveTopic', 'confirmUnsubscribed', 'flush'] },
+          { actions: ['confirmUnsubscribed', 'flush'] },
+        ],
+        'pubsub.publish': [
+          { guard: 'isInvalidTopic', actions: [{ type: 'refusePublish', params: { reason: 'invalid-topic' } }, 'flush'] },
+          { guard: 'isInvalidData', actions: [{ type: 'refusePublish', params: { reason: 'invalid-data' } }, 'flush'] },
+          { guard: 'isTooLarge', actions: [{ type: 'refusePublish', params: { reason: 'too-large' } }, 'flush'] },
+          { actions: ['publishMessage', 'flush'] },
+        ],
+        'call.done': { actions: ['applyVerdict', 'flush'] },
         'swarm.closing': { target: 'closed' },
       },
     },
     /** The swarm is closing: no heartbeat, no traffic; publishes fail with 'closed'. */
     closed: {
-      on: { 'pubsub.publish': { actions: ['refusePublish', 'flush'] } },
+      entry: 'stopTopics',
+      on: { 'pubsub.publish': { actions: [{ type: 'refusePublish', params: { reason: 'closed' } }, 'flush'] } },
     },
   },
 })

@@ -17,7 +17,9 @@ import type { ProtocolInput } from '../lib/protocol.js'
 import { createMessageCache, createSeenCache, type MessageCache, type SeenCache } from './caches.js'
 import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
 import { createStats, type PeerStats } from './score.js'
-import { initialTopic, type TopicSnapshot } from './topic.machine.js'
+import type { AnyActorRef } from 'xstate'
+import { spawnTracked, stopTracked } from '../lib/runtime.js'
+import { topicMachine, topicPhase, type TopicData, type TopicEvent, type TopicPhase } from './topic.machine.js'
 import { MAX_PEER_ID_LENGTH, PEER_ID_TEXT, messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 
 /** Why a publish failed. */
@@ -58,13 +60,12 @@ export interface PeerState {
   hungUp: boolean
 }
 
-export interface TopicState {
-  phase: TopicSnapshot
-  mesh: Set<string>
-  fanout: Set<string>
+/** A topic: its actor (the lifecycle chart), the phase it is in, and its data (shared with the actor). */
+export interface TopicState extends TopicData {
+  ref: AnyActorRef
+  /** The topic actor's phase after the last event the router sent it. */
+  phase: TopicPhase
   lastPublish: number
-  /** Peer → input time until which we do not GRAFT it (nor accept its GRAFT). */
-  backoff: Map<string, number>
 }
 
 export interface PendingValidation {
@@ -89,6 +90,8 @@ export interface PendingRpc {
 type Part<K extends keyof PendingRpc> = NonNullable<PendingRpc[K]>[number]
 
 export interface RouterState {
+  /** The pubsub actor (the parent of the topic actors). */
+  owner: AnyActorRef
   params: PubsubParams
   self: string
   crypto: CryptoSuite
@@ -153,7 +156,7 @@ export function detectPeerIdText(crypto: CryptoSuite, peerId: string, publicKey:
   return CODECS.find((codec) => codec(hash) === peerId) ?? CODECS[0]
 }
 
-export function createRouterState(input: ProtocolInput<PubsubMachineOptions | undefined>): RouterState {
+export function createRouterState(input: ProtocolInput<PubsubMachineOptions | undefined>, owner: AnyActorRef): RouterState {
   const options = input.options ?? {}
   if (!PEER_ID_TEXT.test(input.peerId) || input.peerId.length > MAX_PEER_ID_LENGTH) {
     throw new RangeError(`"peerId" expected 1..${MAX_PEER_ID_LENGTH} characters of [A-Za-z0-9_-], got ${JSON.stringify(input.peerId)}`)
@@ -161,6 +164,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
   const params = resolveParams(options.params)
   const rng = createRng(input.seed)
   return {
+    owner,
     params,
     self: input.peerId,
     crypto: input.crypto,
@@ -202,10 +206,26 @@ export function createPeer(s: RouterState, peer: string, outbound: boolean, now:
 export function getTopic(s: RouterState, topic: string): TopicState {
   let t = s.topics.get(topic)
   if (!t) {
-    t = { phase: initialTopic(), mesh: new Set(), fanout: new Set(), lastPublish: 0, backoff: new Map() }
+    const data: TopicData = { topic, mesh: new Set(), fanout: new Set(), backoff: new Map() }
+    const ref = spawnTracked(s.owner, topicMachine, { id: `topic:${topic}`, input: data })
+    t = { ...data, ref, phase: topicPhase(ref.getSnapshot()), lastPublish: 0 }
     s.topics.set(topic, t)
   }
   return t
+}
+
+/** Tell a topic's actor what happened, and remember the phase it moved to. */
+export function stepTopic(t: TopicState, event: TopicEvent): void {
+  t.ref.send(event)
+  t.phase = topicPhase(t.ref.getSnapshot())
+}
+
+/** Stop a topic's actor and forget the topic. */
+export function dropTopic(s: RouterState, topic: string): void {
+  const t = s.topics.get(topic)
+  if (!t) return
+  stopTracked(t.ref)
+  s.topics.delete(topic)
 }
 
 /** Add one part to the RPC going to `peer` at the end of this settle. */

@@ -1,21 +1,24 @@
 /**
- * The lifecycle of one topic as this node sees it: a small statechart the pubsub router
- * follows for every topic it subscribes or publishes to.
+ * One topic as this node sees it: a small actor the pubsub router spawns per topic it
+ * subscribes or publishes to (id `topic:<name>`, below the pubsub actor, visible in the
+ * inspector), and stops when the topic is idle with no backoff left.
  *
  *   idle ──subscribe──▶ joining ──heartbeat──▶ subscribed.meshHealthy ⇄ subscribed.meshLow
  *    │ ▲                  ▲                          │ unsubscribe
  *    │ └─heartbeat─ leaving ◀────────────────────────┘ (PRUNEs sent, backoff running)
  *    └─publish──▶ fanout ──heartbeat [fanoutExpired]──▶ idle ; fanout ──subscribe──▶ joining
  *
- * The router does not spawn an actor per topic: it keeps each topic's snapshot in its own
- * context and advances it with XState's pure `transition()`, reading `snapshot.value` to
- * decide (mesh or fanout, announce or not). Guards read only the event, so the machine is
- * walked exhaustively by `xstate/graph` in the tests, and what is walked is what runs.
+ * Chart and data: the phase above is the chart, and the router reads it (`topicPhase`) to
+ * decide (mesh or fanout, deliver or ignore, announce or not). The topic's mesh, fanout and
+ * per-peer backoff are data: Sets and a Map in this actor's context that the router shares and
+ * mutates in place on the message path (a chart per mesh member would cost an actor per
+ * (peer, topic) and a timer per backoff). Guards read only the event, so `xstate/graph` walks
+ * the machine exhaustively, and what is walked is what runs.
  * @module
  */
-import { setup, not, transition, initialTransition, type SnapshotFrom } from 'xstate'
+import { setup, not, type SnapshotFrom } from 'xstate'
 
-/** Events the router sends to a topic's lifecycle. */
+/** Events the router sends to a topic's actor. */
 export type TopicEvent =
   /** The user subscribed (GRAFTs were sent to up to D peers). */
   | { type: 'topic.subscribe' }
@@ -26,14 +29,26 @@ export type TopicEvent =
   /** A heartbeat ran: the mesh size after maintenance, and whether the fanout TTL passed. */
   | { type: 'topic.heartbeat'; meshSize: number; dLo: number; fanoutExpired: boolean }
 
+/** The topic's data, owned by the router (shared objects, mutated in place). */
+export interface TopicData {
+  topic: string
+  /** Peers in our mesh of this topic (we forward its messages to them). */
+  mesh: Set<string>
+  /** Peers we publish to while not subscribed. */
+  fanout: Set<string>
+  /** Peer → input time until which we do not GRAFT it (nor accept its GRAFT). */
+  backoff: Map<string, number>
+}
+
 export const topicMachine = setup({
-  types: { events: {} as TopicEvent },
+  types: { events: {} as TopicEvent, context: {} as TopicData, input: {} as TopicData },
   guards: {
     meshBelowDlo: ({ event }) => event.type === 'topic.heartbeat' && event.meshSize < event.dLo,
     fanoutExpired: ({ event }) => event.type === 'topic.heartbeat' && event.fanoutExpired,
   },
 }).createMachine({
   id: 'pubsubTopic',
+  context: ({ input }) => input,
   initial: 'idle',
   states: {
     /** Neither subscribed nor published to recently (only a prune backoff may remain). */
@@ -89,14 +104,6 @@ export type TopicSnapshot = SnapshotFrom<typeof topicMachine>
 
 /** The phase names the router reads. */
 export type TopicPhase = 'idle' | 'fanout' | 'joining' | 'meshHealthy' | 'meshLow' | 'leaving'
-
-export function initialTopic(): TopicSnapshot {
-  return initialTransition(topicMachine)[0]
-}
-
-export function stepTopic(snapshot: TopicSnapshot, event: TopicEvent): TopicSnapshot {
-  return transition(topicMachine, snapshot, event)[0]
-}
 
 export function topicPhase(snapshot: TopicSnapshot): TopicPhase {
   const value = snapshot.value

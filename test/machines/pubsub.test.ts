@@ -14,7 +14,6 @@ import { bindRuntime } from '../../machines/lib/runtime.js'
 import { pubsubProtocol, PUBSUB_ID, type PubsubProtocolOptions } from '../../machines/pubsub/pubsub.machine.js'
 import type { PubsubContext } from '../../machines/pubsub/state.js'
 import { computeScore } from '../../machines/pubsub/score.js'
-import { topicPhase } from '../../machines/pubsub/topic.machine.js'
 import { idToHex, signedBytes, type Rpc, type WireMessage } from '../../machines/pubsub/wire.js'
 
 export interface Identity { peerId: string; publicKey: Uint8Array; secretKey: Uint8Array }
@@ -140,12 +139,12 @@ describe('pubsub: subscriptions and mesh', () => {
     for (const p of [...n.ctx().topics.get(T)!.mesh].slice(0, 4)) n.send({ type: 'peer.disconnected', peer: p, reason: 'x' })
     n.tick(1000)
     expect(n.ctx().topics.get(T)!.mesh.size).toBe(2)
-    expect(topicPhase(n.ctx().topics.get(T)!.phase)).toBe('meshLow')
+    expect(n.ctx().topics.get(T)!.phase).toBe('meshLow')
     connectSubscribed(n, 4, 30)
     expect(n.ctx().topics.get(T)!.mesh.size).toBe(4)
     n.tick(1000)
     expect(n.ctx().topics.get(T)!.mesh.size).toBe(4)
-    expect(topicPhase(n.ctx().topics.get(T)!.phase)).toBe('meshHealthy')
+    expect(n.ctx().topics.get(T)!.phase).toBe('meshHealthy')
   })
 
   it('refuses a GRAFT during backoff with PRUNE and a behaviour penalty', () => {
@@ -383,10 +382,10 @@ describe('pubsub: publishing', () => {
     expect(published).toMatchObject({ topic: T, peers: 8, publishId: 9 })
     for (const p of list) expect(n.sends(p).at(-1)!.msg![0].d).toEqual(bytes(3))
     const t = n.ctx().topics.get(T)!
-    expect(topicPhase(t.phase)).toBe('fanout')
+    expect(t.phase).toBe('fanout')
     expect(t.fanout.size).toBe(6)
     for (let i = 0; i < 4; i++) n.tick(1000)
-    expect(topicPhase(n.ctx().topics.get(T)!.phase)).toBe('fanout')
+    expect(n.ctx().topics.get(T)!.phase).toBe('fanout')
     n.tick(1000)
     expect(n.ctx().topics.has(T)).toBe(false)
   })
