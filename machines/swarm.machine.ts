@@ -1,155 +1,74 @@
 /**
  * The root statechart of a swarm (systemId `swarm`): connections, peers and protocols.
  *
- * The shell feeds it one `Input` at a time. It creates one connection actor per connection
- * and one actor per protocol, routes frames (handshake and control frames to the connection,
- * protocol frames to the protocol's actor), resolves duplicate connections to one per peer,
- * enforces the connection limits, and turns what happened into swarm events. Registries are
- * Maps kept in context and mutated in place by named actions, so connection churn is O(1)
- * (see lib/runtime.ts); the state that a picture should show is in the statechart itself:
- * running → closing → closed.
+ *   starting ──cmd.start──▶ running ──cmd.close──▶ closing ──[noConnectionsLeft]──▶ closed
+ *
+ * In `running` every decision is a guarded transition:
+ *  - a dial (user `cmd.dial` or protocol `proto.dial`) is refused with its reason
+ *    ([isInvalidAddress] [isSelfDial] [isPeerConnected] [isAtDialLimit] [isAtConnectionLimit])
+ *    or starts a connection actor (`startDial`);
+ *  - an opened connection is bound to its dial ([isOurDial]), closed as a stale dial
+ *    ([isStaleDial]), or is inbound and goes to admission (`admitInbound`: lib/admission.ts
+ *    refuses it with a reason — total, per-source and rate limits — or accepts it, shedding the
+ *    oldest pending inbound connection when the pending slots are full);
+ *  - an authenticated connection, a peer's connection(s) and their duplicate resolution: it is
+ *    refused as a self-dial or over the per-peer limit, confirmed if already bound as a
+ *    replacement, closed if it loses to the peer's current connection ([losesDuplicate]),
+ *    takes the peer over if it wins ([winsDuplicate], no disconnect/connect flap), or connects
+ *    a new peer (`connectPeer`);
+ *  - an ended connection moves its peer to the connection the remote kept
+ *    ([isBoundWithReplacement], running only), disconnects its peer ([isBoundConnection]),
+ *    reports a failed dial ([isFailedDial]), or is only forgotten;
+ *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol.
+ * Each connection's own lifecycle (dialing, handshaking, open, closing) is its child actor
+ * (connection.machine.ts); each protocol is a child actor (systemId `protocol:<id>`).
+ *
+ * Chart and data: the states and guarded transitions above are the chart. The registries of
+ * connections and peers are data (swarm/registry.ts): Maps kept in context and mutated in place
+ * by the named actions, and children are created with `spawnTracked` into those Maps (not
+ * `spawnChild`, whose `children` object XState copies on every spawn and stop), so connection
+ * churn is O(1).
  * @module
  */
-import { emit, enqueueActions, setup, type AnyActorRef } from 'xstate'
-import { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput } from './connection.machine.js'
-import { HANDSHAKE_PROTOCOL, type HandshakeInput } from './handshake.machine.js'
-import type { CryptoSuite } from './lib/crypto.js'
-import type { Limits, Timeouts } from './lib/limits.js'
-import { protocolSystemId, splitAddress, type ProtocolDefinition, type ProtocolInput } from './lib/protocol.js'
-import { createDrbg, drbgBytes, type Drbg } from './lib/rng.js'
+import { emit, enqueueActions, setup } from 'xstate'
+import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
+import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
+import { protocolSystemId, type ProtocolInput } from './lib/protocol.js'
+import { createDrbg, drbgBytes } from './lib/rng.js'
+import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admission.js'
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
-import { admitInbound, createAdmission, DEFAULT_ALLOWLIST, type AdmissionState, type AdmittedConn } from './lib/admission.js'
-import { Reasons, type CoreSwarmEvent, type Direction, type Effect, type Input } from './vocab.js'
+import { broadcast, dialFailed, disconnect } from './swarm/announce.js'
+import {
+  childId, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
+  isBound, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
+} from './swarm/registry.js'
+import { Reasons, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
 
-export interface SwarmInput {
-  peerId: string
-  suite: CryptoSuite
-  /** ed25519 identity public key, and a signer that holds the secret key outside any machine. */
-  identityKey: Uint8Array
-  sign: (message: Uint8Array) => Uint8Array
-  /** Noise static key pair and the identity signature binding it (see handshake.machine.ts). */
-  staticKey: { privateKey: Uint8Array; publicKey: Uint8Array }
-  identitySignature: Uint8Array
-  /** Pre-shared key of a private network. */
-  psk?: Uint8Array
-  /** 32 bytes; every key and every protocol seed is derived from it. */
-  seed: Uint8Array
-  limits: Limits
-  timeouts: Timeouts
-  protocols: readonly ProtocolDefinition[]
-  /** Sources exempt from the per-source limits, which may use the reserved slots (IPs, CIDRs). Default loopback. */
-  allowlist?: readonly string[]
-}
-
-/** One connection as the root tracks it. */
-export interface ConnRecord extends AdmittedConn {
-  key: string
-  ref: AnyActorRef
-  direction: Direction
-  address: string
-  connId?: number
-  dialId?: number
-  /** Set once accepted by the root (authenticated). */
-  peer?: string
-  handshakeHash?: Uint8Array
-  /** Outbound: the peer its handshake proved, while it waits for the responder's `ready`. */
-  securedPeer?: string
-}
-
-export /** A connected peer and its bound connection (the one frames to it go to). */
-interface PeerRecord { key: string; direction: Direction; address: string }
-
-export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
-  drbg: Drbg
-  dialSeq: number
-  addresses: string[]
-  conns: Map<string, ConnRecord>
-  byConnId: Map<number, string>
-  byDialId: Map<number, string>
-  peers: Map<string, PeerRecord>
-  protocolRefs: Map<string, AnyActorRef>
-  closing: boolean
-  admission: AdmissionState
-}
-
-/** Messages from the root's own children. */
-export type ChildEvent =
-  | { type: 'conn.authenticated'; key: string; peer: string; handshakeHash: Uint8Array; direction: Direction }
-  | {
-      type: 'conn.ended'; key: string; connId?: number; dialId?: number; peer: string | null; expectedPeer?: string
-      address: string; direction: Direction; wasOpen: boolean; reason: string
-    }
-  | { type: 'proto.dial'; address: string }
-  | { type: 'proto.hangUp'; peer: string; reason: string }
-  | { type: 'conn.secured'; key: string; peer: string; handshakeHash: Uint8Array }
-  | { type: `xstate.error.actor.${string}`; error: unknown }
+export { survivor }
+export type { ChildEvent, ConnRecord, PeerRecord, SwarmContext, SwarmInput } from './swarm/registry.js'
 
 export type SwarmMachineEvent = Input | ChildEvent
 
-/** Which of two connections to the same peer survives; both sides compute the same answer. */
-export function survivor(
-  self: string,
-  a: { direction: Direction; handshakeHash: Uint8Array },
-  b: { direction: Direction; handshakeHash: Uint8Array },
-  peer: string,
-): 'a' | 'b' {
-  const dialerA = a.direction === 'outbound' ? self : peer
-  const dialerB = b.direction === 'outbound' ? self : peer
-  if (dialerA !== dialerB) return dialerA < dialerB ? 'a' : 'b'
-  return compareBytes(a.handshakeHash, b.handshakeHash) <= 0 ? 'a' : 'b'
-}
+type Ended = Extract<ChildEvent, { type: 'conn.ended' }>
+type Authenticated = Extract<ChildEvent, { type: 'conn.authenticated' }>
+type DialEvent = { type: string; address: string; url?: string; peer?: string }
 
-function compareBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): number {
-  if (!a || !b) return (a ? a.length : -1) - (b ? b.length : -1)
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
-  return a.length - b.length
-}
+/** A dial is refused with its reason, or started. */
+const DIAL = [
+  { guard: 'isInvalidAddress', actions: { type: 'refuseDial', params: { reason: 'invalid-address' } } },
+  { guard: 'isSelfDial', actions: { type: 'refuseDial', params: { reason: Reasons.selfDial } } },
+  { guard: 'isPeerConnected', actions: { type: 'refuseDial', params: { reason: Reasons.alreadyConnected } } },
+  { guard: 'isAtDialLimit', actions: { type: 'refuseDial', params: { reason: Reasons.tooManyDials } } },
+  { guard: 'isAtConnectionLimit', actions: { type: 'refuseDial', params: { reason: Reasons.tooManyConnections } } },
+  { actions: 'startDial' },
+] as const
 
-/** Another live connection whose handshake proved `peer`: the one the remote kept. */
-function replacementFor(context: SwarmContext, peer: string): ConnRecord | undefined {
-  const current = context.peers.get(peer)?.key
-  for (const rec of context.conns.values()) {
-    if (rec.key !== current && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
-  }
-  return undefined
-}
-
-function countPending(context: SwarmContext): { handshaking: number; dialing: number } {
-  let handshaking = 0
-  let dialing = 0
-  for (const rec of context.conns.values()) {
-    if (rec.peer !== undefined) continue
-    if (rec.connId === undefined) dialing++
-    else handshaking++
-  }
-  return { handshaking, dialing }
-}
-
-function connectionInput(context: SwarmContext, base: Pick<ConnectionInput, 'key' | 'direction' | 'address' | 'connId' | 'dialId' | 'url' | 'expectedPeer'>): ConnectionInput {
-  const handshake: HandshakeInput = {
-    suite: context.suite,
-    initiator: base.direction === 'outbound',
-    staticKey: context.staticKey,
-    ephemeralPrivateKey: drbgBytes(context.drbg, 32),
-    identityKey: context.identityKey,
-    identitySignature: context.identitySignature,
-    psk: context.psk,
-    expectedPeer: base.expectedPeer,
-  }
-  return { ...base, timeouts: context.timeouts, handshake }
-}
-
-/** Queue `event` for every protocol actor, in order with the emits of the same action. */
-function broadcast(
-  context: SwarmContext,
-  enqueue: { sendTo: (ref: AnyActorRef, event: { type: string }) => void },
-  event: { type: string } & Record<string, unknown>,
-): void {
-  for (const ref of context.protocolRefs.values()) {
-    if (ref.getSnapshot().status === 'active') enqueue.sendTo(ref, event)
-  }
-}
+/** What an ended connection means for its peer or its dial (after the running-only replacement check). */
+const ENDED = [
+  { guard: 'isBoundConnection', actions: ['disconnectPeer', 'forgetConnection'] },
+  { guard: 'isFailedDial', actions: ['reportDialFailure', 'forgetConnection'] },
+  { actions: 'forgetConnection' },
+] as const
 
 export const swarmMachine = setup({
   types: {
@@ -179,32 +98,19 @@ export const swarmMachine = setup({
         context.protocolRefs.set(def.id, spawnTracked(self, def.machine, { id, systemId: id, input }))
       }
     }),
-    listening: enqueueActions(({ context, event, enqueue }) => {
+    announceListening: enqueueActions(({ context, event, enqueue }) => {
       const addresses = (event as { addresses: string[] }).addresses
       context.addresses = addresses
       enqueue.emit({ type: 'swarm.listening', addresses })
       broadcast(context, enqueue as never, { type: 'swarm.listening', addresses })
     }),
-    /** A dial from the user or a protocol: refuse it with a reason, or start a connection actor. */
-    dial: enqueueActions(({ context, event, enqueue, self }) => {
-      let address: string, url: string | undefined, peer: string | undefined
-      if (event.type === 'cmd.dial') {
-        ({ address, url, peer } = event)
-      } else {
-        address = (event as { address: string }).address
-        const split = splitAddress(address)
-        url = split?.url
-        peer = split?.peer
-      }
-      const refuse = (reason: string) => {
-        enqueue.emit({ type: 'dial.failed', address, reason, ...(peer ? { peer } : {}) })
-        broadcast(context, enqueue as never, { type: 'dial.failed', address, reason, ...(peer ? { peer } : {}) })
-      }
-      if (url === undefined) return refuse('invalid-address')
-      if (peer === context.peerId) return refuse(Reasons.selfDial)
-      if (peer !== undefined && context.peers.has(peer)) return refuse(Reasons.alreadyConnected)
-      if (countPending(context).dialing >= context.limits.maxPendingDials) return refuse(Reasons.tooManyDials)
-      if (context.conns.size >= context.limits.maxConnections) return refuse(Reasons.tooManyConnections)
+    refuseDial: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
+      const { address, peer } = dialTarget(event as DialEvent)
+      dialFailed(context, enqueue as never, address, params.reason, peer)
+    }),
+    /** Start an outbound connection actor for an admitted dial. */
+    startDial: enqueueActions(({ context, event, self }) => {
+      const { address, url, peer } = dialTarget(event as DialEvent)
       const dialId = ++context.dialSeq
       const key = `d${dialId}`
       const input = connectionInput(context, { key, direction: 'outbound', address, url, dialId, expectedPeer: peer })
@@ -212,18 +118,27 @@ export const swarmMachine = setup({
       context.conns.set(key, { key, ref, direction: 'outbound', address, dialId })
       context.byDialId.set(dialId, key)
     }),
-    /** A connection opened: bind it to its dial, or admit an inbound one within the limits. */
-    opened: enqueueActions(({ context, event, enqueue, self }) => {
-      const { connId, dialId, remoteAddr } = event as { connId: number; dialId?: number; remoteAddr: string }
-      if (dialId !== undefined) {
-        const key = context.byDialId.get(dialId)
-        const rec = key === undefined ? undefined : context.conns.get(key)
-        if (!rec) return enqueue.emit({ type: 'effect.close', connId, reason: Reasons.dialTimeout })
-        rec.connId = connId
-        context.byConnId.set(connId, rec.key)
-        rec.ref.send({ type: 'io.conn.opened', connId, remoteAddr })
-        return
-      }
+    /** Our dial's connection opened: give it its connId. */
+    bindDialedConnection: enqueueActions(({ context, event }) => {
+      const { connId, dialId, remoteAddr } = event as { connId: number; dialId: number; remoteAddr: string }
+      const rec = context.conns.get(context.byDialId.get(dialId)!)!
+      rec.connId = connId
+      context.byConnId.set(connId, rec.key)
+      rec.ref.send({ type: 'io.conn.opened', connId, remoteAddr })
+    }),
+    /** Close a socket the root will not take (by its connId), with a reason. */
+    closeSocket: emit(({ event }, params: { reason: string }) => ({
+      type: 'effect.close' as const,
+      connId: (event as { connId: number }).connId,
+      reason: params.reason,
+    })),
+    /**
+     * An inbound connection: admission (lib/admission.ts, which spends a token of its source)
+     * refuses it with a reason, or it starts a connection actor (its handshake begins), after
+     * shedding the oldest pending inbound connection if the pending slots are full.
+     */
+    admitInbound: enqueueActions(({ context, event, enqueue, self }) => {
+      const { connId, remoteAddr } = event as { connId: number; remoteAddr: string }
       const admission = admitInbound(context.conns.values(), context.conns.size, context.admission, context.limits, remoteAddr, inputTime(self))
       if (!admission.admit) return enqueue.emit({ type: 'effect.close', connId, reason: admission.reason })
       if (admission.shed) {
@@ -238,121 +153,107 @@ export const swarmMachine = setup({
       context.conns.set(key, { key, ref, direction: 'inbound', address: remoteAddr, connId, source: admission.source })
       context.byConnId.set(connId, key)
     }),
-    refuseDial: emit(({ event }) => ({
+    refuseDialWhileClosing: emit(({ event }) => ({
       type: 'dial.failed' as const,
       address: (event as { address: string }).address,
       reason: Reasons.swarmClosed,
     })),
-    refuseInbound: emit(({ event }) => ({
-      type: 'effect.close' as const,
-      connId: (event as { connId: number }).connId,
-      reason: Reasons.swarmClosed,
-    })),
-    /** Route a frame: handshake/control frames to the connection, the rest to its protocol. */
-    routeFrame: enqueueActions(({ context, event }) => {
-      const { connId, protocol, body } = event as { connId: number; protocol: string; body: unknown }
-      const key = context.byConnId.get(connId)
-      if (key === undefined) return
-      const rec = context.conns.get(key)!
-      if (protocol === HANDSHAKE_PROTOCOL || protocol === CONTROL_PROTOCOL) {
-        rec.heard = true // not silent: shed after the silent ones (lib/admission.ts)
-        rec.ref.send({ type: 'conn.frame', protocol, body })
-        return
-      }
-      // Frames of a losing duplicate still count while the peer is connected: nothing in flight is lost.
-      if (rec.peer === undefined || !context.peers.has(rec.peer)) return
-      context.protocolRefs.get(protocol)?.send({ type: 'message', peer: rec.peer, body })
+    /** A handshake or control frame: to its connection actor. */
+    passFrameToConnection: enqueueActions(({ context, event }) => {
+      const { protocol, body } = event as { protocol: string; body: unknown }
+      const rec = connByConnId(context, event)
+      if (!rec) return
+      rec.heard = true // not silent: shed after the silent ones (lib/admission.ts)
+      rec.ref.send({ type: 'conn.frame', protocol, body })
+    }),
+    /** A protocol frame of a connected peer: to its protocol actor. */
+    // Frames of a losing duplicate still count while the peer is connected: nothing in flight is lost.
+    deliverToProtocol: enqueueActions(({ context, event }) => {
+      const { protocol, body } = event as { protocol: string; body: unknown }
+      const peer = connByConnId(context, event)?.peer
+      if (peer === undefined || !context.peers.has(peer)) return
+      context.protocolRefs.get(protocol)?.send({ type: 'message', peer, body })
     }),
     routeToConnection: enqueueActions(({ context, event }) => {
-      const e = event as { connId: number }
-      const key = context.byConnId.get(e.connId)
-      if (key !== undefined) context.conns.get(key)!.ref.send(event)
+      connByConnId(context, event)?.ref.send(event)
     }),
     routeDialFailure: enqueueActions(({ context, event }) => {
       const e = event as { dialId: number; reason: string }
       const key = context.byDialId.get(e.dialId)
       if (key !== undefined) context.conns.get(key)!.ref.send({ type: 'io.dial.failed', reason: e.reason })
     }),
-    /** An authenticated connection: the first for its peer connects it; a second is a duplicate. */
-    authenticated: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Extract<ChildEvent, { type: 'conn.authenticated' }>
-      const rec = context.conns.get(e.key)
-      if (!rec) return
-      if (e.peer === context.peerId) return enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.selfDial })
-      let perPeer = 0
-      for (const other of context.conns.values()) if (other.peer === e.peer) perPeer++
-      if (perPeer >= context.limits.maxConnectionsPerPeer) return enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.tooManyPerPeer })
+    /** Tell the authenticating connection to close, with a reason. */
+    closeConnection: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
+      const rec = connOf(context, event)
+      if (rec) enqueue.sendTo(rec.ref, { type: 'conn.close', reason: params.reason })
+    }),
+    /** Remember the peer and the handshake hash an authenticated connection proved. */
+    recordAuthentication: ({ context, event }) => {
+      const e = event as Authenticated
+      const rec = connOf(context, e)!
       rec.peer = e.peer
       rec.handshakeHash = e.handshakeHash
-      const current = context.peers.get(e.peer)
-      if (current && current.key === rec.key) {
-        // Already bound as the replacement of a connection the remote closed as a duplicate.
-        enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
-        return
-      }
-      if (current) {
-        const old = context.conns.get(current.key)!
-        const keep = survivor(context.peerId, { direction: old.direction, handshakeHash: old.handshakeHash! }, { direction: rec.direction, handshakeHash: e.handshakeHash }, e.peer)
-        if (keep === 'a') return enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.duplicate })
-        // The new connection wins: move the peer to it silently, no disconnect/connect flap.
-        context.peers.set(e.peer, { ...current, key: rec.key })
-        enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
-        enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
-        enqueue.sendTo(old.ref, { type: 'conn.close', reason: Reasons.duplicate })
-        return
-      }
-      const address = rec.address
-      context.peers.set(e.peer, { key: rec.key, direction: rec.direction, address })
-      enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
-      enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
-      enqueue.emit({ type: 'peer.connected', peer: e.peer, address, direction: rec.direction })
-      broadcast(context, enqueue as never, { type: 'peer.connected', peer: e.peer, address, direction: rec.direction })
-    }),
-    /** A connection actor finished: forget it, and say what that means for its peer or dial. */
-    ended: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Extract<ChildEvent, { type: 'conn.ended' }>
-      const rec = context.conns.get(e.key)
-      if (!rec) return
-      context.conns.delete(e.key)
-      if (rec.connId !== undefined) context.byConnId.delete(rec.connId)
-      if (rec.dialId !== undefined) context.byDialId.delete(rec.dialId)
-      stopTracked(rec.ref)
-      const peer = rec.peer ?? rec.securedPeer
-      if (peer !== undefined && context.peers.get(peer)?.key === e.key) {
-        const replacement = e.reason === Reasons.duplicate && !context.closing ? replacementFor(context, peer) : undefined
-        if (replacement) {
-          // The remote kept our newer connection to this peer, and closed this one before that
-          // one's `ready` reached us (two connections are not ordered): move over, no flap.
-          context.peers.get(peer)!.key = replacement.key
-          enqueue.emit({ type: 'effect.bind', peer, connId: replacement.connId })
-          return
-        }
-        context.peers.delete(peer)
-        enqueue.emit({ type: 'effect.bind', peer, connId: undefined })
-        enqueue.emit({ type: 'peer.disconnected', peer, reason: e.reason })
-        broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: e.reason })
-        return
-      }
-      // A dial whose peer is connected anyway (through another connection) did not fail.
-      const connectedAnyway = e.peer !== null && context.peers.has(e.peer)
-      if (e.direction === 'outbound' && !e.wasOpen && !connectedAnyway) {
-        const failure = { type: 'dial.failed', address: e.address, reason: e.reason, ...(e.expectedPeer ? { peer: e.expectedPeer } : {}) }
-        enqueue.emit(failure as never)
-        broadcast(context, enqueue as never, failure)
-      }
-    }),
-    /** An outbound connection's handshake proved its peer; it now waits for the responder's `ready`. */
-    secured: ({ context, event }) => {
+    },
+    /** An outbound handshake proved its peer; the connection now waits for the responder's `ready`. */
+    recordSecured: ({ context, event }) => {
       const e = event as { key: string; peer: string; handshakeHash: Uint8Array }
-      const rec = context.conns.get(e.key)
+      const rec = connOf(context, event)
       if (!rec) return
       rec.securedPeer = e.peer
       rec.handshakeHash = e.handshakeHash
     },
+    acceptConnection: enqueueActions(({ context, event, enqueue }) => {
+      enqueue.sendTo(connOf(context, event)!.ref, { type: 'conn.accepted' })
+    }),
+    /** The new connection wins the duplicate: move the peer to it silently, close the old one. */
+    moveToNewConnection: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Authenticated
+      const rec = connOf(context, e)!
+      const current = context.peers.get(e.peer)!
+      const old = context.conns.get(current.key)!
+      context.peers.set(e.peer, { ...current, key: rec.key })
+      enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
+      enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
+      enqueue.sendTo(old.ref, { type: 'conn.close', reason: Reasons.duplicate })
+    }),
+    /** The first connection of a peer: bind it and announce the peer. */
+    connectPeer: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Authenticated
+      const rec = connOf(context, e)!
+      const { address, direction } = rec
+      context.peers.set(e.peer, { key: rec.key, direction, address })
+      enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
+      enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
+      enqueue.emit({ type: 'peer.connected', peer: e.peer, address, direction })
+      broadcast(context, enqueue as never, { type: 'peer.connected', peer: e.peer, address, direction })
+    }),
+    /** An ended connection: out of every registry, its actor stopped. */
+    forgetConnection: enqueueActions(({ context, event }) => {
+      const rec = connOf(context, event)!
+      forget(context, rec)
+      stopTracked(rec.ref)
+    }),
+    /**
+     * The remote kept our other connection to this peer and closed this one before that one's
+     * `ready` reached us (two connections are not ordered): move over, no flap.
+     */
+    moveToReplacement: enqueueActions(({ context, event, enqueue }) => {
+      const peer = peerOfConn(context, event)
+      const replacement = replacementFor(context, peer)!
+      context.peers.get(peer)!.key = replacement.key
+      enqueue.emit({ type: 'effect.bind', peer, connId: replacement.connId })
+    }),
+    disconnectPeer: enqueueActions(({ context, event, enqueue }) => {
+      disconnect(context, enqueue as never, peerOfConn(context, event), (event as Ended).reason)
+    }),
+    reportDialFailure: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ended
+      dialFailed(context, enqueue as never, e.address, e.reason, e.expectedPeer)
+    }),
     hangUp: enqueueActions(({ context, event }) => {
       const e = event as { peer: string; reason?: string }
       for (const rec of context.conns.values()) {
-        if (rec.peer === e.peer || rec.securedPeer === e.peer) rec.ref.send({ type: 'conn.close', reason: e.reason ?? Reasons.hungUp })
+        if (peerOf(rec) === e.peer) rec.ref.send({ type: 'conn.close', reason: e.reason ?? Reasons.hungUp })
       }
     }),
     forwardCommand: enqueueActions(({ context, event }) => {
@@ -365,7 +266,6 @@ export const swarmMachine = setup({
     }),
     /** Tell protocols first (their goodbyes go out first), then close every connection. */
     beginClose: enqueueActions(({ context, enqueue }) => {
-      context.closing = true
       broadcast(context, enqueue as never, { type: 'swarm.closing' })
       for (const rec of context.conns.values()) enqueue.sendTo(rec.ref, { type: 'conn.close', reason: Reasons.swarmClosed })
       enqueue.emit({ type: 'effect.unlisten' })
@@ -379,30 +279,61 @@ export const swarmMachine = setup({
       context.protocolRefs.clear()
     }),
     announceClosed: emit({ type: 'swarm.closed' as const }),
-    /** A child actor threw: never silently. A connection is dropped; a protocol failure is reported. */
-    childFailed: enqueueActions(({ context, event, enqueue }) => {
-      const id = event.type.slice('xstate.error.actor.'.length)
-      const message = String((event as { error?: unknown }).error instanceof Error ? ((event as { error: Error }).error.message) : (event as { error?: unknown }).error)
-      const rec = context.conns.get(id)
-      if (rec) {
-        context.conns.delete(id)
-        if (rec.connId !== undefined) {
-          context.byConnId.delete(rec.connId)
-          enqueue.emit({ type: 'effect.close', connId: rec.connId, reason: 'internal-error' })
-        }
-        if (rec.dialId !== undefined) context.byDialId.delete(rec.dialId)
-        const peer = rec.peer ?? rec.securedPeer
-        if (peer !== undefined && context.peers.get(peer)?.key === id) {
-          context.peers.delete(peer)
-          enqueue.emit({ type: 'effect.bind', peer, connId: undefined })
-          enqueue.emit({ type: 'peer.disconnected', peer, reason: 'internal-error' })
-          broadcast(context, enqueue as never, { type: 'peer.disconnected', peer, reason: 'internal-error' })
-        }
-      }
-      enqueue.emit({ type: 'swarm.error', code: rec ? 'connection-failed' : 'protocol-failed', message: `${id}: ${message}` })
+    /** A connection actor threw: its socket is closed and its peer (if bound) disconnected. */
+    dropFailedConnection: enqueueActions(({ context, event, enqueue }) => {
+      const rec = context.conns.get(childId(event))!
+      const bound = isBound(context, rec)
+      forget(context, rec)
+      if (rec.connId !== undefined) enqueue.emit({ type: 'effect.close', connId: rec.connId, reason: 'internal-error' })
+      if (bound) disconnect(context, enqueue as never, peerOf(rec)!, 'internal-error')
+    }),
+    /** A child actor threw: never silently. */
+    reportChildFailure: emit(({ event }, params: { code: 'connection-failed' | 'protocol-failed' }) => {
+      const error = (event as { error?: unknown }).error
+      const message = String(error instanceof Error ? error.message : error)
+      return { type: 'swarm.error' as const, code: params.code, message: `${childId(event)}: ${message}` }
     }),
   },
   guards: {
+    isInvalidAddress: ({ event }) => dialTarget(event as DialEvent).url === undefined,
+    isSelfDial: ({ context, event }) => dialTarget(event as DialEvent).peer === context.peerId,
+    isPeerConnected: ({ context, event }) => {
+      const peer = dialTarget(event as DialEvent).peer
+      return peer !== undefined && context.peers.has(peer)
+    },
+    isAtDialLimit: ({ context }) => countPending(context).dialing >= context.limits.maxPendingDials,
+    isAtConnectionLimit: ({ context }) => context.conns.size >= context.limits.maxConnections,
+    /** The connection opened for a dial that is still ours. */
+    isOurDial: ({ context, event }) => {
+      const dialId = (event as { dialId?: number }).dialId
+      return dialId !== undefined && context.byDialId.has(dialId)
+    },
+    /** The connection opened for a dial we gave up (timed out) already. */
+    isStaleDial: ({ event }) => (event as { dialId?: number }).dialId !== undefined,
+    isConnectionFrame: ({ event }) => {
+      const protocol = (event as { protocol: string }).protocol
+      return protocol === HANDSHAKE_PROTOCOL || protocol === CONTROL_PROTOCOL
+    },
+    isUnknownConnection: ({ context, event }) => connOf(context, event) === undefined,
+    isSelfConnection: ({ context, event }) => (event as Authenticated).peer === context.peerId,
+    isAtPerPeerLimit: ({ context, event }) => connectionsOf(context, (event as Authenticated).peer) >= context.limits.maxConnectionsPerPeer,
+    /** Already bound as the replacement of a connection the remote closed as a duplicate. */
+    isAlreadyBound: ({ context, event }) => context.peers.get((event as Authenticated).peer)?.key === (event as Authenticated).key,
+    /** The peer's current connection survives (survivor rule, the same on both sides). */
+    losesDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'current',
+    winsDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'new',
+    isBoundWithReplacement: ({ context, event }) => {
+      const rec = connOf(context, event)!
+      return isBound(context, rec) && (event as Ended).reason === Reasons.duplicate && replacementFor(context, peerOf(rec)!) !== undefined
+    },
+    isBoundConnection: ({ context, event }) => isBound(context, connOf(context, event)!),
+    /** A dial that never opened and whose peer is not connected through another connection. */
+    isFailedDial: ({ context, event }) => {
+      const e = event as Ended
+      const connectedAnyway = e.peer !== null && context.peers.has(e.peer)
+      return e.direction === 'outbound' && !e.wasOpen && !connectedAnyway
+    },
+    isConnectionActor: ({ context, event }) => context.conns.has(childId(event)),
     noConnectionsLeft: ({ context }) => context.conns.size === 0,
   },
 }).createMachine({
@@ -419,20 +350,33 @@ export const swarmMachine = setup({
       byDialId: new Map(),
       peers: new Map(),
       protocolRefs: new Map(),
-      closing: false,
       admission: createAdmission(input.allowlist ?? DEFAULT_ALLOWLIST),
     }
   },
   initial: 'starting',
   on: {
-    'io.conn.frame': { actions: 'routeFrame' },
+    'io.conn.frame': [
+      { guard: 'isConnectionFrame', actions: 'passFrameToConnection' },
+      { actions: 'deliverToProtocol' },
+    ],
     'io.conn.invalid': { actions: 'routeToConnection' },
     'io.conn.closed': { actions: 'routeToConnection' },
     'io.dial.failed': { actions: 'routeDialFailure' },
-    'conn.authenticated': { actions: 'authenticated' },
-    'conn.secured': { actions: 'secured' },
+    'conn.authenticated': [
+      { guard: 'isUnknownConnection' },
+      { guard: 'isSelfConnection', actions: { type: 'closeConnection', params: { reason: Reasons.selfDial } } },
+      { guard: 'isAtPerPeerLimit', actions: { type: 'closeConnection', params: { reason: Reasons.tooManyPerPeer } } },
+      { guard: 'isAlreadyBound', actions: ['recordAuthentication', 'acceptConnection'] },
+      { guard: 'losesDuplicate', actions: ['recordAuthentication', { type: 'closeConnection', params: { reason: Reasons.duplicate } }] },
+      { guard: 'winsDuplicate', actions: ['recordAuthentication', 'moveToNewConnection'] },
+      { actions: ['recordAuthentication', 'connectPeer'] },
+    ],
+    'conn.secured': { actions: 'recordSecured' },
     'io.call.done': { actions: 'forwardCallResult' },
-    'xstate.error.actor.*': { actions: 'childFailed' },
+    'xstate.error.actor.*': [
+      { guard: 'isConnectionActor', actions: ['dropFailedConnection', { type: 'reportChildFailure', params: { code: 'connection-failed' } }] },
+      { actions: { type: 'reportChildFailure', params: { code: 'protocol-failed' } } },
+    ],
   },
   states: {
     /**
@@ -446,23 +390,32 @@ export const swarmMachine = setup({
     running: {
       entry: 'startProtocols',
       on: {
-        'io.listener.ready': { actions: 'listening' },
-        'cmd.dial': { actions: 'dial' },
-        'proto.dial': { actions: 'dial' },
-        'io.conn.opened': { actions: 'opened' },
-        'conn.ended': { actions: 'ended' },
+        'io.listener.ready': { actions: 'announceListening' },
+        'cmd.dial': DIAL,
+        'proto.dial': DIAL,
+        'io.conn.opened': [
+          { guard: 'isOurDial', actions: 'bindDialedConnection' },
+          { guard: 'isStaleDial', actions: { type: 'closeSocket', params: { reason: Reasons.dialTimeout } } },
+          { actions: 'admitInbound' },
+        ],
+        'conn.ended': [
+          { guard: 'isUnknownConnection' },
+          { guard: 'isBoundWithReplacement', actions: ['moveToReplacement', 'forgetConnection'] },
+          ...ENDED,
+        ],
         'cmd.hangUp': { actions: 'hangUp' },
         'proto.hangUp': { actions: 'hangUp' },
         'cmd.protocol': { actions: 'forwardCommand' },
         'cmd.close': { target: 'closing', actions: 'beginClose' },
       },
     },
+    /** Goodbyes sent, every connection closing; the peers disconnect as their connections end. */
     closing: {
       always: { guard: 'noConnectionsLeft', target: 'closed' },
       on: {
-        'io.conn.opened': { actions: 'refuseInbound' },
-        'conn.ended': { actions: 'ended' },
-        'cmd.dial': { actions: 'refuseDial' },
+        'io.conn.opened': { actions: { type: 'closeSocket', params: { reason: Reasons.swarmClosed } } },
+        'conn.ended': [{ guard: 'isUnknownConnection' }, ...ENDED],
+        'cmd.dial': { actions: 'refuseDialWhileClosing' },
         'proto.dial': {},
         'cmd.protocol': { actions: 'forwardCommand' },
       },

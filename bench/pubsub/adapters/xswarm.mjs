@@ -10,10 +10,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const entry = resolve(root, 'dist', 'src', 'index.js')
 
-export default {
-  name: 'xswarm',
+/** An adapter running the xswarm build whose entry module is `entry` (see xswarm-dist.mjs). */
+export function xswarmAdapter (name, entry) {
+  return {
+  name,
   async start ({ n, edges, topic, signing }) {
-    if (!existsSync(entry)) throw new Error(`xswarm: ${entry} not found: run "npm run build" at the repository root first`)
+    if (!existsSync(entry)) throw new Error(`${name}: ${entry} not found: run "npm run build" at the repository root first`)
     const { createSwarm } = await import(pathToFileURL(entry).href)
     // The per-connection inbound rate limits (5,000 frames/s, 64 MiB/s by default) are raised so
     // that they do not cap a benchmark whose point is throughput; everything else is default.
@@ -55,7 +57,10 @@ export default {
         onMessage: (cb) => { cbs[i].push(cb) },
       })),
       stop,
-      notes: [`xswarm: Noise XX + ChaCha20-Poly1305 (native), every message signed (ed25519) and verified once per node${signing ? '' : ' (--signing off ignored: always signed)'}; inbound rate limits raised`],
+      notes: [`${name}: Noise XX + ChaCha20-Poly1305 (native), every message signed (ed25519) and verified once per node${signing ? '' : ' (--signing off ignored: always signed)'}; inbound rate limits raised`],
     }
   },
 }
+}
+
+export default xswarmAdapter('xswarm', entry)

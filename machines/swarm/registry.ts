@@ -1,0 +1,220 @@
+/**
+ * The root's data: the registries of connections and peers (Maps in the root's context,
+ * mutated in place by its named actions, so connection churn is O(1)), and the pure questions
+ * its guards ask of them. The decisions themselves are guarded transitions in
+ * swarm.machine.ts; this module only answers "is this connection ours", "which of two
+ * connections to a peer survives", "how many dials are pending".
+ * @module
+ */
+import type { AnyActorRef } from 'xstate'
+import type { ConnectionInput } from '../connection.machine.js'
+import type { HandshakeInput } from '../handshake.machine.js'
+import type { CryptoSuite } from '../lib/crypto.js'
+import type { AdmissionState, AdmittedConn } from '../lib/admission.js'
+import type { Limits, Timeouts } from '../lib/limits.js'
+import { splitAddress, type ProtocolDefinition } from '../lib/protocol.js'
+import { drbgBytes, type Drbg } from '../lib/rng.js'
+import type { Direction } from '../vocab.js'
+
+export interface SwarmInput {
+  peerId: string
+  suite: CryptoSuite
+  /** ed25519 identity public key, and a signer that holds the secret key outside any machine. */
+  identityKey: Uint8Array
+  sign: (message: Uint8Array) => Uint8Array
+  /** Noise static key pair and the identity signature binding it (see handshake.machine.ts). */
+  staticKey: { privateKey: Uint8Array; publicKey: Uint8Array }
+  identitySignature: Uint8Array
+  /** Pre-shared key of a private network. */
+  psk?: Uint8Array
+  /** 32 bytes; every key and every protocol seed is derived from it. */
+  seed: Uint8Array
+  limits: Limits
+  timeouts: Timeouts
+  protocols: readonly ProtocolDefinition[]
+  /** Sources exempt from the per-source limits, which may use the reserved slots (IPs, CIDRs). Default loopback. */
+  allowlist?: readonly string[]
+}
+
+/** One connection as the root tracks it. */
+export interface ConnRecord extends AdmittedConn {
+  key: string
+  ref: AnyActorRef
+  direction: Direction
+  address: string
+  connId?: number
+  dialId?: number
+  /** Set once accepted by the root (authenticated). */
+  peer?: string
+  handshakeHash?: Uint8Array
+  /** Outbound: the peer its handshake proved, while it waits for the responder's `ready`. */
+  securedPeer?: string
+}
+
+/** A connected peer and its bound connection (the one frames to it go to). */
+export interface PeerRecord { key: string; direction: Direction; address: string }
+
+export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
+  drbg: Drbg
+  dialSeq: number
+  addresses: string[]
+  conns: Map<string, ConnRecord>
+  byConnId: Map<number, string>
+  byDialId: Map<number, string>
+  peers: Map<string, PeerRecord>
+  protocolRefs: Map<string, AnyActorRef>
+  /** Per-source token buckets and the allowlist (lib/admission.ts). */
+  admission: AdmissionState
+}
+
+/** Messages from the root's own children. */
+export type ChildEvent =
+  /** A connection's handshake proved its peer (inbound: at once; outbound: with the responder's `ready`). */
+  | { type: 'conn.authenticated'; key: string; peer: string; handshakeHash: Uint8Array; direction: Direction }
+  /** A connection actor finished. */
+  | {
+      type: 'conn.ended'; key: string; connId?: number; dialId?: number; peer: string | null; expectedPeer?: string
+      address: string; direction: Direction; wasOpen: boolean; reason: string
+    }
+  /** A protocol asks for a dial. */
+  | { type: 'proto.dial'; address: string }
+  /** A protocol asks to close every connection to a peer. */
+  | { type: 'proto.hangUp'; peer: string; reason: string }
+  /** An outbound handshake proved its peer; the connection waits for the responder's `ready`. */
+  | { type: 'conn.secured'; key: string; peer: string; handshakeHash: Uint8Array }
+  /** A child actor threw. */
+  | { type: `xstate.error.actor.${string}`; error: unknown }
+
+/** Which of two connections to the same peer survives; both sides compute the same answer. */
+export function survivor(
+  self: string,
+  a: { direction: Direction; handshakeHash: Uint8Array },
+  b: { direction: Direction; handshakeHash: Uint8Array },
+  peer: string,
+): 'a' | 'b' {
+  const dialerA = a.direction === 'outbound' ? self : peer
+  const dialerB = b.direction === 'outbound' ? self : peer
+  if (dialerA !== dialerB) return dialerA < dialerB ? 'a' : 'b'
+  return compareBytes(a.handshakeHash, b.handshakeHash) <= 0 ? 'a' : 'b'
+}
+
+function compareBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): number {
+  if (!a || !b) return (a ? a.length : -1) - (b ? b.length : -1)
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
+  return a.length - b.length
+}
+
+/** Another live connection whose handshake proved `peer`: the one the remote kept. */
+export function replacementFor(context: SwarmContext, peer: string): ConnRecord | undefined {
+  const current = context.peers.get(peer)?.key
+  for (const rec of context.conns.values()) {
+    if (rec.key !== current && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
+  }
+  return undefined
+}
+
+/** Connections still handshaking (inbound or dialed) and dials not yet opened. */
+export function countPending(context: SwarmContext): { handshaking: number; dialing: number } {
+  let handshaking = 0
+  let dialing = 0
+  for (const rec of context.conns.values()) {
+    if (rec.peer !== undefined) continue
+    if (rec.connId === undefined) dialing++
+    else handshaking++
+  }
+  return { handshaking, dialing }
+}
+
+/** Connections already accepted for `peer`. */
+export function connectionsOf(context: SwarmContext, peer: string): number {
+  let n = 0
+  for (const rec of context.conns.values()) if (rec.peer === peer) n++
+  return n
+}
+
+/** The peer a connection belongs to (accepted, or proved by its handshake while it waits). */
+export function peerOf(rec: ConnRecord): string | undefined {
+  return rec.peer ?? rec.securedPeer
+}
+
+/** Whether `rec` is the connection its peer is bound to. */
+export function isBound(context: SwarmContext, rec: ConnRecord): boolean {
+  const peer = peerOf(rec)
+  return peer !== undefined && context.peers.get(peer)?.key === rec.key
+}
+
+/** What a dial asks for: the address, and its transport url and peer id when it parses. */
+export interface DialTarget { address: string; url?: string; peer?: string }
+
+const targets = new WeakMap<object, DialTarget>()
+
+/** The target of a `cmd.dial` (parsed by the shell) or `proto.dial` (parsed here, once per event). */
+export function dialTarget(event: { type: string; address: string; url?: string; peer?: string }): DialTarget {
+  if (event.type === 'cmd.dial') return event
+  let target = targets.get(event)
+  if (!target) {
+    const split = splitAddress(event.address)
+    target = { address: event.address, url: split?.url, peer: split?.peer }
+    targets.set(event, target)
+  }
+  return target
+}
+
+/** The input of a new connection actor (a fresh ephemeral key from the root's drbg). */
+export function connectionInput(context: SwarmContext, base: Pick<ConnectionInput, 'key' | 'direction' | 'address' | 'connId' | 'dialId' | 'url' | 'expectedPeer'>): ConnectionInput {
+  const handshake: HandshakeInput = {
+    suite: context.suite,
+    initiator: base.direction === 'outbound',
+    staticKey: context.staticKey,
+    ephemeralPrivateKey: drbgBytes(context.drbg, 32),
+    identityKey: context.identityKey,
+    identitySignature: context.identitySignature,
+    psk: context.psk,
+    expectedPeer: base.expectedPeer,
+  }
+  return { ...base, timeouts: context.timeouts, handshake }
+}
+
+type AnyEvent = { type: string; key?: unknown; connId?: unknown }
+
+/** The connection an event from or about a connection actor refers to (by its `key`). */
+export function connOf(context: SwarmContext, event: AnyEvent): ConnRecord | undefined {
+  return context.conns.get((event as { key: string }).key)
+}
+
+/** The connection of an `io.*` input, by its connId. */
+export function connByConnId(context: SwarmContext, event: AnyEvent): ConnRecord | undefined {
+  const key = context.byConnId.get((event as { connId: number }).connId)
+  return key === undefined ? undefined : context.conns.get(key)
+}
+
+/** The peer of the (known) connection an event is about. */
+export function peerOfConn(context: SwarmContext, event: AnyEvent): string {
+  return peerOf(connOf(context, event)!)!
+}
+
+/** Forget a connection's entries in every registry. */
+export function forget(context: SwarmContext, rec: ConnRecord): void {
+  context.conns.delete(rec.key)
+  if (rec.connId !== undefined) context.byConnId.delete(rec.connId)
+  if (rec.dialId !== undefined) context.byDialId.delete(rec.dialId)
+}
+
+/** Which connection a second authenticated connection to a connected peer leaves standing. */
+export function duplicateWinner(
+  context: SwarmContext,
+  e: { key: string; peer: string; handshakeHash: Uint8Array },
+): 'current' | 'new' | undefined {
+  const current = context.peers.get(e.peer)
+  if (!current) return undefined
+  const old = context.conns.get(current.key)!
+  const rec = context.conns.get(e.key)!
+  const keep = survivor(context.peerId, { direction: old.direction, handshakeHash: old.handshakeHash! }, { direction: rec.direction, handshakeHash: e.handshakeHash }, e.peer)
+  return keep === 'a' ? 'current' : 'new'
+}
+
+/** The id of the child an `xstate.error.actor.<id>` is about. */
+export function childId(event: AnyEvent): string {
+  return event.type.slice('xstate.error.actor.'.length)
+}
