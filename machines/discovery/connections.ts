@@ -21,22 +21,26 @@ import { backoffDelay } from './backoff.js'
 import { peerKey, removePeer } from './kbucket.js'
 import { markFailed, markSeen, randomPeers } from './peer-store.js'
 import { MAX_PROTECTED, type DiscoveryContext, type Out } from './context.js'
-import { sendHello } from './exchange.js'
 import { admit, canDial, isBusy, isProtected, liveConnections, nextAddress, remember, startDial } from './peers.js'
-import { failQueriesTo, flushAwaiting } from './queries.js'
+import { failQueriesTo } from './queries.js'
 import type { Direction } from '../vocab.js'
 
-export function onConnected(
-  ctx: DiscoveryContext, peer: string, address: string, direction: Direction, now: number, out: Out[],
-): void {
-  if (peer === ctx.peerId || ctx.connected.has(peer)) return
+/** A new connection: track it (a dial of ours for a lookup makes it transient). */
+export function trackConnection(ctx: DiscoveryContext, peer: string, address: string, direction: Direction, now: number): void {
   const transient = direction === 'outbound' && ctx.dialing.get(peer)?.purpose === 'lookup'
   ctx.dialing.delete(peer)
   ctx.dialing.delete(`addr:${address}`)
   ctx.connected.set(peer, { since: now, greeted: false, transient })
   const split = splitAddress(address)
   if (direction === 'outbound' && split && ctx.bootstrapUrls.has(split.url)) ctx.bootstrapPeers.add(peer)
+}
+
+/** Remember the address we dialed a peer at (proved by the connection), and admit it to the routing table. */
+export function rememberConnectedPeer(
+  ctx: DiscoveryContext, peer: string, address: string, direction: Direction, now: number, out: Out[],
+): void {
   let record = ctx.store.records.get(peer)
+  const split = splitAddress(address)
   if (direction === 'outbound' && split?.peer === peer) {
     const key = record?.key ?? peerKey(peer)
     if (key) record = remember(ctx, peer, key, [address], true, false, out) ?? record
@@ -45,34 +49,47 @@ export function onConnected(
     markSeen(record, now)
     admit(ctx, record, now)
   }
-  sendHello(ctx, peer, out)
-  flushAwaiting(ctx, peer, out)
 }
 
-export function onDisconnected(ctx: DiscoveryContext, peer: string, now: number, out: Out[]): void {
-  if (!ctx.connected.delete(peer)) return
+/** A tracked connection is gone. */
+export function untrackConnection(ctx: DiscoveryContext, peer: string, now: number): void {
+  ctx.connected.delete(peer)
   ctx.hangingUp.delete(peer)
   const record = ctx.store.records.get(peer)
   if (record) record.lastSeen = Math.max(record.lastSeen, now)
-  failQueriesTo(ctx, peer, out)
-  fill(ctx, now, out)
+}
+
+/** Which of our dials a `dial.failed` is about: by peer id, else by address; undefined if none. */
+export function failedDialKey(ctx: DiscoveryContext, address: string, peer: string | undefined): string | undefined {
+  if (peer !== undefined && ctx.dialing.has(peer)) return peer
+  for (const [k, d] of ctx.dialing) if (d.address === address) return k
+  return undefined
+}
+
+/** The dial of a bootstrap address without a peer id, or of a peer connected anyway: nothing to hold against it. */
+export function isHarmlessDialFailure(ctx: DiscoveryContext, key: string): boolean {
+  return key.startsWith('addr:') || ctx.connected.has(key)
+}
+
+/** A failed dial counts against the peer (backoff) and drops it from the routing table. */
+export function backOffPeer(ctx: DiscoveryContext, key: string, now: number): void {
+  const record = ctx.store.records.get(key)
+  if (!record) return
+  markFailed(record, now, backoffDelay(record.failures, ctx.options.dialBackoff, ctx.rng))
+  removePeer(ctx.table, key)
 }
 
 /** A dial failed (ours if it matches a dial in flight by peer id or by address). */
 export function onDialFailed(ctx: DiscoveryContext, address: string, peer: string | undefined, now: number, out: Out[]): void {
-  let key: string | undefined = peer !== undefined && ctx.dialing.has(peer) ? peer : undefined
-  if (key === undefined) {
-    for (const [k, d] of ctx.dialing) if (d.address === address) { key = k; break }
-  }
+  const key = failedDialKey(ctx, address, peer)
   if (key === undefined) return
-  ctx.dialing.delete(key)
-  if (key.startsWith('addr:') || ctx.connected.has(key)) return
-  const record = ctx.store.records.get(key)
-  if (record) {
-    markFailed(record, now, backoffDelay(record.failures, ctx.options.dialBackoff, ctx.rng))
-    removePeer(ctx.table, key)
+  if (isHarmlessDialFailure(ctx, key)) {
+    ctx.dialing.delete(key)
+    return
   }
+  backOffPeer(ctx, key, now)
   failQueriesTo(ctx, key, out)
+  ctx.dialing.delete(key)
   fill(ctx, now, out) // replace the failed dial with another candidate (the failed one is in backoff)
 }
 
@@ -128,13 +145,6 @@ export function purgeStaleDials(ctx: DiscoveryContext, now: number, out: Out[]):
   for (const [key, d] of [...ctx.dialing]) {
     if (now - d.since > limit) onDialFailed(ctx, d.address, key.startsWith('addr:') ? undefined : key, now, out)
   }
-}
-
-/** The manager's periodic check. */
-export function manage(ctx: DiscoveryContext, now: number, out: Out[]): void {
-  purgeStaleDials(ctx, now, out)
-  trim(ctx, now, out)
-  fill(ctx, now, out)
 }
 
 function tagOf(tag: unknown): string | undefined {

@@ -1,11 +1,11 @@
 /**
  * The discovery actor's context, its events and commands, and the outputs its handlers ask for.
  *
- * Handlers (exchange.ts, connections.ts, queries.ts) are plain functions of the context, the
- * event and the input time. They update the context in place (peer store, routing table and rng
- * are large, mutable and owned by this one actor) and push `Out` items, which the machine turns
- * into `emit` / `sendTo` / `spawnChild` actions (discovery.machine.ts). So all the decisions can
- * be read and tested without XState, and the statechart stays a readable map of *when*.
+ * The steps behind the machine's named actions and guards (exchange.ts, connections.ts,
+ * queries.ts) are plain functions of the context, the event and the input time. They update the
+ * context in place (peer store, routing table and rng are large, mutable and owned by this one
+ * actor) and push `Out` items to `context.out`, which the machine's `flush` action performs as
+ * `emit` / `sendTo` / `spawnChild` / `stopChild` at the end of each transition.
  * @module
  */
 import { splitAddress, type DialRequest, type FromSwarm, type HangUpRequest, type ProtocolInput } from '../lib/protocol.js'
@@ -110,6 +110,8 @@ export interface DiscoveryContext {
   awaiting: Map<string, string[]>
   nextRequestId: number
   nextLookupId: number
+  /** What the actions of the current input asked for, performed in order by the `flush` action. */
+  out: Out[]
 }
 
 /** At most this many peers carry protection tags (commands come from local code, but bound anyway). */
@@ -145,6 +147,7 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     awaiting: new Map(),
     nextRequestId: 1,
     nextLookupId: 1,
+    out: [],
   }
   for (const address of options.bootstrap) {
     const split = splitAddress(address)

@@ -2,20 +2,31 @@
  * `/xswarm/discovery/1`: bootstrap, peer exchange, Kademlia FIND_NODE, random walks and the
  * connection manager, as one protocol statechart (systemId `protocol:/xswarm/discovery/1`).
  *
- *   starting ─┬─(options.enabled false)─▶ disabled   (static mode: answers findPeer/export only)
+ *   starting ─┬─[isDisabled]─▶ disabled   (static mode: answers findPeer/export only)
  *             └─▶ active (parallel) ──(swarm.closing)──▶ closed
- *                  bootstrap: checking → idle | dialing ⇄ (after backoff) | connected
- *                  manager:   starting → watching ⟲ after(tickInterval): trim/fill
+ *                  bootstrap: checking → idle | dialing ⇄ after(bootstrapBackoff) (a bootstrap attempt) ⇄ connected
+ *                  manager:   starting → watching ⟲ after(tickInterval): purgeStaleDials, trimConnections, fillConnections
  *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval ±25%):
  *                             a random walk and a self-lookup, in turn (libp2p's periodic bootstrap)
+ *   In `active`, decisions are guards on the transitions:
+ *     peer.connected [isNewConnection]: trackConnection, rememberConnectedPeer, greetPeer, sendAwaitedQueries
+ *     peer.disconnected [isTrackedConnection]: untrackConnection, failQueriesToPeer, fillConnections
+ *     dial.failed: [isUnknownDial] ignored · [isHarmlessDialFailure] forgetDial ·
+ *                  backOffPeer, failQueriesToDialedPeer, forgetDial, fillConnections
+ *     message: [isFromUnconnectedPeer] ignored · [isFirstHello] learnFromHello · [isFind] answerFind ·
+ *              [isAwaitedAnswer] passAnswerToLookup · (a second hello, an unasked answer: ignored)
+ *     discovery.findPeer: [isInvalidPeerId] · [isSelfOrConnected] · [isAtLookupLimit] · [hasNoRoutes] · startFindLookup
  * (The `always` guards of a region are mutually exclusive, so eventless transitions cannot loop:
  * `isOnline` needs a connection, and `walking` leaves only when there is none.)
  *
- * The regions only decide *when*; what happens is in the handlers (connections.ts, exchange.ts,
- * queries.ts), which update the context and return `Out` items that `run` turns into
- * `emit(toPeer(...))`, user events, `sendTo(swarm, dialRequest | hangUpRequest)` and lookup
- * children (lookup.machine.ts, `spawnChild`/`stopChild`). An event for a lookup that has just
- * finished finds no child; XState then delivers it to this actor, which ignores it.
+ * Chart and data: each lookup is a child actor (lookup.machine.ts: querying ⇄ waiting →
+ * evaluating → found | done | cancelled), spawned with `spawnChild` (a few at a time, bounded by
+ * maxLookups). The peer store, routing table, connections, dials and in-flight queries are data
+ * in context, mutated in place by the named actions (connections.ts, exchange.ts, queries.ts);
+ * what those steps ask for (frames, user events, dial and hang-up requests, lookup events and
+ * children) collects in `context.out`, and the `flush` action that ends every transition
+ * performs it in order. An event for a lookup that has just finished finds no child; XState then
+ * delivers it to this actor, which ignores it.
  *
  * User commands (via `cmd.protocol` to this protocol): `discovery.findPeer {peer, queryId}`,
  * `discovery.export`, `discovery.protect {peer, tag?}`, `discovery.unprotect {peer, tag?}`.
@@ -29,7 +40,7 @@ import { nextFloat } from '../lib/rng.js'
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
 import { backoffDelay } from './backoff.js'
-import { tableSize } from './kbucket.js'
+import { peerKey, tableSize } from './kbucket.js'
 import { lookupMachine } from './lookup.machine.js'
 import { parseMessage, type DiscoveryMessage } from './messages.js'
 import { resolveOptions, type DiscoveryOptions } from './options.js'
@@ -38,40 +49,41 @@ import {
   createContext, DISCOVERY_ID, ownAddresses,
   type DiscoveryContext, type DiscoveryEvent, type DiscoveryUserEvent, type Out,
 } from './context.js'
-import { dialBootstrap, fill, manage, onConnected, onDialFailed, onDisconnected, protect, unprotect } from './connections.js'
-import { onMessage } from './exchange.js'
-import { cancelLookups, onFindPeer, onLookupDone, onLookupQuery, randomKey, startLookup } from './queries.js'
+import {
+  backOffPeer, dialBootstrap, failedDialKey, fill, isHarmlessDialFailure, protect, purgeStaleDials,
+  rememberConnectedPeer, trackConnection, trim, unprotect, untrackConnection,
+} from './connections.js'
+import { onFind, onFound, onHello, sendHello } from './exchange.js'
+import {
+  answerFindPeerAtOnce, cancelLookups, failQueriesTo, flushAwaiting, onLookupDone, onLookupQuery, randomKey,
+  refuseFindPeer, startFindLookup, startLookup,
+} from './queries.js'
+import type { FindMessage, FoundMessage, HelloMessage } from './messages.js'
 
 export { DISCOVERY_ID }
 
-type Handler = (ctx: DiscoveryContext, event: DiscoveryEvent, now: number, out: Out[]) => void
+type E<T extends DiscoveryEvent['type']> = Extract<DiscoveryEvent, { type: T }>
+type Args = { context: DiscoveryContext; event: DiscoveryEvent; self: AnyActorRef }
 
 /**
- * Wrap a handler as an action: run it with the input time, then perform what it asked for.
- * (Typed loosely: XState's `enqueue` generics do not survive being built outside `setup`.)
+ * A named step: run `fn` with the input time; what it asks for waits in `context.out` for
+ * `flush`. Steps run while the transition is resolved (an `enqueueActions` callback), as `flush`
+ * does: custom actions of the initial state would run only after the actor has started, i.e.
+ * after the `flush` meant to follow them. (Typed loosely for `setup`: XState's action generics
+ * do not survive being built outside it.)
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function run(handler: Handler): any {
-  return enqueueActions(({ context, event, self, enqueue }: {
-    context: DiscoveryContext; event: DiscoveryEvent; self: AnyActorRef; enqueue: any
-  }) => {
-    const out: Out[] = []
-    handler(context, event, inputTime(self), out)
-    for (const o of out) {
-      switch (o.kind) {
-        case 'emit': enqueue.emit(o.event); break
-        case 'swarm': enqueue.sendTo(({ system }: { system: { get(id: string): AnyActorRef | undefined } }) => system.get('swarm'), o.event); break
-        case 'lookup': enqueue.sendTo(({ self: me }: { self: AnyActorRef }) => me.getSnapshot().children[o.id], o.event); break
-        case 'spawn': enqueue.spawnChild('lookup', { id: o.id, input: o.input }); break
-        case 'stop': enqueue.stopChild(o.id); break
-      }
-    }
-  })
+function step<T extends DiscoveryEvent['type'] | undefined = undefined>(
+  fn: (ctx: DiscoveryContext, event: T extends DiscoveryEvent['type'] ? E<T> : DiscoveryEvent, now: number, out: Out[]) => void,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): any {
+  return enqueueActions(({ context, event, self }: Args) => fn(context, event as never, inputTime(self), context.out))
 }
 
-function userEvent(out: Out[], event: DiscoveryUserEvent): void {
-  out.push({ kind: 'emit', event })
-}
+/** The dial a `dial.failed` is about (a dial of ours, by peer id or address). */
+const dialKeyOf = (ctx: DiscoveryContext, event: DiscoveryEvent): string | undefined =>
+  event.type === 'dial.failed' ? failedDialKey(ctx, event.address, event.peer) : undefined
+
+const messageOf = (event: DiscoveryEvent): DiscoveryMessage | undefined => (event.type === 'message' ? event.body : undefined)
 
 export const discoveryMachine = setup({
   types: {
@@ -88,63 +100,99 @@ export const discoveryMachine = setup({
     hasNoConnections: ({ context }) => context.connected.size === 0,
     isOnline: ({ context }) => context.connected.size > 0 && tableSize(context.table) > 0,
     refreshDisabled: ({ context }) => context.options.refreshInterval === 0,
+    isNewConnection: ({ context, event }) =>
+      event.type === 'peer.connected' && event.peer !== context.peerId && !context.connected.has(event.peer),
+    isTrackedConnection: ({ context, event }) => event.type === 'peer.disconnected' && context.connected.has(event.peer),
+    isUnknownDial: ({ context, event }) => dialKeyOf(context, event) === undefined,
+    /** A bootstrap address without a peer id, or a peer connected anyway: nothing to hold against it. */
+    isHarmlessDialFailure: ({ context, event }) => isHarmlessDialFailure(context, dialKeyOf(context, event)!),
+    isFromUnconnectedPeer: ({ context, event }) => event.type === 'message' && !context.connected.has(event.peer),
+    /** Only the first `hello` of a connection counts (a peer cannot flood the store through one connection). */
+    isFirstHello: ({ context, event }) =>
+      messageOf(event)?.t === 'hello' && context.connected.get((event as E<'message'>).peer)?.greeted === false,
+    isFind: ({ event }) => messageOf(event)?.t === 'find',
+    /** A `found` answering a request we have in flight, from the peer we asked. */
+    isAwaitedAnswer: ({ context, event }) => {
+      const body = messageOf(event)
+      return body?.t === 'found' && context.pending.get(body.id)?.peer === (event as E<'message'>).peer
+    },
+    isInvalidPeerId: ({ event }) => {
+      const peer = (event as E<'discovery.findPeer'>).peer as unknown
+      return typeof peer !== 'string' || peerKey(peer) === undefined
+    },
+    isSelfOrConnected: ({ context, event }) => {
+      const peer = (event as E<'discovery.findPeer'>).peer
+      return peer === context.peerId || context.connected.has(peer)
+    },
+    isAtLookupLimit: ({ context }) => context.lookups.size >= context.options.maxLookups,
+    hasNoRoutes: ({ context }) => tableSize(context.table) === 0,
   },
   actions: {
-    handleConnected: run((ctx, e, now, out) => {
-      if (e.type === 'peer.connected') onConnected(ctx, e.peer, e.address, e.direction, now, out)
-    }),
-    handleDisconnected: run((ctx, e, now, out) => {
-      if (e.type === 'peer.disconnected') onDisconnected(ctx, e.peer, now, out)
-    }),
-    handleMessage: run((ctx, e, now, out) => {
-      if (e.type === 'message') onMessage(ctx, e.peer, e.body, now, out)
-    }),
-    handleDialFailed: run((ctx, e, now, out) => {
-      if (e.type === 'dial.failed') onDialFailed(ctx, e.address, e.peer, now, out)
-    }),
-    updateAddresses: run((ctx, e) => {
-      if (e.type === 'swarm.listening') ctx.addresses = ownAddresses(ctx.peerId, e.addresses)
-    }),
-    findPeer: run((ctx, e, _now, out) => {
-      if (e.type === 'discovery.findPeer') onFindPeer(ctx, e.peer, e.queryId, out)
-    }),
-    answerUnavailable: run((ctx, e, _now, out) => {
-      if (e.type !== 'discovery.findPeer') return
-      const reason = ctx.options.enabled ? 'closed' : 'disabled'
-      userEvent(out, { type: 'discovery.peer.notFound', queryId: e.queryId, peer: String(e.peer), rounds: 0, reason })
-    }),
-    protectPeer: run((ctx, e) => {
-      if (e.type === 'discovery.protect') protect(ctx, e.peer, e.tag)
-    }),
-    unprotectPeer: run((ctx, e) => {
-      if (e.type === 'discovery.unprotect') unprotect(ctx, e.peer, e.tag)
-    }),
-    dispatchQueries: run((ctx, e, now, out) => {
-      if (e.type === 'lookup.query') onLookupQuery(ctx, e, now, out)
-    }),
-    finishLookup: run((ctx, e, _now, out) => {
+    trackConnection: step<'peer.connected'>((ctx, e, now) => trackConnection(ctx, e.peer, e.address, e.direction, now)),
+    rememberConnectedPeer: step<'peer.connected'>((ctx, e, now, out) => rememberConnectedPeer(ctx, e.peer, e.address, e.direction, now, out)),
+    /** Peer exchange: our addresses and a sample of the peers we know. */
+    greetPeer: step<'peer.connected'>((ctx, e, _now, out) => sendHello(ctx, e.peer, out)),
+    /** Lookups waiting for this peer's connection send their queries now. */
+    sendAwaitedQueries: step<'peer.connected'>((ctx, e, _now, out) => flushAwaiting(ctx, e.peer, out)),
+    untrackConnection: step<'peer.disconnected'>((ctx, e, now) => untrackConnection(ctx, e.peer, now)),
+    failQueriesToPeer: step<'peer.disconnected'>((ctx, e, _now, out) => failQueriesTo(ctx, e.peer, out)),
+    backOffPeer: step((ctx, e, now) => backOffPeer(ctx, dialKeyOf(ctx, e)!, now)),
+    failQueriesToDialedPeer: step((ctx, e, _now, out) => failQueriesTo(ctx, dialKeyOf(ctx, e)!, out)),
+    forgetDial: step((ctx, e) => { ctx.dialing.delete(dialKeyOf(ctx, e)!) }),
+    learnFromHello: step<'message'>((ctx, e, now, out) => onHello(ctx, e.peer, e.body as HelloMessage, now, out)),
+    answerFind: step<'message'>((ctx, e, _now, out) => onFind(ctx, e.peer, e.body as FindMessage, out)),
+    passAnswerToLookup: step<'message'>((ctx, e, now, out) => onFound(ctx, e.peer, e.body as FoundMessage, now, out)),
+    updateAddresses: step<'swarm.listening'>((ctx, e) => { ctx.addresses = ownAddresses(ctx.peerId, e.addresses) }),
+    refuseFindPeer: enqueueActions(({ context, event }: Args, params: { reason: string }) =>
+      refuseFindPeer(event as E<'discovery.findPeer'>, params.reason, context.out)) as ReturnType<typeof step>,
+    answerFindPeerAtOnce: step<'discovery.findPeer'>((ctx, e, _now, out) => answerFindPeerAtOnce(ctx, e.peer, e.queryId, out)),
+    startFindLookup: step<'discovery.findPeer'>((ctx, e, _now, out) => startFindLookup(ctx, e.peer, e.queryId, out)),
+    answerUnavailable: step<'discovery.findPeer'>((ctx, e, _now, out) => refuseFindPeer(e, ctx.options.enabled ? 'closed' : 'disabled', out)),
+    protectPeer: step<'discovery.protect'>((ctx, e) => protect(ctx, e.peer, e.tag)),
+    unprotectPeer: step<'discovery.unprotect'>((ctx, e) => unprotect(ctx, e.peer, e.tag)),
+    /** A lookup asks to query peers: send FIND_NODE now, after a dial, or fail the query. */
+    dispatchQueries: step<'lookup.query'>((ctx, e, now, out) => onLookupQuery(ctx, e, now, out)),
+    finishLookup: step((ctx, e, _now, out) => {
       const id = e.type.replace(/^xstate\.(done|error)\.actor\./, '')
       onLookupDone(ctx, id, e.type.startsWith('xstate.done.') ? (e as { output?: never }).output : undefined, out)
     }),
-    cancelLookups: run((ctx, _e, _now, out) => cancelLookups(ctx, out)),
-    exportPeers: run((ctx, _e, now, out) => userEvent(out, { type: 'discovery.exported', peers: exportPeers(ctx.store, now) })),
-    dialBootstrap: run((ctx, _e, now, out) => dialBootstrap(ctx, now, out)),
-    scheduleBootstrapRetry: run((ctx) => {
+    cancelLookups: step((ctx, _e, _now, out) => cancelLookups(ctx, out)),
+    exportPeers: step((ctx, _e, now, out) => { out.push({ kind: 'emit', event: { type: 'discovery.exported', peers: exportPeers(ctx.store, now) } }) }),
+    dialBootstrap: step((ctx, _e, now, out) => dialBootstrap(ctx, now, out)),
+    scheduleBootstrapRetry: step((ctx) => {
       ctx.bootstrapDelay = backoffDelay(ctx.bootstrapAttempt, ctx.options.bootstrapBackoff, ctx.rng)
       ctx.bootstrapAttempt++
     }),
-    resetBootstrap: run((ctx) => { ctx.bootstrapAttempt = 0 }),
-    scheduleRefresh: run((ctx) => {
+    resetBootstrap: step((ctx) => { ctx.bootstrapAttempt = 0 }),
+    scheduleRefresh: step((ctx) => {
       // ±25% so nodes that joined together do not all refresh (and hit the same peers) together
       ctx.refreshDelay = Math.max(1, Math.round(ctx.options.refreshInterval * (0.75 + 0.5 * nextFloat(ctx.rng))))
     }),
-    fillConnections: run((ctx, _e, now, out) => fill(ctx, now, out)),
-    manageConnections: run((ctx, _e, now, out) => manage(ctx, now, out)),
-    startSelfLookup: run((ctx, _e, _now, out) => { startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out) }),
-    refreshRoutes: run((ctx, _e, _now, out) => {
+    /** Below the low watermark: dial random known peers. */
+    fillConnections: step((ctx, _e, now, out) => fill(ctx, now, out)),
+    /** Above the high watermark: hang up on unprotected idle peers down to the low one. */
+    trimConnections: step((ctx, _e, now, out) => trim(ctx, now, out)),
+    purgeStaleDials: step((ctx, _e, now, out) => purgeStaleDials(ctx, now, out)),
+    startSelfLookup: step((ctx, _e, _now, out) => { startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out) }),
+    refreshRoutes: step((ctx, _e, _now, out) => {
       // alternate: a self-lookup (keeps our neighbourhood, and us in theirs) and a random walk
       const self = ctx.refreshCount++ % 2 === 0
       startLookup(ctx, self ? { kind: 'self', target: ctx.selfKey } : { kind: 'walk', target: randomKey(ctx) }, out)
+    }),
+    /** Perform, in order, what this transition's steps asked for. */
+    flush: enqueueActions(({ context, enqueue }) => {
+      const out = context.out
+      if (out.length === 0) return
+      context.out = []
+      for (const o of out) {
+        switch (o.kind) {
+          case 'emit': enqueue.emit(o.event); break
+          case 'swarm': enqueue.sendTo(({ system }) => system.get('swarm') as AnyActorRef, o.event as never); break
+          case 'lookup': enqueue.sendTo(({ self: me }) => me.getSnapshot().children[o.id] as AnyActorRef, o.event as never); break
+          case 'spawn': enqueue.spawnChild('lookup', { id: o.id, input: o.input }); break
+          case 'stop': enqueue.stopChild(o.id); break
+        }
+      }
     }),
   },
   delays: {
@@ -157,9 +205,9 @@ export const discoveryMachine = setup({
   context: ({ input, self }) => createContext(input, inputTime(self)),
   initial: 'starting',
   on: {
-    'discovery.export': { actions: 'exportPeers' },
-    'xstate.done.actor.*': { actions: 'finishLookup' },
-    'xstate.error.actor.*': { actions: 'finishLookup' },
+    'discovery.export': { actions: ['exportPeers', 'flush'] },
+    'xstate.done.actor.*': { actions: ['finishLookup', 'flush'] },
+    'xstate.error.actor.*': { actions: ['finishLookup', 'flush'] },
   },
   states: {
     starting: {
@@ -170,38 +218,60 @@ export const discoveryMachine = setup({
     },
     disabled: {
       on: {
-        'discovery.findPeer': { actions: 'answerUnavailable' },
+        'discovery.findPeer': { actions: ['answerUnavailable', 'flush'] },
         'swarm.closing': { target: 'closed' },
       },
     },
     active: {
       type: 'parallel',
       on: {
-        'peer.connected': { actions: 'handleConnected' },
-        'peer.disconnected': { actions: 'handleDisconnected' },
-        'message': { actions: 'handleMessage' },
-        'dial.failed': { actions: 'handleDialFailed' },
+        'peer.connected': {
+          guard: 'isNewConnection',
+          actions: ['trackConnection', 'rememberConnectedPeer', 'greetPeer', 'sendAwaitedQueries', 'flush'],
+        },
+        'peer.disconnected': {
+          guard: 'isTrackedConnection',
+          actions: ['untrackConnection', 'failQueriesToPeer', 'fillConnections', 'flush'],
+        },
+        'dial.failed': [
+          { guard: 'isUnknownDial' },
+          { guard: 'isHarmlessDialFailure', actions: 'forgetDial' },
+          { actions: ['backOffPeer', 'failQueriesToDialedPeer', 'forgetDial', 'fillConnections', 'flush'] },
+        ],
+        message: [
+          { guard: 'isFromUnconnectedPeer' },
+          { guard: 'isFirstHello', actions: ['learnFromHello', 'flush'] },
+          { guard: 'isFind', actions: ['answerFind', 'flush'] },
+          { guard: 'isAwaitedAnswer', actions: ['passAnswerToLookup', 'flush'] },
+        ],
         'swarm.listening': { actions: 'updateAddresses' },
-        'discovery.findPeer': { actions: 'findPeer' },
+        'discovery.findPeer': [
+          { guard: 'isInvalidPeerId', actions: [{ type: 'refuseFindPeer', params: { reason: 'invalid-peer' } }, 'flush'] },
+          { guard: 'isSelfOrConnected', actions: ['answerFindPeerAtOnce', 'flush'] },
+          { guard: 'isAtLookupLimit', actions: [{ type: 'refuseFindPeer', params: { reason: 'too-many-lookups' } }, 'flush'] },
+          { guard: 'hasNoRoutes', actions: [{ type: 'refuseFindPeer', params: { reason: 'no-peers' } }, 'flush'] },
+          { actions: ['startFindLookup', 'flush'] },
+        ],
         'discovery.protect': { actions: 'protectPeer' },
         'discovery.unprotect': { actions: 'unprotectPeer' },
-        'lookup.query': { actions: 'dispatchQueries' },
-        'swarm.closing': { target: 'closed', actions: ['cancelLookups', 'exportPeers'] },
+        'lookup.query': { actions: ['dispatchQueries', 'flush'] },
+        'swarm.closing': { target: 'closed', actions: ['cancelLookups', 'exportPeers', 'flush'] },
       },
       states: {
         bootstrap: {
           initial: 'checking',
           states: {
+            // (Entered once, when discovery starts, before any connection: so no `connected` branch.)
             checking: {
               always: [
                 { guard: 'hasNoBootstrap', target: 'idle' },
-                { guard: 'hasConnections', target: 'connected' },
                 { target: 'dialing' },
               ],
             },
             idle: {},
+            /** A bootstrap attempt: dial every bootstrap address, retry after a growing backoff. */
             dialing: {
-              entry: ['dialBootstrap', 'scheduleBootstrapRetry'],
+              entry: ['dialBootstrap', 'scheduleBootstrapRetry', 'flush'],
               always: { guard: 'hasConnections', target: 'connected' },
               after: { bootstrapBackoff: { target: 'dialing', reenter: true } },
             },
@@ -214,11 +284,11 @@ export const discoveryMachine = setup({
           initial: 'starting',
           states: {
             starting: {
-              entry: 'fillConnections',
+              entry: ['fillConnections', 'flush'],
               always: 'watching',
             },
             watching: {
-              after: { tickInterval: { target: 'watching', reenter: true, actions: 'manageConnections' } },
+              after: { tickInterval: { target: 'watching', reenter: true, actions: ['purgeStaleDials', 'trimConnections', 'fillConnections', 'flush'] } },
             },
           },
         },
@@ -229,7 +299,7 @@ export const discoveryMachine = setup({
               always: { guard: 'isOnline', target: 'joining' },
             },
             joining: {
-              entry: 'startSelfLookup',
+              entry: ['startSelfLookup', 'flush'],
               always: [
                 { guard: 'refreshDisabled', target: 'off' },
                 { target: 'walking' },
@@ -238,7 +308,7 @@ export const discoveryMachine = setup({
             walking: {
               entry: 'scheduleRefresh',
               always: { guard: 'hasNoConnections', target: 'waitingForRoutes' },
-              after: { refreshInterval: { target: 'walking', reenter: true, actions: 'refreshRoutes' } },
+              after: { refreshInterval: { target: 'walking', reenter: true, actions: ['refreshRoutes', 'flush'] } },
             },
             off: {},
           },
@@ -247,7 +317,7 @@ export const discoveryMachine = setup({
     },
     closed: {
       on: {
-        'discovery.findPeer': { actions: 'answerUnavailable' },
+        'discovery.findPeer': { actions: ['answerUnavailable', 'flush'] },
       },
     },
   },

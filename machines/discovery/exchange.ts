@@ -46,7 +46,8 @@ export function learnPeer(ctx: DiscoveryContext, p: WirePeer, out: Out[]): PeerR
   return remember(ctx, p.id, key, addresses, false, true, out)
 }
 
-function onHello(ctx: DiscoveryContext, peer: string, body: HelloMessage, now: number, out: Out[]): void {
+/** The first `hello` of a connection: the peer's own addresses, and the peers it knows. */
+export function onHello(ctx: DiscoveryContext, peer: string, body: HelloMessage, now: number, out: Out[]): void {
   const conn = ctx.connected.get(peer)
   if (!conn || conn.greeted) return
   conn.greeted = true
@@ -62,7 +63,8 @@ function onHello(ctx: DiscoveryContext, peer: string, body: HelloMessage, now: n
   for (const p of body.peers.slice(0, ctx.options.exchangeSize * 2)) learnPeer(ctx, p, out)
 }
 
-function onFind(ctx: DiscoveryContext, peer: string, body: FindMessage, out: Out[]): void {
+/** Answer a FIND_NODE with the k closest peers we know. */
+export function onFind(ctx: DiscoveryContext, peer: string, body: FindMessage, out: Out[]): void {
   const peers: WirePeer[] = []
   for (const e of closest(ctx.table, body.target, ctx.options.k, (e) => e.peer === peer)) {
     const r = ctx.store.records.get(e.peer)
@@ -72,7 +74,8 @@ function onFind(ctx: DiscoveryContext, peer: string, body: FindMessage, out: Out
   out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, answer) })
 }
 
-function onFound(ctx: DiscoveryContext, peer: string, body: FoundMessage, now: number, out: Out[]): void {
+/** The answer to one of our FIND_NODE requests: learn its peers, pass them to the lookup. */
+export function onFound(ctx: DiscoveryContext, peer: string, body: FoundMessage, now: number, out: Out[]): void {
   const request = ctx.pending.get(body.id)
   if (!request || request.peer !== peer) return
   ctx.pending.delete(body.id)
@@ -85,15 +88,5 @@ function onFound(ctx: DiscoveryContext, peer: string, body: FoundMessage, now: n
   }
   if (ctx.lookups.has(request.lookupId)) {
     out.push({ kind: 'lookup', id: request.lookupId, event: { type: 'lookup.response', peer, contacts } })
-  }
-}
-
-/** A parsed frame of our protocol from a connected peer. */
-export function onMessage(ctx: DiscoveryContext, peer: string, body: DiscoveryMessage, now: number, out: Out[]): void {
-  if (!ctx.connected.has(peer)) return
-  switch (body.t) {
-    case 'hello': return onHello(ctx, peer, body, now, out)
-    case 'find': return onFind(ctx, peer, body, out)
-    case 'found': return onFound(ctx, peer, body, now, out)
   }
 }

@@ -121,20 +121,27 @@ export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOu
   }
 }
 
-/** `discovery.findPeer`: answer at once when connected (rounds 0), else start a lookup. */
-export function onFindPeer(ctx: DiscoveryContext, peer: unknown, queryId: unknown, out: Out[]): void {
+/** The query id and peer name a `discovery.findPeer` answer echoes (whatever the caller sent). */
+function findPeerEcho(event: { peer: unknown; queryId: unknown }): { queryId: string | number; peer: string } {
+  const { peer, queryId } = event
   const qid = typeof queryId === 'string' || typeof queryId === 'number' ? queryId : String(queryId)
-  const name = typeof peer === 'string' ? peer.slice(0, 64) : String(peer).slice(0, 64)
-  const notFound = (reason: string): void => {
-    out.push({ kind: 'emit', event: { type: 'discovery.peer.notFound', queryId: qid, peer: name, rounds: 0, reason } })
-  }
-  const key = typeof peer === 'string' ? peerKey(peer) : undefined
-  if (typeof peer !== 'string' || !key) return notFound('invalid-peer')
-  if (peer === ctx.peerId || ctx.connected.has(peer)) {
-    const addresses = peer === ctx.peerId ? ctx.addresses : ctx.store.records.get(peer)?.addresses ?? []
-    out.push({ kind: 'emit', event: { type: 'discovery.peer.found', queryId: qid, peer, addresses: addresses.slice(), rounds: 0 } })
-    return
-  }
-  const started = startLookup(ctx, { kind: 'find', target: key, targetPeer: peer, queryId: qid }, out)
-  if (started === 'too-many-lookups' || started === 'no-peers') notFound(started)
+  return { queryId: qid, peer: typeof peer === 'string' ? peer.slice(0, 64) : String(peer).slice(0, 64) }
+}
+
+/** `discovery.findPeer` answered at once: not found, for `reason`. */
+export function refuseFindPeer(event: { peer: unknown; queryId: unknown }, reason: string, out: Out[]): void {
+  out.push({ kind: 'emit', event: { type: 'discovery.peer.notFound', ...findPeerEcho(event), rounds: 0, reason } })
+}
+
+/** `discovery.findPeer` of ourselves or of a connected peer: found at once (rounds 0). */
+export function answerFindPeerAtOnce(ctx: DiscoveryContext, peer: string, queryId: unknown, out: Out[]): void {
+  const addresses = peer === ctx.peerId ? ctx.addresses : ctx.store.records.get(peer)?.addresses ?? []
+  const { queryId: qid } = findPeerEcho({ peer, queryId })
+  out.push({ kind: 'emit', event: { type: 'discovery.peer.found', queryId: qid, peer, addresses: addresses.slice(), rounds: 0 } })
+}
+
+/** `discovery.findPeer` of a valid, unconnected peer: a lookup (the guards checked that one can start). */
+export function startFindLookup(ctx: DiscoveryContext, peer: string, queryId: unknown, out: Out[]): void {
+  const { queryId: qid } = findPeerEcho({ peer, queryId })
+  startLookup(ctx, { kind: 'find', target: peerKey(peer)!, targetPeer: peer, queryId: qid }, out)
 }

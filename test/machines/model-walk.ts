@@ -28,6 +28,8 @@ export interface WalkSpec {
   /** What the graph walks (default: `machine`). */
   model?: AnyStateMachine
   input?: unknown
+  /** Several inputs (e.g. configurations that decide an initial `always`): each is walked, and the coverage is their union. */
+  inputs?: unknown[]
   /** Sample events for a model state. */
   samples(snapshot: AnyMachineSnapshot): Sample[]
   /** A model state as a string (default: its value). */
@@ -37,7 +39,7 @@ export interface WalkSpec {
    * (`xstate.after.<delay>.<id>` means: let that delay pass); `snapshot` reads the actor of
    * `machine`.
    */
-  start(inspect: (event: InspectionEvent) => void): { send(event: Ev): void; snapshot(): AnyMachineSnapshot }
+  start(inspect: (event: InspectionEvent) => void, input: unknown): { send(event: Ev): void; snapshot(): AnyMachineSnapshot }
 }
 
 export interface WalkResult { edges: number; states: number }
@@ -57,13 +59,7 @@ export function walkAndReplay(spec: WalkSpec): WalkResult {
   const machine = spec.machine
   const serialize = spec.serialize ?? ((s: AnyMachineSnapshot) => JSON.stringify(s.value))
   const events = (s: AnyMachineSnapshot): Sample[] => (s.status === 'done' ? [] : spec.samples(s))
-  const options = { input: spec.input, events, serializeState: serialize, limit: 10_000 }
   const model = spec.model ?? machine
-  const adjacency = getAdjacencyMap(model, options as never)
-  const shortest = new Map<string, Sample[]>()
-  for (const path of getShortestPaths(model, options as never)) {
-    shortest.set(serialize(path.state as AnyMachineSnapshot), path.steps.map((s) => s.event as Sample).filter((e) => e.type !== 'xstate.init'))
-  }
   const taken = new Set<AnyTransitionDefinition>()
   const entered = new Set<string>()
   const inspect = (ev: InspectionEvent): void => {
@@ -77,28 +73,38 @@ export function walkAndReplay(spec: WalkSpec): WalkResult {
     for (const node of snap._nodes) entered.add(node.id)
   }
   let edges = 0
-  for (const [source, { transitions }] of Object.entries(adjacency)) {
-    const head = shortest.get(source)
-    expect(head, `no path to ${source}`).toBeDefined()
-    for (const { event, state: target } of Object.values(transitions) as { event: Sample; state: AnyMachineSnapshot }[]) {
-      const path = [...head!, event]
-      const actor = spec.start(inspect)
-      for (const node of actor.snapshot()._nodes) entered.add(node.id)
-      for (const step of path) {
-        for (const pre of step.before ?? []) actor.send(pre)
-        const { before: _, ...plain } = step
-        actor.send(plain)
+  let states = 0
+  for (const input of spec.inputs ?? [spec.input]) {
+    const options = { input, events, serializeState: serialize, limit: 10_000 }
+    const adjacency = getAdjacencyMap(model, options as never)
+    states += Object.keys(adjacency).length
+    const shortest = new Map<string, Sample[]>()
+    for (const path of getShortestPaths(model, options as never)) {
+      shortest.set(serialize(path.state as AnyMachineSnapshot), path.steps.map((s) => s.event as Sample).filter((e) => e.type !== 'xstate.init'))
+    }
+    for (const [source, { transitions }] of Object.entries(adjacency)) {
+      const head = shortest.get(source)
+      expect(head, `no path to ${source}`).toBeDefined()
+      for (const { event, state: target } of Object.values(transitions) as { event: Sample; state: AnyMachineSnapshot }[]) {
+        const path = [...head!, event]
+        const actor = spec.start(inspect, input)
+        for (const node of actor.snapshot()._nodes) entered.add(node.id)
+        for (const step of path) {
+          for (const pre of step.before ?? []) actor.send(pre)
+          const { before: _, ...plain } = step
+          actor.send(plain)
+        }
+        const label = `${source} + ${event.type} (path: ${path.map((e) => e.type).join(' → ')})`
+        expect(serialize(actor.snapshot()), label).toBe(serialize(target))
+        edges++
       }
-      const label = `${source} + ${event.type} (path: ${path.map((e) => e.type).join(' → ')})`
-      expect(serialize(actor.snapshot()), label).toBe(serialize(target))
-      edges++
     }
   }
   const nodes = [machine.root, ...getStateNodes(machine.root)].map((n) => n.id)
   expect(nodes.filter((id) => !entered.has(id)), 'state nodes never entered').toEqual([])
   const missing = [...allTransitions(machine)].filter(([t]) => !taken.has(t)).map(([, label]) => label)
   expect(missing, 'transitions never taken').toEqual([])
-  return { edges, states: Object.keys(adjacency).length }
+  return { edges, states }
 }
 
 /** The machine with every named action replaced by a no-op (for the walk; guards stay real). */
