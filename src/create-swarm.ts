@@ -28,14 +28,20 @@ import { realScheduler, type Scheduler } from './runtime/clock.js'
 import { Swarm } from './swarm.js'
 import { readableInspector } from './inspect/observer.js'
 import { createWsTransport } from './transport/ws.js'
+import { checkSharedServer, sharedServerUrl, type SharedServer } from './transport/ws-shared.js'
 import { discoveryForSwarm } from './discovery/builtin.js'
 import { DISCOVERY_ID } from '../machines/discovery/discovery.machine.js'
 import type { DiscoveryOptions } from '../machines/discovery/options.js'
 import type { Transport } from './transport/transport.js'
 
 export interface SwarmOptions {
-  /** Where to listen, e.g. `['ws://127.0.0.1:0']` (port 0: any free port). Default: nowhere (dial only). */
-  listen?: string[]
+  /**
+   * Where to listen, e.g. `['ws://127.0.0.1:0']` (port 0: any free port), or `{ server, path? }`
+   * to share a listening node:http / node:https server's port. Default: nowhere (dial only).
+   */
+  listen?: Array<string | SharedServer>
+  /** TLS for `wss://` dials: `ca`, certificates (PEM) to trust besides Node's default root CAs. */
+  tls?: { ca?: string | Uint8Array | Array<string | Uint8Array> }
   /** Addresses to dial at start. */
   bootstrap?: string[]
   /** `false`: static peers only (no bootstrap walk, no peer exchange, no lookups); or discovery's options. */
@@ -79,7 +85,7 @@ export interface SwarmOptions {
 
 const KNOWN_OPTIONS = new Set([
   'listen', 'bootstrap', 'discovery', 'secretKey', 'identityFile', 'swarmKey', 'protocols', 'ping', 'limits',
-  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist',
+  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls',
 ])
 
 
@@ -96,9 +102,12 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
   const staticPrivate = random(32)
   const staticKey = { privateKey: staticPrivate, publicKey: suite.x25519PublicKey(staticPrivate) }
   const protocols = resolveProtocols(options)
-  const listen = (options.listen ?? []).map((address) => parseListenAddress(address).url)
+  const servers = (options.listen ?? []).filter((entry): entry is SharedServer => typeof entry !== 'string')
+  const listen = (options.listen ?? []).map((entry) => (typeof entry === 'string' ? parseListenAddress(entry).url : sharedServerUrl(entry)))
   const codec = resolveCodecLimits({ maxFrameBytes: limits.maxFrameBytes })
-  const transports = options.transports ?? [createWsTransport({ maxMessageBytes: limits.maxFrameBytes })]
+  const ws = (): Transport => createWsTransport({ maxMessageBytes: limits.maxFrameBytes, servers, ca: options.tls?.ca })
+  // Shared servers are served by a ws transport of ours, also when the caller brings transports.
+  const transports = options.transports === undefined ? [ws()] : servers.length > 0 ? [ws(), ...options.transports] : options.transports
 
   let swarm!: Swarm
   const driver = new Driver({
@@ -147,12 +156,14 @@ function checkOptions(options: SwarmOptions): void {
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new RangeError(`"options.${key}" is not a known option (known: ${[...KNOWN_OPTIONS].join(', ')})`)
   }
-  for (const key of ['listen', 'bootstrap'] as const) {
-    const value = options[key]
-    if (value !== undefined && (!Array.isArray(value) || value.some((a) => typeof a !== 'string'))) {
-      throw new TypeError(`"options.${key}" expected an array of address strings`)
-    }
+  if (options.listen !== undefined && !Array.isArray(options.listen)) {
+    throw new TypeError('"options.listen" expected an array of address strings or { server, path? } entries')
   }
+  options.listen?.forEach((entry, i) => typeof entry !== 'string' && checkSharedServer(entry, `options.listen[${i}]`))
+  if (options.bootstrap !== undefined && (!Array.isArray(options.bootstrap) || options.bootstrap.some((a) => typeof a !== 'string'))) {
+    throw new TypeError('"options.bootstrap" expected an array of address strings')
+  }
+  checkTls(options.tls)
   for (const address of options.bootstrap ?? []) parseDialAddress(address) // throws before anything starts
   for (const key of ['secretKey', 'swarmKey'] as const) {
     const value = options[key]
@@ -168,6 +179,16 @@ function checkOptions(options: SwarmOptions): void {
   }
   if (options.identityFile !== undefined && typeof options.identityFile !== 'string') {
     throw new TypeError('"options.identityFile" expected a file path string')
+  }
+}
+
+function checkTls(tls: SwarmOptions['tls']): void {
+  if (tls === undefined) return
+  if (typeof tls !== 'object' || tls === null) throw new TypeError('"options.tls" expected { ca }')
+  for (const key of Object.keys(tls)) if (key !== 'ca') throw new RangeError(`"options.tls.${key}" is not known (known: ca)`)
+  const list = tls.ca === undefined ? [] : Array.isArray(tls.ca) ? tls.ca : [tls.ca]
+  if (list.some((c) => typeof c !== 'string' && !(c instanceof Uint8Array))) {
+    throw new TypeError('"options.tls.ca" expected PEM certificates: a string, a Uint8Array or an array of them')
   }
 }
 

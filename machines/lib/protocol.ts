@@ -126,13 +126,13 @@ export function defineProtocol<TMessage = unknown>(def: ProtocolDefinition<TMess
 }
 
 /**
- * Split a canonical dialable address (`ws://host:port/p2p/<id>`, `memory://name/p2p/<id>`, or
+ * Split a canonical dialable address (`ws(s)://host:port[/path]/p2p/<id>`, `memory://name/p2p/<id>`, or
  * without the /p2p part) into the transport url and the peer id; `undefined` if it is not of
  * that form. For addresses that came from peers (discovery), before dialing them.
  */
 export function splitAddress(address: string): { url: string; peer?: string } | undefined {
   if (typeof address !== 'string' || address.length > 512) return undefined
-  const m = /^((?:ws:\/\/(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5})|(?:memory:\/\/[A-Za-z0-9._-]+))(?:\/p2p\/([1-9A-HJ-NP-Za-km-z]{32,64}|[a-z2-7]{52}))?\/?$/.exec(address)
+  const m = /^((?:wss?:\/\/(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}(?:\/(?!p2p(?:\/|$))[A-Za-z0-9._~-]{1,64})*)|(?:memory:\/\/[A-Za-z0-9._-]+))(?:\/p2p\/([1-9A-HJ-NP-Za-km-z]{32,64}|[a-z2-7]{52}))?\/?$/.exec(address)
   if (!m) return undefined
   return m[2] ? { url: m[1], peer: m[2] } : { url: m[1] }
 }

@@ -2,11 +2,13 @@
  * Addresses: where a node listens and how to dial it, parsed once at the boundary.
  *
  * Accepted forms:
- *   ws://host:port[/p2p/<peerId>]                 host: IPv4, DNS name, or [IPv6]
- *   /ip4/<a>/tcp/<port>/ws[/p2p/<peerId>]          multiaddr; also /ip6/, /dns/, /dns4/, /dns6/
+ *   ws://host:port[/<path>][/p2p/<peerId>]        host: IPv4, DNS name, or [IPv6]; wss:// for TLS
+ *   /ip4/<a>/tcp/<port>/ws[/http-path/<p>][/p2p/<peerId>]   multiaddr; also /ip6/, /dns/, /dns4/,
+ *                                                 /dns6/, and /tls/ws or /wss for TLS
  *   memory://<name>[/p2p/<peerId>]                 the in-memory transport (also /memory/<name>[/p2p/<id>])
- * Without a peer id an address can still be dialed; any peer id is then accepted. `wss://`
- * (and /tls, /wss multiaddrs) are refused with a message saying so: there is no TLS transport yet.
+ * Without a peer id an address can still be dialed; any peer id is then accepted. A path names
+ * the HTTP path a swarm sharing a web server answers on (`{ server, path }` listen entries):
+ * segments of A-Z a-z 0-9 . _ ~ -, none of them `p2p`, so `/p2p/<id>` is always the peer id.
  *
  * Every refusal is an AddressError (code invalid-address) whose message names the exact
  * problem. A parsed address is normalised: host lowercased, IPv6 compressed, peer id in its
@@ -23,16 +25,24 @@ import { astring } from '../validate.js'
 /** The transports an address can name. */
 export type AddressTransport = 'ws' | 'memory'
 
+/** Longest path of a ws address (the part between the port and /p2p). */
+export const MAX_PATH_LENGTH = 256
+const PATH_SEGMENT = /^[A-Za-z0-9._~-]{1,64}$/
+
 /** A parsed, normalised address. */
 export interface ParsedAddress {
   /** Which transport dials/listens on it. */
   transport: AddressTransport
-  /** The transport address without peer id: `ws://host:port` (IPv6 in brackets) or `memory://name`. */
+  /** The transport address without peer id: `ws(s)://host:port[/path]` (IPv6 in brackets) or `memory://name`. */
   url: string
   /** ws only: the host (IPv6 without brackets). */
   host?: string
   /** ws only: the TCP port, 0 to 65535. */
   port?: number
+  /** ws only: true for WebSocket over TLS (`wss://`). */
+  secure?: boolean
+  /** ws only: the HTTP path, as `/a/b`, when there is one (none means `/`). */
+  path?: string
   /** The expected peer id (canonical base58), when the address names one. */
   peerId?: string
 }
@@ -60,12 +70,12 @@ export function parseAddress(address: string): ParsedAddress {
   }
   const name = scheme[1].toLowerCase()
   const rest = address.slice(scheme[0].length)
-  if (name === 'ws') return parseWsUrl(address, rest)
+  if (name === 'ws' || name === 'wss') return parseWsUrl(address, rest, name === 'wss')
   if (name === 'memory') return parseMemoryUrl(address, rest)
-  if (name === 'wss' || name === 'https') {
-    throw new AddressError(`${name}:// (WebSocket over TLS) is not supported yet: use ws:// in '${show(address)}'`)
+  if (name === 'https' || name === 'http') {
+    throw new AddressError(`${name}:// is not a WebSocket address: use ${name === 'https' ? 'wss' : 'ws'}:// in '${show(address)}'`)
   }
-  throw new AddressError(`unsupported scheme '${name}://' in '${show(address)}' (expected ws:// or memory://)`)
+  throw new AddressError(`unsupported scheme '${name}://' in '${show(address)}' (expected ws://, wss:// or memory://)`)
 }
 
 /**
@@ -88,6 +98,9 @@ export function parseListenAddress(address: string): ParsedAddress {
   if (parsed.peerId !== undefined) {
     throw new AddressError(`a listen address cannot name a peer id: '${show(address)}' (drop the /p2p/... part)`)
   }
+  if (parsed.secure || parsed.path !== undefined) {
+    throw new AddressError(`cannot listen on '${show(address)}' by itself: to serve wss:// or a path, pass { server, path } with your node:https or node:http server`)
+  }
   return parsed
 }
 
@@ -106,8 +119,8 @@ export function formatAddress(url: string, peerId: string): string {
 }
 
 /**
- * The multiaddr form of a parsed address: `/ip4|ip6|dns/<host>/tcp/<port>/ws[/p2p/<id>]` or
- * `/memory/<name>[/p2p/<id>]`. (A /dns4 or /dns6 name comes back as /dns.)
+ * The multiaddr form of a parsed address: `/ip4|ip6|dns/<host>/tcp/<port>[/tls]/ws[/http-path/<p>][/p2p/<id>]`
+ * or `/memory/<name>[/p2p/<id>]`. (A /dns4 or /dns6 name comes back as /dns, /wss as /tls/ws.)
  * @example toMultiaddr(parseAddress('ws://[::1]:4001')) // '/ip6/::1/tcp/4001/ws'
  */
 export function toMultiaddr(parsed: ParsedAddress): string {
@@ -119,12 +132,46 @@ export function toMultiaddr(parsed: ParsedAddress): string {
   if (again.transport === 'memory') return `/memory/${again.url.slice('memory://'.length)}${peer}`
   const host = again.host!
   const kind = isIPv4(host) ? 'ip4' : isIPv6(host) ? 'ip6' : 'dns'
-  return `/${kind}/${host}/tcp/${again.port}/ws${peer}`
+  const tls = again.secure ? '/tls' : ''
+  const path = again.path === undefined ? '' : `/http-path/${encodeURIComponent(again.path.slice(1))}`
+  return `/${kind}/${host}/tcp/${again.port}${tls}/ws${path}${peer}`
+}
+
+/** `ws://` or `wss://`, host (IPv6 in brackets), port and path: the url a transport dials. */
+function wsUrl(secure: boolean | undefined, host: string, port: number, path: string | undefined): string {
+  return `${secure ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}${path ?? ''}`
+}
+
+/** A parsed ws address, with `secure` and `path` only when they apply. */
+function wsAddress(host: string, port: number, secure: boolean, path: string | undefined, peerId: string | undefined): ParsedAddress {
+  const out: ParsedAddress = { transport: 'ws', url: wsUrl(secure, host, port, path), host, port }
+  if (secure) out.secure = true
+  if (path !== undefined) out.path = path
+  if (peerId !== undefined) out.peerId = peerId
+  return out
+}
+
+/**
+ * Check an HTTP path for a ws address: `/seg[/seg…]`, segments of A-Z a-z 0-9 . _ ~ -, none
+ * `p2p`. `/` (or '') means no path. Returns the path, or undefined for none.
+ * @throws AddressError naming the problem
+ */
+export function checkWsPath(path: string, where: string): string | undefined {
+  if (path === '' || path === '/') return undefined
+  if (path.length > MAX_PATH_LENGTH) throw new AddressError(`path of ${path.length} characters in ${where} is longer than ${MAX_PATH_LENGTH}`)
+  if (!path.startsWith('/')) throw new AddressError(`path '${show(path)}' in ${where} must start with '/'`)
+  for (const segment of path.slice(1).split('/')) {
+    if (!PATH_SEGMENT.test(segment)) {
+      throw new AddressError(`path '${show(path)}' in ${where} has a bad segment '${show(segment)}' (1-64 characters of A-Z a-z 0-9 . _ ~ -)`)
+    }
+    if (segment === 'p2p') throw new AddressError(`path '${show(path)}' in ${where} must not have a 'p2p' segment (it introduces the peer id)`)
+  }
+  return path
 }
 
 // ---------------------------------------------------------------------------------------------
 
-function parseWsUrl(address: string, rest: string): ParsedAddress {
+function parseWsUrl(address: string, rest: string, secure: boolean): ParsedAddress {
   for (const c of ['?', '#', '@', '\\']) {
     if (rest.includes(c)) {
       const what = c === '@' ? 'user info' : c === '?' ? 'a query' : c === '#' ? 'a fragment' : 'a backslash'
@@ -156,9 +203,18 @@ function parseWsUrl(address: string, rest: string): ParsedAddress {
   if (portText === undefined) throw new AddressError(`missing port in '${show(address)}' (as in ws://host:4001)`)
   const host = authority.startsWith('[') ? normaliseIPv6(hostText) : parseHostName(hostText, 'ws')
   const port = parsePort(portText)
-  const peerId = parsePath(address, path)
-  const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}`
-  return peerId === undefined ? { transport: 'ws', url, host, port } : { transport: 'ws', url, host, port, peerId }
+  const { path: httpPath, peerId } = splitWsPath(address, path)
+  return wsAddress(host, port, secure, httpPath, peerId)
+}
+
+/** `[/path][/p2p/<id>][/]` → the path (checked) and the peer id. */
+function splitWsPath(address: string, path: string): { path?: string; peerId?: string } {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path
+  const at = trimmed.lastIndexOf('/p2p/')
+  const tail = at === -1 ? '' : trimmed.slice(at)
+  const head = at === -1 ? trimmed : trimmed.slice(0, at)
+  const peerId = tail === '' ? (trimmed.endsWith('/p2p') ? parsePath(address, '/p2p/') : undefined) : parsePath(address, tail)
+  return { path: checkWsPath(head, `'${show(address)}'`), peerId }
 }
 
 function parseMemoryUrl(address: string, rest: string): ParsedAddress {
@@ -222,10 +278,23 @@ function parseMultiaddr(address: string): ParsedAddress {
     if (tcp === undefined) throw new AddressError(`multiaddr '${show(address)}' has no /tcp/<port>`)
     if (tcp !== 'tcp') throw unknownProtocol(tcp, 'tcp', address)
     const port = parsePort(next('tcp'))
-    const ws = take()
+    let ws = take()
     if (ws === undefined) throw new AddressError(`multiaddr '${show(address)}' has no /ws: only WebSocket multiaddrs can be dialed`)
-    if (ws !== 'ws') throw unknownProtocol(ws, 'ws', address)
-    result = { transport: 'ws', url: `ws://${host.includes(':') ? `[${host}]` : host}:${port}`, host, port }
+    const secure = ws === 'wss' || ws === 'tls'
+    if (ws === 'tls') ws = take()
+    if (ws !== 'ws' && ws !== 'wss') throw unknownProtocol(ws ?? '', secure ? 'ws after /tls' : 'ws, wss or tls', address)
+    let httpPath: string | undefined
+    if (parts[i] === 'http-path') {
+      i++
+      let decoded: string
+      try {
+        decoded = `/${decodeURIComponent(next('http-path'))}`
+      } catch {
+        throw new AddressError(`bad percent-encoding after /http-path in '${show(address)}'`)
+      }
+      httpPath = checkWsPath(decoded, `'${show(address)}'`)
+    }
+    result = wsAddress(host, port, secure, httpPath, undefined)
   } else if (first === 'p2p') {
     throw new AddressError(`multiaddr '${show(address)}' has a peer id but no transport address (as in /ip4/127.0.0.1/tcp/4001/ws/p2p/<id>)`)
   } else {
@@ -242,9 +311,6 @@ function parseMultiaddr(address: string): ParsedAddress {
 }
 
 function unknownProtocol(name: string, expected: string, address: string): AddressError {
-  if (name === 'wss' || name === 'tls') {
-    return new AddressError(`/${name} (WebSocket over TLS) is not supported yet: use /ws in '${show(address)}'`)
-  }
   return new AddressError(`unknown multiaddr protocol '${show(name)}' (expected ${expected}) in '${show(address)}'`)
 }
 

@@ -14,9 +14,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import { rootCertificates } from 'node:tls'
 import { WebSocket, WebSocketServer } from 'ws'
 import { truncateReason, type Conn, type ConnHandler, type Listener, type Transport } from './transport.js'
 import { DEFAULT_WIRE_LIMITS, guard, lift, receiverReason, unauthenticatedOptions, type WireLimits } from './ws-guard.js'
+import { listenShared, sharedServerUrl, type SharedServer } from './ws-shared.js'
 
 /** Options of `createWsTransport`; every field has a default (the wire bounds: see ws-guard.ts). */
 export interface WsTransportOptions extends Partial<WireLimits> {
@@ -28,6 +30,13 @@ export interface WsTransportOptions extends Partial<WireLimits> {
   closeTimeoutMs?: number
   /** Cork the socket during a turn so its frames leave in one write. Default true (false: for benchmarks). */
   batch?: boolean
+  /**
+   * Web servers of the service to share (`{ server, path }` listen entries): listening on the
+   * url of one of them (`sharedServerUrl`) takes its upgrades on that path instead of opening a port.
+   */
+  servers?: SharedServer[]
+  /** Certificates (PEM) to trust for `wss://` dials, in addition to Node's default root CAs. */
+  ca?: string | Uint8Array | Array<string | Uint8Array>
 }
 
 const kConn = Symbol('xswarm.ws.conn')
@@ -45,12 +54,20 @@ const SYSTEM_REASONS: Record<string, string> = {
 
 type Tagged<K extends symbol, V> = { [P in K]?: V }
 type TaggedWs = WebSocket & Tagged<typeof kConn, WsConn>
+/** What one listener (own port or shared server) needs to turn an upgrade request into a Conn. */
 interface ListenState { owner: WsTransport; wss: WebSocketServer; accept: (conn: Conn) => void }
 type TaggedRequest = IncomingMessage & Tagged<typeof kListen, ListenState>
+
+/** TLS verification failures of a wss dial (node:tls codes): the server's certificate is not trusted. */
+const UNTRUSTED_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+])
 
 /** Turn an error from ws or the socket into a short reason. */
 function reasonOf(err: Error & { code?: string }): string {
   const code = err.code ?? ''
+  if (UNTRUSTED_CODES.has(code)) return 'tls-untrusted'
   const wire = receiverReason(err)
   if (wire !== null) return wire
   if (code !== '') return SYSTEM_REASONS[code] ?? code.toLowerCase()
@@ -232,8 +249,12 @@ function wsOnClose(this: TaggedWs, code: number, reason: Buffer): void {
 function ignore(): void {}
 
 function serverOnUpgrade(this: Server & Tagged<typeof kListen, ListenState>, req: TaggedRequest, socket: Socket, head: Buffer): void {
-  const state = this[kListen] as ListenState
-  req[kListen] = state
+  upgradeToSwarm(this[kListen] as ListenState, req, socket, head)
+}
+
+/** Hand one upgrade request to the swarm: the one path for own listeners and shared servers alike. */
+export function upgradeToSwarm(state: ListenState, req: IncomingMessage, socket: Socket, head: Buffer): void {
+  ;(req as TaggedRequest)[kListen] = state
   state.wss.handleUpgrade(req, socket, head, acceptUpgraded) // adds its socket 'error' listener first
 }
 
@@ -255,10 +276,24 @@ class WsTransport implements Transport {
   closing = false
   private whenEmpty: (() => void) | null = null
 
-  constructor(readonly options: Required<WsTransportOptions>) {}
+  /** Root CAs plus the configured ones, for wss dials; undefined: Node's defaults. */
+  private readonly trust: Array<string | Buffer> | undefined
+
+  constructor(readonly options: Required<Omit<WsTransportOptions, 'ca'>> & Pick<WsTransportOptions, 'ca'>) {
+    const ca = options.ca
+    const extra = ca === undefined ? [] : (Array.isArray(ca) ? ca : [ca]).map((c) => (typeof c === 'string' ? c : Buffer.from(c)))
+    this.trust = ca === undefined ? undefined : [...rootCertificates, ...extra]
+  }
 
   handles(address: string): boolean {
-    return address.startsWith('ws://')
+    return address.startsWith('ws://') || address.startsWith('wss://')
+  }
+
+  /** A listener's upgrade state: a ws server (no port of its own) with our limits. */
+  listenState(accept: (conn: Conn) => void): ListenState {
+    const wss = new WebSocketServer({ noServer: true, clientTracking: false, ...unauthenticatedOptions(this.options) })
+    wss.on('error', ignore)
+    return { owner: this, wss, accept }
   }
 
   forget(conn: WsConn): void {
@@ -268,6 +303,11 @@ class WsTransport implements Transport {
 
   async listen(address: string, accept: (conn: Conn) => void): Promise<Listener> {
     if (this.closing) throw new Error('transport-closed')
+    const shared = this.options.servers.find((entry) => sharedServerUrl(entry) === address)
+    if (shared !== undefined) {
+      const state = this.listenState(accept)
+      return listenShared(shared, (req, socket, head) => upgradeToSwarm(state, req, socket, head), this.listeners)
+    }
     let url: URL
     try {
       url = new URL(address)
@@ -281,9 +321,7 @@ class WsTransport implements Transport {
       { headersTimeout: ms, requestTimeout: ms, connectionsCheckingInterval: Math.max(100, Math.floor(ms / 4)) },
       respondUpgradeRequired,
     )
-    const wss = new WebSocketServer({ noServer: true, clientTracking: false, ...unauthenticatedOptions(this.options) })
-    wss.on('error', ignore)
-    Object.assign(server, { [kListen]: { owner: this, wss, accept } })
+    Object.assign(server, { [kListen]: this.listenState(accept) })
     server.on('upgrade', serverOnUpgrade)
     server.on('error', ignore) // after listening, errors belong to sockets (each has its own listener)
     await new Promise<void>((resolve, reject) => {
@@ -314,7 +352,7 @@ class WsTransport implements Transport {
         ws = new WebSocket(address, {
           ...unauthenticatedOptions(this.options),
           handshakeTimeout: this.options.handshakeTimeoutMs, followRedirects: false,
-          generateMask: zeroMask,
+          generateMask: zeroMask, ...(this.trust ? { ca: this.trust } : {}),
         })
       } catch {
         return reject(new Error('invalid-address'))
@@ -338,7 +376,10 @@ class WsTransport implements Transport {
   }
 }
 
-/** A WebSocket transport: listens on and dials `ws://host:port` (IPv6 as `ws://[::1]:port`). */
+/**
+ * A WebSocket transport: listens on `ws://host:port` (IPv6 as `ws://[::1]:port`) or on shared
+ * web servers, and dials `ws://` and `wss://` addresses, with or without a path.
+ */
 export function createWsTransport(options: WsTransportOptions = {}): Transport {
   return new WsTransport({
     ...DEFAULT_WIRE_LIMITS,
@@ -346,6 +387,8 @@ export function createWsTransport(options: WsTransportOptions = {}): Transport {
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     closeTimeoutMs: options.closeTimeoutMs ?? 2_000,
     batch: options.batch ?? true,
+    servers: options.servers ?? [],
+    ca: options.ca,
   })
 }
 

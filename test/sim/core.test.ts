@@ -269,14 +269,14 @@ describe('simulation: dial failures', () => {
     const a = await createSimTestSwarm(sim, { seed: 1 })
     const cases: [unknown, RegExp][] = [
       ['', /empty/],
-      ['http://127.0.0.1:4001', /unsupported scheme 'http:\/\/'/],
-      ['wss://127.0.0.1:4001', /TLS.*not supported/],
+      ['http://127.0.0.1:4001', /not a WebSocket address: use ws:\/\//],
+      ['ftp://127.0.0.1:4001', /unsupported scheme 'ftp:\/\/'/],
       ['ws://127.0.0.1', /missing port/],
       ['ws://127.0.0.1:0', /cannot dial port 0/],
       ['ws://127.0.0.1:99999', /out of range/],
       ['ws://::1:4001', /IPv6 host must be in brackets/],
       ['ws://127.0.0.1:4001/p2p/not-a-peer-id', /not a valid peer id/],
-      ['ws://127.0.0.1:4001/somewhere', /unexpected path/],
+      ['ws://127.0.0.1:4001/some*where', /bad segment/],
       ['/ip4/127.0.0.1/tcp/4001', /no \/ws/],
       ['/ip4/999.0.0.1/tcp/4001/ws', /not a valid IPv4/],
       ['memory://bad name', /whitespace/],

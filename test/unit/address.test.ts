@@ -39,6 +39,13 @@ describe('accepted forms', () => {
     [`/dns4/localhost/tcp/4001/ws/p2p/${ID}`, { transport: 'ws', url: 'ws://localhost:4001', host: 'localhost', port: 4001, peerId: ID }],
     ['/dns6/example.com/tcp/4001/ws', { transport: 'ws', url: 'ws://example.com:4001', host: 'example.com', port: 4001 }],
     ['/dns/example.com/tcp/4001/ws', { transport: 'ws', url: 'ws://example.com:4001', host: 'example.com', port: 4001 }],
+    // TLS and paths (a swarm on a shared web server)
+    [`wss://example.com:443/p2p/${ID}`, { transport: 'ws', url: 'wss://example.com:443', host: 'example.com', port: 443, secure: true, peerId: ID }],
+    [`ws://127.0.0.1:8080/xswarm/p2p/${ID}`, { transport: 'ws', url: 'ws://127.0.0.1:8080/xswarm', host: '127.0.0.1', port: 8080, path: '/xswarm', peerId: ID }],
+    ['wss://example.com:443/a/b.c_d~e-f/', { transport: 'ws', url: 'wss://example.com:443/a/b.c_d~e-f', host: 'example.com', port: 443, secure: true, path: '/a/b.c_d~e-f' }],
+    [`/dns/example.com/tcp/443/tls/ws/http-path/a%2Fb/p2p/${ID}`, { transport: 'ws', url: 'wss://example.com:443/a/b', host: 'example.com', port: 443, secure: true, path: '/a/b', peerId: ID }],
+    ['/ip4/127.0.0.1/tcp/443/wss', { transport: 'ws', url: 'wss://127.0.0.1:443', host: '127.0.0.1', port: 443, secure: true }],
+    ['/ip4/127.0.0.1/tcp/80/ws/http-path/xswarm', { transport: 'ws', url: 'ws://127.0.0.1:80/xswarm', host: '127.0.0.1', port: 80, path: '/xswarm' }],
     [`memory://node-1/p2p/${ID}`, { transport: 'memory', url: 'memory://node-1', peerId: ID }],
     ['memory://node-1', { transport: 'memory', url: 'memory://node-1' }],
     [`/memory/node-1/p2p/${ID}`, { transport: 'memory', url: 'memory://node-1', peerId: ID }],
@@ -60,7 +67,10 @@ describe('refusals name the problem', () => {
     ['ws://', 'missing host'],
     ['ws://127.0.0.1:4001/p2p/xyz', "peer id 'xyz' is not a valid peer id"],
     ['ws://127.0.0.1:4001/p2p/', 'missing peer id after /p2p/'],
-    ['ws://127.0.0.1:4001/chat', "unexpected path '/chat'"],
+    ['ws://127.0.0.1:4001/ch*t', "bad segment 'ch*t'"],
+    [`ws://127.0.0.1:4001/p2p/a/p2p/${ID}`, "must not have a 'p2p' segment"],
+    [`ws://127.0.0.1:4001/a//b/p2p/${ID}`, "bad segment ''"],
+    [`ws://127.0.0.1:4001/${'a/'.repeat(130)}x`, 'longer than 256'],
     [`ws://127.0.0.1:4001/p2p/${ID}/extra`, 'unexpected path'],
     ['ws://127.0.0.1:4001?x=1', 'must not contain a query'],
     ['ws://127.0.0.1:4001#top', 'must not contain a fragment'],
@@ -74,8 +84,9 @@ describe('refusals name the problem', () => {
     ['ws://bad_host!:4001', "'bad_host!' is not a valid host name"],
     ['ws://-bad.example:4001', 'is not a valid host name'],
     [`ws://${'a'.repeat(64)}.com:4001`, 'is not a valid host name'],
-    ['wss://example.com:443', 'wss:// (WebSocket over TLS) is not supported yet: use ws://'],
-    ['http://example.com:80', "unsupported scheme 'http://'"],
+    ['https://example.com:443', 'is not a WebSocket address: use wss://'],
+    ['http://example.com:80', 'is not a WebSocket address: use ws://'],
+    ['ftp://example.com:21', "unsupported scheme 'ftp://'"],
     ['example.com:4001', 'is neither a ws:// or memory:// URL nor a multiaddr'],
     ['ws://127.0.0.1:4001 ', 'contains whitespace'],
     ['memory://', 'missing name'],
@@ -83,8 +94,9 @@ describe('refusals name the problem', () => {
     ['memory://bad*name', "memory name 'bad*name' is not valid"],
     ['memory://node/chat', "unexpected path '/chat'"],
     ['/ip4/127.0.0.1/udp/4001/ws', "unknown multiaddr protocol 'udp' (expected tcp)"],
-    ['/ip4/127.0.0.1/tcp/4001/wss', '/wss (WebSocket over TLS) is not supported yet'],
-    ['/ip4/127.0.0.1/tcp/4001/tls/ws', '/tls (WebSocket over TLS) is not supported yet'],
+    ['/ip4/127.0.0.1/tcp/4001/tls/http', "unknown multiaddr protocol 'http' (expected ws after /tls)"],
+    ['/ip4/127.0.0.1/tcp/4001/ws/http-path/%zz', 'bad percent-encoding after /http-path'],
+    ['/ip4/127.0.0.1/tcp/4001/ws/http-path/p2p', "must not have a 'p2p' segment"],
     ['/ip4/127.0.0.1/tcp/4001', 'has no /ws: only WebSocket multiaddrs can be dialed'],
     ['/ip4/127.0.0.1', 'has no /tcp/<port>'],
     ['/ip4/127.0.0.1/tcp', 'missing value after /tcp'],
@@ -132,6 +144,11 @@ describe('dial and listen', () => {
     expect(parseDialAddress('ws://127.0.0.1:4001').peerId).toBeUndefined()
     expect(parseListenAddress('memory://node-1')).toEqual({ transport: 'memory', url: 'memory://node-1' })
   })
+
+  it('listen refuses wss:// and paths by themselves (they need a shared server)', () => {
+    expect(() => parseListenAddress('wss://127.0.0.1:0')).toThrow('pass { server, path }')
+    expect(() => parseListenAddress('ws://127.0.0.1:0/x')).toThrow('pass { server, path }')
+  })
 })
 
 describe('formatting', () => {
@@ -155,6 +172,8 @@ describe('formatting', () => {
     ['ws://localhost:4001', '/dns/localhost/tcp/4001/ws'],
     [`/dns4/localhost/tcp/4001/ws/p2p/${ID32}`, `/dns/localhost/tcp/4001/ws/p2p/${ID}`],
     [`memory://node-1/p2p/${ID}`, `/memory/node-1/p2p/${ID}`],
+    [`wss://example.com:443/a/b/p2p/${ID}`, `/dns/example.com/tcp/443/tls/ws/http-path/a%2Fb/p2p/${ID}`],
+    ['ws://127.0.0.1:80/xswarm', '/ip4/127.0.0.1/tcp/80/ws/http-path/xswarm'],
   ])('toMultiaddr(%s) = %s, which parses back to the same address', (text, multiaddr) => {
     const parsed = parseAddress(text)
     expect(toMultiaddr(parsed)).toBe(multiaddr)
@@ -167,5 +186,15 @@ describe('formatting', () => {
       expect(parsed.url).toBe(url)
       expect(parsed.peerId).toBe(ID)
     }
+  })
+})
+
+describe('splitAddress (machines: addresses from peers)', () => {
+  it('accepts ws and wss addresses with a path, and refuses a p2p segment in the path', async () => {
+    const { splitAddress } = await import('../../machines/lib/protocol.js')
+    expect(splitAddress(`wss://example.com:443/a/b/p2p/${ID}`)).toEqual({ url: 'wss://example.com:443/a/b', peer: ID })
+    expect(splitAddress(`ws://127.0.0.1:80/xswarm/p2p/${ID}`)).toEqual({ url: 'ws://127.0.0.1:80/xswarm', peer: ID })
+    expect(splitAddress(`ws://127.0.0.1:80/p2p/x/p2p/${ID}`)).toBeUndefined()
+    expect(splitAddress(`ws://127.0.0.1:80/a*b/p2p/${ID}`)).toBeUndefined()
   })
 })
