@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { createWebSocketInspector } from '@statelyai/inspect'
 import { WebSocketServer } from 'ws'
 import { createSwarm } from '../src/create-swarm.js'
-import type { Swarm, SwarmEvent } from '../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../src/swarm.js'
 import { bounded, machineInfo, sleep } from './core/util.js'
 
 const args = process.argv.slice(2)

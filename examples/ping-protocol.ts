@@ -58,7 +58,9 @@ const greetMachine = setup({
     closed: { type: 'final' },
   },
 })
-const greetProtocol = defineProtocol<GreetMessage>({ id: GREET, machine: greetMachine, parse })
+// No type argument: the id, outputs (`emitted`) and commands (`events`) are inferred, so `e.type ===
+// 'greet.answered'` narrows below and `bob.command(GREET, …)` is checked.
+const greetProtocol = defineProtocol({ id: GREET, machine: greetMachine, parse })
 
 // Register it on both swarms (next to the built-ins) and let bob greet alice.
 const alice = await createSwarm({ listen: ['ws://127.0.0.1:0'], protocols: [greetProtocol] })

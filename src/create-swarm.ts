@@ -26,6 +26,7 @@ import { loadOrCreateIdentity } from './identity/identity-file.js'
 import { Driver } from './runtime/driver.js'
 import { realScheduler, type Scheduler } from './runtime/clock.js'
 import { Swarm } from './swarm.js'
+import type { CommandsOf, EventsOf } from './events.js'
 import { readableInspector } from './inspect/observer.js'
 import { createWsTransport } from './transport/ws.js'
 import { checkSharedServer, sharedServerUrl, type SharedServer } from './transport/ws-shared.js'
@@ -52,8 +53,8 @@ export interface SwarmOptions {
   identityFile?: string
   /** 32-byte pre-shared key: only nodes with the same key can connect (private network). */
   swarmKey?: Uint8Array
-  /** Your protocols (see `defineProtocol`). */
-  protocols?: ProtocolDefinition<any>[]
+  /** Your protocols (see `defineProtocol`); their declared events and commands type the swarm. */
+  protocols?: readonly ProtocolDefinition<any>[]
   /** The built-in ping protocol's options, or `false` to leave it out. */
   ping?: false | Partial<PingOptions>
   /** The built-in pubsub's options (gossipsub parameters, scoring, a `validate` function), or `false`. */
@@ -89,8 +90,13 @@ const KNOWN_OPTIONS = new Set([
 ])
 
 
-/** Create a swarm, start it and its listeners. Rejects if a listener cannot start. */
-export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
+/**
+ * Create a swarm, start it and its listeners. Rejects if a listener cannot start. The swarm's
+ * events and commands are typed by its protocols (see src/events.ts).
+ */
+export async function createSwarm<const P extends readonly ProtocolDefinition<any>[] = []>(
+  options: SwarmOptions & { protocols?: P } = {},
+): Promise<Swarm<EventsOf<P>, CommandsOf<P>>> {
   checkOptions(options)
   const limits = resolveBounds(DEFAULT_LIMITS, options.limits, 'limits')
   const timeouts = resolveBounds(DEFAULT_TIMEOUTS, options.timeouts, 'timeouts')
@@ -109,7 +115,7 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
   // Shared servers are served by a ws transport of ours, also when the caller brings transports.
   const transports = options.transports === undefined ? [ws()] : servers.length > 0 ? [ws(), ...options.transports] : options.transports
 
-  let swarm!: Swarm
+  let swarm!: Swarm<EventsOf<P>, CommandsOf<P>>
   const driver = new Driver({
     root: {
       peerId,

@@ -4,10 +4,11 @@
  * @module
  */
 export { createSwarm, type SwarmOptions } from './create-swarm.js'
-export { Swarm, type SwarmEvent } from './swarm.js'
+export { Swarm, type AnySwarmEvent } from './swarm.js'
+export type * from './events.js'
 export { XswarmError, CodecError, AddressError, ErrorCodes, type ErrorCode } from './errors.js'
 export { defineProtocol, toPeer, dialRequest, hangUpRequest, callRequest, protocolSystemId } from '../machines/lib/protocol.js'
-export type { ProtocolDefinition, ProtocolInput, FromSwarm } from '../machines/lib/protocol.js'
+export type { ProtocolDefinition, ProtocolInput, FromSwarm, AnyCommand, UserEventsOf, UserCommandsOf } from '../machines/lib/protocol.js'
 export { inputTime } from '../machines/lib/runtime.js'
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Limits, type Timeouts } from '../machines/lib/limits.js'
 export { pingProtocol, PING_ID, type PingRtt } from '../machines/protocols/ping.machine.js'

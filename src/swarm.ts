@@ -9,14 +9,17 @@
  * RangeError / AddressError) and are otherwise queued: their outcome arrives as an event.
  * @module
  */
-import type { CoreSwarmEvent, ProtocolEvent } from '../machines/vocab.js'
+import type { ProtocolEvent } from '../machines/vocab.js'
+import type { CommandFor, SwarmEvent } from './events.js'
 import { ErrorCodes, XswarmError } from './errors.js'
 import { parseDialAddress } from './identity/address.js'
 import type { Driver } from './runtime/driver.js'
 import { InputQueue } from './runtime/queue.js'
 
-/** Every event a swarm hands out: the core ones, and whatever its protocols output. */
-export type SwarmEvent = CoreSwarmEvent | ProtocolEvent
+export type { SwarmEvent }
+
+/** Any event a swarm may hand out, whatever its protocols: the type of `Swarm` without parameters. */
+export type AnySwarmEvent = SwarmEvent | ProtocolEvent
 
 const PUBSUB_ID = '/xswarm/pubsub/1'
 const DISCOVERY_ID = '/xswarm/discovery/1'
@@ -28,11 +31,15 @@ const EVENTS_PER_TURN = 1024
 /** Inputs settled per pump before yielding to the event loop. */
 const STEPS_PER_TURN = 512
 
-export class Swarm implements AsyncIterable<SwarmEvent> {
+/**
+ * `E` is the union of events this swarm hands out and `C` its commands by protocol id, both
+ * inferred by `createSwarm` from its protocols (see src/events.ts).
+ */
+export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object = any> implements AsyncIterable<E> {
   /** This node's peer id (base58 of sha256 of its ed25519 public key). */
   readonly peerId: string
   readonly #driver: Driver
-  readonly #events = new InputQueue<SwarmEvent>(Number.MAX_SAFE_INTEGER)
+  readonly #events = new InputQueue<AnySwarmEvent>(Number.MAX_SAFE_INTEGER)
   readonly #connected = new Set<string>()
   readonly #protocols: ReadonlySet<string>
   #addresses: string[] = []
@@ -71,7 +78,7 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   /** @internal called by the driver for every swarm event, in order. */
   _event(event: { type: string; [key: string]: unknown }): void {
     if (event.type === 'swarm.listening') this.#addresses = [...(event as unknown as { addresses: string[] }).addresses]
-    this.#events.push(event as SwarmEvent)
+    this.#events.push(event as AnySwarmEvent)
     if (event.type === 'discovery.peer.found' || event.type === 'discovery.peer.notFound') this.#answer(event)
     if (event.type === 'swarm.closed') {
       for (const query of this.#queries.values()) query.reject(new XswarmError(ErrorCodes.SWARM_CLOSED, 'findPeer: the swarm closed'))
@@ -120,7 +127,11 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   }
 
   /** Send a command to a protocol's actor (its user API); e.g. `command('/xswarm/ping/1', { type: 'ping.send', peer })`. */
-  command(protocol: string, event: { type: string } & Record<string, unknown>): void {
+  command<P extends string>(protocol: P, event: CommandFor<C, P>): void {
+    this.#command(protocol, event as unknown as { type: string } & Record<string, unknown>)
+  }
+
+  #command(protocol: string, event: { type: string } & Record<string, unknown>): void {
     if (!this.#protocols.has(protocol)) {
       throw new RangeError(`"protocol" ${JSON.stringify(protocol)} is not running on this swarm (running: ${[...this.#protocols].join(', ')})`)
     }
@@ -133,19 +144,19 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
 
   /** Join a pubsub topic; `pubsub.subscribed` follows. */
   subscribe(topic: string): void {
-    this.command(PUBSUB_ID, { type: 'pubsub.subscribe', topic: checkTopic(topic) })
+    this.#command(PUBSUB_ID, { type: 'pubsub.subscribe', topic: checkTopic(topic) })
   }
 
   /** Leave a pubsub topic. */
   unsubscribe(topic: string): void {
-    this.command(PUBSUB_ID, { type: 'pubsub.unsubscribe', topic: checkTopic(topic) })
+    this.#command(PUBSUB_ID, { type: 'pubsub.unsubscribe', topic: checkTopic(topic) })
   }
 
   /** Publish bytes to a topic; returns a local id echoed by `pubsub.published` or `pubsub.publish.failed`. */
   publish(topic: string, data: Uint8Array): number {
     if (!(data instanceof Uint8Array)) throw new TypeError(`"data" expected Uint8Array, got ${typeof data}`)
     const publishId = ++this.#pubsubSeq
-    this.command(PUBSUB_ID, { type: 'pubsub.publish', topic: checkTopic(topic), data, publishId })
+    this.#command(PUBSUB_ID, { type: 'pubsub.publish', topic: checkTopic(topic), data, publishId })
     return publishId
   }
 
@@ -157,7 +168,7 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
   findPeer(peer: string): Promise<FoundPeer> {
     if (typeof peer !== 'string' || peer.length === 0 || peer.length > 128) throw new TypeError('"peer" expected a peer id string')
     const queryId = ++this.#querySeq
-    this.command(DISCOVERY_ID, { type: 'discovery.findPeer', peer, queryId })
+    this.#command(DISCOVERY_ID, { type: 'discovery.findPeer', peer, queryId })
     return new Promise((resolve, reject) => this.#queries.set(queryId, { resolve, reject }))
   }
 
@@ -187,12 +198,12 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
    * `undefined` when the queue is empty. For simulations and tests that drive time themselves.
    * Throws XswarmError `reader-busy` while a `for await` loop or a `next()` reads the swarm.
    */
-  take(maxSteps = Number.MAX_SAFE_INTEGER): SwarmEvent | undefined {
+  take(maxSteps = Number.MAX_SAFE_INTEGER): E | undefined {
     this.#checkReader(null, 'take')
     return this.#take(maxSteps)
   }
 
-  #take(maxSteps: number): SwarmEvent | undefined {
+  #take(maxSteps: number): E | undefined {
     for (let steps = 0; this.#events.length === 0; steps++) {
       if (steps >= maxSteps || !this.#driver.step()) return undefined
     }
@@ -204,11 +215,11 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
    * A swarm has one reader: while a `next()` waits or a `for await` loop runs, another
    * `next()` rejects at once with XswarmError `reader-busy`.
    */
-  next(): Promise<SwarmEvent | undefined> {
+  next(): Promise<E | undefined> {
     return this.#next(null)
   }
 
-  async #next(owner: object | null): Promise<SwarmEvent | undefined> {
+  async #next(owner: object | null): Promise<E | undefined> {
     this.#checkReader(owner, 'next')
     this.#waiting = true
     try {
@@ -218,7 +229,7 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
     }
   }
 
-  async #nextEvent(): Promise<SwarmEvent | undefined> {
+  async #nextEvent(): Promise<E | undefined> {
     if (++this.#handedOut >= EVENTS_PER_TURN) {
       this.#handedOut = 0
       await yieldToEventLoop()
@@ -249,7 +260,7 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
    * until it ends (`break`, `return`, a throw, or the end of the stream); a second loop started
    * meanwhile throws XswarmError `reader-busy` at once.
    */
-  [Symbol.asyncIterator](): AsyncIterator<SwarmEvent> {
+  [Symbol.asyncIterator](): AsyncIterator<E> {
     const owner = {}
     const release = (): void => {
       if (this.#reader === owner) this.#reader = null
@@ -303,14 +314,14 @@ export class Swarm implements AsyncIterable<SwarmEvent> {
     return this.#closing !== null || this.#rootClosed
   }
 
-  #handOut(): SwarmEvent {
+  #handOut(): E {
     const event = this.#events.shift()!
     switch (event.type) {
       case 'peer.connected': this.#connected.add((event as { peer: string }).peer); break
       case 'peer.disconnected': this.#connected.delete((event as { peer: string }).peer); break
       case 'swarm.closed': this.#ended = true; this.#connected.clear(); break
     }
-    return event
+    return event as unknown as E
   }
 
   #waitForInput(): Promise<void> {
@@ -335,6 +346,11 @@ function checkTopic(topic: string): string {
   return topic
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
+/** Let timers and IO run: setImmediate in Node, a macrotask (MessageChannel) in a browser. */
+const yieldToEventLoop: () => Promise<void> = typeof setImmediate === 'function'
+  ? () => new Promise((resolve) => setImmediate(resolve))
+  : () => new Promise((resolve) => {
+    const channel = new MessageChannel()
+    channel.port1.onmessage = () => (channel.port1.close(), resolve())
+    channel.port2.postMessage(null)
+  })

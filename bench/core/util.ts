@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 
 /** One measured figure, as written to the results file. */
 export interface Figure {

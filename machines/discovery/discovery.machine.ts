@@ -47,7 +47,7 @@ import { resolveOptions, type DiscoveryOptions } from './options.js'
 import { exportPeers } from './peer-store.js'
 import {
   createContext, DISCOVERY_ID, ownAddresses,
-  type DiscoveryContext, type DiscoveryEvent, type DiscoveryUserEvent, type Out,
+  type DiscoveryCommand, type DiscoveryContext, type DiscoveryEvent, type DiscoveryUserEvent, type Out,
 } from './context.js'
 import {
   backOffPeer, dialBootstrap, failedDialKey, fill, isHarmlessDialFailure, protect, purgeStaleDials,
@@ -328,12 +328,12 @@ export const discoveryMachine = setup({
  * it at all; `{ enabled: false }` registers it in static mode). Options are checked here and
  * throw TypeError/RangeError.
  */
-export function discoveryProtocol(options: DiscoveryOptions = {}): ProtocolDefinition<DiscoveryMessage> {
+export function discoveryProtocol(options: DiscoveryOptions = {}): ProtocolDefinition<DiscoveryMessage, typeof DISCOVERY_ID, DiscoveryUserEvent, DiscoveryCommand> {
   const resolved = resolveOptions(options)
-  return defineProtocol<DiscoveryMessage>({
+  return defineProtocol<DiscoveryMessage, typeof DISCOVERY_ID>({
     id: DISCOVERY_ID,
     machine: discoveryMachine,
     parse: (body) => parseMessage(body),
     options: resolved,
-  })
+  }) as ProtocolDefinition<DiscoveryMessage, typeof DISCOVERY_ID, DiscoveryUserEvent, DiscoveryCommand> // its machine's `emitted` is loose; these are what it hands out
 }

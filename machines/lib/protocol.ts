@@ -18,14 +18,27 @@
  * `invalid-message` (machines never throw on a stranger's bytes).
  * @module
  */
-import type { AnyStateMachine } from 'xstate'
-import type { Direction, SendEffect, CallEffect } from '../vocab.js'
+import type { AnyStateMachine, EmittedFrom, EventFromLogic } from 'xstate'
+import type { Direction, SendEffect, CallEffect, ProtocolEvent } from '../vocab.js'
 import type { CryptoSuite } from './crypto.js'
 
 /** A protocol as the swarm runs it. */
-export interface ProtocolDefinition<TMessage = unknown> {
+/** A user command of a protocol that declares none: any event with a string `type`. */
+export type AnyCommand = { type: string } & Record<string, unknown>
+
+/**
+ * A protocol: id, statechart, and (types only) the events it outputs and the commands it takes.
+ * `defineProtocol` infers `TId`, `TOut` and `TCommand` from the id and the machine's `setup`
+ * types (`emitted` and `events`), so `createSwarm({ protocols })` can narrow them.
+ */
+export interface ProtocolDefinition<
+  TMessage = unknown,
+  TId extends string = string,
+  TOut extends { type: string } = any,
+  TCommand extends { type: string } = any,
+> {
   /** Wire id, `/name/version` style, e.g. `/xswarm/ping/1`. */
-  readonly id: string
+  readonly id: TId
   /** The behaviour statechart (one actor per swarm). Its input is `ProtocolInput`. */
   readonly machine: AnyStateMachine
   /** Validate a peer's frame body; `undefined` rejects it (the connection closes). Default: accept. */
@@ -37,7 +50,32 @@ export interface ProtocolDefinition<TMessage = unknown> {
    * message validator. The result comes back as a `call.done` event through the queue.
    */
   readonly calls?: Record<string, (args: any) => unknown>
+  /** Types only, never set: the user events this protocol outputs and the commands it takes. */
+  readonly __types?: { out: TOut; command: TCommand }
 }
+
+/** The `type`s of the facts every protocol actor receives (not user commands). */
+type FactType = FromSwarm['type']
+
+/**
+ * The user events among a machine's emitted events: effects dropped; a machine that declares
+ * no literal event types (emitted `{ type: string }`) gives `ProtocolEvent`.
+ */
+export type UserEventsOf<TEmitted> = IsAny<TEmitted> extends true ? ProtocolEvent : TEmitted extends { type: infer T extends string }
+  ? string extends T ? ProtocolEvent : T extends `effect.${string}` ? never : TEmitted
+  : never
+
+/** The user commands among a machine's events: facts from the swarm and xstate's own dropped. */
+export type UserCommandsOf<TEvent> = IsAny<TEvent> extends true ? AnyCommand : TEvent extends { type: infer T extends string }
+  ? string extends T ? AnyCommand : T extends FactType | `xstate.${string}` ? never : TEvent
+  : never
+
+/** The user events a protocol definition outputs (`ProtocolEvent` when it does not say). */
+export type ProtocolOutputs<P> = P extends { __types?: { out: infer O } } ? UserEventsOf<O> : never
+/** The user commands a protocol definition takes (any command when it does not say). */
+export type ProtocolCommands<P> = P extends { __types?: { command: infer C } } ? UserCommandsOf<C> : never
+
+type IsAny<T> = 0 extends 1 & T ? true : false
 
 /** What every protocol actor gets as its input. */
 export interface ProtocolInput<TOptions = unknown> {
@@ -107,8 +145,16 @@ export function protocolSystemId(id: string): string {
 
 const PROTOCOL_ID = /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)+$/
 
-/** Check a protocol definition at the boundary and return it (typed). */
-export function defineProtocol<TMessage = unknown>(def: ProtocolDefinition<TMessage>): ProtocolDefinition<TMessage> {
+/**
+ * Check a protocol definition at the boundary and return it, typed: the id as a literal, the
+ * events the machine emits (`setup({ types: { emitted } })`, effects left out) as its outputs and
+ * the events it accepts (`types: { events }`, facts left out) as its commands. Give the wire
+ * message type through `parse`'s return type (or as the one type argument, which keeps the
+ * outputs and commands untyped).
+ */
+export function defineProtocol<TMessage = unknown, const TId extends string = string, TMachine extends AnyStateMachine = AnyStateMachine>(
+  def: ProtocolDefinition<TMessage, TId, any, any> & { machine: TMachine },
+): ProtocolDefinition<TMessage, TId, UserEventsOf<EmittedFrom<TMachine>>, UserCommandsOf<EventFromLogic<TMachine>>> {
   if (typeof def !== 'object' || def === null) throw new TypeError('"protocol" expected an object')
   if (typeof def.id !== 'string' || !PROTOCOL_ID.test(def.id) || def.id.length > 256) {
     throw new RangeError(`"protocol.id" expected "/name/version" (at most 256 characters), got ${JSON.stringify(def.id)}`)
@@ -122,7 +168,7 @@ export function defineProtocol<TMessage = unknown>(def: ProtocolDefinition<TMess
   if (def.parse !== undefined && typeof def.parse !== 'function') {
     throw new TypeError(`"protocol.parse" of ${def.id} expected a function`)
   }
-  return def
+  return def as ProtocolDefinition<TMessage, TId, UserEventsOf<EmittedFrom<TMachine>>, UserCommandsOf<EventFromLogic<TMachine>>>
 }
 
 /**

@@ -10,7 +10,7 @@
  * @module
  */
 import { emit, enqueueActions, setup } from 'xstate'
-import { defineProtocol, toPeer, type FromSwarm, type ProtocolInput } from '../lib/protocol.js'
+import { defineProtocol, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
 
@@ -112,9 +112,9 @@ export const pingMachine = setup({
 })
 
 /** The ping protocol, ready for `createSwarm({ protocols: [pingProtocol()] })`. */
-export function pingProtocol(options: Partial<PingOptions> = {}) {
+export function pingProtocol(options: Partial<PingOptions> = {}): ProtocolDefinition<PingMessage, typeof PING_ID, PingRtt, PingCommand> {
   if (options.interval !== undefined && (!Number.isFinite(options.interval) || options.interval <= 0)) {
     throw new RangeError(`"ping.interval" expected a positive number of ms, got ${options.interval}`)
   }
-  return defineProtocol<PingMessage>({ id: PING_ID, machine: pingMachine, parse: parsePing, options })
+  return defineProtocol({ id: PING_ID, machine: pingMachine, parse: parsePing, options })
 }

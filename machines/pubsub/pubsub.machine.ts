@@ -42,7 +42,7 @@ import { atTopicLimit, joinTopic, leaveTopic, peerConnected, peerDisconnected, p
 import { emitEvent, scoreOf } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
 import { handleRpc, validationDone, type Verdict } from './receive.js'
-import { buildFrames, createRouterState, samePending, type PendingRpc, type PublishFailure, type PubsubContext, type PubsubMachineOptions } from './state.js'
+import { buildFrames, createRouterState, samePending, type PendingRpc, type PublishFailure, type PubsubContext, type PubsubMachineOptions, type PubsubUserEvent } from './state.js'
 import { PUBSUB_ID, parseRpc, type Rpc } from './wire.js'
 
 export { PUBSUB_ID }
@@ -245,16 +245,16 @@ export interface PubsubProtocolOptions extends PubsubOptions {
 }
 
 /** The pubsub protocol definition for the swarm (options are checked here, RangeError if unusable). */
-export function pubsubProtocol(options: PubsubProtocolOptions = {}): ProtocolDefinition<Rpc> {
+export function pubsubProtocol(options: PubsubProtocolOptions = {}): ProtocolDefinition<Rpc, typeof PUBSUB_ID, PubsubUserEvent, PubsubCommand> {
   const { validate, ...rest } = options
   if (validate !== undefined && typeof validate !== 'function') throw new TypeError('"validate" expected a function')
   const params = resolveParams(rest)
   const machineOptions: PubsubMachineOptions = { params: rest, validator: validate !== undefined }
-  return defineProtocol<Rpc>({
+  return defineProtocol<Rpc, typeof PUBSUB_ID>({
     id: PUBSUB_ID,
     machine: pubsubMachine,
     parse: (body) => parseRpc(body, params),
     options: machineOptions,
     calls: validate ? { validate } : undefined,
-  })
+  }) as ProtocolDefinition<Rpc, typeof PUBSUB_ID, PubsubUserEvent, PubsubCommand> // its machine's `emitted` is loose; these are what it hands out
 }

@@ -4,7 +4,7 @@
  * a readable log of its events, or with `--json` one JSON object per swarm event.
  * @module
  */
-import type { Swarm, SwarmEvent } from '../swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../swarm.js'
 import { EXIT_OK, parseFlags, untilAborted, UsageError, type Io } from './args.js'
 import { createPeerStoreWriter, type PeerStoreWriter } from '../discovery/peer-store-file.js'
 import { NODE_FLAG_OPTIONS, prepareSwarm, startSwarm, tryCommand, DISCOVERY_PROTOCOL } from './common.js'
@@ -32,6 +32,8 @@ Options:
   --data DIR          keep state in DIR: DIR/identity.json (unless --identity) and
                       DIR/peers.json (peers discovery knew, dialed on the next start)
   --no-discovery      static peers only: no bootstrap walk, peer exchange or lookups
+  -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
+                      discovery); same as DEBUG=xswarm:*
   --json              print one JSON object per swarm event, one per line
                       (bytes as base64, plus "text" when they are UTF-8)
   -h, --help          show this help

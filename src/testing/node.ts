@@ -12,7 +12,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { createSwarm, type SwarmOptions } from '../create-swarm.js'
-import type { Swarm, SwarmEvent } from '../swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../swarm.js'
 import type { Transport } from '../transport/transport.js'
 import type { Scheduler } from '../runtime/clock.js'
 import type { DiscoveryOptions } from '../../machines/discovery/options.js'

@@ -8,7 +8,7 @@
  * every partition, let the network settle for `settleMs`, then check the invariants.
  * @module
  */
-import type { SwarmEvent } from '../swarm.js'
+import type { AnySwarmEvent as SwarmEvent } from '../swarm.js'
 import { applyFaults, linkOptionsFor, planFaults, type FaultName, type FaultPlan } from './faults.js'
 import { coreInvariants, type InvariantFactory, type Invariant, type LooseEvent } from './invariants.js'
 import { SimNode, startNodes, type SimNodeOptions } from './node.js'

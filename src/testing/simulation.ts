@@ -17,7 +17,7 @@
  */
 import { createMemoryNetwork, type MemoryNetwork } from '../transport/memory.js'
 import type { Transport } from '../transport/transport.js'
-import type { Swarm, SwarmEvent } from '../swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../swarm.js'
 import type { Scheduler } from '../runtime/clock.js'
 import { TimedHeap } from './heap.js'
 import { LinkModel, type LinkOptions } from './links.js'

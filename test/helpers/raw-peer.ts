@@ -35,7 +35,7 @@ import { initHandshake, readMessage, writeMessage } from '../../machines/secure/
 import { decodeFrame, encodeFrame } from '../../src/codec/frame.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 
 const suite = nativeSuite
 const EMPTY = new Uint8Array(0)

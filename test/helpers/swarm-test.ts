@@ -18,7 +18,7 @@ import { enqueueActions, setup } from 'xstate'
 import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import type { Simulation } from '../../src/testing/simulation.js'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import type { Transport } from '../../src/transport/transport.js'
 
 /** Events taken so far, per swarm (by these helpers or by a simulation's driver). */

@@ -11,7 +11,7 @@ import { createSimulation, type Simulation } from '../../src/testing/simulation.
 import { encodeFrame } from '../../src/codec/frame.js'
 import { XswarmError } from '../../src/errors.js'
 import type { Conn } from '../../src/transport/transport.js'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import {
   connectSim, createSimTestSwarm, eventsOf, nextSimEvent, NUMBERS_ID, numbersProtocol, takeLogged, transportOf,
   useSwarmCleanup,

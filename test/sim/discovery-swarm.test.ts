@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import '../../src/discovery/builtin.js'
 import { createSwarm } from '../../src/create-swarm.js'
 import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import { DISCOVERY_ID } from '../../machines/discovery/discovery.machine.js'
 
 async function start(sim: Simulation, i: number, extra: Record<string, unknown>, log: Array<[number, SwarmEvent]>): Promise<Swarm> {

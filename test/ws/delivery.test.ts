@@ -6,7 +6,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import { connect, createTestSwarm, drive, nextEvent, NUMBERS_ID, numbersProtocol, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
