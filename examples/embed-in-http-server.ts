@@ -3,6 +3,7 @@
  * port, on the path /swarm) while the service keeps its routes:
  *   GET /peers            → { peerId, addresses, peers }
  *   GET /dial?addr=ADDR   → 202 (the outcome arrives later as an event), 400 for a bad address
+ *   GET /metrics          → the swarm's Prometheus metrics (createSwarm({ metrics: true }))
  * then the same over TLS: a node:https server (a self-signed certificate made here; use your
  * real one) gives wss:// addresses, and a second node that trusts the certificate dials it.
  * A self-test dials through the API, checks /peers, and shuts everything down.
@@ -12,7 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { generate } from 'selfsigned'
-import { createSwarm, type Swarm } from '../src/index.js'
+import { createSwarm, METRICS_CONTENT_TYPE, metricsText, type Swarm } from '../src/index.js'
 
 /** The service's routes, given the swarm they report on. */
 function routes(swarm: () => Swarm) {
@@ -32,7 +33,10 @@ function routes(swarm: () => Swarm) {
         return reply(400, { error: (error as Error).message })
       }
     }
-    reply(404, { error: 'try /peers or /dial?addr=' })
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      return res.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE }).end(metricsText(swarm()))
+    }
+    reply(404, { error: 'try /peers, /dial?addr= or /metrics' })
   }
 }
 
@@ -46,7 +50,7 @@ const drive = (name: string, swarm: Swarm) =>
 let swarm!: Swarm
 const server = createServer(routes(() => swarm))
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-swarm = await createSwarm({ listen: [{ server, path: '/swarm' }] })
+swarm = await createSwarm({ listen: [{ server, path: '/swarm' }], metrics: true })
 const events = drive('http', swarm)
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 console.log(`http api on ${base}; swarm at ${swarm.addresses[0]}`)
@@ -61,7 +65,10 @@ for (let i = 0; i < 100 && !peers.includes(other.peerId); i++) {
   await new Promise((r) => setTimeout(r, 20))
   peers = ((await (await fetch(`${base}/peers`)).json()) as { peers: string[] }).peers
 }
-const plainOk = peers.includes(other.peerId)
+const metrics = await (await fetch(`${base}/metrics`)).text()
+const connections = /^xswarm_connections\{[^}]*direction="outbound"\} (\d+)$/m.exec(metrics)?.[1]
+console.log(`GET /metrics → xswarm_connections{direction="outbound"} ${connections}`)
+const plainOk = peers.includes(other.peerId) && connections === '1'
 console.log(plainOk ? `self-test ok: /peers lists ${other.peerId}` : 'self-test FAILED')
 
 // --- 2. https: the same with TLS; peers dial wss://…, trusting the certificate ---

@@ -26,6 +26,9 @@ import { loadOrCreateIdentity } from './identity/identity-file.js'
 import { Driver } from './runtime/driver.js'
 import { realScheduler, type Scheduler } from './runtime/clock.js'
 import { Swarm } from './swarm.js'
+import { swarmLog } from './log/swarm-log.js'
+import { registerMetrics, SwarmMetrics } from './metrics/prometheus.js'
+import { metricsReaders } from './metrics/readers.js'
 import type { CommandsOf, EventsOf } from './events.js'
 import { readableInspector } from './inspect/observer.js'
 import { createWsTransport } from './transport/ws.js'
@@ -74,6 +77,8 @@ export interface SwarmOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void)
   /** Seed for every random choice (keys included): for tests and simulations only, never in production. */
   seed?: Uint8Array | number
+  /** Collect Prometheus metrics, read with `metricsText(swarm)` (see README "Metrics"). Default false. */
+  metrics?: boolean
   /** Time source; default real time. A simulation passes its virtual scheduler. */
   scheduler?: Scheduler
   /**
@@ -86,7 +91,7 @@ export interface SwarmOptions {
 
 const KNOWN_OPTIONS = new Set([
   'listen', 'bootstrap', 'discovery', 'secretKey', 'identityFile', 'swarmKey', 'protocols', 'ping', 'limits',
-  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls',
+  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls', 'metrics',
 ])
 
 
@@ -116,7 +121,10 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
   const transports = options.transports === undefined ? [ws()] : servers.length > 0 ? [ws(), ...options.transports] : options.transports
 
   let swarm!: Swarm<EventsOf<P>, CommandsOf<P>>
-  const driver = new Driver({
+  const logging = swarmLog(peerId) // undefined unless DEBUG=xswarm:* (or a part) is on
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') throw new TypeError('"options.metrics" expected a boolean')
+  const metrics: SwarmMetrics | undefined = options.metrics ? new SwarmMetrics(peerId, metricsReaders((): Driver => driver, () => swarm)) : undefined
+  const driver: Driver = new Driver({
     root: {
       peerId,
       suite,
@@ -136,11 +144,15 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
     limits,
     codec,
     protocols,
-    inspect: readableInspector(options.inspect),
-    onEvent: (event) => swarm._event(event),
+    inspect: withLogging(readableInspector(options.inspect), logging?.inspect),
+    metrics,
+    onEvent: logging === undefined && metrics === undefined
+      ? (event) => swarm._event(event)
+      : (event) => (logging?.event(event), metrics?.event(event), swarm._event(event)),
     onInput: () => swarm?._input(),
   })
   swarm = new Swarm(peerId, driver, new Set(protocols.map((p) => p.id)))
+  if (metrics) registerMetrics(swarm, metrics)
   driver.start()
   let bound: string[]
   try {
@@ -186,6 +198,14 @@ function checkOptions(options: SwarmOptions): void {
   if (options.identityFile !== undefined && typeof options.identityFile !== 'string') {
     throw new TypeError('"options.identityFile" expected a file path string')
   }
+}
+
+/** The user's inspection observer and the logger's, as one (either may be absent). */
+function withLogging(user: SwarmOptions['inspect'], logger: ((event: InspectionEvent) => void) | undefined): SwarmOptions['inspect'] {
+  if (logger === undefined) return user
+  if (user === undefined) return logger
+  const next = typeof user === 'function' ? user : (event: InspectionEvent) => user.next?.(event)
+  return (event) => (next(event), logger(event))
 }
 
 function checkTls(tls: SwarmOptions['tls']): void {

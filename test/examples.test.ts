@@ -19,7 +19,7 @@ describe.concurrent('examples', () => {
   it.each([
     ['hello', /bob is connected to alice: true[\s\S]*hello: done/],
     ['ping-protocol', /alice: greeted by bob[\s\S]*bob: alice says "welcome, bob! you are visitor #1"[\s\S]*greeting protocol: done/],
-    ['embed-in-http-server', /GET \/dial\?addr=nonsense → 400[\s\S]*GET \/dial → 202[\s\S]*self-test ok: \/peers lists \w+[\s\S]*wss self-test ok/],
+    ['embed-in-http-server', /GET \/dial\?addr=nonsense → 400[\s\S]*GET \/dial → 202[\s\S]*GET \/metrics → xswarm_connections\{direction="outbound"\} 1[\s\S]*self-test ok: \/peers lists \w+[\s\S]*wss self-test ok/],
     ['public-node', /client 1: peer\.connected[\s\S]*client 3: dial\.failed \(too-many-connections-per-ip\)[\s\S]*public node: done/],
     ['inspect', /\[inspect\] actor started[\s\S]*← peer\.connected[\s\S]*inspection events seen: .*@xstate\.event/],
   ])('examples/%s.ts runs and exits 0', async (name, expected) => {

@@ -126,6 +126,7 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
 }
 
 function duplicate(s: RouterState, peer: string, ps: PeerState, entry: SeenEntry, now: number): void {
+  s.duplicates++
   if (!seenSender(entry, peer)) return
   if (entry.status === 'invalid') {
     penalizeInvalid(s, peer, ps, entry.topic, now)

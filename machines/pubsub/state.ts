@@ -122,6 +122,8 @@ export interface RouterState {
   /** IWANT promises: id → peer → deadline. */
   promises: Map<string, Map<string, number>>
   promiseCount: number
+  /** Messages received again (each dropped unverified); a counter read by the shell's metrics. */
+  duplicates: number
   /** Outbox of the current settle. */
   out: Map<string, PendingRpc>
   events: Array<PubsubUserEvent | CallEffect>
@@ -187,6 +189,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     validations: new Map(),
     promises: new Map(),
     promiseCount: 0,
+    duplicates: 0,
     out: new Map(),
     events: [],
     hangUps: [],

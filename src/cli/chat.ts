@@ -28,6 +28,8 @@ Options:
   --swarm-key FILE    private network: connect only to nodes with this key
   --data DIR          keep state in DIR (identity.json, peers.json)
   --no-discovery      static peers only
+  -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
+                      discovery); same as DEBUG=xswarm:*
   -h, --help          show this help
 
 Example (two terminals):

@@ -7,6 +7,7 @@
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadPeerStore } from '../discovery/peer-store-file.js'
+import { enableLogs } from '../log/swarm-log.js'
 // The public entry, so that every built-in protocol registered there runs in the CLI too.
 import { createSwarm, XswarmError, type Swarm, type SwarmOptions } from '../index.js'
 import { checkDial, checkListen, CliError, UsageError } from './args.js'
@@ -22,6 +23,7 @@ export interface NodeFlags {
   'swarm-key'?: string
   data?: string
   'no-discovery'?: boolean
+  verbose?: boolean
 }
 
 export const NODE_FLAG_OPTIONS = {
@@ -31,6 +33,7 @@ export const NODE_FLAG_OPTIONS = {
   'swarm-key': { type: 'string' },
   data: { type: 'string' },
   'no-discovery': { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const
 
@@ -52,6 +55,7 @@ export async function prepareSwarm(flags: NodeFlags): Promise<Prepared> {
     throw new UsageError('nothing to do: give --listen ADDR (e.g. ws://127.0.0.1:4001) and/or --dial ADDR (or --data DIR of an earlier run)')
   }
   const notes: string[] = []
+  if (flags.verbose) enableLogs() // debug logs on stderr, as DEBUG=xswarm:* would
   const options: SwarmOptions = { listen, bootstrap: dial }
   if (flags['swarm-key'] !== undefined) options.swarmKey = await readSwarmKey(flags['swarm-key'])
 

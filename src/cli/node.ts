@@ -5,11 +5,12 @@
  * @module
  */
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../swarm.js'
-import { EXIT_OK, parseFlags, untilAborted, UsageError, type Io } from './args.js'
+import { CliError, EXIT_OK, intFlag, parseFlags, untilAborted, UsageError, type Io } from './args.js'
 import { createPeerStoreWriter, type PeerStoreWriter } from '../discovery/peer-store-file.js'
 import { NODE_FLAG_OPTIONS, prepareSwarm, startSwarm, tryCommand, DISCOVERY_PROTOCOL } from './common.js'
 import { asText, eventToJson, formatMs, shortId, Stopwatch } from './log.js'
 import { packageVersion } from './version.js'
+import { serveMetrics } from '../metrics/serve.js'
 
 export const NODE_HELP = `Usage: xswarm node --listen ADDR [--dial ADDR]... [options]
 
@@ -34,6 +35,9 @@ Options:
   --no-discovery      static peers only: no bootstrap walk, peer exchange or lookups
   -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
                       discovery); same as DEBUG=xswarm:*
+  -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
+                      discovery); same as DEBUG=xswarm:*
+  --metrics PORT      serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: any free port)
   --json              print one JSON object per swarm event, one per line
                       (bytes as base64, plus "text" when they are UTF-8)
   -h, --help          show this help
@@ -49,6 +53,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     ...NODE_FLAG_OPTIONS,
     topic: { type: 'string', multiple: true },
     json: { type: 'boolean' },
+    metrics: { type: 'string' },
   })
   if (flags.help) {
     io.out(NODE_HELP)
@@ -59,7 +64,9 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
   for (const topic of topics) {
     if (topic.length === 0 || topic.length > 256) throw new UsageError(`--topic expected 1 to 256 characters, got ${topic.length}`)
   }
+  const metricsPort = flags.metrics === undefined ? undefined : intFlag('metrics', flags.metrics, 0, 0, 65535)
   const prepared = await prepareSwarm(flags)
+  if (metricsPort !== undefined) prepared.options.metrics = true
   const clock = new Stopwatch()
   const swarm = await startSwarm(prepared.options)
 
@@ -72,6 +79,16 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     if (prepared.options.discovery === false) io.out('discovery  off (static peers only)')
   }
   for (const note of prepared.notes) io.err(`note: ${note}`)
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined
+  if (metricsPort !== undefined) {
+    try {
+      metricsServer = await serveMetrics(swarm, metricsPort)
+    } catch (error) {
+      await swarm.close()
+      throw new CliError(`cannot serve --metrics on 127.0.0.1:${metricsPort}: ${(error as Error).message}`)
+    }
+    ;(json ? io.err : io.out)(`metrics    ${metricsServer.url}`)
+  }
   for (const topic of topics) {
     if (!tryCommand(() => swarm.subscribe(topic))) {
       io.err(`note: --topic ${topic}: pubsub is not available yet in this build; not subscribed`)
@@ -105,6 +122,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
   await Promise.race([untilAborted(io.signal), loop])
   if (!json) io.err(`${clock.stamp()}  closing (peers are told swarm-closed)`)
   clearInterval(exportTimer)
+  await metricsServer?.close()
   await closeAndDrain(swarm, loop)
   await peerStore?.close()
   return EXIT_OK

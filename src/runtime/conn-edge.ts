@@ -15,6 +15,7 @@
  * are delivered first, whenever the user gets to them. Only what is behind an offence is skipped.
  * @module
  */
+import type { FrameMetrics } from '../metrics/prometheus.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import type { Limits } from '../../machines/lib/limits.js'
 import { decryptWithAd, encryptWithAd, type CipherState } from '../../machines/secure/cipher-state.js'
@@ -46,6 +47,7 @@ export interface EdgeHost {
   readonly codec: CodecLimits
   readonly parsers: ReadonlyMap<string, (body: unknown) => unknown>
   readonly stats: DriverStats
+  readonly metrics?: FrameMetrics
   readonly load: QueueLoad
   readonly slowReaders: SlowReaders
   enqueue(item: Queued): void
@@ -133,6 +135,7 @@ export class ConnEdge implements ConnHandler {
     }
     const frame = tryDecodeFrame(plain, this.host.codec)
     if (frame instanceof CodecError) return this.invalid(frame.code)
+    this.host.metrics?.frame('in', frame.protocol, plain.length)
     if (!this.recvCipher && frame.protocol !== HANDSHAKE_PROTOCOL) return this.invalid('protocol-violation')
     const parse = this.host.parsers.get(frame.protocol)
     if (!parse) return { type: 'io.conn.frame', connId: this.id, protocol: frame.protocol, body: frame.body }

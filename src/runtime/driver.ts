@@ -17,6 +17,7 @@
  * before the close are still checked and delivered.
  * @module
  */
+import type { FrameMetrics } from '../metrics/prometheus.js'
 import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate'
 import { bindRuntime } from '../../machines/lib/runtime.js'
 import type { ProtocolDefinition } from '../../machines/lib/protocol.js'
@@ -42,6 +43,8 @@ export interface DriverOptions {
   codec: CodecLimits
   protocols: readonly ProtocolDefinition[]
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void)
+  /** Prometheus counters (`createSwarm({ metrics: true })`): frames per protocol, settle times. */
+  metrics?: FrameMetrics
   /** Where swarm events go, in order (the facade's buffer). */
   onEvent: (event: { type: string; [key: string]: unknown }) => void
   /** Called when an input arrives (so a waiting consumer can step again). */
@@ -58,6 +61,7 @@ export class Driver implements EdgeHost {
   readonly load: QueueLoad
   readonly slowReaders: SlowReaders
   /** Counters a user can read with `swarm.stats()`. */
+  readonly metrics: FrameMetrics | undefined
   readonly stats: DriverStats = { inputs: 0, framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, paused: 0 }
   private readonly queue: InputQueue<Queued>
   private readonly transports: Transport[]
@@ -74,6 +78,7 @@ export class Driver implements EdgeHost {
   private stopped = false
 
   constructor(options: DriverOptions) {
+    this.metrics = options.metrics
     this.limits = options.limits
     this.suite = options.root.suite
     this.scheduler = options.scheduler
@@ -138,11 +143,13 @@ export class Driver implements EdgeHost {
     if (item === undefined) return false
     this.stats.inputs++
     this.inputTime = this.scheduler.now()
+    const started = this.metrics === undefined ? 0 : performance.now()
     try {
       const input = this.checked(item)
       if (input) this.root.send(input)
     } finally {
       this.encoder.forget()
+      if (this.metrics !== undefined) this.metrics.settled((performance.now() - started) / 1000)
     }
     this.load.relieve(this.edges.values())
     return true
@@ -252,5 +259,6 @@ export class Driver implements EdgeHost {
       return
     }
     edge.write(frame)
+    this.metrics?.frame('out', protocol, frame.length)
   }
 }
