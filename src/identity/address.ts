@@ -17,7 +17,7 @@
  * `parseListenAddress` refuses a peer id (port 0 means "any free port" there).
  * @module
  */
-import { isIPv4, isIPv6 } from 'node:net'
+import { isIPv4, isIPv6 } from './ip.js'
 import { peerIdBytes, peerIdFromDigest } from '../../machines/lib/peer-id.js'
 import { AddressError } from '../errors.js'
 import { astring } from '../validate.js'

@@ -73,6 +73,29 @@ export interface Transport {
   close(): Promise<void>
 }
 
+/** A connection's inbound state while its handler may not take messages yet (paused, or not attached). */
+export interface HeldMessages {
+  handler: ConnHandler | null
+  paused: boolean
+  /** Messages received while paused or before `attach`, in order. */
+  held: Uint8Array[]
+  /** How the socket ended, once it has; reported after `held` drains. */
+  ended: { reason: string; byRemote: boolean } | null
+  /** `closed` was reported (or the conn never opened). */
+  reported: boolean
+}
+
+/** Deliver held messages (unless paused again), then `closed` once the socket has ended: the order the Conn contract promises. */
+export function deliverHeld(conn: HeldMessages): void {
+  const handler = conn.handler
+  if (handler === null || conn.reported) return
+  while (!conn.paused && conn.held.length > 0) handler.data(conn.held.shift() as Uint8Array)
+  if (conn.held.length === 0 && conn.ended) {
+    conn.reported = true
+    handler.closed(conn.ended.reason, conn.ended.byRemote)
+  }
+}
+
 /** Longest close reason in bytes of UTF-8 (a WebSocket close frame holds 123 after its code). */
 export const MAX_REASON_BYTES = 120
 

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 import { rootCertificates } from 'node:tls'
 import { WebSocket, WebSocketServer } from 'ws'
-import { truncateReason, type Conn, type ConnHandler, type Listener, type Transport } from './transport.js'
+import { deliverHeld, truncateReason, type Conn, type ConnHandler, type Listener, type Transport } from './transport.js'
 import { DEFAULT_WIRE_LIMITS, guard, lift, receiverReason, unauthenticatedOptions, type WireLimits } from './ws-guard.js'
 import { listenShared, sharedServerUrl, type SharedServer } from './ws-shared.js'
 
@@ -200,16 +200,7 @@ function terminateStalled(conn: WsConn): void {
   conn.ws.terminate()
 }
 
-/** Deliver held messages (unless paused again), then `closed` once the socket has ended. */
-function drainHeld(conn: WsConn): void {
-  const handler = conn.handler
-  if (handler === null || conn.reported) return
-  while (!conn.paused && conn.held.length > 0) handler.data(conn.held.shift() as Uint8Array)
-  if (conn.held.length === 0 && conn.ended) {
-    conn.reported = true
-    handler.closed(conn.ended.reason, conn.ended.byRemote)
-  }
-}
+const drainHeld = deliverHeld
 
 function wsOnOpen(this: TaggedWs): void {
   const conn = this[kConn] as WsConn
