@@ -30,7 +30,7 @@ export function trackConnection(ctx: DiscoveryContext, peer: string, address: st
   const transient = direction === 'outbound' && ctx.dialing.get(peer)?.purpose === 'lookup'
   ctx.dialing.delete(peer)
   ctx.dialing.delete(`addr:${address}`)
-  ctx.connected.set(peer, { since: now, greeted: false, transient })
+  ctx.connected.set(peer, { since: now, greeted: false, transient, address })
   const split = splitAddress(address)
   if (direction === 'outbound' && split && ctx.bootstrapUrls.has(split.url)) ctx.bootstrapPeers.add(peer)
 }

@@ -63,6 +63,8 @@ export interface ConnectionInfo {
   greeted: boolean
   /** We dialed it only to query it for a lookup: trimmed first, and without the grace period once idle. */
   transient: boolean
+  /** The address the connection runs over (the remote's source, or the one we dialed): its k-bucket group. */
+  address: string
 }
 
 export interface LookupInfo {

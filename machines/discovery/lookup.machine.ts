@@ -11,9 +11,12 @@
  *      └──────────────────────────────────────────────────────────▶ querying
  *   any of them ──(lookup.cancel)───────────────────────────────▶ cancelled
  *
- * Rounds are strict: α queries go out together, and the round ends when all have answered or
- * failed, or when `queryTimeout` (dial included) passes, whichever is first; so the per-query
- * timeout is the round's `after`. Rounds are counted, for the O(log n) claims in tests.
+ * Rounds: α queries go out together, and the round ends when all have answered or failed, or
+ * when `queryTimeout` (dial included) passes, whichever is first; so the per-query deadline is
+ * the round's `after`. A query that fails before it (a dial refused, a peer gone) is replaced
+ * at once by the next closest candidate (`takeReplacement`), so a shortlist seeded with dead or
+ * fake contacts does not cost a round each. Candidates are bounded per IP and per network
+ * (diversity.ts), so one host naming many ids gets few places. Rounds are counted, for the O(log n) claims in tests.
  * Progress is measured on the k closest (not only the single closest): a round that answered
  * but brought no new peer into the k closest ends the lookup, as does a round whose queries
  * all failed only when no candidate is left; so a lookup does not stop one round early just
@@ -28,6 +31,7 @@
  */
 import { assign, sendTo, setup, type AnyActorRef } from 'xstate'
 import type { Key } from './kbucket.js'
+import type { Diversity } from './diversity.js'
 import {
   closestAnswered, closestPeers, createShortlist, expirePending, hasNew, isPending, mergeContacts,
   pendingCount, settle, takeNext, type Contact, type Shortlist,
@@ -45,6 +49,8 @@ export interface LookupInput {
   k: number
   maxRounds: number
   queryTimeout: number
+  /** Bounds per IP and network on the candidates (diversity.ts). */
+  diversity?: Diversity
 }
 
 export interface LookupContext {
@@ -60,7 +66,7 @@ export interface LookupContext {
   rounds: number
   /** Queries sent in all rounds. */
   queried: number
-  /** Peers asked in the current round. */
+  /** Peers asked last: the round's, or a replacement's. */
   inFlight: string[]
   /** Answers received in the current round. */
   answers: number
@@ -142,6 +148,11 @@ export const lookupMachine = setup({
     }),
     recordFailure: assign(({ context, event }) =>
       'peer' in event ? { list: settle(context.list, event.peer, 'failed') } : {}),
+    /** A query failed mid-round: ask the next closest candidate at once instead of waiting for the round. */
+    takeReplacement: assign(({ context }) => {
+      const { list, peers } = takeNext(context.list, 1)
+      return { list, inFlight: peers, queried: context.queried + peers.length }
+    }),
     expireRound: assign(({ context }) => ({ list: expirePending(context.list) })),
     markCancelled: assign({ cancelled: true }),
   },
@@ -158,7 +169,7 @@ export const lookupMachine = setup({
     k: input.k,
     maxRounds: input.maxRounds,
     queryTimeout: input.queryTimeout,
-    list: createShortlist(input.target, input.k * 3, input.seeds),
+    list: createShortlist(input.target, input.k * 3, input.seeds, input.diversity),
     rounds: 0,
     queried: 0,
     inFlight: [],
@@ -190,7 +201,7 @@ export const lookupMachine = setup({
         ],
         'lookup.failed': [
           { guard: 'isLastPending', target: 'evaluating', actions: 'recordFailure' },
-          { guard: 'isPendingPeer', actions: 'recordFailure' },
+          { guard: 'isPendingPeer', actions: ['recordFailure', 'takeReplacement', 'sendQueries'] },
         ],
       },
     },

@@ -9,6 +9,7 @@
  * @module
  */
 import { compareBytes, distance, type Key } from './kbucket.js'
+import { fits, groupOf, type Diversity, type Group } from './diversity.js'
 
 /** Where a candidate is in the lookup. */
 export type CandidateState = 'new' | 'pending' | 'answered' | 'failed'
@@ -19,6 +20,8 @@ export interface Candidate {
   /** XOR distance to the target. */
   distance: Uint8Array
   state: CandidateState
+  /** Its address group, for the diversity bound (null: not bounded). */
+  group: Group | null
 }
 
 /** A peer as a lookup learns it (from the routing table or from a `found` answer). */
@@ -28,10 +31,12 @@ export interface Shortlist {
   readonly target: Key
   readonly max: number
   readonly entries: readonly Candidate[]
+  /** At most so many candidates of one IP / one network (diversity.ts); none when absent. */
+  readonly diversity?: Diversity
 }
 
-export function createShortlist(target: Key, max: number, seeds: readonly Contact[] = []): Shortlist {
-  return addContacts({ target, max, entries: [] }, seeds)
+export function createShortlist(target: Key, max: number, seeds: readonly Contact[] = [], diversity?: Diversity): Shortlist {
+  return addContacts({ target, max, entries: [], ...(diversity ? { diversity } : {}) }, seeds)
 }
 
 /** Merge contacts (unknown ones as `new`), keep the `max` closest. */
@@ -52,10 +57,13 @@ export function mergeContacts(list: Shortlist, contacts: readonly Contact[], top
     const d = distance(c.key, list.target)
     const full = current.length >= list.max
     if (full && compareBytes(d, current[current.length - 1].distance) >= 0) continue
+    // One host gets a bounded number of places, however many ids it names (diversity.ts).
+    const group = list.diversity ? groupOf(c.addresses, list.diversity) : null
+    if (group !== null && !fits(current.map((e) => e.group), group, list.diversity!)) continue
     entries ??= list.entries.slice()
     let at = entries.length
     while (at > 0 && compareBytes(d, entries[at - 1].distance) < 0) at--
-    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new' })
+    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new', group })
     if (rankAmongLive(entries, at) < top) closer++
     if (entries.length > list.max) entries.pop()
   }

@@ -9,6 +9,8 @@
 import { splitAddress } from '../lib/protocol.js'
 import { checkBackoff, type BackoffOptions } from './backoff.js'
 import type { ExportedPeer } from './peer-store.js'
+import { parseAllowlist } from '../lib/ip.js'
+import type { Diversity } from './diversity.js'
 
 export interface DiscoveryOptions {
   /** `false`: static mode (no bootstrap walk, no peer exchange, no lookups). Default `true`. */
@@ -49,6 +51,12 @@ export interface DiscoveryOptions {
   bootstrapBackoff?: Partial<BackoffOptions>
   /** Backoff of a peer after failed dials. Default base 5 s, max 10 min, jitter 0.2. */
   dialBackoff?: Partial<BackoffOptions>
+  /** Peers of one IP address (IPv6: one /64) in a k-bucket and in a lookup. Default 2 (diversity.ts). */
+  maxPeersPerIp?: number
+  /** Peers of one network (IPv4 /24, IPv6 /48) in a k-bucket and in a lookup. Default 4. */
+  maxPeersPerSubnet?: number
+  /** Addresses and CIDR prefixes exempt from those two bounds. Default loopback: `['127.0.0.0/8', '::1']`. */
+  diversityAllowlist?: string[]
 }
 
 export interface ResolvedDiscoveryOptions {
@@ -71,6 +79,7 @@ export interface ResolvedDiscoveryOptions {
   maxAddresses: number
   bootstrapBackoff: BackoffOptions
   dialBackoff: BackoffOptions
+  diversity: Diversity
 }
 
 export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
@@ -93,12 +102,22 @@ export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
   maxAddresses: 4,
   bootstrapBackoff: { base: 1_000, max: 60_000, jitter: 0.2 },
   dialBackoff: { base: 5_000, max: 600_000, jitter: 0.2 },
+  diversity: { maxPeersPerIp: 2, maxPeersPerSubnet: 4, allowlist: parseAllowlist(['127.0.0.0/8', '::1']) },
 }
 
 function int(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`"${name}" expected an integer, got ${String(value)}`)
   if (value < min || value > max) throw new RangeError(`"${name}" expected an integer in ${min}..${max}, got ${value}`)
   return value
+}
+
+/** The diversity bounds of `options`, over `base` (resolved options are resolved again by the actor). */
+function resolveDiversity(options: DiscoveryOptions, base: Diversity): Diversity {
+  return {
+    maxPeersPerIp: int('maxPeersPerIp', options.maxPeersPerIp ?? base.maxPeersPerIp, 1, 1_000),
+    maxPeersPerSubnet: int('maxPeersPerSubnet', options.maxPeersPerSubnet ?? base.maxPeersPerSubnet, 1, 1_000),
+    allowlist: options.diversityAllowlist === undefined ? base.allowlist : parseAllowlist(options.diversityAllowlist),
+  }
 }
 
 /** Apply defaults to `options` and check every value. */
@@ -135,5 +154,6 @@ export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscover
     maxAddresses: int('maxAddresses', o.maxAddresses, 1, 4),
     bootstrapBackoff: checkBackoff('bootstrapBackoff', { ...d.bootstrapBackoff, ...options.bootstrapBackoff }),
     dialBackoff: checkBackoff('dialBackoff', { ...d.dialBackoff, ...options.dialBackoff }),
+    diversity: resolveDiversity(options, (options as Partial<ResolvedDiscoveryOptions>).diversity ?? d.diversity),
   }
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { dialRequest } from '../lib/protocol.js'
-import { touch, removePeer, type Key } from './kbucket.js'
+import { commonPrefixLength, touch, removePeer, type Key } from './kbucket.js'
+import { fits, groupOf } from './diversity.js'
 import { evictOverflow, rememberPeer, type PeerRecord } from './peer-store.js'
 import type { DialInfo, DiscoveryContext, Out } from './context.js'
 
@@ -51,7 +52,25 @@ export function remember(
  */
 export function admit(ctx: DiscoveryContext, record: PeerRecord, now: number): void {
   if (record.addresses.length === 0) return
+  if (!ctx.table.byPeer.has(record.peer) && !fitsBucket(ctx, record)) return
   touch(ctx.table, record.peer, record.key, now, (lrs) => !ctx.connected.has(lrs.peer))
+}
+
+/**
+ * Whether the bucket `record` belongs in has room for one more peer of its address group
+ * (diversity.ts). A connected peer is grouped by the address its connection runs over, which
+ * it cannot choose the way it chooses the addresses it claims.
+ */
+function fitsBucket(ctx: DiscoveryContext, record: PeerRecord): boolean {
+  const diversity = ctx.options.diversity
+  const groupOfPeer = (peer: string): ReturnType<typeof groupOf> => {
+    const observed = ctx.connected.get(peer)?.address
+    return groupOf(observed !== undefined ? [observed] : ctx.store.records.get(peer)?.addresses, diversity)
+  }
+  const group = groupOfPeer(record.peer)
+  if (group === null) return true
+  const bucket = ctx.table.buckets[commonPrefixLength(ctx.table.self, record.key)] ?? []
+  return fits(bucket.map((e) => groupOfPeer(e.peer)), group, diversity)
 }
 
 /** The address to try next: rotate through a peer's addresses as its dials fail. */

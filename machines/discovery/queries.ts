@@ -22,12 +22,12 @@ import { dialKnown } from './peers.js'
  */
 export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[]): string | 'too-many-lookups' | 'no-peers' {
   if (ctx.lookups.size >= ctx.options.maxLookups) return 'too-many-lookups'
-  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key }))
+  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key, addresses: ctx.store.records.get(e.peer)?.addresses }))
   if (seeds.length === 0) return 'no-peers'
   const id = `lookup:${ctx.nextLookupId++}`
   ctx.lookups.set(id, info)
-  const { alpha, k, maxRounds, queryTimeout } = ctx.options
-  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout } })
+  const { alpha, k, maxRounds, queryTimeout, diversity } = ctx.options
+  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, diversity } })
   return id
 }
 

@@ -75,6 +75,19 @@ export function sourceOf(remoteAddr: string): string | null {
   return `${groups.join(':')}::/64`
 }
 
+/**
+ * The network a peer's address is in, for diversity bounds: the /24 of an IPv4 address, the
+ * /48 of an IPv6 one; null without an IP.
+ */
+export function subnetOf(remoteAddr: string): string | null {
+  const host = hostOf(remoteAddr)
+  const ip = host === null ? null : parseIp(host)
+  if (ip === null) return null
+  const v = unmap(ip)
+  if (v.length === 4) return `${v.slice(0, 3).join('.')}.0/24`
+  return `${[0, 2, 4].map((i) => ((v[i] << 8) | v[i + 1]).toString(16)).join(':')}::/48`
+}
+
 /** One allowlist entry: an address, or `address/prefixLength`. */
 interface Prefix { bytes: Bytes; bits: number }
 

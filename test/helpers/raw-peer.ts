@@ -404,16 +404,16 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   return out
 }
 
-/** A hostile WebSocket listener on 127.0.0.1 (a node's dial target): `onPeer` plays the attacker. */
+/** A hostile WebSocket listener on 127.0.0.1, or `host` (a node's dial target): `onPeer` plays the attacker. */
 export class RawListener {
   readonly peers: RawPeer[] = []
   private constructor(readonly wss: WebSocketServer, readonly url: string) {}
 
-  static async start(onPeer: (peer: RawPeer) => void | Promise<void>): Promise<RawListener> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
+  static async start(onPeer: (peer: RawPeer) => void | Promise<void>, host = '127.0.0.1'): Promise<RawListener> {
+    const wss = new WebSocketServer({ host, port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
     wss.on('error', () => {})
     await new Promise<void>((resolve) => wss.once('listening', resolve))
-    const listener = new RawListener(wss, `ws://127.0.0.1:${(wss.address() as { port: number }).port}`)
+    const listener = new RawListener(wss, `ws://${host}:${(wss.address() as { port: number }).port}`)
     wss.on('connection', (ws) => {
       const peer = RawPeer.fromSocket(ws)
       listener.peers.push(peer)
