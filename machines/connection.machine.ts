@@ -35,6 +35,8 @@ export interface ConnectionTimeouts {
   keepAlive: number
   /** How long a ping may wait for its pong before the peer counts as gone. */
   pingTimeout: number
+  /** How long the root's probe (a ping) may wait for its pong: a new connection of the same peer is waiting. */
+  probe: number
   /** How long a graceful close may take before the connection counts as closed anyway. */
   close: number
 }
@@ -82,6 +84,8 @@ export type ConnectionEvent =
   | { type: 'conn.accepted' }
   /** Close now, for `reason` (hang-up, duplicate, swarm closing, rejected by a limit). */
   | { type: 'conn.close'; reason: string }
+  /** Is the remote still there? A new connection of the same peer waits for the answer. */
+  | { type: 'conn.probe' }
 
 /** Control frames: [0, seq] is a ping, [1, seq] its pong, [2, 0] the responder's `ready`. */
 type ControlFrame = [0 | 1 | 2, number]
@@ -112,6 +116,9 @@ export const connectionMachine = setup({
     handshakeTimeout: ({ context }) => context.timeouts.handshake,
     keepAlive: ({ context }) => context.timeouts.keepAlive,
     pingTimeout: ({ context }) => context.timeouts.pingTimeout,
+    probeTimeout: ({ context }) => context.timeouts.probe,
+    /** Open for longer than a handshake: a duplicate arriving now is no dial race. */
+    settled: ({ context }) => context.timeouts.handshake,
     closeTimeout: ({ context }) => context.timeouts.close,
   },
   actions: {
@@ -194,6 +201,12 @@ export const connectionMachine = setup({
       protocol: CONTROL_PROTOCOL,
       body: [PONG, ((event as { body: ControlFrame }).body)[1]],
     })),
+    /** Open for a handshake's time: the root may probe it before a new connection of its peer loses to it. */
+    reportSettled: sendParent(({ context }) => ({ type: 'conn.settled', key: context.key })),
+    /** The probe's pong came: this connection is alive (the root keeps it). */
+    reportProbeAnswered: sendParent(({ context }) => ({ type: 'conn.probe.answered', key: context.key })),
+    /** No pong within the probe deadline: the root moves the peer to its new connection. */
+    reportProbeFailed: sendParent(({ context }) => ({ type: 'conn.probe.failed', key: context.key })),
     requestClose: emit(({ context }) => ({
       type: 'effect.close' as const,
       connId: context.connId!,
@@ -223,6 +236,11 @@ export const connectionMachine = setup({
     isHandshakeFrame: ({ event }) => (event as { protocol: string }).protocol === HANDSHAKE_PROTOCOL,
     isPing: ({ event }) => controlKind(event) === PING,
     isPong: ({ context, event }) => controlKind(event) === PONG && (event as { body: ControlFrame }).body[1] === context.pingSeq,
+    /** A pong for a ping of ours, late or repeated (a probe's ping overtook the keep-alive's): harmless. */
+    isStalePong: ({ context, event }) => {
+      const seq = (event as { body: ControlFrame }).body?.[1]
+      return controlKind(event) === PONG && seq >= 1 && seq <= context.pingSeq
+    },
     isReady: ({ event }) => controlKind(event) === READY,
   },
 }).createMachine({
@@ -331,11 +349,21 @@ export const connectionMachine = setup({
           on: { 'conn.frame': { guard: 'isPong', target: 'idle' } },
           after: { pingTimeout: { target: '#connection.closing', actions: { type: 'setReason', params: Reasons.pingTimeout } } },
         },
+        /** The root asked whether the remote is still there (a new connection of the same peer waits). */
+        probing: {
+          entry: 'sendPing',
+          on: { 'conn.frame': { guard: 'isPong', target: 'idle', actions: 'reportProbeAnswered' } },
+          after: {
+            probeTimeout: { target: '#connection.closing', actions: [{ type: 'setReason', params: Reasons.pingTimeout }, 'reportProbeFailed'] },
+          },
+        },
       },
+      after: { settled: { actions: 'reportSettled' } },
       on: {
+        'conn.probe': { target: '.probing' },
         'conn.frame': [
           { guard: 'isPing', actions: 'answerPing' },
-          { guard: 'isPong' },
+          { guard: 'isStalePong' },
           { target: 'closing', actions: { type: 'setReason', params: Reasons.protocolViolation } },
         ],
         'io.conn.invalid': { target: 'closing', actions: 'reasonFromEvent' },

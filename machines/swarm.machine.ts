@@ -13,10 +13,14 @@
  *    oldest pending inbound connection when the pending slots are full);
  *  - an authenticated connection, a peer's connection(s) and their duplicate resolution: it is
  *    refused as a self-dial or over the per-peer limit, confirmed if already bound as a
- *    replacement, closed if it loses to the peer's current connection ([losesDuplicate]),
+ *    replacement, held while the peer's established current connection is probed if it would
+ *    lose to it ([losesToProbeable]: a restarted peer's old connection may be half-open; the
+ *    probe's answer keeps the old one, its silence moves the peer to the new one), closed if
+ *    it loses to the peer's current connection ([losesDuplicate]),
  *    takes the peer over if it wins ([winsDuplicate], no disconnect/connect flap), or connects
  *    a new peer (`connectPeer`);
- *  - an ended connection moves its peer to the connection the remote kept
+ *  - an ended connection moves its peer to the connection held for its probe
+ *    ([isBoundWithProbeWaiting]) or to the connection the remote kept
  *    ([isBoundWithReplacement], running only), disconnects its peer ([isBoundConnection]),
  *    reports a failed dial ([isFailedDial]), or is only forgotten;
  *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol.
@@ -39,8 +43,8 @@ import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admissio
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
 import { broadcast, dialFailed, disconnect } from './swarm/announce.js'
 import {
-  childId, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
-  isBound, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
+  awaitingProbeFor, childId, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
+  isBound, isProbeable, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
 import { Reasons, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
 
@@ -65,7 +69,7 @@ const DIAL = [
 
 /** What an ended connection means for its peer or its dial (after the running-only replacement check). */
 const ENDED = [
-  { guard: 'isBoundConnection', actions: ['disconnectPeer', 'forgetConnection'] },
+  { guard: 'isBoundConnection', actions: ['refuseProbeWaiting', 'disconnectPeer', 'forgetConnection'] },
   { guard: 'isFailedDial', actions: ['reportDialFailure', 'forgetConnection'] },
   { actions: 'forgetConnection' },
 ] as const
@@ -194,6 +198,36 @@ export const swarmMachine = setup({
       rec.peer = e.peer
       rec.handshakeHash = e.handshakeHash
     },
+    /** The connection has been open for a handshake's time. */
+    recordSettled: ({ context, event }) => {
+      const rec = connOf(context, event)
+      if (rec) rec.settled = true
+    },
+    /** Hold the new connection and ask the peer's current one whether its remote is still there. */
+    probeCurrentConnection: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Authenticated
+      connOf(context, e)!.awaitingProbe = true
+      enqueue.sendTo(context.conns.get(context.peers.get(e.peer)!.key)!.ref, { type: 'conn.probe' })
+    }),
+    /** The held connection loses after all (the probed one answered, or lost to a third): close it. */
+    refuseProbeWaiting: enqueueActions(({ context, event, enqueue }) => {
+      const rec = connOf(context, event)
+      const peer = rec === undefined ? undefined : peerOf(rec)
+      const waiting = peer === undefined ? undefined : awaitingProbeFor(context, peer)
+      if (!waiting) return
+      waiting.awaitingProbe = false
+      waiting.refused = true
+      enqueue.sendTo(waiting.ref, { type: 'conn.close', reason: Reasons.duplicate })
+    }),
+    /** The probed connection is gone or silent: its peer moves to the held connection, no flap. */
+    moveToProbeWaiting: enqueueActions(({ context, event, enqueue }) => {
+      const peer = peerOfConn(context, event)
+      const waiting = awaitingProbeFor(context, peer)!
+      waiting.awaitingProbe = false
+      context.peers.get(peer)!.key = waiting.key
+      enqueue.emit({ type: 'effect.bind', peer, connId: waiting.connId })
+      enqueue.sendTo(waiting.ref, { type: 'conn.accepted' })
+    }),
     /** An outbound handshake proved its peer; the connection now waits for the responder's `ready`. */
     recordSecured: ({ context, event }) => {
       const e = event as { key: string; peer: string; handshakeHash: Uint8Array }
@@ -211,6 +245,13 @@ export const swarmMachine = setup({
       const rec = connOf(context, e)!
       const current = context.peers.get(e.peer)!
       const old = context.conns.get(current.key)!
+      // One held for a probe of the old one loses to the new one too (the rule is a total order).
+      const waiting = awaitingProbeFor(context, e.peer)
+      if (waiting) {
+        waiting.awaitingProbe = false
+        waiting.refused = true
+        enqueue.sendTo(waiting.ref, { type: 'conn.close', reason: Reasons.duplicate })
+      }
       context.peers.set(e.peer, { ...current, key: rec.key })
       enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
       enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
@@ -321,6 +362,19 @@ export const swarmMachine = setup({
     isAlreadyBound: ({ context, event }) => context.peers.get((event as Authenticated).peer)?.key === (event as Authenticated).key,
     /** The peer's current connection survives (survivor rule, the same on both sides). */
     losesDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'current',
+    /** It loses to the peer's current connection, which is established and may be probed first. */
+    losesToProbeable: ({ context, event }) =>
+      duplicateWinner(context, event as Authenticated) === 'current' && isProbeable(context, (event as Authenticated).peer),
+    /** The probed connection (still the peer's current one) did not answer, and a connection is held for it. */
+    isProbedWithWaiting: ({ context, event }) => {
+      const rec = connOf(context, event)
+      return rec !== undefined && isBound(context, rec) && awaitingProbeFor(context, peerOf(rec)!) !== undefined
+    },
+    /** The current connection died (not closed as a duplicate by the remote) while a connection is held for its probe. */
+    isBoundWithProbeWaiting: ({ context, event }) => {
+      const rec = connOf(context, event)!
+      return isBound(context, rec) && (event as Ended).reason !== Reasons.duplicate && awaitingProbeFor(context, peerOf(rec)!) !== undefined
+    },
     winsDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'new',
     isBoundWithReplacement: ({ context, event }) => {
       const rec = connOf(context, event)!
@@ -367,11 +421,15 @@ export const swarmMachine = setup({
       { guard: 'isSelfConnection', actions: { type: 'closeConnection', params: { reason: Reasons.selfDial } } },
       { guard: 'isAtPerPeerLimit', actions: { type: 'closeConnection', params: { reason: Reasons.tooManyPerPeer } } },
       { guard: 'isAlreadyBound', actions: ['recordAuthentication', 'acceptConnection'] },
+      { guard: 'losesToProbeable', actions: ['recordAuthentication', 'probeCurrentConnection'] },
       { guard: 'losesDuplicate', actions: ['recordAuthentication', { type: 'closeConnection', params: { reason: Reasons.duplicate } }] },
       { guard: 'winsDuplicate', actions: ['recordAuthentication', 'moveToNewConnection'] },
       { actions: ['recordAuthentication', 'connectPeer'] },
     ],
     'conn.secured': { actions: 'recordSecured' },
+    'conn.settled': { actions: 'recordSettled' },
+    'conn.probe.answered': { actions: 'refuseProbeWaiting' },
+    'conn.probe.failed': { guard: 'isProbedWithWaiting', actions: 'moveToProbeWaiting' },
     'io.call.done': { actions: 'forwardCallResult' },
     'xstate.error.actor.*': [
       { guard: 'isConnectionActor', actions: ['dropFailedConnection', { type: 'reportChildFailure', params: { code: 'connection-failed' } }] },
@@ -400,7 +458,8 @@ export const swarmMachine = setup({
         ],
         'conn.ended': [
           { guard: 'isUnknownConnection' },
-          { guard: 'isBoundWithReplacement', actions: ['moveToReplacement', 'forgetConnection'] },
+          { guard: 'isBoundWithProbeWaiting', actions: ['moveToProbeWaiting', 'forgetConnection'] },
+          { guard: 'isBoundWithReplacement', actions: ['refuseProbeWaiting', 'moveToReplacement', 'forgetConnection'] },
           ...ENDED,
         ],
         'cmd.hangUp': { actions: 'hangUp' },

@@ -49,6 +49,12 @@ export interface Timeouts {
   keepAlive: number
   /** A ping must be answered within this. Default 20 s. */
   pingTimeout: number
+  /**
+   * When a peer's new connection would lose to its existing one, the existing one is probed
+   * with a ping that must be answered within this, or the new one replaces it (a restarted
+   * peer whose old connection is half-open). Keep it below `handshake`. Default 2 s.
+   */
+  probe: number
   /** A graceful close may take this long. Default 2 s. */
   close: number
 }
@@ -76,6 +82,7 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
   handshake: 10_000,
   keepAlive: 15_000,
   pingTimeout: 20_000,
+  probe: 2_000,
   close: 2_000,
 })
 

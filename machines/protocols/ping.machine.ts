@@ -5,8 +5,10 @@
  * pings each connected peer once; a peer answers a ping with a pong carrying the same
  * sequence number, and the round trip (input time of the pong minus input time of the ping)
  * is output as `ping.rtt`. A new peer is pinged at once. The command `ping.send {peer}` pings
- * one peer on demand. At most one ping per peer is outstanding; liveness itself is the
- * connection's keep-alive, not this protocol's job.
+ * one peer on demand. At most one ping per peer is outstanding; one unanswered for
+ * `LOST_AFTER` intervals counts as lost and the peer is pinged again (a frame can be lost
+ * when the peer moves to a new connection, e.g. a restarted peer replacing its half-open old
+ * one). Liveness itself is the connection's keep-alive, not this protocol's job.
  * @module
  */
 import { emit, enqueueActions, setup } from 'xstate'
@@ -39,6 +41,9 @@ export type PingEvent = FromSwarm<PingMessage, PingCommand>
 
 export interface Outstanding { seq: number; sentAt: number }
 
+/** Intervals after which an unanswered ping counts as lost. */
+const LOST_AFTER = 3
+
 export interface PingContext {
   interval: number
   seq: number
@@ -68,7 +73,7 @@ export const pingMachine = setup({
     pingAll: enqueueActions(({ context, enqueue, self }) => {
       const now = inputTime(self)
       for (const [peer, outstanding] of context.peers) {
-        if (outstanding) continue
+        if (outstanding && now - outstanding.sentAt < LOST_AFTER * context.interval) continue
         const seq = ++context.seq
         context.peers.set(peer, { seq, sentAt: now })
         enqueue.emit(toPeer(PING_ID, peer, [0, seq]))

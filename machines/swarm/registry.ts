@@ -49,6 +49,12 @@ export interface ConnRecord extends AdmittedConn {
   handshakeHash?: Uint8Array
   /** Outbound: the peer its handshake proved, while it waits for the responder's `ready`. */
   securedPeer?: string
+  /** Open for longer than a handshake (its connection said so): it may be probed. */
+  settled?: boolean
+  /** Authenticated, it would lose to the peer's current connection, which is being probed. */
+  awaitingProbe?: boolean
+  /** Closed as a duplicate after waiting for a probe: never a replacement. */
+  refused?: boolean
 }
 
 /** A connected peer and its bound connection (the one frames to it go to). */
@@ -82,6 +88,12 @@ export type ChildEvent =
   | { type: 'proto.hangUp'; peer: string; reason: string }
   /** An outbound handshake proved its peer; the connection waits for the responder's `ready`. */
   | { type: 'conn.secured'; key: string; peer: string; handshakeHash: Uint8Array }
+  /** The connection has been open for a handshake's time. */
+  | { type: 'conn.settled'; key: string }
+  /** The connection answered the root's probe: it is alive. */
+  | { type: 'conn.probe.answered'; key: string }
+  /** The connection did not answer the root's probe in time (it closes itself). */
+  | { type: 'conn.probe.failed'; key: string }
   /** A child actor threw. */
   | { type: `xstate.error.actor.${string}`; error: unknown }
 
@@ -109,9 +121,26 @@ function compareBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): num
 export function replacementFor(context: SwarmContext, peer: string): ConnRecord | undefined {
   const current = context.peers.get(peer)?.key
   for (const rec of context.conns.values()) {
-    if (rec.key !== current && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
+    if (rec.key !== current && !rec.awaitingProbe && !rec.refused && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
   }
   return undefined
+}
+
+/** The connection of `peer` waiting for the probe of its current one, if any. */
+export function awaitingProbeFor(context: SwarmContext, peer: string): ConnRecord | undefined {
+  for (const rec of context.conns.values()) if (rec.awaitingProbe && rec.peer === peer) return rec
+  return undefined
+}
+
+/**
+ * Whether a peer's current connection may be probed before a new one loses to it: accepted
+ * (one still confirming is alive by definition) and up for longer than a handshake, so the new
+ * one is no dial race (whose resolution both sides must reach alone, without a probe).
+ */
+export function isProbeable(context: SwarmContext, peer: string): boolean {
+  const current = context.peers.get(peer)
+  const old = current === undefined ? undefined : context.conns.get(current.key)
+  return old?.settled === true && awaitingProbeFor(context, peer) === undefined
 }
 
 /** Connections still handshaking (inbound or dialed) and dials not yet opened. */

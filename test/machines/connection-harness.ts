@@ -64,7 +64,7 @@ export const fakeSteps = {
 /** The connection machine with the fake handshake steps. */
 export const testConnectionMachine = connectionMachine.provide({ actions: fakeSteps as never })
 
-export const TIMEOUTS = { dial: 1000, handshake: 2000, keepAlive: 3000, pingTimeout: 500, close: 700 }
+export const TIMEOUTS = { dial: 1000, handshake: 2000, keepAlive: 3000, pingTimeout: 500, probe: 400, close: 700 }
 
 const HANDSHAKE_INPUT: HandshakeInput = {
   suite: nobleSuite,

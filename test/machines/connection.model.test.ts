@@ -70,17 +70,20 @@ function eventsFor(snapshot: AnyMachineSnapshot): Ev[] {
   if (snapshot.status === 'done') return [] // a final state takes no events
   const all = samples(snapshot)
   const types = new Set(snapshot._nodes.flatMap((node) => [...node.transitions.keys()]))
+  // `settled` runs alongside the open substates' own timers; delays fire in time order, so it
+  // is offered only where it is the earliest one (idle: keepAlive is longer).
+  if (!snapshot.matches({ open: 'idle' })) types.delete('xstate.after.settled.connection.open')
   return [...types].flatMap((type) => {
     const mine = all.filter((e) => e.type === type)
     return mine.length > 0 ? mine : [{ type }]
   })
 }
 
-/** A model state: its value and the context that decides what happens next (not pingSeq, which only counts). */
+/** A model state: its value and the context that decides what happens next (of pingSeq, only whether it is 0). */
 function serializeState(snapshot: AnyMachineSnapshot): string {
-  const c = snapshot.context as { reason: string | null; wasOpen: boolean; peer: string | null; connId?: number }
-
-  return JSON.stringify({ value: snapshot.value, reason: c.reason, wasOpen: c.wasOpen, peer: c.peer, connId: c.connId })
+  const c = snapshot.context as { reason: string | null; wasOpen: boolean; peer: string | null; connId?: number; pingSeq: number }
+  // Whether a ping was ever sent decides what a pong is (a late pong of ours, or a violation).
+  return JSON.stringify({ value: snapshot.value, reason: c.reason, wasOpen: c.wasOpen, peer: c.peer, connId: c.connId, pinged: c.pingSeq > 0 })
 }
 
 const options = (input: ConnectionInput) => ({
@@ -95,6 +98,8 @@ const DELAYS: Record<string, number> = {
   handshakeTimeout: TIMEOUTS.handshake,
   keepAlive: TIMEOUTS.keepAlive,
   pingTimeout: TIMEOUTS.pingTimeout,
+  probeTimeout: TIMEOUTS.probe,
+  settled: TIMEOUTS.handshake,
   closeTimeout: TIMEOUTS.close,
 }
 

@@ -53,6 +53,8 @@ const auth = (k: string, peer: string, h = 5): Ev => ({ type: 'conn.authenticate
 const ended = (k: string, reason: string, over: Record<string, unknown> = {}): Sample =>
   ({ type: 'conn.ended', key: k, peer: null, address: 'memory://r', direction: 'inbound', wasOpen: true, reason, ...over })
 const dialAny: Ev = { type: 'cmd.dial', address: 'memory://y', url: 'memory://y' }
+/** X's c1 is settled (open for a handshake's time) and c2, which loses to it, waits for its probe. */
+const probing: Ev[] = [opened(1), auth('c1', X), { type: 'conn.settled', key: 'c1' }, opened(2), auth('c2', X, 9)]
 /** c1 is X's bound connection. */
 const connectX: Ev[] = [opened(1), auth('c1', X)]
 /** X connected through c1; our dial d1 proved X and waits for `ready`. */
@@ -92,6 +94,12 @@ const SAMPLES: Sample[] = [
   { ...auth('c2', X, 1), before: [...connectX, opened(2)] },
   { ...auth('c1', X), before: [opened(1)] },
   { type: 'conn.secured', key: 'c1', peer: X, handshakeHash: hash(5), before: [opened(1)] },
+  // The probe of an established connection: it settles, a loser is held, the probe is answered or not.
+  { type: 'conn.settled', key: 'c1', before: [opened(1), auth('c1', X)] },
+  { ...auth('c2', X, 9), before: [opened(1), auth('c1', X), { type: 'conn.settled', key: 'c1' }, opened(2)] },
+  { type: 'conn.probe.answered', key: 'c1', before: probing },
+  { type: 'conn.probe.failed', key: 'c1', before: probing },
+  { ...ended('c1', 'connection-lost', { peer: X }), before: probing },
   // conn.ended: unknown, bound with replacement, bound, failed dial, only forgotten.
   ended('c9', 'hung-up'),
   { ...ended('c1', 'duplicate'), before: securedReplacement },
