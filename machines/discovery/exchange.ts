@@ -84,7 +84,7 @@ export function onFound(ctx: DiscoveryContext, peer: string, body: FoundMessage,
   const contacts: Contact[] = []
   for (const p of body.peers) {
     const r = learnPeer(ctx, p, out)
-    if (r && r.addresses.length > 0) contacts.push({ peer: r.peer, key: r.key, addresses: r.addresses })
+    if (r && r.addresses.length > 0) contacts.push({ peer: r.peer, key: r.key, addresses: r.addresses, proven: ctx.table.byPeer.has(r.peer) })
   }
   if (ctx.lookups.has(request.lookupId)) {
     out.push({ kind: 'lookup', id: request.lookupId, event: { type: 'lookup.response', peer, contacts } })

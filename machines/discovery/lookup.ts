@@ -22,10 +22,18 @@ export interface Candidate {
   state: CandidateState
   /** Its address group, for the diversity bound (null: not bounded). */
   group: Group | null
+  /** It answered us before (a routing table peer): every round asks at least one such peer if it can. */
+  proven: boolean
 }
 
 /** A peer as a lookup learns it (from the routing table or from a `found` answer). */
-export interface Contact { peer: string; key: Key; addresses?: string[] }
+export interface Contact {
+  peer: string
+  key: Key
+  addresses?: string[]
+  /** In our routing table: we have had a working connection to it (it answered before). */
+  proven?: boolean
+}
 
 export interface Shortlist {
   readonly target: Key
@@ -63,7 +71,7 @@ export function mergeContacts(list: Shortlist, contacts: readonly Contact[], top
     entries ??= list.entries.slice()
     let at = entries.length
     while (at > 0 && compareBytes(d, entries[at - 1].distance) < 0) at--
-    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new', group })
+    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new', group, proven: c.proven === true })
     if (rankAmongLive(entries, at) < top) closer++
     if (entries.length > list.max) entries.pop()
   }
@@ -77,17 +85,22 @@ function rankAmongLive(entries: readonly Candidate[], at: number): number {
   return rank
 }
 
-/** The next `alpha` closest `new` candidates, now `pending`. */
+/**
+ * The next `alpha` closest `new` candidates, now `pending`; when none of them answered us
+ * before and a proven one is left, it takes the last place (so fake "closer" contacts never
+ * seen working cannot take a whole round: one query always follows peers that answered).
+ */
 export function takeNext(list: Shortlist, alpha: number): { list: Shortlist; peers: string[] } {
-  const peers: string[] = []
-  const entries = list.entries.map((e) => {
-    if (peers.length < alpha && e.state === 'new') {
-      peers.push(e.peer)
-      return { ...e, state: 'pending' as const }
-    }
-    return e
-  })
-  return peers.length === 0 ? { list, peers } : { list: { ...list, entries }, peers }
+  const fresh = list.entries.filter((e) => e.state === 'new')
+  let chosen = fresh.slice(0, alpha)
+  if (alpha > 1 && chosen.length === alpha && !chosen.some((e) => e.proven)) {
+    const proven = fresh.find((e) => e.proven)
+    if (proven) chosen = [...chosen.slice(0, alpha - 1), proven]
+  }
+  if (chosen.length === 0) return { list, peers: [] }
+  const picked = new Set(chosen)
+  const entries = list.entries.map((e) => (picked.has(e) ? { ...e, state: 'pending' as const } : e))
+  return { list: { ...list, entries }, peers: entries.filter((e, i) => picked.has(list.entries[i])).map((e) => e.peer) }
 }
 
 /** Set the state of `peer` (only if it is `pending`: late or unasked answers change nothing). */

@@ -22,7 +22,7 @@ import { dialKnown } from './peers.js'
  */
 export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[]): string | 'too-many-lookups' | 'no-peers' {
   if (ctx.lookups.size >= ctx.options.maxLookups) return 'too-many-lookups'
-  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key, addresses: ctx.store.records.get(e.peer)?.addresses }))
+  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key, addresses: ctx.store.records.get(e.peer)?.addresses, proven: true }))
   if (seeds.length === 0) return 'no-peers'
   const id = `lookup:${ctx.nextLookupId++}`
   ctx.lookups.set(id, info)

@@ -1,13 +1,14 @@
 /**
  * Address diversity in discovery (machines/discovery/diversity.ts): a lookup's shortlist keeps
  * at most `maxPeersPerIp` candidates of one IP and `maxPeersPerSubnet` of one /24, however many
- * ids one host names; allowlisted and IP-less addresses are not bounded.
+ * ids one host names; allowlisted and IP-less addresses are not bounded. And every round asks at
+ * least one peer that answered before (a routing table peer), when one is left.
  * @module
  */
 import { describe, expect, it } from 'vitest'
 import { parseAllowlist } from '../../machines/lib/ip.js'
 import { keyToPeerId } from '../../machines/discovery/kbucket.js'
-import { createShortlist, addContacts } from '../../machines/discovery/lookup.js'
+import { createShortlist, addContacts, takeNext } from '../../machines/discovery/lookup.js'
 import { fits, groupOf, type Diversity } from '../../machines/discovery/diversity.js'
 
 const diversity: Diversity = { maxPeersPerIp: 2, maxPeersPerSubnet: 4, allowlist: parseAllowlist(['10.0.0.0/8']) }
@@ -45,5 +46,21 @@ describe('diversity', () => {
     const g = groupOf(['ws://203.0.113.7:1'], diversity)
     expect(fits([g, g], g, diversity)).toBe(false)
     expect(fits([g], g, diversity)).toBe(true)
+  })
+})
+
+describe('peers that answered before', () => {
+  it('a round of fake closer contacts still asks one proven peer', () => {
+    const fakes = [1, 2, 3].map((n) => contact(n, `198.51.${n}.1`))
+    const proven = { ...contact(9, '198.51.9.1'), proven: true }
+    const { peers } = takeNext(createShortlist(target, 60, [...fakes, proven], diversity), 3)
+    expect(peers).toEqual([fakes[0].peer, fakes[1].peer, proven.peer])
+  })
+
+  it('no change when a proven peer is among the closest, or none is left', () => {
+    const list = [{ ...contact(1, '198.51.1.1'), proven: true }, contact(2, '198.51.2.1'), contact(3, '198.51.3.1'), contact(4, '198.51.4.1')]
+    expect(takeNext(createShortlist(target, 60, list, diversity), 3).peers).toEqual(list.slice(0, 3).map((c) => c.peer))
+    const none = [1, 2, 3, 4].map((n) => contact(n, `198.51.${n}.1`))
+    expect(takeNext(createShortlist(target, 60, none, diversity), 3).peers).toEqual(none.slice(0, 3).map((c) => c.peer))
   })
 })
