@@ -16,7 +16,9 @@
 //
 // Adapters: libp2p (js-libp2p 2.10 ws+noise+yamux+identify+gossipsub 14, StrictSign,
 // connectionMonitor off), naive-flood (raw ws + msgpackr flood, no security: the ceiling),
-// naive-flood-nomask (same, all-zero WebSocket mask so `ws` skips masking). Add a system by
+// naive-flood-nomask (same, all-zero WebSocket mask so `ws` skips masking), xswarm (the build at the
+// repository root, `npm run build`), xswarm-dist (another build, XSWARM_DIST=<its dist>, to compare
+// two versions back to back in one run: see adapters/xswarm-dist.mjs). Add a system by
 // writing adapters/<name>.mjs against the interface at the top of harness.mjs.
 //
 // Options
