@@ -5,6 +5,7 @@
  */
 import { chatCommand, CHAT_HELP } from './chat.js'
 import { demoCommand, DEMO_HELP } from './demo.js'
+import { exportCommand, EXPORT_HELP } from './export.js'
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Io } from './args.js'
 import { keyCommand, KEY_HELP } from './key.js'
 import { nodeCommand, NODE_HELP } from './node.js'
@@ -22,6 +23,7 @@ Commands:
   chat    chat with other nodes on a pubsub topic (stdin/stdout)
   key     generate a swarm key for a private network
   sim     run a simulated network on virtual time, with seeded faults (or many seeds)
+  export  write every statechart as Stately-editor source and as an SVG diagram
 
 Options:
   -h, --help      show this help (xswarm <command> --help for a command's own)
@@ -35,6 +37,7 @@ const commands: Record<string, { run: (args: string[], io: Io) => Promise<number
   chat: { run: chatCommand, help: CHAT_HELP },
   key: { run: keyCommand, help: KEY_HELP },
   sim: { run: simCommand, help: SIM_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
 }
 
 /** Run `xswarm <argv>`; resolves to the exit code. Never throws. */
