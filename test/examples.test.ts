@@ -22,6 +22,7 @@ describe.concurrent('examples', () => {
     ['embed-in-http-server', /GET \/dial\?addr=nonsense → 400[\s\S]*GET \/dial → 202[\s\S]*GET \/metrics → xswarm_connections\{direction="outbound"\} 1[\s\S]*self-test ok: \/peers lists \w+[\s\S]*wss self-test ok/],
     ['public-node', /client 1: peer\.connected[\s\S]*client 3: dial\.failed \(too-many-connections-per-ip\)[\s\S]*public node: done/],
     ['inspect', /\[inspect\] actor started[\s\S]*← peer\.connected[\s\S]*inspection events seen: .*@xstate\.event/],
+    ['live-page', /live page: http:\/\/127\.0\.0\.1:\d+\/[\s\S]*\/events sent 3 nodes[\s\S]*live page: ok/],
   ])('examples/%s.ts runs and exits 0', async (name, expected) => {
     const { code, stdout, stderr } = await runExample(name)
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0)

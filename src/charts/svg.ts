@@ -14,7 +14,7 @@ import { CHAR_WIDTH, LINE_HEIGHT, TITLE_HEIGHT, type ChartLayout } from './layou
 export interface SvgOptions {
   /** Ids of the states to highlight (an actor's active states). */
   active?: ReadonlySet<string>
-  /** Title above the chart (default: the chart's id). */
+  /** Title above the chart (default: the chart's id; '' for none). */
   title?: string
 }
 
@@ -41,14 +41,14 @@ const STYLE = `
 export function chartSvg(layout: ChartLayout, options: SvgOptions = {}): string {
   const active = options.active ?? new Set<string>()
   const title = options.title ?? layout.chart.id
-  const top = 24
+  const top = title ? 24 : 0
   const width = Math.max(layout.width, title.length * 8 + 20)
   const out: string[] = []
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(layout.height + top)}" viewBox="0 0 ${n(width)} ${n(layout.height + top)}" data-chart="${esc(layout.chart.id)}">`)
   out.push(`<style>${STYLE}</style>`)
   out.push('<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5c6578"/></marker></defs>')
   out.push(`<rect width="100%" height="100%" fill="#fff"/>`)
-  out.push(`<text class="title" x="10" y="17">${esc(title)}</text>`)
+  if (title) out.push(`<text class="title" x="10" y="17">${esc(title)}</text>`)
   out.push(`<g transform="translate(0 ${top})">`)
   const byId = new Map(layout.boxes.map((b) => [b.state.id, b]))
   for (const box of layout.boxes) {

@@ -6,11 +6,12 @@
  * @module
  */
 import type { Swarm } from '../swarm.js'
-import { CliError, EXIT_FAILURE, EXIT_OK, intFlag, parseFlags, sleep, type Io } from './args.js'
+import { CliError, EXIT_FAILURE, EXIT_OK, intFlag, parseFlags, sleep, UsageError, type Io } from './args.js'
 import { startSwarm, tryCommand } from './common.js'
 import { fixed, formatMs, Series, shortId, Stopwatch, table, withoutPeerId } from './log.js'
+import { startUiFor } from './ui.js'
 
-export const DEMO_HELP = `Usage: xswarm demo [--nodes N] [--duration SECONDS]
+export const DEMO_HELP = `Usage: xswarm demo [--nodes N] [--duration SECONDS] [--ui [--ui-port PORT]]
 
 Run a small network on this machine: N nodes on 127.0.0.1 (free ports), each
 a full xswarm swarm with its own identity, connected in a ring plus a few
@@ -23,7 +24,11 @@ non-zero if a node could not connect.
 
 Options:
   --nodes N            number of nodes, 2 to 50 (default 5)
-  --duration SECONDS   how long to run, 1 to 3600 (default 5)
+  --duration SECONDS   how long to run, 1 to 3600 (default 5; with --ui 3600)
+  --ui                 serve the live page on 127.0.0.1 (its URL is printed): nodes
+                       and links, each topic's mesh, a node's actors as live
+                       statecharts, the event log
+  --ui-port PORT       the live page's port (default: any free port)
   -h, --help           show this help`
 
 /** Time between pings in the demo (ms). */
@@ -72,6 +77,8 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
   const flags = parseFlags('xswarm demo', args, {
     nodes: { type: 'string' },
     duration: { type: 'string' },
+    ui: { type: 'boolean' },
+    'ui-port': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
   if (flags.help) {
@@ -79,21 +86,26 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     return EXIT_OK
   }
   const n = intFlag('nodes', flags.nodes, 5, 2, 50)
-  const duration = intFlag('duration', flags.duration, 5, 1, 3600)
+  const duration = intFlag('duration', flags.duration, flags.ui ? 3600 : 5, 1, 3600)
+  if (flags['ui-port'] !== undefined && !flags.ui) throw new UsageError('--ui-port needs --ui')
+  const ui = flags.ui ? await startUiFor(intFlag('ui-port', flags['ui-port'], 0, 0, 65535)) : undefined
+  const uiNodes = Array.from({ length: n }, (_, i) => ui?.hub.node(`node${i}`))
   const edges = demoTopology(n)
   const clock = new Stopwatch()
   const links = edges.length === 1 ? '1 link' : `${edges.length} links`
   const allUp = edges.length === 1 ? 'the link is up' : `all ${edges.length} links up`
   io.out(`xswarm demo: ${n} nodes on 127.0.0.1, ${links}, pings every ${DEMO_PING_INTERVAL / 1000} s, running ${duration} s`)
+  if (ui) io.out(`live page: ${ui.url}  (Ctrl-C stops the demo)`)
   io.out('')
 
   // Start every node (no discovery: the demo's links are exactly the ones below).
   const started = await Promise.allSettled(
-    Array.from({ length: n }, () => startSwarm({ listen: ['ws://127.0.0.1:0'], ping: { interval: DEMO_PING_INTERVAL }, discovery: false })),
+    uiNodes.map((uiNode) => startSwarm({ listen: ['ws://127.0.0.1:0'], ping: { interval: DEMO_PING_INTERVAL }, discovery: false, ...(uiNode ? { inspect: uiNode.inspect } : {}) })),
   )
   const failedStart = started.find((r) => r.status === 'rejected')
   if (failedStart) {
     await Promise.all(started.map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)))
+    await ui?.close()
     throw new CliError(`a demo node could not start: ${(failedStart.reason as Error).message}`)
   }
   const swarms = started.map((r) => (r as PromiseFulfilledResult<Swarm>).value)
@@ -134,8 +146,10 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
       closing: false,
     }
     byPeer.set(swarm.peerId, node)
+    uiNodes[index]?.peerId(swarm.peerId)
     node.loop = (async () => {
       for await (const event of swarm) {
+        uiNodes[index]?.event(event)
         const e = event as { type: string } & Record<string, any>
         switch (e.type) {
           case 'swarm.listening':
@@ -226,6 +240,7 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     for (let waited = 0; !told() && waited < 2000; waited += 5) await sleep(5)
   }
 
+  await ui?.close()
   for (const [a, b] of edges) {
     if (!up.has(`${a}-${b}`) && !interrupted) failures.push(`node${a} never connected to node${b}`)
   }

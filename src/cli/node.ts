@@ -11,6 +11,7 @@ import { NODE_FLAG_OPTIONS, prepareSwarm, startSwarm, tryCommand, DISCOVERY_PROT
 import { asText, eventToJson, formatMs, shortId, Stopwatch } from './log.js'
 import { packageVersion } from './version.js'
 import { serveMetrics } from '../metrics/serve.js'
+import { startUiFor } from './ui.js'
 
 export const NODE_HELP = `Usage: xswarm node --listen ADDR [--dial ADDR]... [options]
 
@@ -39,6 +40,8 @@ Options:
                       discovery); same as DEBUG=xswarm:*
   --metrics PORT      serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: any free port)
   --json              print one JSON object per swarm event, one per line
+  --ui PORT           serve the live page on http://127.0.0.1:PORT/ (0: any free
+                      port): links, meshes, this node's actors as live statecharts
                       (bytes as base64, plus "text" when they are UTF-8)
   -h, --help          show this help
 
@@ -54,6 +57,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     topic: { type: 'string', multiple: true },
     json: { type: 'boolean' },
     metrics: { type: 'string' },
+    ui: { type: 'string' },
   })
   if (flags.help) {
     io.out(NODE_HELP)
@@ -68,7 +72,13 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
   const prepared = await prepareSwarm(flags)
   if (metricsPort !== undefined) prepared.options.metrics = true
   const clock = new Stopwatch()
-  const swarm = await startSwarm(prepared.options)
+  const ui = flags.ui === undefined ? undefined : await startUiFor(intFlag('ui', flags.ui, 0, 0, 65535))
+  const uiNode = ui?.hub.node('node')
+  const swarm = await startSwarm({ ...prepared.options, ...(uiNode ? { inspect: uiNode.inspect } : {}) }).catch(async (error: unknown) => {
+    await ui?.close()
+    throw error
+  })
+  uiNode?.peerId(swarm.peerId)
 
   if (!json) {
     io.out(`xswarm node ${packageVersion()}`)
@@ -78,6 +88,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     if (prepared.options.swarmKey) io.out('network    private (swarm key)')
     if (prepared.options.discovery === false) io.out('discovery  off (static peers only)')
   }
+  if (ui) io.err(`live page  ${ui.url}`)
   for (const note of prepared.notes) io.err(`note: ${note}`)
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined
   if (metricsPort !== undefined) {
@@ -114,6 +125,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
 
   const loop = (async () => {
     for await (const event of swarm) {
+      uiNode?.event(event)
       io.out(json ? eventToJson(event as SwarmEvent & Record<string, unknown>) : describeEvent(event, clock))
       if (event.type === 'discovery.exported') peerStore?.schedule((event as unknown as { peers: ExportedPeers }).peers)
     }
@@ -125,6 +137,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
   await metricsServer?.close()
   await closeAndDrain(swarm, loop)
   await peerStore?.close()
+  await ui?.close()
   return EXIT_OK
 }
 
