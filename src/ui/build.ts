@@ -1,5 +1,5 @@
 /**
- * Builds the live page into dist/ui/ (`npm run build` runs it after tsc): esbuild bundles
+ * Builds the live page into dist/src/ui/page/ (`npm run build` runs it after tsc): esbuild bundles
  * src/ui/page/main.ts (and the chart renderer it shares with `xswarm export`) into one
  * `app.js`, and index.html is copied next to it. The server (server.ts) serves these two
  * files from the package: no CDN, nothing fetched at run time.
@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { PAGE_DIR, PACKAGE_ROOT } from './server.js'
 
-/** Bundle the page into dist/ui/ (esbuild is a development dependency: only a build needs it). */
+/** Bundle the page into dist/src/ui/page/ (esbuild is a development dependency: only a build needs it). */
 export async function buildPage(): Promise<void> {
   const { build } = await import('esbuild')
   await mkdir(PAGE_DIR, { recursive: true })

@@ -1,6 +1,6 @@
 /**
  * The live page's server: `startUi({ port })` serves the page (built by `npm run build` into
- * dist/ui/, no CDN) on 127.0.0.1 and streams the hub's messages (hub.ts) to each page over a
+ * dist/src/ui/page/, no CDN) on 127.0.0.1 and streams the hub's messages (hub.ts) to each page over a
  * WebSocket at `/events`, the current picture first.
  *
  * Only loopback: the page shows the swarm's internals. Bounded: a page that does not read
@@ -33,8 +33,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** The package's root (where package.json is), from this module in src/ui/ or dist/src/ui/. */
 export const PACKAGE_ROOT = here.includes(join('dist', 'src')) ? join(here, '..', '..', '..') : join(here, '..', '..')
 
-/** Where `npm run build` puts the page. */
-export const PAGE_DIR = join(PACKAGE_ROOT, 'dist', 'ui')
+/** Where `npm run build` puts the page: next to the built server, so the package ships it. */
+export const PAGE_DIR = join(PACKAGE_ROOT, 'dist', 'src', 'ui', 'page')
 
 const TYPES: Record<string, string> = { '/': 'text/html; charset=utf-8', '/app.js': 'text/javascript; charset=utf-8' }
 const FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js' }

@@ -59,33 +59,36 @@ describe.skipIf(missing !== undefined)('live network page (headless Chromium)', 
     // Keep the swarms running (ping, pubsub heartbeats) while the page is looked at.
     let stop = false
     const running = drive(swarms, () => stop, { timeoutMs: 60_000, what: 'the test to end', onEvent: feed })
+    try {
 
-    await page.waitForFunction(() => document.querySelectorAll('[data-node]').length === 3 && document.querySelectorAll('[data-link]').length === 2)
-    // node0 (selected first) has a connection actor to node1, drawn open, with active states highlighted.
-    const open = await page.waitForSelector('.actor[data-value^="open"]')
-    const actorId = await open.getAttribute('data-actor')
-    expect(actorId).toMatch(/^[cd]\d+$/)
-    expect(await open.$$eval('g.st.active', (els) => els.length)).toBeGreaterThanOrEqual(2)
-    expect(await page.$$eval('.actor', (els) => els.length)).toBeGreaterThanOrEqual(3) // root, protocols, connection
-    await page.waitForSelector('[data-mesh]') // the topic's mesh over the links
-    await page.screenshot({ path: join(SHOTS, 'live-page.png') })
+      await page.waitForFunction(() => document.querySelectorAll('[data-node]').length === 3 && document.querySelectorAll('[data-link]').length === 2)
+      // node0 (selected first) has a connection actor to node1, drawn open, with active states highlighted.
+      const open = await page.waitForSelector('.actor[data-value^="open"]')
+      const actorId = await open.getAttribute('data-actor')
+      expect(actorId).toMatch(/^[cd]\d+$/)
+      expect(await open.$$eval('g.st.active', (els) => els.length)).toBeGreaterThanOrEqual(2)
+      expect(await page.$$eval('.actor', (els) => els.length)).toBeGreaterThanOrEqual(3) // root, protocols, connection
+      await page.waitForSelector('[data-mesh]') // the topic's mesh over the links
+      await page.screenshot({ path: join(SHOTS, 'live-page.png') })
 
-    // node1 goes away: node0's connection actor leaves `open`, and the link disappears.
-    await swarms[1].close()
-    await page.waitForFunction((id) => {
-      const card = document.querySelector<HTMLElement>(`.actor[data-actor="${id}"]`)
-      return card !== null && (!card.dataset.value!.startsWith('open') || card.dataset.status !== 'active')
-    }, actorId, { timeout: 20_000 })
-    await page.waitForFunction(() => document.querySelectorAll('[data-link]').length === 0)
-    await page.screenshot({ path: join(SHOTS, 'live-page-disconnected.png') })
+      // node1 goes away: node0's connection actor leaves `open`, and the link disappears.
+      await swarms[1].close()
+      await page.waitForFunction((id) => {
+        const card = document.querySelector<HTMLElement>(`.actor[data-actor="${id}"]`)
+        return card !== null && (!card.dataset.value!.startsWith('open') || card.dataset.status !== 'active')
+      }, actorId, { timeout: 20_000 })
+      await page.waitForFunction(() => document.querySelectorAll('[data-link]').length === 0)
+      await page.screenshot({ path: join(SHOTS, 'live-page-disconnected.png') })
 
-    // Another node's actors on a click.
-    await page.click('[data-node="node2"]')
-    await page.waitForFunction(() => document.getElementById('actors-title')!.textContent!.startsWith('Actors of node2'))
-    expect(await page.$$eval('[data-event]', (els) => els.length)).toBeGreaterThan(0)
-    expect(await page.$$eval('#log div', (els) => els.length)).toBeGreaterThan(0)
-    expect(pageErrors).toEqual([])
-    stop = true
-    await running
+      // Another node's actors on a click.
+      await page.click('[data-node="node2"]')
+      await page.waitForFunction(() => document.getElementById('actors-title')!.textContent!.startsWith('Actors of node2'))
+      expect(await page.$$eval('[data-event]', (els) => els.length)).toBeGreaterThan(0)
+      expect(await page.$$eval('#log div', (els) => els.length)).toBeGreaterThan(0)
+      expect(pageErrors).toEqual([])
+    } finally {
+      stop = true
+      await running
+    }
   }, 60_000)
 })

@@ -1,5 +1,5 @@
 /**
- * The live network page (bundled by src/ui/build.ts into dist/ui/app.js): draws what the hub
+ * The live network page (bundled by src/ui/build.ts into dist/src/ui/page/app.js): draws what the hub
  * (src/ui/hub.ts) streams over `/events`: the nodes and their links as a graph (each topic's
  * mesh over it), the selected node's actors as statecharts with their active states
  * highlighted (the same SVG renderer as `xswarm export`), and the event log.
