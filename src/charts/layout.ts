@@ -113,7 +113,7 @@ export async function layoutChart(chart: Chart, elk: ELK): Promise<ChartLayout> 
 
   const node = (s: ChartState): ElkNode => {
     const lines = notes.get(s.id) ?? []
-    const width = Math.max(Math.ceil(s.key.length * 7.8) + 24, ...lines.map((l) => textWidth(l) + 20), 60)
+    const width = Math.max(Math.ceil(s.key.length * 7.8) + 24, ...lines.map((l) => textWidth(l) + 24), 60)
     const top = TITLE_HEIGHT + lines.length * LINE_HEIGHT
     if (s.children.length === 0) return { id: s.id, width, height: top + 6 }
     return {

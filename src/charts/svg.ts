@@ -61,7 +61,7 @@ export function chartSvg(layout: ChartLayout, options: SvgOptions = {}): string 
     out.push(`<text class="name" x="${n(box.x + 10)}" y="${n(box.y + 17)}">${esc(name)}</text>`)
     if (box.notes.length) out.push(`<line class="sep" x1="${n(box.x)}" x2="${n(box.x + box.width)}" y1="${n(box.y + TITLE_HEIGHT - 4)}" y2="${n(box.y + TITLE_HEIGHT - 4)}"/>`)
     box.notes.forEach((line, i) => {
-      const max = Math.floor((box.width - 16) / CHAR_WIDTH)
+      const max = Math.floor((box.width - 12) / CHAR_WIDTH)
       const text = line.length > max ? `${line.slice(0, Math.max(0, max - 1))}…` : line
       out.push(`<text class="note" x="${n(box.x + 8)}" y="${n(box.y + TITLE_HEIGHT + 8 + i * LINE_HEIGHT)}">${esc(text)}</text>`)
     })
