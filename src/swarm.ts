@@ -13,6 +13,7 @@ import type { ProtocolEvent } from '../machines/vocab.js'
 import type { CommandFor, SwarmEvent } from './events.js'
 import { ErrorCodes, XswarmError } from './errors.js'
 import { parseDialAddress } from './identity/address.js'
+import { InOrder } from './in-order.js'
 import type { Driver } from './runtime/driver.js'
 import { InputQueue } from './runtime/queue.js'
 
@@ -55,6 +56,9 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
   /** Inputs settled since the consumer last yielded to the event loop (across wake-ups). */
   #stepsSinceYield = 0
   #pubsubSeq = 0
+  /** Events put in the stream so far (the position of the latest one). */
+  #pushed = 0
+  readonly #inOrder = new InOrder()
   #querySeq = 0
   readonly #queries = new Map<number, { resolve: (found: FoundPeer) => void; reject: (error: Error) => void }>()
 
@@ -79,9 +83,12 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
   _event(event: { type: string; [key: string]: unknown }): void {
     if (event.type === 'swarm.listening') this.#addresses = [...(event as unknown as { addresses: string[] }).addresses]
     this.#events.push(event as AnySwarmEvent)
+    this.#pushed++
     if (event.type === 'discovery.peer.found' || event.type === 'discovery.peer.notFound') this.#answer(event)
     if (event.type === 'swarm.closed') {
-      for (const query of this.#queries.values()) query.reject(new XswarmError(ErrorCodes.SWARM_CLOSED, 'findPeer: the swarm closed'))
+      for (const query of this.#queries.values()) {
+        this._settleInOrder(() => query.reject(new XswarmError(ErrorCodes.SWARM_CLOSED, 'findPeer: the swarm closed')))
+      }
       this.#queries.clear()
       this.#rootClosed = true
       this._input() // wake a close() that waits for input: nothing more will come
@@ -162,8 +169,10 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
 
   /**
    * Find a peer's addresses with iterative Kademlia lookups (discovery must be on). Like
-   * everything, the lookup runs through the queue: the promise settles while the swarm is
-   * driven (iterate it). Rejects with XswarmError `not-found` (the message says why).
+   * everything, the lookup runs through the queue, and the promise settles in order with the
+   * events: when you take its answer (`discovery.peer.found` / `discovery.peer.notFound`), so
+   * it never tells of a state your event stream has not reached. Rejects with XswarmError
+   * `not-found` (the message says why), or `swarm-closed` when you take `swarm.closed` first.
    */
   findPeer(peer: string): Promise<FoundPeer> {
     if (typeof peer !== 'string' || peer.length === 0 || peer.length > 128) throw new TypeError('"peer" expected a peer id string')
@@ -177,10 +186,21 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
     if (!query) return
     this.#queries.delete(event.queryId as number)
     if (event.type === 'discovery.peer.found') {
-      query.resolve({ peer: event.peer as string, addresses: event.addresses as string[], rounds: event.rounds as number })
+      const found = { peer: event.peer as string, addresses: event.addresses as string[], rounds: event.rounds as number }
+      this._settleInOrder(() => query.resolve(found))
     } else {
-      query.reject(new XswarmError(ErrorCodes.NOT_FOUND, `findPeer ${String(event.peer)}: ${String(event.reason ?? 'not-found')} after ${String(event.rounds)} rounds`))
+      const error = new XswarmError(ErrorCodes.NOT_FOUND, `findPeer ${String(event.peer)}: ${String(event.reason ?? 'not-found')} after ${String(event.rounds)} rounds`)
+      this._settleInOrder(() => query.reject(error))
     }
+  }
+
+  /**
+   * @internal Settle a promise in order with the events: `settle` runs when the consumer takes
+   * the event most recently put in the stream (call it from `_event`, right after the answer's
+   * event), or at once if that event was already taken. See src/in-order.ts.
+   */
+  _settleInOrder(settle: () => void): void {
+    this.#inOrder.at(this.#pushed, settle)
   }
 
   /** Ids of the protocols this swarm runs (built-ins and yours). */
@@ -316,6 +336,7 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
 
   #handOut(): E {
     const event = this.#events.shift()!
+    this.#inOrder.took()
     switch (event.type) {
       case 'peer.connected': this.#connected.add((event as { peer: string }).peer); break
       case 'peer.disconnected': this.#connected.delete((event as { peer: string }).peer); break
