@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import '../../src/discovery/builtin.js'
-import { createSimulation } from '../../src/runtime/sim.js'
+import { createSimulation } from '../../src/testing/simulation.js'
 import type { FoundPeer } from '../../src/swarm.js'
 import { createSimTestSwarm, nextSimEvent, takeLogged, useSwarmCleanup } from '../helpers/swarm-test.js'
 
