@@ -7,6 +7,7 @@
 export * from './vocab.js'
 export { swarmMachine, survivor, type SwarmInput } from './swarm.machine.js'
 export { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput, type ConnectionTimeouts } from './connection.machine.js'
+export { refusalsMachine, REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from './refusals.machine.js'
 export { handshakeMachine, HANDSHAKE_PROTOCOL, identityBindingMessage, type HandshakeInput, type HandshakeOutput } from './handshake.machine.js'
 export { pingMachine, pingProtocol, parsePing, PING_ID } from './protocols/ping.machine.js'
 export * from './lib/protocol.js'

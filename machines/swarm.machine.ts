@@ -22,8 +22,11 @@
  *  - an ended connection moves its peer to the connection held for its probe
  *    ([isBoundWithProbeWaiting]) or to the connection the remote kept
  *    ([isBoundWithReplacement], running only), disconnects its peer ([isBoundConnection]),
- *    reports a failed dial ([isFailedDial]), or is only forgotten;
+ *    reports a failed dial ([isFailedDial]) or a refused inbound connection ([isRefusedInbound]),
+ *    or is only forgotten;
  *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol.
+ * Refused inbound connections (admission, and [isRefusedInbound]) go to the `refusals` child
+ * (refusals.machine.ts), which shows them as `connection.refused`, at most 10 a second.
  * Each connection's own lifecycle (dialing, handshaking, open, closing) is its child actor
  * (connection.machine.ts); each protocol is a child actor (systemId `protocol:<id>`).
  *
@@ -41,7 +44,8 @@ import { protocolSystemId, type ProtocolInput } from './lib/protocol.js'
 import { createDrbg, drbgBytes } from './lib/rng.js'
 import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admission.js'
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
-import { broadcast, dialFailed, disconnect } from './swarm/announce.js'
+import { broadcast, dialFailed, disconnect, isRefusal, reportRefused } from './swarm/announce.js'
+import { refusalsMachine } from './refusals.machine.js'
 import {
   awaitingProbeFor, childId, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
   isBound, isProbeable, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
@@ -71,6 +75,7 @@ const DIAL = [
 const ENDED = [
   { guard: 'isBoundConnection', actions: ['refuseProbeWaiting', 'disconnectPeer', 'forgetConnection'] },
   { guard: 'isFailedDial', actions: ['reportDialFailure', 'forgetConnection'] },
+  { guard: 'isRefusedInbound', actions: ['reportRefusal', 'forgetConnection'] },
   { actions: 'forgetConnection' },
 ] as const
 
@@ -101,6 +106,17 @@ export const swarmMachine = setup({
         const id = protocolSystemId(def.id)
         context.protocolRefs.set(def.id, spawnTracked(self, def.machine, { id, systemId: id, input }))
       }
+    }),
+    /** The child that reports refused inbound connections, rate-limited. */
+    startRefusals: enqueueActions(({ context, self }) => {
+      context.refusals = spawnTracked(self, refusalsMachine, { id: 'refusals' })
+    }),
+    /** Summarise the refusals not shown yet, then stop their actor (both before `swarm.closed`). */
+    stopRefusals: enqueueActions(({ context, enqueue }) => {
+      if (!context.refusals) return
+      enqueue.sendTo(context.refusals, { type: 'flush' })
+      enqueue.sendTo(context.refusals, { type: 'xstate.stop' })
+      context.refusals = null
     }),
     announceListening: enqueueActions(({ context, event, enqueue }) => {
       const addresses = (event as { addresses: string[] }).addresses
@@ -144,7 +160,10 @@ export const swarmMachine = setup({
     admitInbound: enqueueActions(({ context, event, enqueue, self }) => {
       const { connId, remoteAddr } = event as { connId: number; remoteAddr: string }
       const admission = admitInbound(context.conns.values(), context.conns.size, context.admission, context.limits, remoteAddr, inputTime(self))
-      if (!admission.admit) return enqueue.emit({ type: 'effect.close', connId, reason: admission.reason })
+      if (!admission.admit) {
+        enqueue.emit({ type: 'effect.close', connId, reason: admission.reason })
+        return reportRefused(context, enqueue as never, remoteAddr, admission.reason)
+      }
       if (admission.shed) {
         admission.shed.shed = true
         enqueue.sendTo(admission.shed.ref, { type: 'conn.close', reason: Reasons.tooManyPending })
@@ -287,6 +306,10 @@ export const swarmMachine = setup({
     disconnectPeer: enqueueActions(({ context, event, enqueue }) => {
       disconnect(context, enqueue as never, peerOfConn(context, event), (event as Ended).reason)
     }),
+    reportRefusal: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Ended
+      reportRefused(context, enqueue as never, e.address, e.reason)
+    }),
     reportDialFailure: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Ended
       dialFailed(context, enqueue as never, e.address, e.reason, e.expectedPeer)
@@ -387,6 +410,11 @@ export const swarmMachine = setup({
       const connectedAnyway = e.peer !== null && context.peers.has(e.peer)
       return e.direction === 'outbound' && !e.wasOpen && !connectedAnyway
     },
+    /** An inbound connection that ended before it authenticated, other than a resolved duplicate or a closing swarm. */
+    isRefusedInbound: ({ event }) => {
+      const e = event as Ended
+      return e.direction === 'inbound' && !e.wasOpen && isRefusal(e.reason)
+    },
     isConnectionActor: ({ context, event }) => context.conns.has(childId(event)),
     noConnectionsLeft: ({ context }) => context.conns.size === 0,
   },
@@ -405,6 +433,7 @@ export const swarmMachine = setup({
       peers: new Map(),
       protocolRefs: new Map(),
       admission: createAdmission(input.allowlist ?? DEFAULT_ALLOWLIST),
+      refusals: null,
     }
   },
   initial: 'starting',
@@ -446,7 +475,7 @@ export const swarmMachine = setup({
       on: { 'cmd.start': { target: 'running' } },
     },
     running: {
-      entry: 'startProtocols',
+      entry: ['startProtocols', 'startRefusals'],
       on: {
         'io.listener.ready': { actions: 'announceListening' },
         'cmd.dial': DIAL,
@@ -481,7 +510,7 @@ export const swarmMachine = setup({
     },
     closed: {
       type: 'final',
-      entry: ['stopProtocols', 'announceClosed'],
+      entry: ['stopProtocols', 'stopRefusals', 'announceClosed'],
     },
   },
 })

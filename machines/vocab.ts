@@ -87,11 +87,20 @@ export interface DialFailedEvent { type: 'dial.failed'; address: string; reason:
 export interface SwarmClosed { type: 'swarm.closed' }
 /** Something went wrong that is not tied to one peer (a listener died, a protocol actor failed). */
 export interface SwarmError { type: 'swarm.error'; code: string; message: string }
+/**
+ * An inbound connection was refused (a connection limit, another private network) or ended
+ * before it authenticated (a failed or timed-out handshake); at most 10 a second are shown
+ * (machines/refusals.machine.ts), the rest are summarised by `connection.refused.suppressed`.
+ */
+export interface ConnectionRefused { type: 'connection.refused'; address: string; reason: string }
+/** Refusals not shown in the window that just ended (or at close): how many, per reason. */
+export interface ConnectionRefusedSuppressed { type: 'connection.refused.suppressed'; count: number; reasons: Record<string, number> }
 /** Any event a protocol outputs (`ping.rtt`, `pubsub.message`, `peer.discovered`, ...). */
 export interface ProtocolEvent { type: string; [key: string]: unknown }
 
 export type CoreSwarmEvent =
   | SwarmListening | PeerConnected | PeerDisconnected | DialFailedEvent | SwarmClosed | SwarmError
+  | ConnectionRefused | ConnectionRefusedSuppressed
 
 /** Close reasons the core uses (a peer reads them as the WebSocket close reason). */
 export const Reasons = {

@@ -4,6 +4,7 @@
  * emits of the same action (both go through XState's deferred path).
  * @module
  */
+import { Reasons } from '../vocab.js'
 import type { SwarmContext } from './registry.js'
 
 /** The `enqueue` of an `enqueueActions` callback, as far as these helpers use it. */
@@ -21,6 +22,19 @@ export function dialFailed(context: SwarmContext, enqueue: Enqueue, address: str
   const failure = { type: 'dial.failed', address, reason, ...(peer ? { peer } : {}) }
   enqueue.emit(failure as never)
   broadcast(context, enqueue, failure)
+}
+
+/** Reasons an inbound connection ends without being a refusal: a duplicate resolved, a swarm closing. */
+const NOT_REFUSALS: ReadonlySet<string> = new Set([Reasons.duplicate, Reasons.swarmClosed])
+
+/** Whether an inbound connection that ended for `reason` before it authenticated counts as refused. */
+export function isRefusal(reason: string): boolean {
+  return !NOT_REFUSALS.has(reason)
+}
+
+/** An inbound connection was refused: the refusals actor reports it to the user, rate-limited. */
+export function reportRefused(context: SwarmContext, enqueue: Enqueue, address: string, reason: string): void {
+  if (context.refusals && isRefusal(reason)) enqueue.sendTo(context.refusals as never, { type: 'refused', address, reason } as never)
 }
 
 /** The peer is gone: unbind it and tell the user and every protocol. */

@@ -71,6 +71,8 @@ export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   protocolRefs: Map<string, AnyActorRef>
   /** Per-source token buckets and the allowlist (lib/admission.ts). */
   admission: AdmissionState
+  /** Reports refused inbound connections, rate-limited (refusals.machine.ts); null before start and after close. */
+  refusals: AnyActorRef | null
 }
 
 /** Messages from the root's own children. */

@@ -100,12 +100,13 @@ const SAMPLES: Sample[] = [
   { type: 'conn.probe.answered', key: 'c1', before: probing },
   { type: 'conn.probe.failed', key: 'c1', before: probing },
   { ...ended('c1', 'connection-lost', { peer: X }), before: probing },
-  // conn.ended: unknown, bound with replacement, bound, failed dial, only forgotten.
+  // conn.ended: unknown, bound with replacement, bound, failed dial, refused inbound, only forgotten.
   ended('c9', 'hung-up'),
   { ...ended('c1', 'duplicate'), before: securedReplacement },
   { ...ended('c1', 'hung-up', { peer: X }), before: connectX },
   { ...ended('d1', 'connection-refused', { direction: 'outbound', wasOpen: false, address: 'memory://y' }), before: [dialAny] },
-  { ...ended('c1', 'handshake-timeout', { wasOpen: false, closesLast: true }), before: [opened(1)] },
+  { ...ended('c1', 'handshake-timeout', { wasOpen: false }), before: [opened(1)] },
+  { ...ended('c1', 'duplicate', { wasOpen: false, closesLast: true }), before: [opened(1)] },
   // Frames: to the connection, to a protocol.
   { type: 'io.conn.frame', connId: 1, protocol: '/xswarm/conn/1', body: [2, 0], before: connectX },
   { type: 'io.conn.frame', connId: 1, protocol: '/x/1', body: 1, before: connectX },
@@ -125,6 +126,7 @@ const SAMPLES: Sample[] = [
   ended('c1', 'swarm-closed', { peer: X }),
   ended('d1', 'swarm-closed', { direction: 'outbound', wasOpen: false, address: 'memory://y' }),
   ended('c2', 'swarm-closed', { wasOpen: false }),
+  ended('c2', 'handshake-timeout', { wasOpen: false }),
 ]
 
 /** The samples some active state node has a transition for (`xstate.error.actor.*` is a wildcard). */
