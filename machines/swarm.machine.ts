@@ -40,8 +40,7 @@
 import { emit, enqueueActions, setup } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
 import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
-import { protocolSystemId, type ProtocolInput } from './lib/protocol.js'
-import { createDrbg, drbgBytes } from './lib/rng.js'
+import { createDrbg } from './lib/rng.js'
 import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admission.js'
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
 import { broadcast, dialFailed, disconnect, isRefusal, reportRefused } from './swarm/announce.js'
@@ -50,6 +49,7 @@ import {
   awaitingProbeFor, childId, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
   isBound, isProbeable, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
+import { restartProtocol, startProtocol } from './protocol-restart.js'
 import { Reasons, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
 
 export { survivor }
@@ -92,20 +92,7 @@ export const swarmMachine = setup({
     // actions: a child that settles synchronously inside a custom action would run its own
     // built-in actions under XState's "custom action" flag.
     startProtocols: enqueueActions(({ context, self }) => {
-      for (const def of context.protocols) {
-        const input: ProtocolInput = {
-          peerId: context.peerId,
-          protocol: def.id,
-          seed: drbgBytes(context.drbg, 32),
-          options: def.options,
-          addresses: context.addresses,
-          crypto: context.suite,
-          sign: context.sign,
-          publicKey: context.identityKey,
-        }
-        const id = protocolSystemId(def.id)
-        context.protocolRefs.set(def.id, spawnTracked(self, def.machine, { id, systemId: id, input }))
-      }
+      for (const def of context.protocols) startProtocol(context, self, def)
     }),
     /** The child that reports refused inbound connections, rate-limited. */
     startRefusals: enqueueActions(({ context, self }) => {
@@ -351,8 +338,13 @@ export const swarmMachine = setup({
       if (rec.connId !== undefined) enqueue.emit({ type: 'effect.close', connId: rec.connId, reason: 'internal-error' })
       if (bound) disconnect(context, enqueue as never, peerOf(rec)!, 'internal-error')
     }),
+    /** A protocol actor threw: restarted within its budget, else given up (protocol-restart.ts). */
+    restartFailedProtocol: enqueueActions(({ context, event, enqueue, self }) => {
+      const error = (event as { error?: unknown }).error
+      restartProtocol(context, self, enqueue as never, childId(event), String(error instanceof Error ? error.message : error))
+    }),
     /** A child actor threw: never silently. */
-    reportChildFailure: emit(({ event }, params: { code: 'connection-failed' | 'protocol-failed' }) => {
+    reportChildFailure: emit(({ event }, params: { code: 'connection-failed' }) => {
       const error = (event as { error?: unknown }).error
       const message = String(error instanceof Error ? error.message : error)
       return { type: 'swarm.error' as const, code: params.code, message: `${childId(event)}: ${message}` }
@@ -432,6 +424,7 @@ export const swarmMachine = setup({
       byDialId: new Map(),
       peers: new Map(),
       protocolRefs: new Map(),
+      protocolRestarts: new Map(),
       admission: createAdmission(input.allowlist ?? DEFAULT_ALLOWLIST),
       refusals: null,
     }
@@ -462,7 +455,7 @@ export const swarmMachine = setup({
     'io.call.done': { actions: 'forwardCallResult' },
     'xstate.error.actor.*': [
       { guard: 'isConnectionActor', actions: ['dropFailedConnection', { type: 'reportChildFailure', params: { code: 'connection-failed' } }] },
-      { actions: { type: 'reportChildFailure', params: { code: 'protocol-failed' } } },
+      { actions: 'restartFailedProtocol' },
     ],
   },
   states: {

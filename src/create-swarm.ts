@@ -37,6 +37,8 @@ import { discoveryForSwarm } from './discovery/builtin.js'
 import { DISCOVERY_ID } from '../machines/discovery/discovery.machine.js'
 import type { DiscoveryOptions } from '../machines/discovery/options.js'
 import type { Transport } from './transport/transport.js'
+import { actorsForSwarm, type ActorsOptions } from './actors/builtin.js'
+import { ACTORS_ID } from '../machines/actors/context.js'
 
 export interface SwarmOptions {
   /**
@@ -87,11 +89,13 @@ export interface SwarmOptions {
    * (`['127.0.0.0/8', '::1']`); `[]` limits every source. See SECURITY.md.
    */
   allowlist?: string[]
+  /** The actor layer's options (logic offered to spawnOn, limits, timeouts), or `false` to leave it out. */
+  actors?: false | ActorsOptions
 }
 
 const KNOWN_OPTIONS = new Set([
   'listen', 'bootstrap', 'discovery', 'secretKey', 'identityFile', 'swarmKey', 'protocols', 'ping', 'limits',
-  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls', 'metrics',
+  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls', 'metrics', 'actors',
 ])
 
 
@@ -112,7 +116,8 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
   const peerId = peerIdFromPublicKey(suite.sha256, identityKey)
   const staticPrivate = random(32)
   const staticKey = { privateKey: staticPrivate, publicKey: suite.x25519PublicKey(staticPrivate) }
-  const protocols = resolveProtocols(options)
+  const actorLayer = actorsForSwarm(options.actors, peerId)
+  const protocols = resolveProtocols(options, actorLayer?.protocol)
   const servers = (options.listen ?? []).filter((entry): entry is SharedServer => typeof entry !== 'string')
   const listen = (options.listen ?? []).map((entry) => (typeof entry === 'string' ? parseListenAddress(entry).url : sharedServerUrl(entry)))
   const codec = resolveCodecLimits({ maxFrameBytes: limits.maxFrameBytes })
@@ -151,9 +156,14 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
       : (event) => (logging?.event(event), metrics?.event(event), swarm._event(event)),
     onInput: () => swarm?._input(),
   })
-  swarm = new Swarm(peerId, driver, new Set(protocols.map((p) => p.id)))
+  swarm = new Swarm(peerId, driver, new Set(protocols.map((p) => p.id)), actorLayer?.actors)
   if (metrics) registerMetrics(swarm, metrics)
   driver.start()
+  actorLayer?.actors._bind(driver.root.system, {
+    command: (event) => swarm.command(ACTORS_ID, event as never),
+    addresses: () => swarm.addresses,
+    closed: () => swarm.closed,
+  })
   let bound: string[]
   try {
     bound = await driver.listen(listen)
@@ -249,7 +259,7 @@ async function resolveSecretKey(options: SwarmOptions, random: (n: number) => Ui
 }
 
 /** Built-ins first, then the user's; a user protocol with a built-in's id replaces that built-in. */
-function resolveProtocols(options: SwarmOptions): ProtocolDefinition<any>[] {
+function resolveProtocols(options: SwarmOptions, actors: ProtocolDefinition<any> | undefined): ProtocolDefinition<any>[] {
   if (options.protocols !== undefined && !Array.isArray(options.protocols)) {
     throw new TypeError('"options.protocols" expected an array of protocol definitions')
   }
@@ -264,5 +274,6 @@ function resolveProtocols(options: SwarmOptions): ProtocolDefinition<any>[] {
   if (options.pubsub !== false) builtin.push(pubsubProtocol(options.pubsub ?? {}))
   const discovery = discoveryForSwarm(options)
   if (discovery) builtin.push(discovery)
+  if (actors) builtin.push(actors)
   return [...builtin.filter((def) => !seen.has(def.id)), ...user]
 }

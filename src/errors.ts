@@ -38,6 +38,23 @@ export const ErrorCodes = {
   READER_BUSY: 'reader-busy',
   /** `findPeer` found no address for the peer. */
   NOT_FOUND: 'not-found',
+  // Actors (README "Actors"): what is known about an ask, spawnOn or send that failed.
+  /** Never sent: the actor's node could not be reached. */
+  UNREACHABLE: 'unreachable',
+  /** The node has no actor of that name. */
+  NO_SUCH_ACTOR: 'no-such-actor',
+  /** The target refused it (its `accept`, a check of the event, or spawnOn not allowed). */
+  REJECTED: 'rejected',
+  /** A bound was reached: the target's mailbox, this node's pending asks or hosted actors. */
+  OVERLOADED: 'overloaded',
+  /** The target stopped before it handled the event, or before it answered. */
+  ACTOR_STOPPED: 'actor-stopped',
+  /** Sent, then the connection to its node was lost: the outcome is unknown. */
+  PEER_DISCONNECTED: 'peer-disconnected',
+  /** Sent, and no answer in time: the outcome is unknown. */
+  TIMEOUT: 'timeout',
+  /** A protocol actor failed past its restart budget; commands to it are refused. */
+  PROTOCOL_FAILED: 'protocol-failed',
   /** A protocol id was registered twice, or a command named an unknown protocol. */
   PROTOCOL: 'protocol',
 } as const

@@ -16,14 +16,17 @@ import type { PingCommand, PingRtt } from '../machines/protocols/ping.machine.js
 import type { PubsubCommand } from '../machines/pubsub/pubsub.machine.js'
 import type { PubsubUserEvent } from '../machines/pubsub/state.js'
 import type { CoreSwarmEvent } from '../machines/vocab.js'
+import type { ActorsUserEvent } from '../machines/actors/context.js'
 
 export type { DiscoveryCommand, DiscoveryUserEvent, PingCommand, PingRtt, PubsubCommand, PubsubUserEvent }
 
 /**
- * Events of the actor layer (`actor.down`, `actor.restarted`). The actors layer replaces
- * `never` with its union here, and every `SwarmEvent` gets them.
+ * Events of the actor layer (`actor.down`, `actor.restarted`, `actor.undelivered`; README
+ * "Actors"), and `protocol.restarted` (a protocol actor that threw was started again).
  */
-export type ActorEvent = never
+export type ActorEvent =
+  | Extract<ActorsUserEvent, { type: 'actor.down' | 'actor.restarted' | 'actor.undelivered' }>
+  | { type: 'protocol.restarted'; protocol: string; restarts: number; error: string }
 
 /** Every built-in event a swarm hands out: core, ping, pubsub, discovery (and actors). */
 export type SwarmEvent = CoreSwarmEvent | PingRtt | PubsubUserEvent | DiscoveryUserEvent | ActorEvent

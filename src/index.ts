@@ -29,3 +29,8 @@ export { pubsubProtocol, PUBSUB_ID, type PubsubProtocolOptions } from '../machin
 export { discoveryProtocol, DISCOVERY_ID } from '../machines/discovery/discovery.machine.js'
 export type { DiscoveryOptions } from '../machines/discovery/options.js'
 export { loadPeerStore, savePeerStore, createPeerStoreWriter } from './discovery/peer-store-file.js'
+export { Actors, type Accept, type SpawnOptions, type Spawned, type ActorTarget, type SendOptions, type AskOptions } from './actors/actors.js'
+export type { ActorsOptions } from './actors/builtin.js'
+export { RemoteRef, atLeastOnce } from './actors/remote-ref.js'
+export { actorsProtocol, actorsMachine, ACTORS_ID } from '../machines/actors/actors.machine.js'
+export { DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS, type ActorLimits, type ActorTimeouts } from '../machines/actors/options.js'

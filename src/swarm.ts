@@ -16,6 +16,7 @@ import { parseDialAddress } from './identity/address.js'
 import { InOrder } from './in-order.js'
 import type { Driver } from './runtime/driver.js'
 import { InputQueue } from './runtime/queue.js'
+import type { Actors } from './actors/actors.js'
 
 export type { SwarmEvent }
 
@@ -62,11 +63,22 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
   #querySeq = 0
   readonly #queries = new Map<number, { resolve: (found: FoundPeer) => void; reject: (error: Error) => void }>()
 
+  readonly #actors: Actors | undefined
+  /** Protocols given up after too many restarts (machines/protocol-restart.ts). */
+  readonly #failedProtocols = new Set<string>()
+
   /** @internal use createSwarm */
-  constructor(peerId: string, driver: Driver, protocols: ReadonlySet<string>) {
+  constructor(peerId: string, driver: Driver, protocols: ReadonlySet<string>, actors?: Actors) {
     this.peerId = peerId
     this.#driver = driver
     this.#protocols = protocols
+    this.#actors = actors
+  }
+
+  /** The actor layer (README "Actors"): spawn, ref, ask, watch, spawnOn, stop. */
+  get actors(): Actors {
+    if (!this.#actors) throw new XswarmError(ErrorCodes.PROTOCOL, 'the actor layer is off on this swarm (createSwarm({ actors: false }))')
+    return this.#actors
   }
 
   /** Full dialable addresses, each ending in /p2p/<peerId>. */
@@ -84,6 +96,8 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
     if (event.type === 'swarm.listening') this.#addresses = [...(event as unknown as { addresses: string[] }).addresses]
     this.#events.push(event as AnySwarmEvent)
     this.#pushed++
+    this.#actors?._observe(event)
+    if (event.type === 'swarm.error' && event.code === 'protocol-failed' && event.final === true) this.#failedProtocols.add(String(event.protocol))
     if (event.type === 'discovery.peer.found' || event.type === 'discovery.peer.notFound') this.#answer(event)
     if (event.type === 'swarm.closed') {
       for (const query of this.#queries.values()) {
@@ -144,6 +158,9 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
     }
     if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
       throw new TypeError('"event" expected an object with a string "type"')
+    }
+    if (this.#failedProtocols.has(protocol)) {
+      throw new XswarmError(ErrorCodes.PROTOCOL_FAILED, `protocol ${protocol} failed past its restart budget and is stopped (see the swarm.error event)`)
     }
     this.#assertOpen('command')
     this.#driver.push({ type: 'cmd.protocol', protocol, event })
@@ -224,10 +241,13 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
   }
 
   #take(maxSteps: number): E | undefined {
-    for (let steps = 0; this.#events.length === 0; steps++) {
+    for (let steps = 0; ; steps++) {
+      while (this.#events.length > 0) {
+        const event = this.#handOut()
+        if (event) return event
+      }
       if (steps >= maxSteps || !this.#driver.step()) return undefined
     }
-    return this.#handOut()
   }
 
   /**
@@ -334,9 +354,11 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
     return this.#closing !== null || this.#rootClosed
   }
 
-  #handOut(): E {
+  /** The next event for the user, or `undefined` if it settled a promise instead (`actors.*`). */
+  #handOut(): E | undefined {
     const event = this.#events.shift()!
     this.#inOrder.took()
+    if (this.#actors?._settle(event as never)) return undefined
     switch (event.type) {
       case 'peer.connected': this.#connected.add((event as { peer: string }).peer); break
       case 'peer.disconnected': this.#connected.delete((event as { peer: string }).peer); break

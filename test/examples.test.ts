@@ -23,6 +23,8 @@ describe.concurrent('examples', () => {
     ['public-node', /client 1: peer\.connected[\s\S]*client 3: dial\.failed \(too-many-connections-per-ip\)[\s\S]*public node: done/],
     ['inspect', /\[inspect\] actor started[\s\S]*← peer\.connected[\s\S]*inspection events seen: .*@xstate\.event/],
     ['live-page', /live page: http:\/\/127\.0\.0\.1:\d+\/[\s\S]*\/events sent 3 nodes[\s\S]*live page: ok/],
+    ['actors-counter', /B asked: \{"type":"count","n":1\}[\s\S]*B's machine got count 3[\s\S]*does not exist: no-such-actor[\s\S]*B actors protocol ← actors\.ask[\s\S]*A actors protocol → deliver to counter[\s\S]*B actors protocol → actors\.answer[\s\S]*actors-counter: done/],
+    ['work-queue', /killing w2 in the middle of job \d+[\s\S]*20 of 20 jobs done, each exactly once: true; redelivered after w2 died: \[\d[\s\S]*work-queue: done/],
   ])('examples/%s.ts runs and exits 0', async (name, expected) => {
     const { code, stdout, stderr } = await runExample(name)
     expect(code, `stdout:\n${stdout}\nstderr:\n${stderr}`).toBe(0)

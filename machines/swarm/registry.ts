@@ -69,6 +69,8 @@ export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   byDialId: Map<number, string>
   peers: Map<string, PeerRecord>
   protocolRefs: Map<string, AnyActorRef>
+  /** Input times of each protocol's restarts within the window (protocol-restart.ts). */
+  protocolRestarts: Map<string, number[]>
   /** Per-source token buckets and the allowlist (lib/admission.ts). */
   admission: AdmissionState
   /** Reports refused inbound connections, rate-limited (refusals.machine.ts); null before start and after close. */

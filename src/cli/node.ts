@@ -4,6 +4,8 @@
  * a readable log of its events, or with `--json` one JSON object per swarm event.
  * @module
  */
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../swarm.js'
 import { CliError, EXIT_OK, intFlag, parseFlags, untilAborted, UsageError, type Io } from './args.js'
 import { createPeerStoreWriter, type PeerStoreWriter } from '../discovery/peer-store-file.js'
@@ -39,6 +41,9 @@ Options:
   -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
                       discovery); same as DEBUG=xswarm:*
   --metrics PORT      serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: any free port)
+  --actors MODULE     host actors: import MODULE (a .js/.mjs file) and call its default
+                      export with (swarm, { dial, data, out }) after start; a function
+                      it returns sees every event (see README "Actors")
   --json              print one JSON object per swarm event, one per line
   --ui PORT           serve the live page on http://127.0.0.1:PORT/ (0: any free
                       port): links, meshes, this node's actors as live statecharts
@@ -58,6 +63,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     json: { type: 'boolean' },
     metrics: { type: 'string' },
     ui: { type: 'string' },
+    actors: { type: 'string' },
   })
   if (flags.help) {
     io.out(NODE_HELP)
@@ -123,10 +129,13 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     }
   }
 
+  const onEvent = flags.actors ? await hostActors(flags.actors, swarm, { dial: flags.dial ?? [], data: flags.data, out: io.out }) : undefined
+
   const loop = (async () => {
     for await (const event of swarm) {
       uiNode?.event(event)
       io.out(json ? eventToJson(event as SwarmEvent & Record<string, unknown>) : describeEvent(event, clock))
+      onEvent?.(event)
       if (event.type === 'discovery.exported') peerStore?.schedule((event as unknown as { peers: ExportedPeers }).peers)
     }
   })()
@@ -139,6 +148,22 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
   await peerStore?.close()
   await ui?.close()
   return EXIT_OK
+}
+
+/** What an `--actors` module's default export is given. */
+export interface ActorsModuleContext { dial: string[]; data?: string; out: (line: string) => void }
+
+/** `--actors MODULE`: import it and let it host actors on `swarm`; it may return an event listener. */
+async function hostActors(module: string, swarm: Swarm, context: ActorsModuleContext): Promise<((event: SwarmEvent) => void) | undefined> {
+  let mod: { default?: unknown }
+  try {
+    mod = (await import(pathToFileURL(resolve(module)).href)) as { default?: unknown }
+  } catch (error) {
+    throw new UsageError(`--actors ${module}: cannot import it: ${(error as Error).message}`)
+  }
+  if (typeof mod.default !== 'function') throw new UsageError(`--actors ${module}: its default export must be a function (swarm, context) => …`)
+  const listener = await (mod.default as (s: Swarm, c: ActorsModuleContext) => unknown)(swarm, context)
+  return typeof listener === 'function' ? (listener as (event: SwarmEvent) => void) : undefined
 }
 
 /** Close the swarm and wait until its event loop has seen `swarm.closed`. */

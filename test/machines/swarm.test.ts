@@ -172,13 +172,18 @@ describe('root machine alone', () => {
     expect(r.root.getSnapshot().status).toBe('done')
   })
 
-  it('a protocol actor that throws is reported as swarm.error protocol-failed; the root keeps running', () => {
+  it('a protocol actor that throws is reported and restarted (3 times within a minute), then given up for good; the root keeps running', () => {
+    let started = 0
     const boom = setup({}).createMachine({
+      entry: () => { started++ },
       on: { 'boom.now': { actions: () => { throw new Error('kaboom') } } },
     })
     const r = startRoot(rootInput(1, { protocols: [defineProtocol({ id: '/test/boom/1', machine: boom })] }))
-    r.send({ type: 'cmd.protocol', protocol: '/test/boom/1', event: { type: 'boom.now' } })
-    expect(r.of('swarm.error')).toEqual([{ type: 'swarm.error', code: 'protocol-failed', message: 'protocol:/test/boom/1: kaboom' }])
+    const failure = { type: 'swarm.error', code: 'protocol-failed', message: 'protocol:/test/boom/1: kaboom', protocol: '/test/boom/1' }
+    for (let i = 1; i <= 4; i++) r.send({ type: 'cmd.protocol', protocol: '/test/boom/1', event: { type: 'boom.now' } })
+    expect(r.of('swarm.error')).toEqual([failure, failure, failure, { ...failure, final: true }])
+    expect(r.of('protocol.restarted').map((e) => e.restarts)).toEqual([1, 2, 3])
+    expect(started).toBe(4)
     expect(r.root.getSnapshot().status).toBe('active')
   })
 })

@@ -1,0 +1,250 @@
+// Side-by-side actor messaging benchmark (issue 9 item 12), all systems in one process on
+// 127.0.0.1, the same measurement code for each:
+//   xswarm  — two swarms over ws, one connection; one sending actor (the user's ref), one
+//             receiving actor hosted on the other node (`swarm.actors`), small events.
+//   raw     — ws + msgpackr request/response, no security, no actors: the ceiling.
+//   libp2p  — js-libp2p 2.10 (ws + noise + yamux, versions in package.json, after
+//             shared/notes/js-libp2p-on-node20.md), request/response over one stream with a
+//             2-byte length prefix; connectionMonitor off.
+// Figures: one-way events/s, ask round trips/s with p50/p99 latency at 1 and 64 in flight,
+// and (xswarm) heap per idle hosted actor beyond XState's own.
+// Usage: npm install && npm run build (repository root), then here: npm install; npm run full
+//        (or npm run quick). Writes ../results/actors.json (quick: actors.quick.json).
+import { writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { performance } from 'node:perf_hooks'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const quick = process.argv.includes('--quick')
+const ONE_WAY = quick ? 20_000 : 200_000
+const ASK_MS = quick ? 1000 : 4000
+const ACTORS = quick ? 2000 : 5000
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+const turn = () => new Promise((r) => setImmediate(r))
+
+async function until(what, cond, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`)
+    await turn()
+  }
+}
+
+/** One-way: send `n` events, time until the receiver counted them all. */
+async function oneWay(system) {
+  const t0 = performance.now()
+  await system.oneWay(ONE_WAY)
+  const s = (performance.now() - t0) / 1000
+  return { events: ONE_WAY, seconds: +s.toFixed(3), perSecond: Math.round(ONE_WAY / s) }
+}
+
+/** Asks with `inFlight` outstanding for ASK_MS: round trips/s and latency percentiles. */
+async function asks(system, inFlight) {
+  const latencies = []
+  const deadline = performance.now() + ASK_MS
+  const t0 = performance.now()
+  const lane = async () => {
+    while (performance.now() < deadline) {
+      const s = performance.now()
+      await system.ask()
+      latencies.push(performance.now() - s)
+    }
+  }
+  await Promise.all(Array.from({ length: inFlight }, lane))
+  const s = (performance.now() - t0) / 1000
+  latencies.sort((a, b) => a - b)
+  const pct = (p) => +latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(3)
+  return { inFlight, roundTrips: latencies.length, perSecond: Math.round(latencies.length / s), p50Ms: pct(0.5), p99Ms: pct(0.99) }
+}
+
+// ------------------------------------------------------------------------------------------
+async function xswarmSystem() {
+  const entry = resolve(here, '../../dist/src/index.js')
+  const { createSwarm } = await import(pathToFileURL(entry).href)
+  const { setup, assign, sendTo } = await import('xstate')
+  const opts = { listen: ['ws://127.0.0.1:0'], discovery: false, pubsub: false, ping: false }
+  const a = await createSwarm(opts)
+  const b = await createSwarm(opts)
+  const loops = [a, b].map((s) => (async () => { for await (const _ of s) { /* drive */ } })())
+  b.dial(a.addresses[0])
+  await until('connected', () => b.isConnected(a.peerId) && a.isConnected(b.peerId), 10_000)
+  const sink = setup({}).createMachine({ context: { n: 0 }, on: { e: { actions: assign({ n: ({ context }) => context.n + 1 }) } } })
+  const echo = setup({}).createMachine({ on: { q: { actions: sendTo(({ event }) => event.replyTo, { type: 'r' }) } } })
+  const counter = a.actors.spawn(sink, { name: 'sink', accept: 'any' })
+  a.actors.spawn(echo, { name: 'echo', accept: 'any' })
+  const sinkRef = b.actors.ref(counter.address)
+  const echoAddress = `${a.addresses[0]}/actor/echo`
+  return {
+    name: 'xswarm',
+    async oneWay(n) {
+      const start = counter.ref.getSnapshot().context.n
+      for (let i = 0; i < n; i++) {
+        sinkRef.send({ type: 'e', i })
+        if ((i & 1023) === 1023) await turn()
+      }
+      await until('one-way delivery', () => counter.ref.getSnapshot().context.n - start >= n)
+    },
+    ask: () => b.actors.ask(echoAddress, { type: 'q' }),
+    async heapPerActor() {
+      const idle = setup({}).createMachine({ context: { n: 0 }, on: { e: { actions: assign({ n: ({ context }) => context.n + 1 }) } } })
+      const { createActor } = await import('xstate')
+      const heap = () => { global.gc(); global.gc(); return process.memoryUsage().heapUsed }
+      let h0 = heap()
+      const plain = []
+      for (let i = 0; i < ACTORS; i++) plain.push(createActor(idle).start())
+      const xstateOwn = (heap() - h0) / ACTORS
+      for (const p of plain) p.stop()
+      plain.length = 0
+      h0 = heap()
+      for (let i = 0; i < ACTORS; i++) a.actors.spawn(idle, { name: `idle-${i}` })
+      await sleep(200)
+      const hosted = (heap() - h0) / ACTORS
+      return { actors: ACTORS, xstateOwnBytes: Math.round(xstateOwn), hostedBytes: Math.round(hosted), beyondXstateBytes: Math.round(hosted - xstateOwn) }
+    },
+    async stop() { await Promise.all([a.close(), b.close()]); await Promise.all(loops) },
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+async function rawSystem() {
+  const { WebSocketServer, WebSocket } = await import('ws')
+  const { pack, unpack } = await import('msgpackr')
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise((r) => server.once('listening', r))
+  let count = 0
+  server.on('connection', (ws) => ws.on('message', (data) => {
+    const m = unpack(data)
+    if (m.type === 'e') count++
+    else ws.send(pack({ type: 'r', id: m.id }))
+  }))
+  const client = new WebSocket(`ws://127.0.0.1:${server.address().port}`, { perMessageDeflate: false })
+  await new Promise((r) => client.once('open', r))
+  const pending = new Map()
+  let seq = 0
+  client.on('message', (data) => { const m = unpack(data); pending.get(m.id)?.(); pending.delete(m.id) })
+  return {
+    name: 'raw ws + msgpackr',
+    async oneWay(n) {
+      const start = count
+      for (let i = 0; i < n; i++) {
+        client.send(pack({ type: 'e', i }))
+        if ((i & 1023) === 1023) await turn()
+      }
+      await until('one-way delivery', () => count - start >= n)
+    },
+    ask: () => new Promise((resolve) => { const id = ++seq; pending.set(id, resolve); client.send(pack({ type: 'q', id })) }),
+    async stop() { client.close(); await new Promise((r) => server.close(r)) },
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+function pushable() {
+  const queue = []
+  let wake = null
+  return {
+    push(x) { queue.push(x); wake?.(); wake = null },
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()
+        await new Promise((r) => { wake = r })
+      }
+    },
+  }
+}
+
+/** Split a byte stream into 2-byte-length-prefixed messages. */
+function framer(onMessage) {
+  let buf = new Uint8Array(0)
+  return (chunk) => {
+    const joined = new Uint8Array(buf.length + chunk.length)
+    joined.set(buf)
+    joined.set(chunk, buf.length)
+    let at = 0
+    while (joined.length - at >= 2) {
+      const len = (joined[at] << 8) | joined[at + 1]
+      if (joined.length - at - 2 < len) break
+      onMessage(joined.subarray(at + 2, at + 2 + len))
+      at += 2 + len
+    }
+    buf = joined.slice(at)
+  }
+}
+
+const frame = (bytes) => { const out = new Uint8Array(bytes.length + 2); out[0] = bytes.length >> 8; out[1] = bytes.length & 255; out.set(bytes, 2); return out }
+
+async function libp2pSystem() {
+  const { createLibp2p } = await import('libp2p')
+  const { webSockets } = await import('@libp2p/websockets')
+  const wsFilters = await import('@libp2p/websockets/filters')
+  const { noise } = await import('@chainsafe/libp2p-noise')
+  const { yamux } = await import('@chainsafe/libp2p-yamux')
+  const { pack, unpack } = await import('msgpackr')
+  const make = () => createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
+    transports: [webSockets({ filter: wsFilters.all })],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+  })
+  const a = await make()
+  const b = await make()
+  let count = 0
+  await a.handle('/bench/actors/1', ({ stream }) => {
+    const out = pushable()
+    void stream.sink(out)
+    const onMessage = framer((bytes) => {
+      const m = unpack(bytes)
+      if (m.type === 'e') count++
+      else out.push(frame(pack({ type: 'r', id: m.id })))
+    })
+    void (async () => { for await (const chunk of stream.source) onMessage(chunk.subarray()) })()
+  })
+  const stream = await b.dialProtocol(a.getMultiaddrs()[0], '/bench/actors/1')
+  const out = pushable()
+  void stream.sink(out)
+  const pending = new Map()
+  let seq = 0
+  const onReply = framer((bytes) => { const m = unpack(bytes); pending.get(m.id)?.(); pending.delete(m.id) })
+  void (async () => { for await (const chunk of stream.source) onReply(chunk.subarray()) })()
+  return {
+    name: 'js-libp2p 2.10 request/response',
+    async oneWay(n) {
+      const start = count
+      for (let i = 0; i < n; i++) {
+        out.push(frame(pack({ type: 'e', i })))
+        if ((i & 1023) === 1023) await turn()
+      }
+      await until('one-way delivery', () => count - start >= n)
+    },
+    ask: () => new Promise((resolve) => { const id = ++seq; pending.set(id, resolve); out.push(frame(pack({ type: 'q', id }))) }),
+    async stop() { await a.stop(); await b.stop() },
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+const results = { date: new Date().toISOString(), node: process.version, quick, command: `cd bench/actors && npm run ${quick ? 'quick' : 'full'}`, systems: [] }
+for (const make of [xswarmSystem, rawSystem, libp2pSystem]) {
+  let system
+  try {
+    system = await make()
+  } catch (error) {
+    console.error(`skipping: ${error.message}`)
+    continue
+  }
+  const r = { name: system.name }
+  await asks(system, 1) // warm-up
+  r.oneWay = await oneWay(system)
+  r.ask1 = await asks(system, 1)
+  r.ask64 = await asks(system, 64)
+  if (system.heapPerActor) r.heapPerIdleActor = await system.heapPerActor()
+  console.log(JSON.stringify(r))
+  results.systems.push(r)
+  await system.stop()
+}
+const x = results.systems.find((s) => s.name === 'xswarm')
+const l = results.systems.find((s) => s.name.startsWith('js-libp2p'))
+if (x && l) results.xswarmOverLibp2pAsk64 = +(x.ask64.perSecond / l.ask64.perSecond).toFixed(2)
+writeFileSync(resolve(here, `../results/actors${quick ? '.quick' : ''}.json`), JSON.stringify(results, null, 2) + '\n')
+console.log(`written bench/results/actors${quick ? '.quick' : ''}.json`)
+process.exit(0)

@@ -1,0 +1,208 @@
+/**
+ * `/xswarm/actors/1`: a user's XState actors, addressed from anywhere in the swarm.
+ *
+ * One protocol actor per swarm (systemId `protocol:/xswarm/actors/1`), written with the same
+ * protocol API as every other protocol: it hears peer facts, the actors frames of peers
+ * (checked by `parseActorFrame` before it sees them) and the shell's commands (`actors.send`,
+ * `actors.ask`, `actors.host`, `actors.watch`, ...), and answers with frames, dial requests,
+ * `effect.call`s (the shell delivers events to the hosted actors and recreates failed ones)
+ * and events (`actor.down`, `actor.restarted`, `actor.undelivered`; `actors.answer` and
+ * `actors.spawned` settle the shell's promises). Its timers (ask timeouts, watch grace,
+ * redial backoff, restart backoff) are named delayed self-events: they go through the swarm's
+ * clock and queue like everything else.
+ *
+ *   active ──(swarm.closing)──▶ closed
+ *
+ * The chart shows the protocol's life and names each handler; per-item state (actors, asks,
+ * watches, peers, pairs) is data in Maps, as context.ts explains.
+ * @module
+ */
+import { enqueueActions, setup, type AnyActorRef } from 'xstate'
+import { callRequest, defineProtocol, toPeer, type FromSwarm, type ProtocolInput } from '../lib/protocol.js'
+import { inputTime } from '../lib/runtime.js'
+import type { SendEffect } from '../vocab.js'
+import {
+  ACTORS_ID, createContext, type ActorsCommand, type ActorsContext, type Delivery, type ActorsProtocolOptions, type ActorsTimerEvent,
+  type ActorsUserEvent, type Out,
+} from './context.js'
+import { onDelivered, receiveMsg } from './inbound.js'
+import { onAck, onAsk, onAskTimeout, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
+import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
+import { onExited, onFailed, onHost, onRestartDue, onRestarted } from './supervision.js'
+import { onGraceOver, onUnwatch, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
+import { parseActorFrame, type ActorMessage } from './wire.js'
+
+export { ACTORS_ID }
+
+export type ActorsEvent = FromSwarm<ActorMessage[], ActorsCommand | ActorsTimerEvent>
+
+type Handler = (ctx: ActorsContext, event: ActorsEvent, now: number, out: Out[]) => void
+
+/** Messages per frame: the envelopes of one settle to one peer travel together. */
+const MAX_BATCH = 256
+
+/**
+ * Wrap a handler as an action: run it, then perform what it asked for (typed loosely, as in
+ * discovery). What goes to one peer in this settle leaves as few frames as possible, and every
+ * delivery of this settle goes to the shell in one `deliver` call (one input answers it).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function run(handler: Handler): any {
+  return enqueueActions(({ context, event, self, enqueue }: { context: ActorsContext; event: ActorsEvent; self: AnyActorRef; enqueue: any }) => {
+    const out: Out[] = []
+    handler(context, event, inputTime(self), out)
+    const frames = new Map<string, unknown[]>()
+    const deliveries: Delivery[] = []
+    const args: unknown[] = []
+    for (const o of out) {
+      switch (o.kind) {
+        case 'emit': {
+          const e = o.event as { type: string; peer?: string; protocol?: string; body?: unknown[] }
+          if (e.type === 'effect.send' && e.protocol === ACTORS_ID && e.peer !== undefined) {
+            let batch = frames.get(e.peer)
+            if (!batch) frames.set(e.peer, (batch = []))
+            batch.push(...e.body!)
+          } else enqueue.emit(o.event)
+          break
+        }
+        case 'deliver': deliveries.push(o.item); args.push(o.args); break
+        case 'swarm': enqueue.sendTo(({ system }: { system: { get(id: string): AnyActorRef | undefined } }) => system.get('swarm'), o.event); break
+        case 'later': enqueue.sendTo(self, o.event, { delay: o.delay, id: o.id }); break
+        case 'cancel': enqueue.cancel(o.id); break
+      }
+    }
+    for (const [peer, messages] of frames) {
+      for (let i = 0; i < messages.length; i += MAX_BATCH) enqueue.emit(toPeer(ACTORS_ID, peer, messages.slice(i, i + MAX_BATCH)))
+    }
+    if (deliveries.length > 0) {
+      // Handed over synchronously: the mailbox bound is per settle (see options.ts).
+      for (const d of deliveries) { const h = context.hosted.get(d.name); if (h) h.mailbox = 0 }
+      const callId = ++context.callSeq
+      context.calls.set(callId, { kind: 'deliver', items: deliveries })
+      enqueue.emit(callRequest(ACTORS_ID, callId, 'deliver', { items: args }))
+    }
+  })
+}
+
+/** A shell command (one of a batch). */
+function command(ctx: ActorsContext, e: ActorsCommand, now: number, out: Out[]): void {
+  switch (e.type) {
+    case 'actors.batch': for (const c of e.commands) command(ctx, c, now, out); return
+    case 'actors.send': return onSend(ctx, e, out)
+    case 'actors.ask': return onAsk(ctx, e, out)
+    case 'actors.host': return onHost(ctx, e)
+    case 'actors.exited': return onExited(ctx, e.name, e.reason, out)
+    case 'actors.failed': return onFailed(ctx, e.name, now, out)
+    case 'actors.watch': return onWatch(ctx, e.watchId, e.address, out)
+    case 'actors.unwatch': return onUnwatch(ctx, e.watchId, out)
+    case 'actors.spawnOn': return onSpawnOn(ctx, e, out)
+  }
+}
+
+/** One peer message, by kind. */
+function receive(ctx: ActorsContext, peer: string, m: ActorMessage, out: Out[]): void {
+  switch (m.k) {
+    case 'msg': return receiveMsg(ctx, peer, m, out)
+    case 'ack': return onAck(ctx, peer, m)
+    case 'nack': return onNack(ctx, peer, m, out)
+    case 'spawn': return onSpawnRequest(ctx, peer, m, out)
+    case 'spawned': return onSpawnAnswer(ctx, peer, m, out)
+    default: return onWatchMessage(ctx, peer, m, out)
+  }
+}
+
+export const actorsMachine = setup({
+  types: {
+    context: {} as ActorsContext,
+    events: {} as ActorsEvent,
+    input: {} as ProtocolInput<ActorsProtocolOptions>,
+    emitted: {} as SendEffect | ActorsUserEvent,
+  },
+  actions: {
+    connected: run((ctx, e, _now, out) => {
+      if (e.type !== 'peer.connected') return
+      ctx.connected.add(e.peer)
+      flushLink(ctx, e.peer, out)
+      rewatch(ctx, e.peer, out)
+    }),
+    disconnected: run((ctx, e, _now, out) => {
+      if (e.type !== 'peer.disconnected') return
+      ctx.connected.delete(e.peer)
+      onLinkLost(ctx, e.peer, out)
+      onWatchedPeerGone(ctx, e.peer, e.reason, out)
+    }),
+    dialFailed: run((ctx, e, _now, out) => {
+      if (e.type === 'dial.failed' && e.peer !== undefined) onDialFailed(ctx, e.peer, e.reason, out)
+    }),
+    listening: run((ctx, e) => {
+      if (e.type === 'swarm.listening' && e.addresses.length > 0) ctx.node = e.addresses[0]
+    }),
+    receive: run((ctx, e, _now, out) => {
+      if (e.type === 'message') for (const m of e.body) receive(ctx, e.peer, m, out)
+    }),
+    /** A command of the shell, or a batch of them (in order). */
+    command: run((ctx, e, now, out) => { command(ctx, e as ActorsCommand, now, out) }),
+    askTimedOut: run((ctx, e, _now, out) => { if (e.type === 'actors.askTimeout') onAskTimeout(ctx, e.askId, out) }),
+    restartDue: run((ctx, e, _now, out) => { if (e.type === 'actors.restart') onRestartDue(ctx, e.name, out) }),
+    graceOver: run((ctx, e, _now, out) => { if (e.type === 'actors.graceOver') onGraceOver(ctx, e.peer, out) }),
+    redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),
+    /** The shell finished a call: a delivery, a restart or a spawn. */
+    callDone: run((ctx, e, _now, out) => {
+      if (e.type !== 'call.done') return
+      const call = ctx.calls.get(e.callId)
+      if (!call) return
+      ctx.calls.delete(e.callId)
+      const result = e.error !== undefined ? 'actor-stopped' : String(e.value)
+      if (call.kind === 'deliver') {
+        const results = Array.isArray(e.value) ? (e.value as string[]) : []
+        call.items.forEach((item, i) => onDelivered(ctx, item, results[i] ?? 'actor-stopped', out))
+      }
+      else if (call.kind === 'restart') onRestarted(ctx, call.name, result === 'ok', out)
+      else onSpawnDone(ctx, call, result, out)
+    }),
+    close: ({ context }) => { context.closing = true },
+  },
+}).createMachine({
+  id: 'actors',
+  context: ({ input }) => createContext(input),
+  initial: 'active',
+  states: {
+    active: {
+      on: {
+        'peer.connected': { actions: 'connected' },
+        'peer.disconnected': { actions: 'disconnected' },
+        'dial.failed': { actions: 'dialFailed' },
+        'swarm.listening': { actions: 'listening' },
+        message: { actions: 'receive' },
+        'call.done': { actions: 'callDone' },
+        'actors.batch': { actions: 'command' },
+        'actors.send': { actions: 'command' },
+        'actors.ask': { actions: 'command' },
+        'actors.host': { actions: 'command' },
+        'actors.exited': { actions: 'command' },
+        'actors.failed': { actions: 'command' },
+        'actors.watch': { actions: 'command' },
+        'actors.unwatch': { actions: 'command' },
+        'actors.spawnOn': { actions: 'command' },
+        'actors.askTimeout': { actions: 'askTimedOut' },
+        'actors.restart': { actions: 'restartDue' },
+        'actors.graceOver': { actions: 'graceOver' },
+        'actors.redial': { actions: 'redial' },
+        'swarm.closing': { target: 'closed', actions: 'close' },
+      },
+    },
+    /** The swarm is closing: nothing more is sent or started; the shell settles what is left. */
+    closed: {},
+  },
+})
+
+/** The actors protocol with these settings (createSwarm builds it; `calls` are the shell's hosting functions). */
+export function actorsProtocol(options: ActorsProtocolOptions, calls: Record<string, (args: any) => unknown>) {
+  return defineProtocol<ActorMessage[]>({
+    id: ACTORS_ID,
+    machine: actorsMachine,
+    parse: (body) => parseActorFrame(body, options.limits),
+    options,
+    calls,
+  })
+}

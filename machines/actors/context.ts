@@ -1,0 +1,198 @@
+/**
+ * The actor layer's state and vocabulary: what its protocol actor holds, hears and says.
+ *
+ * Chart and data: the protocol actor's chart (actors.machine.ts) shows its life (active →
+ * closed) and names every handler; the per-item state below is data in Maps (one entry per
+ * hosted actor, pending ask, watch, peer and sender/receiver pair), because an actor per item
+ * would cost more than the items themselves. Each handler (outbound.ts, inbound.ts, watch.ts,
+ * supervision.ts) updates this context and returns `Out` items, which the machine performs as
+ * `emit`, `sendTo(swarm)` or delayed self-events (its timers, through the swarm's clock).
+ * @module
+ */
+import type { ProtocolInput } from '../lib/protocol.js'
+import { createDrbg, drbgBytes } from '../lib/rng.js'
+import type { ActorMessage, RefPath } from './wire.js'
+import type { ActorSettings } from './options.js'
+
+export const ACTORS_ID = '/xswarm/actors/1'
+
+/**
+ * Who may send to a hosted actor besides its own node and the peers it was granted to: nobody
+ * else, anyone, or whoever the user's function accepts (run by the shell).
+ */
+export type AcceptPolicy = 'local' | 'any' | 'custom'
+
+/** Restart policy of a hosted actor (normalized by the shell). */
+export interface Supervise { restart: 'on-error' | 'never'; maxRestarts: number; withinMs: number; backoffMs: number }
+
+export interface Hosted {
+  accept: AcceptPolicy
+  /**
+   * Peers that may reach it whatever `accept` says: those a ref to it was sent to (a reply
+   * ref is a capability), the peers the user listed, and the peer that spawned it. Bounded.
+   */
+  granted: Set<string>
+  /** Events handed over in the settle being run (the mailbox bound counts these; see options.ts). */
+  mailbox: number
+  supervise?: Supervise
+  /** Input times of the restarts within the window. */
+  restartTimes: number[]
+  restarts: number
+  /** Waiting for its restart (events to it are refused with `actor-stopped`). */
+  restarting: boolean
+  /** Ask slots (`peer\0~a<n>`) it was asked through and has not answered. */
+  asked: Set<string>
+}
+
+/** One event handed to the shell to deliver. */
+export interface Delivery { name: string; peer: string; from: string; seq: number; epoch: number; trace: string }
+
+/** What the shell is running for the machine, until its `call.done`. */
+export type PendingCall =
+  | { kind: 'deliver'; items: Delivery[] }
+  | { kind: 'restart'; name: string }
+  | { kind: 'spawn'; name: string; peer: string; reqId: number }
+
+export interface PendingAsk { peer: string; name: string; address: string }
+
+/** What this node sends one (sender actor, receiver actor) pair at least once. */
+export interface OutPair { peer: string; node: string; to: string; from: string; seq: number; unacked: Map<number, ActorMessage> }
+
+/** A remote peer as the sender sees it. */
+export interface PeerLink {
+  /** Messages waiting for a connection (in order). */
+  waiting: ActorMessage[]
+  /** An address to dial it by. */
+  node: string
+  dialing: boolean
+  /** Next redial delay (at-least-once backoff). */
+  redialDelay: number
+  /** In the watch grace period after a disconnect. */
+  inGrace: boolean
+}
+
+/** A watch this node holds. */
+export interface Watching { address: string; peer: string; name: string }
+
+export interface ActorsContext extends ActorSettings {
+  peerId: string
+  /** This node's address (actor addresses are `<node>/actor/<name>`). */
+  node: string
+  /** This incarnation: receivers key duplicate detection by it, so a restarted sender starts afresh. */
+  epoch: number
+  closing: boolean
+  connected: Set<string>
+  hosted: Map<string, Hosted>
+  calls: Map<number, PendingCall>
+  callSeq: number
+  asks: Map<number, PendingAsk>
+  links: Map<string, PeerLink>
+  pairs: Map<string, OutPair>
+  /** `peer\0epoch\0from\0to` → last sequence number delivered (bounded, oldest forgotten first). */
+  dedup: Map<string, number>
+  watching: Map<number, Watching>
+  /** name → `peer\0watchId` → watcher. */
+  watchers: Map<string, Map<string, { peer: string; watchId: number }>>
+  watchCount: Map<string, number>
+  /** `peer\0watchId` → the watched name (to find a watcher by its id). */
+  watcherNames: Map<string, string>
+  /** spawnOn requests of this node: reqId → the target. */
+  spawns: Map<number, { peer: string; name: string; node: string }>
+  /** Logic names this node offers to peers (spawnOn), and who may use them (`undefined`: any peer that can connect). */
+  offered: string[]
+  spawnPeers?: string[]
+}
+
+/** What a handler asks the machine to do. */
+export type Out =
+  | { kind: 'emit'; event: { type: string } & Record<string, unknown> }
+  /** An event for a local actor: all of one settle go to the shell in one `deliver` call. */
+  | { kind: 'deliver'; item: Delivery; args: Record<string, unknown> }
+  | { kind: 'swarm'; event: { type: string } & Record<string, unknown> }
+  | { kind: 'later'; event: ActorsTimerEvent; delay: number; id: string }
+  | { kind: 'cancel'; id: string }
+
+/** The layer's own timers (delayed events to itself). */
+export type ActorsTimerEvent =
+  | { type: 'actors.askTimeout'; askId: number }
+  | { type: 'actors.graceOver'; peer: string }
+  | { type: 'actors.redial'; peer: string }
+  | { type: 'actors.restart'; name: string }
+
+/** A send with its refs already turned into addresses by the shell. */
+export interface SendCommand {
+  type: 'actors.send'
+  to: string
+  from: string
+  event: { type: string }
+  refs: RefPath[]
+  trace: string
+  delivery: 'at-most-once' | 'at-least-once'
+  /** Local actors whose refs are in the event: the receiving peer may reach them from now on. */
+  expose: string[]
+}
+
+/** Commands from the shell (`swarm.command(ACTORS_ID, …)`), one by one or batched (`actors.batch`). */
+export type ActorsCommand =
+  | { type: 'actors.batch'; commands: ActorsCommand[] }
+  | SendCommand
+  | { type: 'actors.ask'; askId: number; to: string; event: { type: string }; refs: RefPath[]; trace: string; timeout: number; expose: string[] }
+  | { type: 'actors.host'; name: string; accept: AcceptPolicy; granted: string[]; supervise?: Supervise }
+  | { type: 'actors.exited'; name: string; reason: 'stopped' | 'done' | 'error' }
+  | { type: 'actors.failed'; name: string }
+  | { type: 'actors.watch'; watchId: number; address: string }
+  | { type: 'actors.unwatch'; watchId: number }
+  | { type: 'actors.spawnOn'; reqId: number; node: string; peer: string; logic: string; name: string; input: unknown }
+
+/** User-visible events (and `actors.answer`, which the shell keeps to settle asks and spawnOn). */
+export type ActorsUserEvent =
+  | { type: 'actor.down'; address: string; reason: string }
+  | { type: 'actor.restarted'; address: string; restarts: number }
+  | { type: 'actor.undelivered'; address: string; from: string; reason: string }
+  | { type: 'actors.answer'; askId: number; event?: { type: string }; refs?: RefPath[]; peer?: string; trace?: string; code?: string }
+  | { type: 'actors.spawned'; reqId: number; address?: string; code?: string }
+  /** A hosted actor is gone for good: the shell forgets it (its name is free again). */
+  | { type: 'actors.released'; name: string }
+
+/** Settings and offered logic, passed to the machine as protocol options. */
+export interface ActorsProtocolOptions extends ActorSettings { offered: string[]; spawnPeers?: string[] }
+
+export function createContext(input: ProtocolInput<ActorsProtocolOptions>): ActorsContext {
+  const bytes = drbgBytes(createDrbg(input.seed), 4)
+  const epoch = (((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0) || 1
+  return {
+    limits: input.options.limits,
+    timeouts: input.options.timeouts,
+    offered: input.options.offered,
+    spawnPeers: input.options.spawnPeers,
+    peerId: input.peerId,
+    node: input.addresses[0] ?? `/p2p/${input.peerId}`,
+    epoch,
+    closing: false,
+    connected: new Set(),
+    hosted: new Map(),
+    calls: new Map(),
+    callSeq: 0,
+    asks: new Map(),
+    links: new Map(),
+    pairs: new Map(),
+    dedup: new Map(),
+    watching: new Map(),
+    watchers: new Map(),
+    watchCount: new Map(),
+    watcherNames: new Map(),
+    spawns: new Map(),
+  }
+}
+
+/** The link state of a peer, created on first use. */
+export function linkOf(ctx: ActorsContext, peer: string, node?: string): PeerLink {
+  let link = ctx.links.get(peer)
+  if (!link) {
+    link = { waiting: [], node: node ?? `/p2p/${peer}`, dialing: false, redialDelay: ctx.timeouts.redialMin, inGrace: false }
+    ctx.links.set(peer, link)
+  } else if (node !== undefined && node.includes('://')) {
+    link.node = node
+  }
+  return link
+}

@@ -1,0 +1,192 @@
+/**
+ * The sending side: routing an event to an actor address, the link to each peer (queue while
+ * dialing, flush on connect), at-least-once pairs (sequence numbers, acks, redelivery with
+ * backoff across reconnects), asks (one-shot reply slot `~a<n>`, a timer, every failure typed).
+ *
+ * Data, not chart (see context.ts): per peer a `PeerLink`, per (sender, receiver) pair an
+ * `OutPair`, per ask a `PendingAsk`. Order: everything to one peer goes through one connection
+ * in the order it was sent; while the peer is dialed, at-most-once events wait in the link and
+ * at-least-once ones in their pair, and on connect the link is flushed first, then every
+ * unacknowledged pair in sequence order.
+ * @module
+ */
+import { dialRequest, splitAddress, toPeer } from '../lib/protocol.js'
+import { actorAddress, parseActorAddress } from './address.js'
+import { ACTORS_ID, linkOf, type ActorsCommand, type ActorsContext, type OutPair, type Out, type SendCommand } from './context.js'
+import { receiveMsg } from './inbound.js'
+import { failSpawns } from './spawn.js'
+import { encodeMessage, ActorCodes, type ActorMessage } from './wire.js'
+
+/** Put one message on the wire to a connected peer (dropped if it is not: acks and nacks are idempotent). */
+export function frame(ctx: ActorsContext, peer: string, msg: ActorMessage, out: Out[]): void {
+  if (!ctx.connected.has(peer)) return
+  out.push({ kind: 'emit', event: toPeer(ACTORS_ID, peer, [encodeMessage(msg)]) as never })
+}
+
+const pairKey = (from: string, peer: string, to: string) => `${from}\0${peer}\0${to}`
+
+/** A user's (or an actor's) send. */
+export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
+  const target = parseActorAddress(cmd.to)
+  if (!target) return undelivered(out, cmd.to, cmd.from, 'invalid-address')
+  grant(ctx, cmd.expose, target.peer)
+  // An actor answering an ask (a send to its reply slot) no longer owes that answer.
+  if (target.name.startsWith('~a')) ctx.hosted.get(cmd.from)?.asked.delete(`${target.peer}\0${target.name}`)
+  const msg: ActorMessage = { k: 'msg', to: target.name, from: cmd.from, event: cmd.event, refs: cmd.refs, trace: cmd.trace, seq: 0, epoch: 0 }
+  if (target.peer === ctx.peerId) return receiveMsg(ctx, ctx.peerId, msg, out)
+  if (cmd.delivery === 'at-least-once') return sendReliably(ctx, target.peer, target.node, msg, out)
+  transmit(ctx, target.peer, target.node, msg, out)
+}
+
+/** An ask: the event goes out from the one-shot slot `~a<askId>`; a reply to it, a failure or the timer settles it. */
+export function onAsk(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.ask' }>, out: Out[]): void {
+  const target = parseActorAddress(cmd.to)
+  if (!target) return answer(ctx, cmd.askId, out, { code: ActorCodes.unreachable })
+  if (ctx.asks.size >= ctx.limits.maxPendingAsks) return answer(ctx, cmd.askId, out, { code: ActorCodes.overloaded })
+  ctx.asks.set(cmd.askId, { peer: target.peer, name: target.name, address: cmd.to })
+  out.push({ kind: 'later', event: { type: 'actors.askTimeout', askId: cmd.askId }, delay: cmd.timeout, id: `ask:${cmd.askId}` })
+  onSend(ctx, { ...cmd, type: 'actors.send', from: `~a${cmd.askId}`, delivery: 'at-most-once' }, out)
+}
+
+/** Settle an ask (once): the reply, or the code of what went wrong. */
+export function answer(ctx: ActorsContext, askId: number, out: Out[], result: { code?: string; event?: { type: string }; refs?: unknown[]; peer?: string; trace?: string }): void {
+  if (ctx.asks.delete(askId)) out.push({ kind: 'cancel', id: `ask:${askId}` })
+  out.push({ kind: 'emit', event: { type: 'actors.answer', askId, ...result } })
+}
+
+export function onAskTimeout(ctx: ActorsContext, askId: number, out: Out[]): void {
+  if (ctx.asks.delete(askId)) out.push({ kind: 'emit', event: { type: 'actors.answer', askId, code: ActorCodes.timeout } })
+}
+
+/** The peers a sent ref was granted to may reach that local actor from now on. */
+function grant(ctx: ActorsContext, names: readonly string[], peer: string): void {
+  for (const name of names) {
+    const h = ctx.hosted.get(name)
+    if (!h || h.granted.has(peer)) continue
+    if (h.granted.size >= ctx.limits.maxWatchesPerPeer) h.granted.delete(h.granted.values().next().value!)
+    h.granted.add(peer)
+  }
+}
+
+/** Send now if connected; else wait in the link (bounded) while the peer is dialed. */
+export function transmit(ctx: ActorsContext, peer: string, node: string, msg: ActorMessage, out: Out[]): void {
+  if (ctx.connected.has(peer)) return frame(ctx, peer, msg, out)
+  const link = linkOf(ctx, peer, node)
+  if (!dialable(link.node)) return failSent(ctx, peer, msg, ActorCodes.unreachable, out)
+  if (link.waiting.length >= ctx.limits.maxQueuedPerPeer) return failSent(ctx, peer, msg, ActorCodes.overloaded, out)
+  link.waiting.push(msg)
+  ensureDial(ctx, peer, out)
+}
+
+function dialable(node: string): boolean {
+  return splitAddress(node) !== undefined
+}
+
+export function ensureDial(ctx: ActorsContext, peer: string, out: Out[]): void {
+  const link = linkOf(ctx, peer)
+  if (link.dialing || ctx.closing || !dialable(link.node)) return
+  link.dialing = true
+  out.push({ kind: 'swarm', event: dialRequest(link.node) as never })
+}
+
+function sendReliably(ctx: ActorsContext, peer: string, node: string, msg: ActorMessage, out: Out[]): void {
+  if (msg.k !== 'msg') return
+  const key = pairKey(msg.from, peer, msg.to)
+  let pair = ctx.pairs.get(key)
+  if (!pair) ctx.pairs.set(key, (pair = { peer, node, to: msg.to, from: msg.from, seq: 0, unacked: new Map() }))
+  if (pair.unacked.size >= ctx.limits.maxUnacked) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.overloaded)
+  const link = linkOf(ctx, peer, node)
+  if (!ctx.connected.has(peer) && !dialable(link.node)) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.unreachable)
+  const reliable: ActorMessage = { ...msg, seq: ++pair.seq, epoch: ctx.epoch }
+  pair.unacked.set(reliable.seq, reliable)
+  if (ctx.connected.has(peer)) frame(ctx, peer, reliable, out)
+  else ensureDial(ctx, peer, out)
+}
+
+function pairsTo(ctx: ActorsContext, peer: string): OutPair[] {
+  const found: OutPair[] = []
+  for (const pair of ctx.pairs.values()) if (pair.peer === peer && pair.unacked.size > 0) found.push(pair)
+  return found
+}
+
+/** A peer connected: what waited goes out, then every unacknowledged event again, in order. */
+export function flushLink(ctx: ActorsContext, peer: string, out: Out[]): void {
+  const link = ctx.links.get(peer)
+  if (link) {
+    link.dialing = false
+    link.redialDelay = ctx.timeouts.redialMin
+    out.push({ kind: 'cancel', id: `redial:${peer}` })
+    const waiting = link.waiting.splice(0)
+    for (const msg of waiting) frame(ctx, peer, msg, out)
+  }
+  for (const pair of pairsTo(ctx, peer)) for (const msg of pair.unacked.values()) frame(ctx, peer, msg, out)
+}
+
+/** `to` handled everything from `from` through `seq`. */
+export function onAck(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'ack' }>): void {
+  if (m.epoch !== ctx.epoch) return
+  const pair = ctx.pairs.get(pairKey(m.from, peer, m.to))
+  if (!pair) return
+  for (const seq of pair.unacked.keys()) {
+    if (seq > m.seq) break
+    pair.unacked.delete(seq)
+  }
+}
+
+/** The peer refused an event this node sent. */
+export function onNack(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'nack' }>, out: Out[]): void {
+  if (m.seq > 0) ctx.pairs.get(pairKey(m.from, peer, m.to))?.unacked.delete(m.seq)
+  failSent(ctx, peer, { k: 'msg', to: m.to, from: m.from, event: { type: '' }, refs: [], trace: m.trace, seq: m.seq, epoch: 0 }, m.code, out)
+}
+
+/** A message this node sent (or meant to) to `peer` failed with `code`: say so to whoever sent it. */
+export function failSent(ctx: ActorsContext, peer: string, msg: ActorMessage, code: string, out: Out[]): void {
+  if (msg.k === 'watch') {
+    const w = ctx.watching.get(msg.watchId)
+    if (w && ctx.watching.delete(msg.watchId)) out.push({ kind: 'emit', event: { type: 'actor.down', address: w.address, reason: code } })
+    return
+  }
+  if (msg.k === 'spawn') return failSpawns(ctx, peer, code, out, msg.reqId)
+  if (msg.k !== 'msg') return
+  if (msg.from.startsWith('~a')) {
+    const askId = Number(msg.from.slice(2))
+    if (ctx.asks.get(askId)?.peer === peer) answer(ctx, askId, out, { code })
+    return
+  }
+  const node = peer === ctx.peerId ? ctx.node : linkOf(ctx, peer).node
+  undelivered(out, actorAddress(node, msg.to), msg.from, code)
+}
+
+function undelivered(out: Out[], address: string, from: string, reason: string): void {
+  out.push({ kind: 'emit', event: { type: 'actor.undelivered', address, from, reason } })
+}
+
+/** A dial to `peer` failed: what waited for it is unreachable; unacknowledged events are retried later. */
+export function onDialFailed(ctx: ActorsContext, peer: string, reason: string, out: Out[]): void {
+  const link = ctx.links.get(peer)
+  if (!link || ctx.connected.has(peer)) return
+  link.dialing = false
+  if (reason === 'already-connected') return
+  for (const msg of link.waiting.splice(0)) failSent(ctx, peer, msg, ActorCodes.unreachable, out)
+  scheduleRedial(ctx, peer, out)
+}
+
+/** The connection to `peer` is gone: asks sent there end `peer-disconnected`; unacknowledged events wait for a redial. */
+export function onLinkLost(ctx: ActorsContext, peer: string, out: Out[]): void {
+  for (const [askId, ask] of ctx.asks) if (ask.peer === peer) answer(ctx, askId, out, { code: ActorCodes.peerDisconnected })
+  failSpawns(ctx, peer, ActorCodes.peerDisconnected, out)
+  if (!ctx.closing) scheduleRedial(ctx, peer, out)
+}
+
+function scheduleRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
+  const link = ctx.links.get(peer)
+  if (!link || pairsTo(ctx, peer).length === 0) return
+  out.push({ kind: 'cancel', id: `redial:${peer}` })
+  out.push({ kind: 'later', event: { type: 'actors.redial', peer }, delay: link.redialDelay, id: `redial:${peer}` })
+  link.redialDelay = Math.min(link.redialDelay * 2, ctx.timeouts.redialMax)
+}
+
+export function onRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
+  if (ctx.connected.has(peer) || ctx.closing || pairsTo(ctx, peer).length === 0) return
+  ensureDial(ctx, peer, out)
+}

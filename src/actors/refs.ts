@@ -1,0 +1,49 @@
+/**
+ * Refs inside events, across the network: a ref travels as its actor's address, and the
+ * envelope lists where refs sat (`refs`: paths into the event), so only those places become
+ * refs again on arrival (a string that merely looks like an address stays a string).
+ *
+ * `toWire` copies the plain parts of an event (objects and arrays; other values as they are)
+ * and replaces every actor ref by the address `addressOf` gives it. It never throws: a ref
+ * too deep, or too many, still becomes an address, and the actors protocol refuses the event
+ * with the reason (`bad-ref-path`, `too-many-refs`), like any event over the limits.
+ * @module
+ */
+import type { AnyActorRef, EventObject } from 'xstate'
+import { refAt, type RefPath } from '../../machines/actors/wire.js'
+import { isActorRef } from './remote-ref.js'
+
+const MAX_DEPTH = 32
+
+export interface WireEvent { event: EventObject; refs: RefPath[] }
+
+/** Copy `event` with its refs replaced by addresses. */
+export function toWire(event: EventObject, addressOf: (ref: AnyActorRef) => string): WireEvent {
+  const refs: RefPath[] = []
+  const copy = (value: unknown, path: RefPath): unknown => {
+    if (isActorRef(value)) {
+      refs.push(path)
+      return addressOf(value)
+    }
+    if (path.length >= MAX_DEPTH || typeof value !== 'object' || value === null) return value
+    if (Array.isArray(value)) return value.map((item, i) => copy(item, [...path, i]))
+    const proto = Object.getPrototypeOf(value)
+    if (proto !== Object.prototype && proto !== null) return value
+    const out: Record<string, unknown> = {}
+    for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key], [...path, key])
+    return out
+  }
+  return { event: copy(event, []) as EventObject, refs }
+}
+
+/** Turn the addresses at `refs` back into refs (in place: the event was just decoded). */
+export function fromWire(event: EventObject, refs: readonly RefPath[], refFor: (address: string) => AnyActorRef): EventObject {
+  for (const path of refs) {
+    const address = refAt(event, path)
+    if (typeof address !== 'string') continue
+    let parent: unknown = event
+    for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[key]
+    ;(parent as Record<string | number, unknown>)[path[path.length - 1]] = refFor(address)
+  }
+  return event
+}

@@ -1,0 +1,167 @@
+/**
+ * The actors protocol machine alone (no swarm, no shell): a SimulatedClock for its timers and
+ * the frames, calls and events it emits. Peer ids are 44-character base58 strings so that
+ * addresses parse. Also the wire checks, and an xstate/graph walk of its chart.
+ * @module
+ */
+import { describe, expect, it } from 'vitest'
+import { createActor, SimulatedClock } from 'xstate'
+import { getShortestPaths } from 'xstate/graph'
+import { actorsMachine, ACTORS_ID } from '../../machines/actors/actors.machine.js'
+import { DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS } from '../../machines/actors/options.js'
+import { encodeMessage, parseActorFrame, type ActorMessage } from '../../machines/actors/wire.js'
+import { nobleSuite } from '../../machines/lib/crypto-noble.js'
+import { bindRuntime } from '../../machines/lib/runtime.js'
+
+type Ev = { type: string; [k: string]: unknown }
+const ME = 'M'.repeat(44)
+const B = 'B'.repeat(44)
+const C = 'C'.repeat(44)
+const nodeOf = (p: string) => `memory://${p.slice(0, 4).toLowerCase()}/p2p/${p}`
+const addr = (p: string, name: string) => `${nodeOf(p)}/actor/${name}`
+
+function start(limits = {}) {
+  const clock = new SimulatedClock()
+  const out: Ev[] = []
+  const actor = createActor(actorsMachine, {
+    clock,
+    input: {
+      peerId: ME, protocol: ACTORS_ID, seed: new Uint8Array(32), addresses: [nodeOf(ME)],
+      options: { limits: { ...DEFAULT_ACTOR_LIMITS, ...limits }, timeouts: DEFAULT_ACTOR_TIMEOUTS, offered: [] },
+      crypto: nobleSuite, sign: () => new Uint8Array(64), publicKey: new Uint8Array(32),
+    },
+  })
+  bindRuntime(actor, { sink: () => {}, now: () => clock.now() })
+  actor.on('*', (e) => { out.push(e as unknown as Ev) })
+  actor.start()
+  const send = (e: Ev) => actor.send(e as never)
+  return {
+    actor, send, clock,
+    drain: () => out.splice(0),
+    /** Frames sent to `peer`, decoded back to messages. */
+    framesTo: (events: Ev[], peer: string) => events.filter((e) => e.type === 'effect.send' && e.peer === peer).flatMap((e) => parseActorFrame(e.body, DEFAULT_ACTOR_LIMITS)!),
+    from: (peer: string, ...msgs: ActorMessage[]) => send({ type: 'message', peer, body: parseActorFrame(msgs.map(encodeMessage), DEFAULT_ACTOR_LIMITS) }),
+    connect: (peer: string) => send({ type: 'peer.connected', peer, direction: 'outbound', address: nodeOf(peer) }),
+  }
+}
+
+const msg = (to: string, from: string, seq = 0, epoch = 0, event: Ev = { type: 'hi' }): ActorMessage =>
+  ({ k: 'msg', to, from, event, refs: [], trace: 't', seq, epoch })
+
+describe('actors wire', () => {
+  it('refuses malformed frames and marks events over the limits as invalid (the sender learns rejected)', () => {
+    const L = DEFAULT_ACTOR_LIMITS
+    expect(parseActorFrame([], L)).toBeUndefined()
+    expect(parseActorFrame([[0, 'bad name!', '', { type: 'x' }, [], 't', 0, 0]], L)).toBeUndefined()
+    expect(parseActorFrame([[9]], L)).toBeUndefined()
+    const tooMany = parseActorFrame([[0, 'a', '', { type: 'x', r: 's' }, new Array(17).fill(['r']), 't', 0, 0]], L)!
+    expect(tooMany[0]).toMatchObject({ k: 'msg', invalid: 'too-many-refs' })
+    const proto = parseActorFrame([[0, 'a', '', { type: 'x' }, [['__proto__']], 't', 0, 0]], L)!
+    expect(proto[0]).toMatchObject({ invalid: 'bad-ref-path' })
+    const big = parseActorFrame([[0, 'a', '', { type: 'x', s: 'x'.repeat(L.maxEventBytes) }, [], 't', 0, 0]], L)!
+    expect(big[0]).toMatchObject({ invalid: 'event-too-large' })
+    expect(parseActorFrame([[0, 'a', '', { type: 'x', r: 'addr' }, [['r']], 't', 0, 0]], L)![0]).not.toHaveProperty('invalid')
+  })
+})
+
+describe('actors machine', () => {
+  it('an event for an unknown, local-only or full actor is refused with the code; an accepted one is handed to the shell', () => {
+    const m = start({ maxMailbox: 1 })
+    m.connect(B)
+    m.send({ type: 'actors.host', name: 'open', accept: 'any', granted: [] })
+    m.send({ type: 'actors.host', name: 'mine', accept: 'local', granted: [] })
+    m.drain()
+    m.from(B, msg('nobody', 'x'), msg('mine', 'x'), msg('open', 'x'), msg('open', 'y'))
+    const out = m.drain()
+    expect(m.framesTo(out, B).map((f) => f.k === 'nack' && [f.to, f.code])).toEqual([['nobody', 'no-such-actor'], ['mine', 'rejected'], ['open', 'overloaded']])
+    const calls = out.filter((e) => e.type === 'effect.call')
+    expect(calls).toHaveLength(1)
+    expect(calls[0]).toMatchObject({ fn: 'deliver', args: { items: [{ name: 'open', peer: B, from: 'x', check: false }] } })
+  })
+
+  it('at-least-once: delivered once, acknowledged after the shell handed it over; a duplicate is acknowledged again, a gap dropped', () => {
+    const m = start()
+    m.connect(B)
+    m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
+    m.drain()
+    m.from(B, msg('w', 'c', 1, 7))
+    const call = m.drain().find((e) => e.type === 'effect.call')!
+    m.send({ type: 'call.done', callId: call.callId, value: ['ok'] })
+    expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'ack', to: 'w', from: 'c', epoch: 7, seq: 1 }])
+    m.from(B, msg('w', 'c', 1, 7), msg('w', 'c', 3, 7))
+    const again = m.drain()
+    expect(again.filter((e) => e.type === 'effect.call')).toEqual([])
+    expect(m.framesTo(again, B)).toEqual([{ k: 'ack', to: 'w', from: 'c', epoch: 7, seq: 1 }])
+    m.from(B, msg('w', 'c', 1, 8))
+    expect(m.drain().filter((e) => e.type === 'effect.call')).toHaveLength(1)
+  })
+
+  it('at-least-once sending: kept until acknowledged, sent again in order on reconnect, dropped once acked', () => {
+    const m = start()
+    m.connect(B)
+    for (const n of [1, 2, 3]) m.send({ type: 'actors.send', to: addr(B, 'w'), from: 'c', event: { type: 'job', n }, refs: [], trace: 't', delivery: 'at-least-once', expose: [] })
+    const first = m.framesTo(m.drain(), B)
+    expect(first.map((f) => f.k === 'msg' && f.seq)).toEqual([1, 2, 3])
+    const epoch = (first[0] as { epoch: number }).epoch
+    m.from(B, { k: 'ack', to: 'w', from: 'c', epoch, seq: 1 })
+    m.send({ type: 'peer.disconnected', peer: B, reason: 'connection-lost' })
+    m.connect(B)
+    expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && f.seq)).toEqual([2, 3])
+  })
+
+  it('ask: times out with timeout; a reply from another peer is ignored; a reply from the asked peer answers', () => {
+    const m = start()
+    m.connect(B)
+    m.connect(C)
+    m.send({ type: 'actors.ask', askId: 1, to: addr(B, 'x'), event: { type: 'q' }, refs: [], trace: 't', timeout: 1000, expose: [] })
+    m.send({ type: 'actors.ask', askId: 2, to: addr(B, 'x'), event: { type: 'q' }, refs: [], trace: 't', timeout: 1000, expose: [] })
+    m.drain()
+    m.from(C, msg('~a2', 'x', 0, 0, { type: 'forged' }))
+    m.from(B, msg('~a2', 'x', 0, 0, { type: 'real' }))
+    expect(m.drain().filter((e) => e.type === 'actors.answer')).toEqual([{ type: 'actors.answer', askId: 2, event: { type: 'real' }, refs: [], peer: B, trace: 't' }])
+    m.clock.increment(1000)
+    expect(m.drain().filter((e) => e.type === 'actors.answer')).toEqual([{ type: 'actors.answer', askId: 1, code: 'timeout' }])
+  })
+
+  it('watch: a disconnect starts the grace period; a reconnect within it re-registers; past it, one actor.down', () => {
+    const m = start()
+    m.connect(B)
+    m.send({ type: 'actors.watch', watchId: 5, address: addr(B, 'x') })
+    expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'watch', watchId: 5, name: 'x' }])
+    m.send({ type: 'peer.disconnected', peer: B, reason: 'connection-lost' })
+    m.clock.increment(DEFAULT_ACTOR_TIMEOUTS.watchGrace - 1)
+    m.connect(B)
+    expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'watch', watchId: 5, name: 'x' }])
+    m.send({ type: 'peer.disconnected', peer: B, reason: 'connection-lost' })
+    m.clock.increment(DEFAULT_ACTOR_TIMEOUTS.watchGrace)
+    m.clock.increment(DEFAULT_ACTOR_TIMEOUTS.watchGrace)
+    expect(m.drain().filter((e) => e.type === 'actor.down')).toEqual([{ type: 'actor.down', address: addr(B, 'x'), reason: 'peer-disconnected' }])
+  })
+
+  it('supervision: restarts within the budget after the backoff, then stops with reason error', () => {
+    const m = start()
+    m.send({ type: 'actors.host', name: 'w', accept: 'local', granted: [], supervise: { restart: 'on-error', maxRestarts: 1, withinMs: 10_000, backoffMs: 50 } })
+    m.send({ type: 'actors.watch', watchId: 1, address: addr(ME, 'w') })
+    m.send({ type: 'actors.failed', name: 'w' })
+    expect(m.drain().filter((e) => e.type === 'effect.call')).toEqual([])
+    m.clock.increment(50)
+    const call = m.drain().find((e) => e.type === 'effect.call')!
+    expect(call).toMatchObject({ fn: 'restart', args: { name: 'w' } })
+    m.send({ type: 'call.done', callId: call.callId, value: 'ok' })
+    expect(m.drain()).toEqual([{ type: 'actor.restarted', address: addr(ME, 'w'), restarts: 1 }])
+    m.send({ type: 'actors.failed', name: 'w' })
+    expect(m.drain()).toEqual([{ type: 'actors.released', name: 'w' }, { type: 'actor.down', address: addr(ME, 'w'), reason: 'error' }])
+  })
+
+  it('its chart: active and closed are both reachable (xstate/graph)', () => {
+    const paths = getShortestPaths(actorsMachine, {
+      events: [{ type: 'swarm.closing' }],
+      input: {
+        peerId: ME, protocol: ACTORS_ID, seed: new Uint8Array(32), addresses: [],
+        options: { limits: DEFAULT_ACTOR_LIMITS, timeouts: DEFAULT_ACTOR_TIMEOUTS, offered: [] },
+        crypto: nobleSuite, sign: () => new Uint8Array(64), publicKey: new Uint8Array(32),
+      },
+    } as never)
+    expect(paths.map((p) => p.state.value).sort()).toEqual(['active', 'closed'])
+  })
+})
