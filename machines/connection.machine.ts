@@ -22,7 +22,8 @@ import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
 import {
   createHandshakeContext, HANDSHAKE_PROTOCOL, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
 } from './handshake.machine.js'
-import { Reasons, type CipherKeys, type Direction, type Effect } from './vocab.js'
+import { unseal } from './lib/secret.js'
+import { Reasons, type Direction, type Effect } from './vocab.js'
 
 /** Wire id of the connection's own control frames (keep-alive ping/pong), after the handshake. */
 export const CONTROL_PROTOCOL = '/xswarm/conn/1'
@@ -141,23 +142,13 @@ export const connectionMachine = setup({
       protocol: HANDSHAKE_PROTOCOL,
       body: context.hs!.outbox!,
     })),
-    /** The handshake succeeded: remember the peer, install the transport keys, drop the Noise state. */
+    /** The handshake succeeded: remember the peer, hand the (sealed) transport keys to the shell, drop the Noise state. */
     secured: enqueueActions(({ context, enqueue }) => {
       const output = context.hs!.output as HandshakeOutput & { ok: true }
       // Forward secrecy: the ephemeral key is not needed any more; wipe it, do not keep it.
-      context.handshake.ephemeralPrivateKey.fill(0)
-      enqueue.assign({
-        peer: output.peer,
-        handshakeHash: output.handshakeHash,
-        hs: null,
-        handshake: { ...context.handshake, ephemeralPrivateKey: new Uint8Array(0) },
-      })
-      enqueue.emit({
-        type: 'effect.secure',
-        connId: context.connId!,
-        send: output.send as CipherKeys,
-        recv: output.recv as CipherKeys,
-      })
+      unseal(context.handshake.keys).ephemeralPrivateKey.fill(0)
+      enqueue.assign({ peer: output.peer, handshakeHash: output.handshakeHash, hs: null })
+      enqueue.emit({ type: 'effect.secure', connId: context.connId!, keys: output.keys })
     }),
     /** Tell the root which peer this (outbound) connection proved, before it is confirmed. */
     reportSecured: sendParent(({ context }) => ({

@@ -10,6 +10,9 @@
  * prologue. A flags mismatch ends at once with `private-network`.
  *
  * Pure: the ephemeral key arrives in the input, crypto comes from the suite in the input.
+ * Every secret (static and ephemeral private keys, psk, identity payload, the Noise state with
+ * its chaining and cipher keys, the session keys of the output) is kept in a `Secret`
+ * (lib/secret.ts), so an inspected snapshot or event never shows one.
  * The steps are plain functions on a `HandshakeContext` (`createHandshakeContext`, `writeStep`,
  * `readStep`): the connection machine runs them in its own `handshaking` substates, and
  * `handshakeMachine` runs the same steps as a standalone machine, which sends with
@@ -20,8 +23,9 @@
 import { assign, sendParent, setup } from 'xstate'
 import type { CryptoSuite } from './lib/crypto.js'
 import { peerIdFromPublicKey } from './lib/peer-id.js'
-import { initHandshake, readMessage, writeMessage, type HandshakeState } from './secure/noise.js'
-import type { CipherKeys } from './vocab.js'
+import { seal, unseal, type Secret } from './lib/secret.js'
+import { initHandshake, readMessage, writeMessage, type HandshakeState, type KeyPair } from './secure/noise.js'
+import type { SessionKeys } from './vocab.js'
 
 /** Wire id of handshake frames (sent in the clear, before any encryption). */
 export const HANDSHAKE_PROTOCOL = '/xswarm/noise/1'
@@ -33,18 +37,25 @@ export const HANDSHAKE_PROLOGUE = new TextEncoder().encode('xswarm/1')
 const FLAG_PRIVATE = 1
 const PAYLOAD_LENGTH = 32 + 64
 
-export interface HandshakeInput {
-  suite: CryptoSuite
-  initiator: boolean
+/** The key material of one handshake (sealed in `HandshakeInput.keys`). */
+export interface HandshakeKeys {
   /** This node's Noise static x25519 key pair. */
-  staticKey: { privateKey: Uint8Array; publicKey: Uint8Array }
-  /** Fresh per connection, from the swarm's DRBG. */
+  staticKey: KeyPair
+  /** Fresh per connection, from the swarm's DRBG; wiped once the handshake is done. */
   ephemeralPrivateKey: Uint8Array
-  /** This node's ed25519 identity public key and its signature over the binding message. */
-  identityKey: Uint8Array
+  /** This node's signature over the binding message of its static key. */
   identitySignature: Uint8Array
   /** 32-byte pre-shared swarm key of a private network. */
   psk?: Uint8Array
+}
+
+export interface HandshakeInput {
+  suite: CryptoSuite
+  initiator: boolean
+  /** This node's ed25519 identity public key. */
+  identityKey: Uint8Array
+  /** Everything secret, sealed. */
+  keys: Secret<HandshakeKeys>
   /**
    * The peer id the dialed address names. The initiator checks it as soon as message 2 has
    * proven the responder's identity, before sending message 3, so an impostor never learns
@@ -54,14 +65,17 @@ export interface HandshakeInput {
 }
 
 export type HandshakeOutput =
-  | { ok: true; peer: string; identityKey: Uint8Array; handshakeHash: Uint8Array; send: CipherKeys; recv: CipherKeys }
+  | { ok: true; peer: string; identityKey: Uint8Array; handshakeHash: Uint8Array; keys: Secret<SessionKeys> }
   | { ok: false; reason: string }
 
 export interface HandshakeContext {
   suite: CryptoSuite
   private: boolean
-  noise: HandshakeState
-  payload: Uint8Array
+  initiator: boolean
+  /** The Noise state (private keys, chaining key, cipher key), sealed; a new Secret per step. */
+  noise: Secret<HandshakeState>
+  /** Our identity payload (identity key ‖ binding signature), sealed. */
+  payload: Secret<Uint8Array>
   outbox: Uint8Array | null
   expectedPeer: string | undefined
   /** The remote's ed25519 identity key, once its payload was verified. */
@@ -109,19 +123,20 @@ export function readStep(context: HandshakeContext, body: unknown): Step {
   if (!(body instanceof Uint8Array) || body.length < 2) return fail('handshake-malformed')
   if ((body[0] & ~FLAG_PRIVATE) !== 0) return fail('handshake-malformed')
   if (((body[0] & FLAG_PRIVATE) === FLAG_PRIVATE) !== context.private) return fail('private-network')
-  const read = readMessage(context.noise, body.subarray(1))
+  const read = readMessage(unseal(context.noise), body.subarray(1))
   if ('error' in read) {
     return fail(context.private && read.error === 'decrypt-failed' ? 'private-network' : `handshake-${read.error}`)
   }
-  const carriesIdentity = context.noise.initiator || read.split !== undefined
-  if (!carriesIdentity) return { noise: read.state }
+  const noise = seal(read.state)
+  const carriesIdentity = context.initiator || read.split !== undefined
+  if (!carriesIdentity) return { noise }
   const identity = checkIdentity(context.suite, read.payload, read.state.remoteStatic)
   if (typeof identity === 'string') return fail(identity)
   if (context.expectedPeer !== undefined && peerIdFromPublicKey(context.suite.sha256, identity) !== context.expectedPeer) {
     return fail('peer-id-mismatch')
   }
-  if (!read.split) return { noise: read.state, remoteIdentity: identity }
-  return { noise: read.state, remoteIdentity: identity, output: success(context.suite, identity, read.handshakeHash!, read.split) }
+  if (!read.split) return { noise, remoteIdentity: identity }
+  return { noise, remoteIdentity: identity, output: success(context.suite, identity, read.handshakeHash!, read.split) }
 }
 
 function checkIdentity(suite: CryptoSuite, payload: Uint8Array, remoteStatic: Uint8Array | null | undefined): Uint8Array | string {
@@ -136,15 +151,14 @@ function success(
   suite: CryptoSuite,
   identityKey: Uint8Array,
   handshakeHash: Uint8Array,
-  split: { send: CipherKeys; recv: CipherKeys },
+  split: SessionKeys,
 ): HandshakeOutput {
   return {
     ok: true,
     peer: peerIdFromPublicKey(suite.sha256, identityKey),
     identityKey,
     handshakeHash,
-    send: split.send,
-    recv: split.recv,
+    keys: seal({ send: split.send, recv: split.recv }),
   }
 }
 
@@ -154,23 +168,25 @@ function fail(reason: string): Step {
 
 /** A handshake's starting context (Noise Initialize with the prologue and our identity payload). */
 export function createHandshakeContext(input: HandshakeInput): HandshakeContext {
+  const keys = unseal(input.keys)
   const noise = initHandshake({
     suite: input.suite,
-    pattern: input.psk ? 'XXpsk3' : 'XX',
+    pattern: keys.psk ? 'XXpsk3' : 'XX',
     initiator: input.initiator,
-    prologue: handshakePrologue(input.psk !== undefined),
-    staticKey: input.staticKey,
-    ephemeralPrivateKey: input.ephemeralPrivateKey,
-    psk: input.psk,
+    prologue: handshakePrologue(keys.psk !== undefined),
+    staticKey: keys.staticKey,
+    ephemeralPrivateKey: keys.ephemeralPrivateKey,
+    psk: keys.psk,
   })
   const payload = new Uint8Array(PAYLOAD_LENGTH)
   payload.set(input.identityKey, 0)
-  payload.set(input.identitySignature, 32)
+  payload.set(keys.identitySignature, 32)
   return {
     suite: input.suite,
-    private: input.psk !== undefined,
-    noise,
-    payload,
+    private: keys.psk !== undefined,
+    initiator: input.initiator,
+    noise: seal(noise),
+    payload: seal(payload),
     outbox: null,
     expectedPeer: input.expectedPeer,
     remoteIdentity: null,
@@ -184,10 +200,11 @@ export function createHandshakeContext(input: HandshakeInput): HandshakeContext 
  * `output`. Pure: returns what changes.
  */
 export function writeStep(context: HandshakeContext): Step {
-  const payload = context.noise.initiator && context.noise.messageIndex === 0 ? new Uint8Array(0) : context.payload
-  const written = writeMessage(context.noise, payload)
+  const noise = unseal(context.noise)
+  const payload = context.initiator && noise.messageIndex === 0 ? new Uint8Array(0) : unseal(context.payload)
+  const written = writeMessage(noise, payload)
   if ('error' in written) return fail(`handshake-${written.error}`)
-  const step: Step = { noise: written.state, outbox: frame(context.private, written.message) }
+  const step: Step = { noise: seal(written.state), outbox: frame(context.private, written.message) }
   if (written.split) {
     if (!context.remoteIdentity) return fail('handshake-bad-payload')
     step.output = success(context.suite, context.remoteIdentity, written.handshakeHash!, written.split)
@@ -211,7 +228,7 @@ export const handshakeMachine = setup({
   },
   guards: {
     failed: ({ context }) => context.output !== null && !context.output.ok,
-    isInitiator: ({ context }) => context.noise.initiator,
+    isInitiator: ({ context }) => context.initiator,
   },
 }).createMachine({
   id: 'handshake',

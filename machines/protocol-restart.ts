@@ -14,6 +14,7 @@ import type { AnyActorRef } from 'xstate'
 import { protocolSystemId, type ProtocolDefinition, type ProtocolInput } from './lib/protocol.js'
 import { drbgBytes } from './lib/rng.js'
 import { inputTime, spawnTracked } from './lib/runtime.js'
+import { unseal } from './lib/secret.js'
 import type { SwarmContext } from './swarm/registry.js'
 
 /** Restarts allowed per protocol within the window (Erlang's supervisor intensity and period). */
@@ -25,7 +26,7 @@ export function startProtocol(context: SwarmContext, self: AnyActorRef, def: Pro
   const input: ProtocolInput = {
     peerId: context.peerId,
     protocol: def.id,
-    seed: drbgBytes(context.drbg, 32),
+    seed: drbgBytes(unseal(context.drbg), 32),
     options: def.options,
     addresses: context.addresses,
     crypto: context.suite,

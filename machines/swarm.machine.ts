@@ -41,6 +41,7 @@ import { emit, enqueueActions, setup } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
 import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
 import { createDrbg } from './lib/rng.js'
+import { seal, unseal } from './lib/secret.js'
 import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admission.js'
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
 import { broadcast, dialFailed, disconnect, isRefusal, reportRefused } from './swarm/announce.js'
@@ -416,7 +417,7 @@ export const swarmMachine = setup({
     const { seed, ...rest } = input
     return {
       ...rest,
-      drbg: createDrbg(seed),
+      drbg: seal(createDrbg(unseal(seed))),
       dialSeq: 0,
       addresses: [],
       conns: new Map(),

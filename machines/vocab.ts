@@ -7,6 +7,7 @@
  * and `SwarmEvent`s (handed to the user, in order). Nothing else crosses the seam.
  * @module
  */
+import type { Secret } from './lib/secret.js'
 
 /** How a connection came to be. */
 export type Direction = 'inbound' | 'outbound'
@@ -53,8 +54,8 @@ export interface DialEffect { type: 'effect.dial'; dialId: number; url: string }
 export interface CancelDialEffect { type: 'effect.cancelDial'; dialId: number }
 /** Send one frame on a connection (`connId`) or to a peer's bound connection (`peer`). */
 export interface SendEffect { type: 'effect.send'; connId?: number; peer?: string; protocol: string; body: unknown }
-/** From now on encrypt/decrypt this connection's frames with these cipher states. */
-export interface SecureEffect { type: 'effect.secure'; connId: number; send: CipherKeys; recv: CipherKeys }
+/** From now on encrypt/decrypt this connection's frames with these cipher states (sealed: see lib/secret.ts). */
+export interface SecureEffect { type: 'effect.secure'; connId: number; keys: Secret<SessionKeys> }
 /** Frames to `peer` go to this connection from now on (`connId` undefined: the peer is gone). */
 export interface BindEffect { type: 'effect.bind'; peer: string; connId: number | undefined }
 /** Close a connection with a reason the remote can read; answered by `io.conn.closed`. */
@@ -69,6 +70,8 @@ export interface CallEffect { type: 'effect.call'; protocol: string; callId: num
 
 /** The transport keys a handshake derived (a Noise CipherState: key and next nonce). */
 export interface CipherKeys { k: Uint8Array | null; n: number }
+/** The transport keys a handshake derived: `send` encrypts what this side sends. */
+export interface SessionKeys { send: CipherKeys; recv: CipherKeys }
 
 export type Effect = DialEffect | CancelDialEffect | SendEffect | SecureEffect | BindEffect | CloseEffect | UnlistenEffect | CallEffect
 

@@ -15,6 +15,7 @@ import { peerIdFromPublicKey } from '../machines/lib/peer-id.js'
 import { parseAllowlist } from '../machines/lib/ip.js'
 import { defineProtocol, type ProtocolDefinition } from '../machines/lib/protocol.js'
 import { createDrbg, drbgBytes } from '../machines/lib/rng.js'
+import { seal } from '../machines/lib/secret.js'
 import { pingProtocol, type PingOptions } from '../machines/protocols/ping.machine.js'
 import { pubsubProtocol, type PubsubProtocolOptions } from '../machines/pubsub/pubsub.machine.js'
 import type { InspectionEvent, Observer } from 'xstate'
@@ -135,10 +136,12 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
       suite,
       identityKey,
       sign: (message) => suite.ed25519Sign(secretKey, message),
-      staticKey,
-      identitySignature: suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey)),
-      psk: options.swarmKey ? Uint8Array.from(options.swarmKey) : undefined,
-      seed: random(32),
+      noiseKeys: seal({
+        staticKey,
+        identitySignature: suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey)),
+        psk: options.swarmKey ? Uint8Array.from(options.swarmKey) : undefined,
+      }),
+      seed: seal(random(32)),
       limits,
       timeouts,
       protocols,

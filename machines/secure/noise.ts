@@ -21,7 +21,8 @@
  * The remote static key is also readable as `state.remoteStatic` as soon as it is known (the
  * initiator learns it from message 2, the responder from message 3), so an identity proof in a
  * payload can be checked right away. Handshake messages keep the Noise 65535-byte cap.
- * Until it completes, the state holds private keys: do not log or inspect it in production.
+ * Until it completes, the state holds private keys: a machine keeps it sealed in a `Secret`
+ * (machines/lib/secret.ts), so no inspection shows it.
  * @module
  */
 import type { CryptoSuite } from '../lib/crypto.js'

@@ -14,7 +14,18 @@ import type { AdmissionState, AdmittedConn } from '../lib/admission.js'
 import type { Limits, Timeouts } from '../lib/limits.js'
 import { splitAddress, type ProtocolDefinition } from '../lib/protocol.js'
 import { drbgBytes, type Drbg } from '../lib/rng.js'
+import { seal, unseal, type Secret } from '../lib/secret.js'
+import type { KeyPair } from '../secure/noise.js'
 import type { Direction } from '../vocab.js'
+
+/** The node's long-lived handshake secrets (see handshake.machine.ts). */
+export interface NoiseKeys {
+  staticKey: KeyPair
+  /** ed25519 signature of the identity key over the binding message of the static key. */
+  identitySignature: Uint8Array
+  /** Pre-shared key of a private network. */
+  psk?: Uint8Array
+}
 
 export interface SwarmInput {
   peerId: string
@@ -22,13 +33,10 @@ export interface SwarmInput {
   /** ed25519 identity public key, and a signer that holds the secret key outside any machine. */
   identityKey: Uint8Array
   sign: (message: Uint8Array) => Uint8Array
-  /** Noise static key pair and the identity signature binding it (see handshake.machine.ts). */
-  staticKey: { privateKey: Uint8Array; publicKey: Uint8Array }
-  identitySignature: Uint8Array
-  /** Pre-shared key of a private network. */
-  psk?: Uint8Array
-  /** 32 bytes; every key and every protocol seed is derived from it. */
-  seed: Uint8Array
+  /** The Noise static key pair, the identity signature binding it and the psk, sealed (lib/secret.ts). */
+  noiseKeys: Secret<NoiseKeys>
+  /** 32 bytes, sealed; every ephemeral key and every protocol seed is derived from it. */
+  seed: Secret<Uint8Array>
   limits: Limits
   timeouts: Timeouts
   protocols: readonly ProtocolDefinition[]
@@ -61,7 +69,8 @@ export interface ConnRecord extends AdmittedConn {
 export interface PeerRecord { key: string; direction: Direction; address: string }
 
 export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
-  drbg: Drbg
+  /** The key-material generator, sealed. */
+  drbg: Secret<Drbg>
   dialSeq: number
   addresses: string[]
   conns: Map<string, ConnRecord>
@@ -199,11 +208,8 @@ export function connectionInput(context: SwarmContext, base: Pick<ConnectionInpu
   const handshake: HandshakeInput = {
     suite: context.suite,
     initiator: base.direction === 'outbound',
-    staticKey: context.staticKey,
-    ephemeralPrivateKey: drbgBytes(context.drbg, 32),
     identityKey: context.identityKey,
-    identitySignature: context.identitySignature,
-    psk: context.psk,
+    keys: seal({ ...unseal(context.noiseKeys), ephemeralPrivateKey: drbgBytes(unseal(context.drbg), 32) }),
     expectedPeer: base.expectedPeer,
   }
   return { ...base, timeouts: context.timeouts, handshake }

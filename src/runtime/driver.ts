@@ -23,6 +23,7 @@ import { bindRuntime } from '../../machines/lib/runtime.js'
 import type { ProtocolDefinition } from '../../machines/lib/protocol.js'
 import type { Limits } from '../../machines/lib/limits.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
+import { unseal } from '../../machines/lib/secret.js'
 import { swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
 import type { Effect, Input } from '../../machines/vocab.js'
 import type { CodecLimits } from '../codec/frame.js'
@@ -230,7 +231,10 @@ export class Driver implements EdgeHost {
       case 'effect.send': return this.send(effect.connId !== undefined ? this.edges.get(effect.connId) : this.peerEdges.get(effect.peer!), effect.protocol, effect.body)
       case 'effect.dial': return this.dialer.dial(effect.dialId, effect.url)
       case 'effect.cancelDial': return this.dialer.cancel(effect.dialId)
-      case 'effect.secure': return this.edges.get(effect.connId)?.secure(effect.send, effect.recv)
+      case 'effect.secure': {
+        const { send, recv } = unseal(effect.keys)
+        return this.edges.get(effect.connId)?.secure(send, recv)
+      }
       case 'effect.bind': {
         const edge = effect.connId === undefined ? undefined : this.edges.get(effect.connId)
         if (edge) this.peerEdges.set(effect.peer, edge)

@@ -36,6 +36,7 @@ import { decodeFrame, encodeFrame } from '../../src/codec/frame.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
+import { seal } from '../../machines/lib/secret.js'
 
 const suite = nativeSuite
 const EMPTY = new Uint8Array(0)
@@ -112,8 +113,8 @@ function prologueFor(flags: number): Uint8Array {
   // `flush` sends to the parent connection; there is none here, so it is made a no-op.
   const snapshot = createActor(handshakeMachine.provide({ actions: { flush: () => {} } }), {
     input: {
-      suite, initiator: true, staticKey: id.staticKey, ephemeralPrivateKey,
-      identityKey: id.identityKey, identitySignature: id.signature, psk,
+      suite, initiator: true, identityKey: id.identityKey,
+      keys: seal({ staticKey: id.staticKey, ephemeralPrivateKey, identitySignature: id.signature, psk }),
     },
   }).getSnapshot()
   const written = (snapshot.context as { outbox: Uint8Array | null }).outbox

@@ -14,6 +14,7 @@ import { assign, createActor, setup, SimulatedClock, type Actor, type Inspection
 import { connectionMachine, CONTROL_PROTOCOL, type ConnectionContext, type ConnectionInput } from '../../machines/connection.machine.js'
 import { HANDSHAKE_PROTOCOL, type HandshakeContext, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
+import { seal } from '../../machines/lib/secret.js'
 
 export { CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL }
 
@@ -69,10 +70,12 @@ export const TIMEOUTS = { dial: 1000, handshake: 2000, keepAlive: 3000, pingTime
 const HANDSHAKE_INPUT: HandshakeInput = {
   suite: nobleSuite,
   initiator: true,
-  staticKey: { privateKey: new Uint8Array(32), publicKey: new Uint8Array(32) },
-  ephemeralPrivateKey: new Uint8Array(32),
   identityKey: new Uint8Array(32),
-  identitySignature: new Uint8Array(64),
+  keys: seal({
+    staticKey: { privateKey: new Uint8Array(32), publicKey: new Uint8Array(32) },
+    ephemeralPrivateKey: new Uint8Array(32),
+    identitySignature: new Uint8Array(64),
+  }),
 }
 
 export const PEER_B = 'PeerB'
@@ -97,7 +100,7 @@ export function inboundInput(over: Partial<ConnectionInput> = {}): ConnectionInp
 export function success(peer = PEER_B, hash = 9): HandshakeOutput {
   return {
     ok: true, peer, identityKey: new Uint8Array(32), handshakeHash: new Uint8Array(32).fill(hash),
-    send: { k: new Uint8Array(32).fill(1), n: 0 }, recv: { k: new Uint8Array(32).fill(2), n: 0 },
+    keys: seal({ send: { k: new Uint8Array(32).fill(1), n: 0 }, recv: { k: new Uint8Array(32).fill(2), n: 0 } }),
   }
 }
 

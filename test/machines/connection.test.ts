@@ -29,7 +29,7 @@ describe('connection machine: the way to open', () => {
     expect(h.drain()).toEqual({
       effects: [
         { type: 'effect.send', connId: 5, protocol: HANDSHAKE_PROTOCOL, body: HELLO },
-        { type: 'effect.secure', connId: 5, send: out.ok && out.send, recv: out.ok && out.recv },
+        { type: 'effect.secure', connId: 5, keys: out.ok && out.keys },
       ],
       toParent: [{ type: 'conn.secured', key: 'd1', peer: PEER_B, handshakeHash: out.ok && out.handshakeHash }],
     })

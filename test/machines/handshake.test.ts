@@ -16,6 +16,7 @@ import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
 import { createDrbg, drbgBytes } from '../../machines/lib/rng.js'
 import { nativeSuite } from '../../src/crypto/native.js'
+import { seal, unseal } from '../../machines/lib/secret.js'
 
 function seeded(seed: number): (n: number) => Uint8Array {
   const key = new Uint8Array(32)
@@ -37,8 +38,8 @@ function party(suite: CryptoSuite, seed: number, initiator: boolean, opts: { psk
   return {
     peerId: peerIdFromPublicKey(suite.sha256, identityKey),
     input: {
-      suite, initiator, staticKey, ephemeralPrivateKey: random(32), identityKey, identitySignature,
-      ...(opts.psk ? { psk: opts.psk } : {}),
+      suite, initiator, identityKey,
+      keys: seal({ staticKey, ephemeralPrivateKey: random(32), identitySignature, ...(opts.psk ? { psk: opts.psk } : {}) }),
       ...(opts.expectedPeer ? { expectedPeer: opts.expectedPeer } : {}),
     },
   }
@@ -103,9 +104,10 @@ for (const suite of [nobleSuite, nativeSuite]) {
       expect(r.a.identityKey).toEqual(bob.input.identityKey)
       expect(r.a.handshakeHash).toEqual(r.b.handshakeHash)
       expect(r.a.handshakeHash.length).toBe(32)
-      expect(r.a.send).toEqual(r.b.recv)
-      expect(r.a.recv).toEqual(r.b.send)
-      expect(r.a.send.k).not.toEqual(r.a.recv.k)
+      const [ka, kb] = [unseal(r.a.keys), unseal(r.b.keys)]
+      expect(ka.send).toEqual(kb.recv)
+      expect(ka.recv).toEqual(kb.send)
+      expect(ka.send.k).not.toEqual(ka.recv.k)
     })
 
     it('a private network (XXpsk3) with the same key succeeds, with a different hash than without', () => {

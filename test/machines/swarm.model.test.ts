@@ -18,6 +18,7 @@ import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '../../machines/lib/limits.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
+import { seal } from '../../machines/lib/secret.js'
 import { swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
 import { walkAndReplay, withoutActions, type Ev, type Sample } from './model-walk.js'
 
@@ -39,9 +40,8 @@ const input: SwarmInput = {
   suite: nobleSuite,
   identityKey: me.publicKey,
   sign: (m) => nobleSuite.ed25519Sign(me.secret, m),
-  staticKey,
-  identitySignature: nobleSuite.ed25519Sign(me.secret, identityBindingMessage(staticKey.publicKey)),
-  seed: key(4),
+  noiseKeys: seal({ staticKey, identitySignature: nobleSuite.ed25519Sign(me.secret, identityBindingMessage(staticKey.publicKey)) }),
+  seed: seal(key(4)),
   limits: { ...DEFAULT_LIMITS, maxConnections: 3, maxPendingConnections: 2, maxConnectionsPerPeer: 2, maxPendingDials: 1 },
   timeouts: DEFAULT_TIMEOUTS,
   protocols: [],

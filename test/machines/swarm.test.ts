@@ -17,6 +17,7 @@ import { createDrbg, createRng, drbgBytes, nextFloat } from '../../machines/lib/
 import { bindRuntime } from '../../machines/lib/runtime.js'
 import { survivor, swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
 import { Reasons, type Direction } from '../../machines/vocab.js'
+import { seal } from '../../machines/lib/secret.js'
 
 type Ev = { type: string; [k: string]: any }
 
@@ -39,9 +40,8 @@ function rootInput(seed: number, over: { limits?: Partial<Limits>; timeouts?: Pa
     suite,
     identityKey,
     sign: (m) => suite.ed25519Sign(secret, m),
-    staticKey,
-    identitySignature: suite.ed25519Sign(secret, identityBindingMessage(staticKey.publicKey)),
-    seed: random(32),
+    noiseKeys: seal({ staticKey, identitySignature: suite.ed25519Sign(secret, identityBindingMessage(staticKey.publicKey)) }),
+    seed: seal(random(32)),
     limits: { ...DEFAULT_LIMITS, ...over.limits },
     timeouts: { ...DEFAULT_TIMEOUTS, ...over.timeouts },
     protocols: over.protocols ?? [],
