@@ -11,6 +11,8 @@ export { refusalsMachine, REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from './refus
 export { handshakeMachine, HANDSHAKE_PROTOCOL, identityBindingMessage, type HandshakeInput, type HandshakeOutput } from './handshake.machine.js'
 export { pingMachine, pingProtocol, parsePing, PING_ID } from './protocols/ping.machine.js'
 export * from './lib/protocol.js'
+export * from './lib/signer.js'
+export * from './lib/secret.js'
 export * from './lib/rng.js'
 export * from './lib/limits.js'
 export { inputTime, spawnTracked, bindRuntime, type Runtime } from './lib/runtime.js'

@@ -15,6 +15,7 @@ import { protocolSystemId, type ProtocolDefinition, type ProtocolInput } from '.
 import { drbgBytes } from './lib/rng.js'
 import { inputTime, spawnTracked } from './lib/runtime.js'
 import { unseal } from './lib/secret.js'
+import type { Signer } from './lib/signer.js'
 import type { SwarmContext } from './swarm/registry.js'
 
 /** Restarts allowed per protocol within the window (Erlang's supervisor intensity and period). */
@@ -30,13 +31,23 @@ export function startProtocol(context: SwarmContext, self: AnyActorRef, def: Pro
     options: def.options,
     addresses: context.addresses,
     crypto: context.suite,
-    sign: context.sign,
+    signer: signerOf(context, def.id),
     publicKey: context.identityKey,
   }
   const id = protocolSystemId(def.id)
   const ref = spawnTracked(self, def.machine, { id, systemId: id, input })
   context.protocolRefs.set(def.id, ref)
   return ref
+}
+
+/** The protocol's signer: issued at its first start, the same one for its restarts. */
+function signerOf(context: SwarmContext, protocol: string): Signer {
+  let signer = context.protocolSigners.get(protocol)
+  if (!signer) {
+    signer = context.signers.issue(protocol)
+    context.protocolSigners.set(protocol, signer)
+  }
+  return signer
 }
 
 type Enqueue = { emit(event: { type: string } & Record<string, unknown>): void; sendTo(ref: AnyActorRef, event: { type: string }): void }

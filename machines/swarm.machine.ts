@@ -94,6 +94,7 @@ export const swarmMachine = setup({
     // built-in actions under XState's "custom action" flag.
     startProtocols: enqueueActions(({ context, self }) => {
       for (const def of context.protocols) startProtocol(context, self, def)
+      context.signers.close()
     }),
     /** The child that reports refused inbound connections, rate-limited. */
     startRefusals: enqueueActions(({ context, self }) => {
@@ -426,6 +427,7 @@ export const swarmMachine = setup({
       peers: new Map(),
       protocolRefs: new Map(),
       protocolRestarts: new Map(),
+      protocolSigners: new Map(),
       admission: createAdmission(input.allowlist ?? DEFAULT_ALLOWLIST),
       refusals: null,
     }

@@ -16,6 +16,7 @@ import { parseAllowlist } from '../machines/lib/ip.js'
 import { defineProtocol, type ProtocolDefinition } from '../machines/lib/protocol.js'
 import { createDrbg, drbgBytes } from '../machines/lib/rng.js'
 import { seal } from '../machines/lib/secret.js'
+import { createSignerIssuer } from '../machines/lib/signer.js'
 import { pingProtocol, type PingOptions } from '../machines/protocols/ping.machine.js'
 import { pubsubProtocol, type PubsubProtocolOptions } from '../machines/pubsub/pubsub.machine.js'
 import type { InspectionEvent, Observer } from 'xstate'
@@ -135,7 +136,7 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
       peerId,
       suite,
       identityKey,
-      sign: (message) => suite.ed25519Sign(secretKey, message),
+      signers: createSignerIssuer(suite, secretKey),
       noiseKeys: seal({
         staticKey,
         identitySignature: suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey)),

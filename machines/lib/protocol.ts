@@ -21,6 +21,7 @@
 import type { AnyStateMachine, EmittedFrom, EventFromLogic } from 'xstate'
 import type { Direction, SendEffect, CallEffect, ProtocolEvent } from '../vocab.js'
 import type { CryptoSuite } from './crypto.js'
+import type { Signer } from './signer.js'
 
 /** A protocol as the swarm runs it. */
 /** A user command of a protocol that declares none: any event with a string `type`. */
@@ -91,8 +92,13 @@ export interface ProtocolInput<TOptions = unknown> {
   addresses: string[]
   /** Pure crypto primitives (native where available): hashing, verification. */
   crypto: CryptoSuite
-  /** Sign bytes with the swarm's identity key (the key itself never enters a machine). */
-  sign: (message: Uint8Array) => Uint8Array
+  /**
+   * Signs with the swarm's identity key, domain-separated by this protocol's id (lib/signer.ts):
+   * no protocol can produce another protocol's signatures or the handshake's identity binding.
+   * `signer.verify` checks a signature of the same protocol on another node. The key itself
+   * never enters a machine.
+   */
+  signer: Signer
   /** The swarm's ed25519 identity public key (32 bytes). */
   publicKey: Uint8Array
 }

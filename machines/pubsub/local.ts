@@ -3,7 +3,7 @@
  * unsubscribe, publish). Each either takes effect and says so with an event, or fails with an
  * event that gives the reason — a command is never silently dropped.
  *
- * Own messages are signed with the swarm's key (`input.sign`), recorded as seen, and
+ * Own messages are signed with the swarm's key through pubsub's signer (`input.signer`), recorded as seen, and
  * flood-published (v1.1) to every peer subscribed to the topic whose score is at least the
  * publish threshold; without flood publishing they go to the mesh, or to the fanout peers of
  * a topic we are not subscribed to. The publisher does not receive its own message.
@@ -91,7 +91,7 @@ export function leaveTopic(s: RouterState, topic: string, now: number): void {
 export function buildMessage(s: RouterState, topic: string, data: Uint8Array): { msg: WireMessage; id: Uint8Array; hex: string } {
   s.seqno = (s.seqno + 1) >>> 0
   const { buffer, signedLength } = signedBytes(s.self, s.seqno, topic, data)
-  const signature = s.sign(buffer.subarray(0, signedLength))
+  const signature = s.signer.sign(buffer.subarray(0, signedLength))
   buffer.set(signature, signedLength)
   const id = s.crypto.sha256(buffer).slice(0, ID_LENGTH)
   const msg: WireMessage = { f: s.self, k: s.publicKey, n: s.seqno, t: topic, d: data, s: signature }

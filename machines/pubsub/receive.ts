@@ -21,6 +21,7 @@ import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubsc
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
 import { queue, type PeerState, type RouterState } from './state.js'
 import { ID_LENGTH, PUBSUB_ID, idToHex, signedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
+import { verifyProtocolSignature } from '../lib/signer.js'
 
 /** A verdict of the application validator. */
 export type Verdict = 'accept' | 'reject' | 'ignore'
@@ -106,7 +107,7 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
     entry.status = 'ignored'
     return
   }
-  if (!authorMatches(s, m) || !s.crypto.ed25519Verify(m.s, signed, m.k)) {
+  if (!authorMatches(s, m) || !verifyProtocolSignature(s.crypto, PUBSUB_ID, m.s, signed, m.k)) {
     entry.status = 'invalid'
     penalizeInvalid(s, peer, ps, m.t, now)
     return

@@ -21,6 +21,7 @@ import type { AnyActorRef } from 'xstate'
 import { spawnTracked, stopTracked } from '../lib/runtime.js'
 import { topicMachine, topicPhase, type TopicData, type TopicEvent, type TopicPhase } from './topic.machine.js'
 import { MAX_PEER_ID_LENGTH, PEER_ID_TEXT, messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
+import type { Signer } from '../lib/signer.js'
 
 /** Why a publish failed. */
 export type PublishFailure = 'no-peers' | 'too-large' | 'invalid-topic' | 'invalid-data' | 'duplicate' | 'closed'
@@ -95,7 +96,8 @@ export interface RouterState {
   params: PubsubParams
   self: string
   crypto: CryptoSuite
-  sign: (message: Uint8Array) => Uint8Array
+  /** Our signer for the pubsub domain (verification: `verifyProtocolSignature` with PUBSUB_ID). */
+  signer: Signer
   publicKey: Uint8Array
   /** Text form of a peer id from sha256(public key), as detected from our own identity. */
   peerIdText: (hash: Uint8Array) => string
@@ -170,7 +172,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     params,
     self: input.peerId,
     crypto: input.crypto,
-    sign: input.sign,
+    signer: input.signer,
     publicKey: input.publicKey,
     peerIdText: detectPeerIdText(input.crypto, input.peerId, input.publicKey),
     hasValidator: options.validator === true,

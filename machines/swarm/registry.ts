@@ -15,6 +15,7 @@ import type { Limits, Timeouts } from '../lib/limits.js'
 import { splitAddress, type ProtocolDefinition } from '../lib/protocol.js'
 import { drbgBytes, type Drbg } from '../lib/rng.js'
 import { seal, unseal, type Secret } from '../lib/secret.js'
+import type { Signer, SignerIssuer } from '../lib/signer.js'
 import type { KeyPair } from '../secure/noise.js'
 import type { Direction } from '../vocab.js'
 
@@ -30,9 +31,10 @@ export interface NoiseKeys {
 export interface SwarmInput {
   peerId: string
   suite: CryptoSuite
-  /** ed25519 identity public key, and a signer that holds the secret key outside any machine. */
+  /** ed25519 identity public key. */
   identityKey: Uint8Array
-  sign: (message: Uint8Array) => Uint8Array
+  /** Issues each protocol its signer at start, then refuses (the secret key stays in the shell). */
+  signers: SignerIssuer
   /** The Noise static key pair, the identity signature binding it and the psk, sealed (lib/secret.ts). */
   noiseKeys: Secret<NoiseKeys>
   /** 32 bytes, sealed; every ephemeral key and every protocol seed is derived from it. */
@@ -80,6 +82,8 @@ export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   protocolRefs: Map<string, AnyActorRef>
   /** Input times of each protocol's restarts within the window (protocol-restart.ts). */
   protocolRestarts: Map<string, number[]>
+  /** Each protocol's signer, issued once at start and kept for its restarts. */
+  protocolSigners: Map<string, Signer>
   /** Per-source token buckets and the allowlist (lib/admission.ts). */
   admission: AdmissionState
   /** Reports refused inbound connections, rate-limited (refusals.machine.ts); null before start and after close. */

@@ -17,10 +17,19 @@ import type { DiscoveryOptions } from '../../machines/discovery/options.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { protocolSystemId, type ProtocolInput } from '../../machines/lib/protocol.js'
 import { bindRuntime, spawnTracked } from '../../machines/lib/runtime.js'
+import type { Signer } from '../../machines/lib/signer.js'
 
 /** A deterministic peer id (base58 of sha256(label)) for tests and simulations. */
 export function simPeerId(label: string): string {
   return keyToPeerId(sha256(new TextEncoder().encode(label)))
+}
+
+/** Discovery never signs: a signer that refuses. */
+const NO_SIGNER: Signer = {
+  protocol: DISCOVERY_ID,
+  publicKey: new Uint8Array(32),
+  sign: () => { throw new Error('a simulated discovery node does not sign') },
+  verify: () => false,
 }
 
 /** A protocol input for a discovery actor that never needs crypto (discovery does not sign). */
@@ -28,7 +37,7 @@ export function simInput(peerId: string, addresses: string[], options: Discovery
   return {
     peerId, protocol: DISCOVERY_ID, seed, addresses,
     options: discoveryProtocol(options).options as DiscoveryOptions,
-    crypto: {} as CryptoSuite, sign: () => new Uint8Array(64), publicKey: new Uint8Array(32),
+    crypto: {} as CryptoSuite, signer: NO_SIGNER, publicKey: new Uint8Array(32),
   }
 }
 

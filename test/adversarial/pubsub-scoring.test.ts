@@ -30,6 +30,7 @@ import type { SwarmEvent } from '../../src/swarm.js'
 import {
   Driven, RawPeer, installFaultRecorder, rawIdentity, sleep, within, type RawIdentity,
 } from '../helpers/raw-peer.js'
+import { protocolSignedBytes } from '../../machines/lib/signer.js'
 
 const PUBSUB = '/xswarm/pubsub/1'
 const TOPIC = 'scored'
@@ -92,7 +93,7 @@ let seq = 0
 function message(author: RawIdentity, data: Uint8Array, badSignature = false): WireMessage {
   const n = ++seq
   const { buffer, signedLength } = signedBytes(author.peerId, n, TOPIC, data)
-  const s = nativeSuite.ed25519Sign(author.secretKey, buffer.subarray(0, signedLength))
+  const s = nativeSuite.ed25519Sign(author.secretKey, protocolSignedBytes(PUBSUB, buffer.subarray(0, signedLength)))
   if (badSignature) s[7] ^= 0x40
   return { f: author.peerId, k: author.identityKey, n, t: TOPIC, d: data, s }
 }

@@ -13,6 +13,7 @@ import { nativeSuite } from '../../src/crypto/native.js'
 import {
   RawPeer, Target, useFaultRecorder, rawIdentity, settledHeapMiB, sleep, type RawIdentity,
 } from '../helpers/raw-peer.js'
+import { protocolSignedBytes } from '../../machines/lib/signer.js'
 
 const PUBSUB = '/xswarm/pubsub/1'
 const TOPIC = 'news'
@@ -43,7 +44,7 @@ function message(signer: RawIdentity, data: Uint8Array, over: Partial<{ f: strin
   const f = over.f ?? signer.peerId
   const n = ++seq
   const { buffer, signedLength } = signedBytes(f, n, TOPIC, data)
-  const s = over.s ?? nativeSuite.ed25519Sign(signer.secretKey, buffer.subarray(0, signedLength))
+  const s = over.s ?? nativeSuite.ed25519Sign(signer.secretKey, protocolSignedBytes(PUBSUB, buffer.subarray(0, signedLength)))
   return { f, k: over.k ?? signer.identityKey, n, t: TOPIC, d: data, s }
 }
 
@@ -117,7 +118,7 @@ describe('pubsub under attack', () => {
     peer.sendFrame(PUBSUB, { sub: names.map((t) => ({ t, on: true })) })
     for (const t of names) {
       const { buffer, signedLength } = signedBytes(identity.peerId, ++seq, t, text(t))
-      const s = nativeSuite.ed25519Sign(identity.secretKey, buffer.subarray(0, signedLength))
+      const s = nativeSuite.ed25519Sign(identity.secretKey, protocolSignedBytes(PUBSUB, buffer.subarray(0, signedLength)))
       peer.sendFrame(PUBSUB, { msg: [{ f: identity.peerId, k: identity.identityKey, n: seq, t, d: text(t), s }] })
     }
     target.node.swarm.subscribe('constructor')

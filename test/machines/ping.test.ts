@@ -10,6 +10,7 @@ import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import type { ProtocolInput } from '../../machines/lib/protocol.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
 import { parsePing, PING_ID, pingMachine, pingProtocol, type PingOptions } from '../../machines/protocols/ping.machine.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 type Ev = { type: string; [k: string]: unknown }
 
@@ -19,7 +20,7 @@ function startPing(options: Partial<PingOptions> = { interval: 1000 }) {
   const out: Ev[] = []
   const input: ProtocolInput<Partial<PingOptions>> = {
     peerId: 'Me', protocol: PING_ID, seed: new Uint8Array(32), options, addresses: [],
-    crypto: nobleSuite, sign: () => new Uint8Array(64), publicKey: new Uint8Array(32),
+    crypto: nobleSuite, signer: createSignerIssuer(nobleSuite, new Uint8Array(32)).issue(PING_ID), publicKey: new Uint8Array(32),
   }
   const actor = createActor(pingMachine, { input, clock })
   bindRuntime(actor, { sink: () => {}, now: () => now })

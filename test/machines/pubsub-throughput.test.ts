@@ -17,6 +17,7 @@ import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import { pubsubProtocol, PUBSUB_ID } from '../../machines/pubsub/pubsub.machine.js'
 import { signedBytes, type WireMessage } from '../../machines/pubsub/wire.js'
+import { createSignerIssuer, protocolSignedBytes } from '../../machines/lib/signer.js'
 
 function key(i: number) {
   const secretKey = sha256(new TextEncoder().encode(`bench-${i}`))
@@ -30,7 +31,7 @@ function messages(count: number, size: number): WireMessage[] {
     const a = authors[n % authors.length]
     const d = new Uint8Array(size).fill(n & 0xff)
     const { buffer, signedLength } = signedBytes(a.peerId, n, 'bench', d)
-    const s = ed25519.sign(buffer.subarray(0, signedLength), a.secretKey)
+    const s = ed25519.sign(protocolSignedBytes(PUBSUB_ID, buffer.subarray(0, signedLength)), a.secretKey)
     return { f: a.peerId, k: a.publicKey, n, t: 'bench', d, s }
   })
 }
@@ -42,7 +43,7 @@ function measure(crypto: CryptoSuite, msgs: WireMessage[]): { perSecond: number;
     clock: new SimulatedClock(),
     input: {
       peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32), options: protocol.options, addresses: [],
-      crypto, publicKey: me.publicKey, sign: (m: Uint8Array) => ed25519.sign(m, me.secretKey),
+      crypto, publicKey: me.publicKey, signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
     },
   } as never)
   let sends = 0

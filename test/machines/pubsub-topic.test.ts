@@ -20,6 +20,7 @@ import { topicMachine, topicPhase, type TopicData, type TopicEvent, type TopicPh
 
 const input = (): TopicData => ({ topic: 'model', mesh: new Set(), fanout: new Set(), backoff: new Map() })
 const stepTopic = (snapshot: TopicSnapshot, event: TopicEvent): TopicSnapshot => transition(topicMachine, snapshot, event)[0]
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 const EVENTS: TopicEvent[] = [
   { type: 'topic.subscribe' },
@@ -47,7 +48,7 @@ function realNode() {
     clock,
     input: {
       peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32), options: protocol.options, addresses: [],
-      crypto: nobleSuite, publicKey: me.publicKey, sign: (m: Uint8Array) => ed25519.sign(m, me.secretKey),
+      crypto: nobleSuite, publicKey: me.publicKey, signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
     },
   } as never)
   bindRuntime(actor, { sink: () => {}, now: () => clock.now() })

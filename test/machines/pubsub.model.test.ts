@@ -15,6 +15,7 @@ import { bindRuntime } from '../../machines/lib/runtime.js'
 import { pubsubMachine, pubsubProtocol, PUBSUB_ID } from '../../machines/pubsub/pubsub.machine.js'
 import { signedBytes } from '../../machines/pubsub/wire.js'
 import { walkAndReplay, withoutActions, type Ev, type Sample } from './model-walk.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 function keyOf(i: number): { peerId: string; publicKey: Uint8Array; secretKey: Uint8Array } {
   const secretKey = sha256(new TextEncoder().encode(`pubsub-model-${i}`))
@@ -35,7 +36,7 @@ const protocol = pubsubProtocol({
 })
 const input = {
   peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32), options: protocol.options, addresses: [],
-  crypto: nobleSuite, publicKey: me.publicKey, sign: (m: Uint8Array) => ed25519.sign(m, me.secretKey),
+  crypto: nobleSuite, publicKey: me.publicKey, signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
 }
 
 /** A message of G's on `held` whose signature is broken. */

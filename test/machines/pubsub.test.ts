@@ -15,6 +15,7 @@ import { pubsubProtocol, PUBSUB_ID, type PubsubProtocolOptions } from '../../mac
 import type { PubsubContext } from '../../machines/pubsub/state.js'
 import { computeScore } from '../../machines/pubsub/score.js'
 import { idToHex, signedBytes, type Rpc, type WireMessage } from '../../machines/pubsub/wire.js'
+import { createSignerIssuer, protocolSignedBytes } from '../../machines/lib/signer.js'
 
 export interface Identity { peerId: string; publicKey: Uint8Array; secretKey: Uint8Array }
 
@@ -27,7 +28,7 @@ export function identity(i: number): Identity {
 /** A message authored by `author` (optionally with a broken signature). */
 export function authored(author: Identity, topic: string, data: Uint8Array, n: number, forge = false): { msg: WireMessage; hex: string } {
   const { buffer, signedLength } = signedBytes(author.peerId, n, topic, data)
-  const s = ed25519.sign(buffer.subarray(0, signedLength), author.secretKey)
+  const s = ed25519.sign(protocolSignedBytes(PUBSUB_ID, buffer.subarray(0, signedLength)), author.secretKey)
   if (forge) s[0] ^= 1
   buffer.set(s, signedLength)
   return { msg: { f: author.peerId, k: author.publicKey, n, t: topic, d: data, s }, hex: idToHex(sha256(buffer).slice(0, 20)) }
@@ -56,7 +57,7 @@ function node(options: PubsubProtocolOptions = {}, me = identity(0)) {
     input: {
       peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32).fill(7), options: protocol.options,
       addresses: [], crypto, publicKey: me.publicKey,
-      sign: (m: Uint8Array) => ed25519.sign(m, me.secretKey),
+      signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
     },
   } as never)
   const out: Out[] = []

@@ -21,6 +21,7 @@ import { bindRuntime } from '../../machines/lib/runtime.js'
 import { seal } from '../../machines/lib/secret.js'
 import { swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
 import { walkAndReplay, withoutActions, type Ev, type Sample } from './model-walk.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 function key(i: number): Uint8Array {
   return new Uint8Array(32).fill(i)
@@ -39,7 +40,7 @@ const input: SwarmInput = {
   peerId: me.peerId,
   suite: nobleSuite,
   identityKey: me.publicKey,
-  sign: (m) => nobleSuite.ed25519Sign(me.secret, m),
+  signers: createSignerIssuer(nobleSuite, me.secret),
   noiseKeys: seal({ staticKey, identitySignature: nobleSuite.ed25519Sign(me.secret, identityBindingMessage(staticKey.publicKey)) }),
   seed: seal(key(4)),
   limits: { ...DEFAULT_LIMITS, maxConnections: 3, maxPendingConnections: 2, maxConnectionsPerPeer: 2, maxPendingDials: 1 },

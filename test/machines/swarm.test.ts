@@ -18,6 +18,7 @@ import { bindRuntime } from '../../machines/lib/runtime.js'
 import { survivor, swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
 import { Reasons, type Direction } from '../../machines/vocab.js'
 import { seal } from '../../machines/lib/secret.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 type Ev = { type: string; [k: string]: any }
 
@@ -39,7 +40,7 @@ function rootInput(seed: number, over: { limits?: Partial<Limits>; timeouts?: Pa
     peerId: peerIdFromPublicKey(suite.sha256, identityKey),
     suite,
     identityKey,
-    sign: (m) => suite.ed25519Sign(secret, m),
+    signers: createSignerIssuer(suite, secret),
     noiseKeys: seal({ staticKey, identitySignature: suite.ed25519Sign(secret, identityBindingMessage(staticKey.publicKey)) }),
     seed: seal(random(32)),
     limits: { ...DEFAULT_LIMITS, ...over.limits },

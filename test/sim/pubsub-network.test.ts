@@ -19,6 +19,7 @@ import { createRng, nextInt, type Rng } from '../../machines/lib/rng.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
 import { pubsubProtocol, PUBSUB_ID } from '../../machines/pubsub/pubsub.machine.js'
 import type { PubsubContext } from '../../machines/pubsub/state.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 const N = 50
 const MIN_DEGREE = 6
@@ -57,7 +58,7 @@ function simulate(seed: number) {
       input: {
         peerId, protocol: PUBSUB_ID, seed: sha256(new TextEncoder().encode(`seed-${seed}-${i}`)),
         options: protocol.options, addresses: [], crypto: nativeSuite, publicKey,
-        sign: (m: Uint8Array) => ed25519.sign(m, secretKey),
+        signer: createSignerIssuer(nativeSuite, secretKey).issue(PUBSUB_ID),
       },
     } as never) as AnyActorRef
     bindRuntime(actor, { sink: () => {}, now: () => clock.now() })
