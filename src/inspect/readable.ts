@@ -14,6 +14,7 @@
  * secrets in context, this is a second fence.
  * @module
  */
+import { Secret, SECRET_LABEL } from '../../machines/lib/secret.js'
 
 export interface ReadableLimits {
   /** Nesting levels shown; deeper values read `<…>`. */
@@ -71,6 +72,7 @@ function convert(value: unknown, limits: ReadableLimits, depth: number, seen: We
   if (object instanceof ArrayBuffer) return hex(new Uint8Array(object), limits.bytes)
   if (isActorRef(object)) return `<actor ${object.id}>`
   if (isMachine(object)) return `<machine ${object.id}>`
+  if (object instanceof Secret) return SECRET_LABEL
   if (object instanceof Date) return object.toISOString()
   if (object instanceof Error) return `${object.name}: ${object.message}`
   if (seen.has(object)) return '<circular>'

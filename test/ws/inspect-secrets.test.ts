@@ -26,8 +26,8 @@ useSwarmCleanup()
 
 /** Fields whose byte arrays are key material wherever they appear (`k` only in a `{k, n}` cipher state). */
 const SECRET_FIELDS = new Set(['privateKey', 'ephemeralPrivateKey', 'secretKey', 'ck', 'psk', 'key', 'identitySignature'])
-/** Public fields that may sit next to secrets inside a sealed value (public keys, the handshake hash). */
-const PUBLIC_FIELDS = new Set(['publicKey', 'h', 're', 'remoteStatic'])
+/** Public fields that may sit next to secrets inside a sealed value (public keys, the handshake hash, the identity payload, which starts with the public identity key; its signature is gathered on its own). */
+const PUBLIC_FIELDS = new Set(['publicKey', 'h', 're', 'remoteStatic', 'payload'])
 /** Public constants that sit in secret fields (the initial Noise chaining key is the protocol name). */
 const PUBLIC = new Set(['Noise_XX_25519_ChaChaPoly_SHA256', 'Noise_XXpsk3_25519_ChaChaPoly_SHA256'].map((n) => hex.encode(new TextEncoder().encode(n))))
 
@@ -49,6 +49,9 @@ class SecretGatherer {
     if (this.seen.has(value)) return
     this.seen.add(value)
     if (value instanceof Secret) return this.gather(unseal(value), field, true)
+    // What the swarm hands the observer are readable faces: objects whose prototype is the real value.
+    const proto = Object.getPrototypeOf(value) as object | null
+    if (proto !== null && !Object.hasOwn(proto, 'constructor')) this.gather(proto, field, sealed)
     if (isActorRef(value)) return // reached through its own inspection events
     if (value instanceof Map) {
       for (const [k, v] of value) this.gather(v, String(k), sealed)
@@ -75,9 +78,9 @@ function dataOf(ev: InspectionEvent): Record<string, unknown> {
   }
 }
 
-/** Every encoding of `bytes` a serializer could produce, as text to look for. */
+/** Every encoding of `bytes` a serializer could produce, as text to look for (hex: its first 8 bytes suffice). */
 function encodings(bytes: Uint8Array): string[] {
-  const out = [hex.encode(bytes), hex.encode(bytes).toUpperCase(), base58.encode(bytes)]
+  const out = [hex.encode(bytes.subarray(0, 8)), hex.encode(bytes.subarray(0, 8)).toUpperCase(), base58.encode(bytes)]
   // Base64 of a longer buffer holding the secret at any offset contains these (aligned) groups.
   for (let shift = 0; shift < 3; shift++) {
     const part = bytes.subarray(shift)
