@@ -212,6 +212,28 @@ function checkOptions(options: SwarmOptions): void {
   if (options.identityFile !== undefined && typeof options.identityFile !== 'string') {
     throw new TypeError('"options.identityFile" expected a file path string')
   }
+  checkOptionShapes(options)
+}
+
+/** Wrong types throw TypeError here; wrong values throw RangeError where they are resolved. */
+function checkOptionShapes(options: SwarmOptions): void {
+  const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v)
+  for (const key of ['ping', 'pubsub', 'discovery'] as const) {
+    const value: unknown = options[key]
+    if (value === undefined || value === false || (key === 'discovery' && value === true) || isObject(value)) continue
+    throw new TypeError(`"options.${key}" expected false${key === 'discovery' ? ', true' : ''} or an options object, got ${typeof value}`)
+  }
+  const { crypto, inspect, transports, scheduler } = options as Record<string, unknown>
+  if (crypto !== undefined && typeof crypto !== 'string' && !(isObject(crypto) && typeof (crypto as CryptoSuite).aeadEncrypt === 'function')) {
+    throw new TypeError(`"options.crypto" expected 'native', 'noble' or a CryptoSuite, got ${typeof crypto}`)
+  }
+  if (inspect !== undefined && typeof inspect !== 'function' && !isObject(inspect)) {
+    throw new TypeError(`"options.inspect" expected an inspection observer (a function or an observer object), got ${typeof inspect}`)
+  }
+  if (transports !== undefined && (!Array.isArray(transports) || transports.some((t) => !isObject(t)))) {
+    throw new TypeError('"options.transports" expected an array of transports')
+  }
+  if (scheduler !== undefined && !isObject(scheduler)) throw new TypeError(`"options.scheduler" expected a scheduler object, got ${typeof scheduler}`)
 }
 
 /** The user's inspection observer and the logger's, as one (either may be absent). */

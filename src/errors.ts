@@ -24,8 +24,6 @@ export const ErrorCodes = {
   FRAME_UNENCODABLE: 'frame-unencodable',
   /** An address could not be parsed. */
   INVALID_ADDRESS: 'invalid-address',
-  /** No transport can dial the address. */
-  UNSUPPORTED_ADDRESS: 'unsupported-address',
   /** The identity file exists but cannot be read as an identity. */
   IDENTITY_CORRUPT: 'identity-corrupt',
   /** An identity file was about to be written where one already exists (identities are never overwritten). */
@@ -55,8 +53,6 @@ export const ErrorCodes = {
   TIMEOUT: 'timeout',
   /** A protocol actor failed past its restart budget; commands to it are refused. */
   PROTOCOL_FAILED: 'protocol-failed',
-  /** A protocol id was registered twice, or a command named an unknown protocol. */
-  PROTOCOL: 'protocol',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

@@ -77,7 +77,7 @@ export class Swarm<E extends { type: string } = AnySwarmEvent, C extends object 
 
   /** The actor layer (README "Actors"): spawn, ref, ask, watch, spawnOn, stop. */
   get actors(): Actors {
-    if (!this.#actors) throw new XswarmError(ErrorCodes.PROTOCOL, 'the actor layer is off on this swarm (createSwarm({ actors: false }))')
+    if (!this.#actors) throw new RangeError('swarm.actors: the actor layer is off on this swarm (createSwarm({ actors: false }))')
     return this.#actors
   }
 

@@ -93,7 +93,8 @@ export function resolveBounds<T extends object>(defaults: Readonly<T>, overrides
   if (typeof overrides !== 'object' || overrides === null) throw new TypeError(`"${what}" expected an object`)
   for (const [key, value] of Object.entries(overrides)) {
     if (!(key in defaults)) throw new RangeError(`"${what}.${key}" is not a known setting (known: ${Object.keys(defaults).join(', ')})`)
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    if (typeof value !== 'number') throw new TypeError(`"${what}.${key}" expected a number, got ${typeof value}`)
+    if (!Number.isFinite(value) || value <= 0) {
       throw new RangeError(`"${what}.${key}" expected a positive number, got ${String(value)}`)
     }
     ;(out as Record<string, number>)[key] = value
