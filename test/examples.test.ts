@@ -21,6 +21,7 @@ describe.concurrent('examples', () => {
     ['ping-protocol', /alice: greeted by bob[\s\S]*bob: alice says "welcome, bob! you are visitor #1"[\s\S]*greeting protocol: done/],
     ['embed-in-http-server', /GET \/dial\?addr=nonsense → 400[\s\S]*GET \/dial → 202[\s\S]*GET \/metrics → xswarm_connections\{direction="outbound"\} 1[\s\S]*self-test ok: \/peers lists \w+[\s\S]*wss self-test ok/],
     ['public-node', /client 1: peer\.connected[\s\S]*client 3: dial\.failed \(too-many-connections-per-ip\)[\s\S]*public node: done/],
+    ['discovery', /node\d found \S+ at ws:\/\/[\s\S]*node5 saved \d+ peers/],
     ['inspect', /\[inspect\] actor started[\s\S]*← peer\.connected[\s\S]*inspection events seen: .*@xstate\.event/],
     ['live-page', /live page: http:\/\/127\.0\.0\.1:\d+\/[\s\S]*\/events sent 3 nodes[\s\S]*live page: ok/],
     ['actors-counter', /B asked: \{"type":"count","n":1\}[\s\S]*B's machine got count 3[\s\S]*does not exist: no-such-actor[\s\S]*B actors protocol ← actors\.ask[\s\S]*A actors protocol → deliver to counter[\s\S]*B actors protocol → actors\.answer[\s\S]*actors-counter: done/],

@@ -70,18 +70,30 @@ describe('inspect', () => {
   })
 
   it('without `inspect` nothing is observed and nothing breaks; with it, the event stream is the same', async () => {
-    const run = async (inspect: boolean): Promise<string[]> => {
+    // b is inspected in both runs, a only in the first: b's observer must see b's actors only.
+    const run = async (inspect: boolean): Promise<{ log: string[]; observedA: number; observedB: number }> => {
       const sim = createSimulation()
       const log: string[] = []
-      const opts = inspect ? { inspect: () => {} } : {}
+      const seenA: InspectionEvent[] = []
+      const seenB: InspectionEvent[] = []
+      const opts = inspect ? { inspect: (ev: InspectionEvent) => { seenA.push(ev) } } : {}
       const a = await createSimTestSwarm(sim, { seed: 1, ...opts })
-      const b = await createSimTestSwarm(sim, { seed: 2 })
+      const b = await createSimTestSwarm(sim, { seed: 2, inspect: (ev) => { seenB.push(ev) } })
       await connectSim(sim, a, b)
       await sim.run({ forMs: 30_000 })
       log.push(...eventsOf(a).map((e) => JSON.stringify(e)), String(a.stats().inputs))
-      return log
+      const systemOf = (ev: InspectionEvent) => (ev.actorRef as AnyActorRef).system
+      const bSystem = systemOf(seenB[0])
+      expect(seenB.every((ev) => systemOf(ev) === bSystem)).toBe(true)
+      expect(seenA.every((ev) => systemOf(ev) !== bSystem)).toBe(true)
+      return { log, observedA: seenA.length, observedB: seenB.length }
     }
-    expect(await run(true)).toEqual(await run(false))
+    const inspected = await run(true)
+    const plain = await run(false)
+    expect(inspected.observedA).toBeGreaterThan(100)
+    expect(plain.observedA).toBe(0)
+    expect(plain.observedB).toBeGreaterThan(100)
+    expect(inspected.log).toEqual(plain.log)
   })
 
   it('an @statelyai/inspect inspector (in-memory adapter) receives the swarm\'s actors and snapshots', async () => {

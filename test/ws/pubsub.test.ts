@@ -35,6 +35,10 @@ describe('pubsub over WebSockets', () => {
     a.publish('chat', data)
     await drive([a, b, c], () => events(c, 'pubsub.message').length === 1, { what: 'c receives' })
     await drive([a, b, c], () => events(b, 'pubsub.message').length === 1, { what: 'b receives' })
+    // A second message: once it has reached both, a late duplicate of the first would have too.
+    a.publish('chat', new TextEncoder().encode('marker'))
+    await drive([a, b, c], () => events(c, 'pubsub.message').length === 2 && events(b, 'pubsub.message').length === 2, { what: 'the marker' })
+    for (const s of [b, c]) expect(events(s, 'pubsub.message').map((e) => new TextDecoder().decode(e.data))).toEqual(['hello over ws', 'marker'])
     const [got] = events(c, 'pubsub.message')
     expect(got.topic).toBe('chat')
     expect(got.from).toBe(a.peerId)
