@@ -15,7 +15,7 @@ import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { defineProtocol, toPeer, type ProtocolInput } from '../../machines/lib/protocol.js'
 import { createSignerIssuer, PROTOCOL_SIGNATURE_DOMAIN, verifyProtocolSignature, type Signer } from '../../machines/lib/signer.js'
 import { PUBSUB_ID, signedBytes } from '../../machines/pubsub/wire.js'
-import { createSimulation } from '../../src/runtime/sim.js'
+import { createSimulation } from '../../src/testing/simulation.js'
 import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()

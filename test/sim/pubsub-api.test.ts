@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { PUBSUB_ID } from '../../machines/pubsub/wire.js'
-import { createSimulation, type Simulation } from '../../src/runtime/sim.js'
+import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
 import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup, type SimSwarmOptions } from '../helpers/swarm-test.js'
 

@@ -5,7 +5,7 @@
  * virtual time, not a sleep.
  */
 import { describe, expect, it } from 'vitest'
-import { createSimulation } from '../../src/runtime/sim.js'
+import { createSimulation } from '../../src/testing/simulation.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
 import { connectSim, createSimTestSwarm, eventsOf, NUMBERS_ID, numbersProtocol, useSwarmCleanup } from '../helpers/swarm-test.js'
 

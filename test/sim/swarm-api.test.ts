@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import { AddressError, XswarmError } from '../../src/errors.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
-import { createSimulation } from '../../src/runtime/sim.js'
+import { createSimulation } from '../../src/testing/simulation.js'
 import type { Swarm, SwarmEvent } from '../../src/swarm.js'
 import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
 
