@@ -20,13 +20,17 @@ import type { ActorsUserEvent } from '../machines/actors/context.js'
 
 export type { DiscoveryCommand, DiscoveryUserEvent, PingCommand, PingRtt, PubsubCommand, PubsubUserEvent }
 
-/**
- * Events of the actor layer (`actor.down`, `actor.restarted`, `actor.undelivered`; README
- * "Actors"), and `protocol.restarted` (a protocol actor that threw was started again).
- */
-export type ActorEvent =
-  | Extract<ActorsUserEvent, { type: 'actor.down' | 'actor.restarted' | 'actor.undelivered' }>
-  | { type: 'protocol.restarted'; protocol: string; restarts: number; error: string }
+/** A watched actor stopped or became unreachable (once per watch); also what `watchActor` delivers to the watching actor. */
+export type ActorDown = Extract<ActorsUserEvent, { type: 'actor.down' }>
+/** A watched actor was restarted by its supervision (`restarts` so far). */
+export type ActorRestarted = Extract<ActorsUserEvent, { type: 'actor.restarted' }>
+/** A plain send that could not be delivered (a dead letter): `reason` is a failure code (README "Actors"). */
+export type ActorUndelivered = Extract<ActorsUserEvent, { type: 'actor.undelivered' }>
+/** A protocol actor that threw was started again (`error`: what it threw). */
+export interface ProtocolRestarted { type: 'protocol.restarted'; protocol: string; restarts: number; error: string }
+
+/** Events of the actor layer (README "Actors"), and `protocol.restarted`. */
+export type ActorEvent = ActorDown | ActorRestarted | ActorUndelivered | ProtocolRestarted
 
 /** Every built-in event a swarm hands out: core, ping, pubsub, discovery (and actors). */
 export type SwarmEvent = CoreSwarmEvent | PingRtt | PubsubUserEvent | DiscoveryUserEvent | ActorEvent

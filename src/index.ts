@@ -33,5 +33,6 @@ export { loadPeerStore, savePeerStore, createPeerStoreWriter } from './discovery
 export { Actors, type Accept, type SpawnOptions, type Spawned, type ActorTarget, type SendOptions, type AskOptions } from './actors/actors.js'
 export type { ActorsOptions } from './actors/builtin.js'
 export { RemoteRef, atLeastOnce } from './actors/remote-ref.js'
+export { watchActor, unwatchActor } from './actors/watch-action.js'
 export { actorsProtocol, actorsMachine, ACTORS_ID } from '../machines/actors/actors.machine.js'
 export { DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS, type ActorLimits, type ActorTimeouts } from '../machines/actors/options.js'

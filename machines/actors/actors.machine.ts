@@ -29,7 +29,7 @@ import { onDelivered, receiveMsg } from './inbound.js'
 import { onAck, onAsk, onAskTimeout, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onRestartDue, onRestarted } from './supervision.js'
-import { onGraceOver, onUnwatch, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
+import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
 import { parseActorFrame, type ActorMessage } from './wire.js'
 
 export { ACTORS_ID }
@@ -93,8 +93,9 @@ function command(ctx: ActorsContext, e: ActorsCommand, now: number, out: Out[]):
     case 'actors.host': return onHost(ctx, e)
     case 'actors.exited': return onExited(ctx, e.name, e.reason, out)
     case 'actors.failed': return onFailed(ctx, e.name, now, out)
-    case 'actors.watch': return onWatch(ctx, e.watchId, e.address, out)
+    case 'actors.watch': return onWatch(ctx, e, out)
     case 'actors.unwatch': return onUnwatch(ctx, e.watchId, out)
+    case 'actors.unwatchBy': return onUnwatchBy(ctx, e.by, e.address, out)
     case 'actors.spawnOn': return onSpawnOn(ctx, e, out)
   }
 }
@@ -183,6 +184,7 @@ export const actorsMachine = setup({
         'actors.failed': { actions: 'command' },
         'actors.watch': { actions: 'command' },
         'actors.unwatch': { actions: 'command' },
+        'actors.unwatchBy': { actions: 'command' },
         'actors.spawnOn': { actions: 'command' },
         'actors.askTimeout': { actions: 'askTimedOut' },
         'actors.restart': { actions: 'restartDue' },

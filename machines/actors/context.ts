@@ -71,8 +71,11 @@ export interface PeerLink {
   inGrace: boolean
 }
 
-/** A watch this node holds. */
-export interface Watching { address: string; peer: string; name: string }
+/**
+ * A watch this node holds: for the user (its end is an event on the swarm's stream), or for a
+ * local actor `by` (its end is delivered to that actor as an event, with the watch's trace).
+ */
+export interface Watching { address: string; peer: string; name: string; by?: string; trace?: string }
 
 export interface ActorsContext extends ActorSettings {
   peerId: string
@@ -91,6 +94,8 @@ export interface ActorsContext extends ActorSettings {
   /** `peer\0epoch\0from\0to` → last sequence number delivered (bounded, oldest forgotten first). */
   dedup: Map<string, number>
   watching: Map<number, Watching>
+  /** `by\0address` → watchId: an actor watches an address once (watching again is a no-op). */
+  actorWatches: Map<string, number>
   /** name → `peer\0watchId` → watcher. */
   watchers: Map<string, Map<string, { peer: string; watchId: number }>>
   watchCount: Map<string, number>
@@ -140,8 +145,11 @@ export type ActorsCommand =
   | { type: 'actors.host'; name: string; accept: AcceptPolicy; granted: string[]; supervise?: Supervise }
   | { type: 'actors.exited'; name: string; reason: 'stopped' | 'done' | 'error' }
   | { type: 'actors.failed'; name: string }
-  | { type: 'actors.watch'; watchId: number; address: string }
+  /** A watch for the user, or (`by`: a local actor's name) for that actor, which gets its end as an event. */
+  | { type: 'actors.watch'; watchId: number; address: string; by?: string; trace?: string }
   | { type: 'actors.unwatch'; watchId: number }
+  /** Local actor `by` stops watching `address`. */
+  | { type: 'actors.unwatchBy'; by: string; address: string }
   | { type: 'actors.spawnOn'; reqId: number; node: string; peer: string; logic: string; name: string; input: unknown }
 
 /** User-visible events (and `actors.answer`, which the shell keeps to settle asks and spawnOn). */
@@ -178,6 +186,7 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     pairs: new Map(),
     dedup: new Map(),
     watching: new Map(),
+    actorWatches: new Map(),
     watchers: new Map(),
     watchCount: new Map(),
     watcherNames: new Map(),

@@ -15,6 +15,7 @@ import { actorAddress, parseActorAddress } from './address.js'
 import { ACTORS_ID, linkOf, type ActorsCommand, type ActorsContext, type OutPair, type Out, type SendCommand } from './context.js'
 import { receiveMsg } from './inbound.js'
 import { failSpawns } from './spawn.js'
+import { endWatch } from './watch.js'
 import { encodeMessage, ActorCodes, type ActorMessage } from './wire.js'
 
 /** Put one message on the wire to a connected peer (dropped if it is not: acks and nacks are idempotent). */
@@ -141,11 +142,7 @@ export function onNack(ctx: ActorsContext, peer: string, m: Extract<ActorMessage
 
 /** A message this node sent (or meant to) to `peer` failed with `code`: say so to whoever sent it. */
 export function failSent(ctx: ActorsContext, peer: string, msg: ActorMessage, code: string, out: Out[]): void {
-  if (msg.k === 'watch') {
-    const w = ctx.watching.get(msg.watchId)
-    if (w && ctx.watching.delete(msg.watchId)) out.push({ kind: 'emit', event: { type: 'actor.down', address: w.address, reason: code } })
-    return
-  }
+  if (msg.k === 'watch') return endWatch(ctx, msg.watchId, code, out)
   if (msg.k === 'spawn') return failSpawns(ctx, peer, code, out, msg.reqId)
   if (msg.k !== 'msg') return
   if (msg.from.startsWith('~a')) {

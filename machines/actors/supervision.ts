@@ -15,7 +15,7 @@
 import { callRequest } from '../lib/protocol.js'
 import { ACTORS_ID, type ActorsCommand, type ActorsContext, type Out } from './context.js'
 import { failAsked } from './inbound.js'
-import { notifyDown, notifyRestarted } from './watch.js'
+import { dropWatchesBy, notifyDown, notifyRestarted } from './watch.js'
 
 export function onHost(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.host' }>): void {
   ctx.hosted.set(cmd.name, {
@@ -39,6 +39,7 @@ export function onExited(ctx: ActorsContext, name: string, reason: string, out: 
   out.push({ kind: 'emit', event: { type: 'actors.released', name } })
   if (h.restarting) out.push({ kind: 'cancel', id: `restart:${name}` })
   notifyDown(ctx, name, reason, out)
+  dropWatchesBy(ctx, name, out)
 }
 
 /** A hosted actor threw: restart it after the backoff, or give up past its budget. */

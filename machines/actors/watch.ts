@@ -5,25 +5,51 @@
  * `node-closed` at once when it closed gracefully, `peer-disconnected` when it stayed away for
  * the grace period (a reconnect within it re-registers the watch and is not a death).
  *
- * Data, not chart (see context.ts): the watcher's `watching` map, the watched side's
- * `watchers` per name (bounded per peer), and per peer an `inGrace` flag with its timer.
+ * A watch belongs to the user (its end is an event on the swarm's stream) or to a local actor
+ * (`watchActor` in a machine: its end is delivered to that actor like any event, with the
+ * watch's trace id). An actor watches an address once; a watcher that ends drops its watches.
+ *
+ * Data, not chart (see context.ts): the watcher's `watching` map (and `actorWatches` by
+ * watcher and address), the watched side's `watchers` per name (bounded per peer), and per
+ * peer an `inGrace` flag with its timer.
  * @module
  */
-import { actorAddress, parseActorAddress } from './address.js'
-import { linkOf, type ActorsContext, type Out } from './context.js'
+import { parseActorAddress } from './address.js'
+import { linkOf, type ActorsCommand, type ActorsContext, type Out, type Watching } from './context.js'
 import { mayReach } from './inbound.js'
 import { ensureDial, frame, transmit } from './outbound.js'
 import type { ActorMessage } from './wire.js'
 
-function down(out: Out[], address: string, reason: string): void {
-  out.push({ kind: 'emit', event: { type: 'actor.down', address, reason } })
+/** The watch `watchId` ends (once): its watcher hears `actor.down`. */
+export function endWatch(ctx: ActorsContext, watchId: number, reason: string, out: Out[]): void {
+  const w = ctx.watching.get(watchId)
+  if (!w) return
+  ctx.watching.delete(watchId)
+  if (w.by !== undefined) ctx.actorWatches.delete(`${w.by}\0${w.address}`)
+  tell(ctx, w, { type: 'actor.down', address: w.address, reason }, out)
 }
 
-/** The user watches an actor (anywhere). */
-export function onWatch(ctx: ActorsContext, watchId: number, address: string, out: Out[]): void {
+/** An event for a watch's watcher: on the stream, or handed to the watching actor. */
+function tell(ctx: ActorsContext, w: Watching, event: { type: string; address: string } & Record<string, unknown>, out: Out[]): void {
+  if (w.by === undefined) return void out.push({ kind: 'emit', event })
+  const trace = w.trace ?? ''
+  out.push({
+    kind: 'deliver',
+    item: { name: w.by, peer: ctx.peerId, from: '', seq: 0, epoch: 0, trace },
+    args: { name: w.by, event, refs: [], peer: ctx.peerId, from: '', trace, check: false },
+  })
+}
+
+/** The user, or local actor `by`, watches an actor (anywhere). */
+export function onWatch(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.watch' }>, out: Out[]): void {
+  const { watchId, address, by } = cmd
+  if (by !== undefined) {
+    if (ctx.actorWatches.has(`${by}\0${address}`)) return // already watching it: still one actor.down
+    ctx.actorWatches.set(`${by}\0${address}`, watchId)
+  }
   const target = parseActorAddress(address)
-  if (!target) return down(out, address, 'invalid-address')
-  ctx.watching.set(watchId, { address, peer: target.peer, name: target.name })
+  ctx.watching.set(watchId, { address, peer: target?.peer ?? '', name: target?.name ?? '', ...(by !== undefined ? { by, trace: cmd.trace } : {}) })
+  if (!target) return endWatch(ctx, watchId, 'invalid-address', out)
   if (target.peer === ctx.peerId) return addWatcher(ctx, ctx.peerId, watchId, target.name, out)
   transmit(ctx, target.peer, target.node, { k: 'watch', watchId, name: target.name }, out)
 }
@@ -32,17 +58,26 @@ export function onUnwatch(ctx: ActorsContext, watchId: number, out: Out[]): void
   const w = ctx.watching.get(watchId)
   if (!w) return
   ctx.watching.delete(watchId)
+  if (w.by !== undefined) ctx.actorWatches.delete(`${w.by}\0${w.address}`)
   if (w.peer === ctx.peerId) removeWatcher(ctx, ctx.peerId, watchId)
   else frame(ctx, w.peer, { k: 'unwatch', watchId }, out)
 }
 
+/** Local actor `by` stops watching `address` (nothing happens if it was not). */
+export function onUnwatchBy(ctx: ActorsContext, by: string, address: string, out: Out[]): void {
+  const id = ctx.actorWatches.get(`${by}\0${address}`)
+  if (id !== undefined) onUnwatch(ctx, id, out)
+}
+
+/** Local actor `name` ended: the watches it held end with it (as Erlang monitors do). */
+export function dropWatchesBy(ctx: ActorsContext, name: string, out: Out[]): void {
+  for (const [id, w] of [...ctx.watching]) if (w.by === name) onUnwatch(ctx, id, out)
+}
 /** A watch from `peer` (or this node) on a local actor. */
 export function addWatcher(ctx: ActorsContext, peer: string, watchId: number, name: string, out: Out[]): void {
   const answer = (reason: string) => {
-    if (peer === ctx.peerId) {
-      const w = ctx.watching.get(watchId)
-      if (w && ctx.watching.delete(watchId)) down(out, w.address, reason)
-    } else frame(ctx, peer, { k: 'down', watchId, reason }, out)
+    if (peer === ctx.peerId) endWatch(ctx, watchId, reason, out)
+    else frame(ctx, peer, { k: 'down', watchId, reason }, out)
   }
   const h = ctx.hosted.get(name)
   if (!h) return answer('no-such-actor')
@@ -78,8 +113,7 @@ export function notifyDown(ctx: ActorsContext, name: string, reason: string, out
       frame(ctx, peer, { k: 'down', watchId, reason }, out)
       continue
     }
-    const w = ctx.watching.get(watchId)
-    if (w && ctx.watching.delete(watchId)) down(out, w.address, reason)
+    endWatch(ctx, watchId, reason, out)
   }
 }
 
@@ -87,8 +121,13 @@ export function notifyDown(ctx: ActorsContext, name: string, reason: string, out
 export function notifyRestarted(ctx: ActorsContext, name: string, restarts: number, out: Out[]): void {
   for (const { peer, watchId } of ctx.watchers.get(name)?.values() ?? []) {
     if (peer !== ctx.peerId) frame(ctx, peer, { k: 'restarted', watchId, restarts }, out)
-    else out.push({ kind: 'emit', event: { type: 'actor.restarted', address: actorAddress(ctx.node, name), restarts } })
+    else restartedTo(ctx, watchId, restarts, out)
   }
+}
+
+function restartedTo(ctx: ActorsContext, watchId: number, restarts: number, out: Out[]): void {
+  const w = ctx.watching.get(watchId)
+  if (w) tell(ctx, w, { type: 'actor.restarted', address: w.address, restarts }, out)
 }
 
 /** Watch messages from a peer. */
@@ -96,16 +135,12 @@ export function onWatchMessage(ctx: ActorsContext, peer: string, m: ActorMessage
   switch (m.k) {
     case 'watch': return addWatcher(ctx, peer, m.watchId, m.name, out)
     case 'unwatch': return removeWatcher(ctx, peer, m.watchId)
-    case 'down': {
-      const w = ctx.watching.get(m.watchId)
-      if (w && w.peer === peer && ctx.watching.delete(m.watchId)) down(out, w.address, m.reason)
+    case 'down':
+      if (ctx.watching.get(m.watchId)?.peer === peer) endWatch(ctx, m.watchId, m.reason, out)
       return
-    }
-    case 'restarted': {
-      const w = ctx.watching.get(m.watchId)
-      if (w && w.peer === peer) out.push({ kind: 'emit', event: { type: 'actor.restarted', address: w.address, restarts: m.restarts } })
+    case 'restarted':
+      if (ctx.watching.get(m.watchId)?.peer === peer) restartedTo(ctx, m.watchId, m.restarts, out)
       return
-    }
   }
 }
 
@@ -134,10 +169,7 @@ export function onWatchedPeerGone(ctx: ActorsContext, peer: string, reason: stri
   const ids = watchesOn(ctx, peer)
   if (ids.length === 0 || ctx.closing) return
   if (reason === 'swarm-closed') {
-    for (const id of ids) {
-      down(out, ctx.watching.get(id)!.address, 'node-closed')
-      ctx.watching.delete(id)
-    }
+    for (const id of ids) endWatch(ctx, id, 'node-closed', out)
     return
   }
   const link = linkOf(ctx, peer)
@@ -152,8 +184,5 @@ export function onGraceOver(ctx: ActorsContext, peer: string, out: Out[]): void 
   const link = ctx.links.get(peer)
   if (!link?.inGrace || ctx.connected.has(peer)) return
   link.inGrace = false
-  for (const id of watchesOn(ctx, peer)) {
-    down(out, ctx.watching.get(id)!.address, 'peer-disconnected')
-    ctx.watching.delete(id)
-  }
+  for (const id of watchesOn(ctx, peer)) endWatch(ctx, id, 'peer-disconnected', out)
 }

@@ -55,6 +55,14 @@ export interface ActorsPort {
 /** One event the actors protocol hands over (machines/actors/inbound.ts). */
 interface DeliverArgs { name: string; event: EventObject; refs: RefPath[]; peer: string; from: string; trace: string; check: boolean }
 
+/** The actor layer of each swarm's actor system (for `watchActor`, which has only `self.system`). */
+const bySystem = new WeakMap<object, Actors>()
+
+/** @internal the actor layer whose swarm runs `system`, if any. */
+export function actorsOfSystem(system: unknown): Actors | undefined {
+  return typeof system === 'object' && system !== null ? bySystem.get(system) : undefined
+}
+
 const DEFAULT_SUPERVISE: Supervise = { restart: 'never', maxRestarts: 3, withinMs: 10_000, backoffMs: 100 }
 const MAX_REMOTE_REFS = 10_000
 /** Commands per input (a burst of sends to one local actor stays within its mailbox). */
@@ -90,6 +98,7 @@ export class Actors {
   _bind(system: AnyActorSystem, port: ActorsPort): void {
     this.#system = system
     this.#port = port
+    bySystem.set(system, this)
     this.#parent = hostParent(system)
     const s = system as unknown as { _relay(source: unknown, target: unknown, event: EventObject): void; _sendInspectionEvent(e: unknown): void }
     const relay = s._relay
@@ -194,6 +203,14 @@ export class Actors {
     return () => { if (!this.#port.closed()) this.#command({ type: 'actors.unwatch', watchId }) }
   }
 
+  /** @internal `watchActor`/`unwatchActor`: a local actor (hosted or not) watches `target`, or stops. */
+  _watchBy(watcher: AnyActorRef, target: ActorTarget, watch: boolean): void {
+    const address = this.#addressOf(target)
+    const by = this.#localName(watcher)
+    if (watch) this.#command({ type: 'actors.watch', watchId: ++this.#seq, address, by, trace: this.#traceId() })
+    else this.#command({ type: 'actors.unwatchBy', by, address })
+  }
+
   /** Start logic `logic` (offered by that node) as actor `name` on `node` (a peer id or a node address). */
   spawnOn(node: string, logic: string, options: { name: string; input?: unknown }): Promise<RemoteRef> {
     if (typeof node !== 'string' || node.length === 0) throw new TypeError('"node" expected a peer id or a node address')
@@ -242,6 +259,13 @@ export class Actors {
   /** The address a ref travels as; a local actor that has none yet is exposed under `~e<n>`. */
   #wireAddress(ref: AnyActorRef, _to: string): string {
     if (ref instanceof RemoteRef) return ref.address
+    const name = this.#localName(ref)
+    this.#pendingExpose.push(name)
+    return actorAddress(this.#node, name)
+  }
+
+  /** A local actor's name for the actors protocol: its hosted name, or `~e<n>` (registered the first time). */
+  #localName(ref: AnyActorRef): string {
     let name = this.#names.get(ref)
     if (name === undefined) {
       name = `~e${++this.#seq}`
@@ -251,8 +275,7 @@ export class Actors {
       this.#host({ type: 'actors.host', name, accept: 'local', granted: [] })
       ref.subscribe({ complete: () => { if (this.#exposed.delete(name!)) this.#command({ type: 'actors.exited', name: name!, reason: 'stopped' }) }, error: () => {} })
     }
-    this.#pendingExpose.push(name)
-    return actorAddress(this.#node, name)
+    return name
   }
 
   #takeExposed(): string[] {

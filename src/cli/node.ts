@@ -36,10 +36,8 @@ Options:
   --data DIR          keep state in DIR: DIR/identity.json (unless --identity) and
                       DIR/peers.json (peers discovery knew, dialed on the next start)
   --no-discovery      static peers only: no bootstrap walk, peer exchange or lookups
-  -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
-                      discovery); same as DEBUG=xswarm:*
-  -v, --verbose       debug logs on stderr (connections, dials, pubsub mesh,
-                      discovery); same as DEBUG=xswarm:*
+  -v, --verbose       debug logs on stderr (connections, dials and backoff, pubsub
+                      mesh, discovery, failed actor sends); same as DEBUG=xswarm:*
   --metrics PORT      serve Prometheus metrics on http://127.0.0.1:PORT/metrics (0: any free port)
   --actors MODULE     host actors: import MODULE (a .js/.mjs file) and call its default
                       export with (swarm, { dial, data, out }) after start; a function

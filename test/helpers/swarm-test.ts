@@ -17,7 +17,7 @@ import { afterEach } from 'vitest'
 import { enqueueActions, setup } from 'xstate'
 import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
-import type { Simulation } from '../../src/testing/simulation.js'
+import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import type { Transport } from '../../src/transport/transport.js'
 
@@ -234,6 +234,15 @@ export async function connectSim(sim: Simulation, a: Swarm, b: Swarm, forMs = 50
   if (!r.satisfied) {
     throw new Error(`connectSim: ${nameOf(a)} <-> ${nameOf(b)} not connected within ${forMs} ms of virtual time; last events:\n  ${lastEvents(a)}\n  ${lastEvents(b)}`)
   }
+}
+
+/** A new simulation with two connected swarms (seeds `seed` and `seed + 1`), B having dialed A. */
+export async function simPair(seed: number, options: Omit<SimSwarmOptions, 'seed'> = {}): Promise<{ sim: Simulation; a: Swarm; b: Swarm }> {
+  const sim = createSimulation()
+  const a = await createSimTestSwarm(sim, { ...options, seed })
+  const b = await createSimTestSwarm(sim, { ...options, seed: seed + 1 })
+  await connectSim(sim, b, a)
+  return { sim, a, b }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -138,6 +138,25 @@ describe('actors machine', () => {
     expect(m.drain().filter((e) => e.type === 'actor.down')).toEqual([{ type: 'actor.down', address: addr(B, 'x'), reason: 'peer-disconnected' }])
   })
 
+  it('a watch by a local actor: once per address, its end handed to that actor (with the watch trace), dropped when the watcher ends', () => {
+    const m = start()
+    m.connect(B)
+    m.send({ type: 'actors.host', name: 'w', accept: 'local', granted: [] })
+    m.send({ type: 'actors.watch', watchId: 1, address: addr(B, 'x'), by: 'w', trace: 'tw' })
+    m.send({ type: 'actors.watch', watchId: 2, address: addr(B, 'x'), by: 'w', trace: 'tw' })
+    m.send({ type: 'actors.watch', watchId: 3, address: addr(B, 'y'), by: 'w', trace: 'tw' })
+    expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'watch', watchId: 1, name: 'x' }, { k: 'watch', watchId: 3, name: 'y' }])
+    m.from(B, { k: 'restarted', watchId: 1, restarts: 1 }, { k: 'down', watchId: 1, reason: 'stopped' }, { k: 'down', watchId: 1, reason: 'stopped' })
+    const calls = m.drain().filter((e) => e.type === 'effect.call')
+    expect(calls).toHaveLength(1)
+    expect((calls[0].args as { items: unknown[] }).items).toEqual([
+      { name: 'w', event: { type: 'actor.restarted', address: addr(B, 'x'), restarts: 1 }, refs: [], peer: ME, from: '', trace: 'tw', check: false },
+      { name: 'w', event: { type: 'actor.down', address: addr(B, 'x'), reason: 'stopped' }, refs: [], peer: ME, from: '', trace: 'tw', check: false },
+    ])
+    m.send({ type: 'actors.exited', name: 'w', reason: 'stopped' })
+    expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'unwatch', watchId: 3 }])
+  })
+
   it('supervision: restarts within the budget after the backoff, then stops with reason error', () => {
     const m = start()
     m.send({ type: 'actors.host', name: 'w', accept: 'local', granted: [], supervise: { restart: 'on-error', maxRestarts: 1, withinMs: 10_000, backoffMs: 50 } })

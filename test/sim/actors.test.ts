@@ -7,10 +7,10 @@
  */
 import { describe, expect, it } from 'vitest'
 import { assign, sendTo, setup, type AnyActorRef } from 'xstate'
-import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
+import type { Simulation } from '../../src/testing/simulation.js'
 import type { Swarm } from '../../src/swarm.js'
 import type { XswarmError } from '../../src/errors.js'
-import { connectSim, createSimTestSwarm, eventsOf, transportOf, useSwarmCleanup } from '../helpers/swarm-test.js'
+import { connectSim, createSimTestSwarm, eventsOf, simPair, transportOf, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
 
@@ -25,14 +25,6 @@ const sink = setup({
   },
 })
 
-async function twoNodes(seed: number): Promise<{ sim: Simulation; a: Swarm; b: Swarm }> {
-  const sim = createSimulation()
-  const a = await createSimTestSwarm(sim, { seed })
-  const b = await createSimTestSwarm(sim, { seed: seed + 1 })
-  await connectSim(sim, b, a)
-  return { sim, a, b }
-}
-
 /** Run until `promise` settles; its outcome. */
 async function outcome<T>(sim: Simulation, promise: Promise<T>, forMs = 30_000): Promise<{ value?: T; error?: XswarmError }> {
   let out: { value?: T; error?: XswarmError } | undefined
@@ -46,7 +38,7 @@ const ofType = (s: Swarm, type: string) => eventsOf(s).filter((e) => e.type === 
 
 describe('actors in simulation', () => {
   it('at-least-once across connections cut mid-stream: every event exactly once, in order', async () => {
-    const { sim, a, b } = await twoNodes(11)
+    const { sim, a, b } = await simPair(11)
     const hosted = a.actors.spawn(sink, { name: 'sink', accept: 'any' })
     const ref = b.actors.ref(hosted.address)
     const name = a.addresses[0].split('/p2p/')[0]
@@ -67,7 +59,7 @@ describe('actors in simulation', () => {
   }, 60_000)
 
   it('ask/reply, and a watch: actor.down stopped; on a killed node, peer-disconnected only after the grace period', async () => {
-    const { sim, a, b } = await twoNodes(21)
+    const { sim, a, b } = await simPair(21)
     const one = a.actors.spawn(sink, { name: 'one', accept: 'any' })
     const two = a.actors.spawn(sink, { name: 'two', accept: 'any' })
     b.actors.ref(one.address).send({ type: 'job', n: 9 })
@@ -89,7 +81,7 @@ describe('actors in simulation', () => {
   }, 30_000)
 
   it('a bounded mailbox: asks beyond it end overloaded, the rest are answered; nothing hangs', async () => {
-    const { sim, b } = await twoNodes(31)
+    const { sim, b } = await simPair(31)
     const c = await createSimTestSwarm(sim, { seed: 40, actors: { limits: { maxMailbox: 2 } } })
     await connectSim(sim, b, c)
     const hosted = c.actors.spawn(sink, { name: 's', accept: 'any' })
@@ -104,7 +96,7 @@ describe('actors in simulation', () => {
 
   it('the same seed gives the same event log', async () => {
     const run = async () => {
-      const { sim, a, b } = await twoNodes(51)
+      const { sim, a, b } = await simPair(51)
       const s = a.actors.spawn(sink, { name: 's', accept: 'any' })
       for (let n = 0; n < 20; n++) b.actors.send(s.address, { type: 'job', n }, { delivery: n % 2 ? 'at-least-once' : 'at-most-once' })
       await outcome(sim, b.actors.ask(s.address, { type: 'get' }))

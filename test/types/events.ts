@@ -3,11 +3,12 @@
  * user protocols widen it with the events they declare, and `command()` is typed by protocol.
  * Each `@ts-expect-error` line must be an error, or tsc fails on the unused directive.
  */
-import { emit, setup } from 'xstate'
+import { emit, setup, type AnyActorRef } from 'xstate'
 import { expectTypeOf } from 'vitest'
 import {
   createSwarm, defineProtocol, toPeer, type FromSwarm, type ProtocolInput, type Swarm, type SwarmEvent, type SwarmEventOf,
   type PubsubUserEvent, type DiscoveryUserEvent, type PeerConnected, type PingRtt, type ProtocolEvent,
+  type ActorDown, type ActorRestarted, type ActorUndelivered, type ActorEvent, watchActor, unwatchActor,
 } from '../../src/index.js'
 
 declare const swarm: Awaited<ReturnType<typeof createSwarm<[]>>>
@@ -33,6 +34,21 @@ switch (e.type) {
   case 'ping.rtt':
     expectTypeOf(e.rtt).toEqualTypeOf<number>()
     break
+  case 'actor.down':
+    expectTypeOf(e.address).toEqualTypeOf<string>()
+    expectTypeOf(e.reason).toEqualTypeOf<string>()
+    break
+  case 'actor.restarted':
+    expectTypeOf(e.restarts).toEqualTypeOf<number>()
+    break
+  case 'actor.undelivered':
+    expectTypeOf(e.from).toEqualTypeOf<string>()
+    expectTypeOf(e.reason).toEqualTypeOf<string>()
+    break
+  case 'protocol.restarted':
+    expectTypeOf(e.protocol).toEqualTypeOf<string>()
+    expectTypeOf(e.error).toEqualTypeOf<string>()
+    break
 }
 // @ts-expect-error: no built-in event has this type
 if (e.type === 'no.such.event') void 0
@@ -40,6 +56,25 @@ expectTypeOf<SwarmEventOf<'peer.connected'>>().toEqualTypeOf<PeerConnected>()
 expectTypeOf<Extract<SwarmEvent, { type: 'ping.rtt' }>>().toEqualTypeOf<PingRtt>()
 expectTypeOf<PubsubUserEvent>().toMatchTypeOf<SwarmEvent>()
 expectTypeOf<DiscoveryUserEvent>().toMatchTypeOf<SwarmEvent>()
+// every actor-layer event a swarm hands out is in the union, with its fields
+expectTypeOf<SwarmEventOf<'actor.down'>>().toEqualTypeOf<ActorDown>()
+expectTypeOf<ActorDown>().toEqualTypeOf<{ type: 'actor.down'; address: string; reason: string }>()
+expectTypeOf<ActorRestarted>().toEqualTypeOf<{ type: 'actor.restarted'; address: string; restarts: number }>()
+expectTypeOf<ActorUndelivered>().toEqualTypeOf<{ type: 'actor.undelivered'; address: string; from: string; reason: string }>()
+expectTypeOf<ActorEvent>().toMatchTypeOf<SwarmEvent>()
+// @ts-expect-error: the layer's internal answers (actors.*) are never handed out
+expectTypeOf<SwarmEventOf<'actors.answer'>>().toEqualTypeOf<ActorDown>()
+
+// --- watchActor in a machine: the target from context, actor.down among its events ---
+const watching = setup({
+  types: { context: {} as { target: AnyActorRef }, events: {} as ActorDown | ActorRestarted },
+  actions: { watchIt: watchActor(({ context }) => context.target), forget: unwatchActor(({ context }) => context.target) },
+}).createMachine({
+  context: ({ self }) => ({ target: self }),
+  entry: 'watchIt',
+  on: { 'actor.down': { actions: [unwatchActor('ws://h:1/p2p/x/actor/y'), 'forget'] } },
+})
+void watching
 
 // --- a swarm without user protocols: iterating gives SwarmEvent; built-in commands are typed ---
 async function consume(): Promise<void> {

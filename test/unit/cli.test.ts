@@ -68,6 +68,9 @@ describe('xswarm: usage errors exit 2 with a clear message', () => {
       const { code, out } = await run(...argv)
       expect(code).toBe(0)
       expect(out).toMatch(new RegExp(`^Usage: xswarm ${command}`))
+      const options = out.split('\n').map((l) => /^\s+(?:-\w, )?(--[\w-]+)/.exec(l)?.[1]).filter((o) => o !== undefined)
+      expect(options.length, 'options listed').toBeGreaterThan(0)
+      expect(options, 'each option listed once').toEqual([...new Set(options)])
     }
   })
 
