@@ -10,7 +10,7 @@
  * of dropping the connection: the sender's ask learns why.
  * @module
  */
-import { WIRE_NAME } from './address.js'
+import { parseActorAddress, WIRE_NAME } from './address.js'
 import type { ActorLimits } from './options.js'
 
 /** Failure codes an actor message can end with (README "Actors", XswarmError codes). */
@@ -133,7 +133,7 @@ export function checkEvent(event: unknown, refs: unknown[], limits: ActorLimits)
   if (typeof type !== 'string' || type.length === 0 || type.length > 128) return 'event-type'
   if (estimateSize(event, limits.maxEventBytes) > limits.maxEventBytes) return 'event-too-large'
   if (refs.length > limits.maxRefsPerEvent) return 'too-many-refs'
-  for (const path of refs) if (typeof refAt(event, path) !== 'string') return 'bad-ref-path'
+  for (const path of refs) if (parseActorAddress(refAt(event, path)) === undefined) return 'bad-ref-path'
   return undefined
 }
 

@@ -60,7 +60,9 @@ describe('actors wire', () => {
     expect(proto[0]).toMatchObject({ invalid: 'bad-ref-path' })
     const big = parseActorFrame([[0, 'a', '', { type: 'x', s: 'x'.repeat(L.maxEventBytes) }, [], 't', 0, 0]], L)!
     expect(big[0]).toMatchObject({ invalid: 'event-too-large' })
-    expect(parseActorFrame([[0, 'a', '', { type: 'x', r: 'addr' }, [['r']], 't', 0, 0]], L)![0]).not.toHaveProperty('invalid')
+    // A ref path must point at an actor address (the receiver turns it into a ref).
+    expect(parseActorFrame([[0, 'a', '', { type: 'x', r: 'addr' }, [['r']], 't', 0, 0]], L)![0]).toMatchObject({ invalid: 'bad-ref-path' })
+    expect(parseActorFrame([[0, 'a', '', { type: 'x', r: addr(B, 'b') }, [['r']], 't', 0, 0]], L)![0]).not.toHaveProperty('invalid')
   })
 })
 
