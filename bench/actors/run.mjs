@@ -7,16 +7,27 @@
 //             shared/notes/js-libp2p-on-node20.md), request/response over one stream with a
 //             2-byte length prefix; connectionMonitor off.
 // Figures: one-way events/s, ask round trips/s with p50/p99 latency at 1 and 64 in flight,
-// and (xswarm) heap per idle hosted actor beyond XState's own.
+// and (xswarm) heap per idle hosted actor beyond XState's own. Each rate also gives the
+// process's CPU time per operation (both ends together): on a shared machine it moves much
+// less with the load than the wall-clock rates, so compare runs by it.
 // Usage: npm install && npm run build (repository root), then here: npm install; npm run full
 //        (or npm run quick). Writes ../results/actors.json (quick: actors.quick.json).
 import { writeFileSync } from 'node:fs'
+import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { performance } from 'node:perf_hooks'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const quick = process.argv.includes('--quick')
+// --systems xswarm,raw,libp2p and --figures oneWay,ask1,ask64,heap pick a part (for profiling:
+// `node --cpu-prof --expose-gc run.mjs --systems xswarm --figures ask1`); a partial run
+// writes nothing, it prints.
+const pick = (flag) => { const i = process.argv.indexOf(flag); return i < 0 ? undefined : process.argv[i + 1].split(',') }
+const onlySystems = pick('--systems')
+const onlyFigures = pick('--figures')
+const partial = onlySystems !== undefined || onlyFigures !== undefined
+const wants = (figure) => onlyFigures === undefined || onlyFigures.includes(figure)
 const ONE_WAY = quick ? 20_000 : 200_000
 const ASK_MS = quick ? 1000 : 4000
 const ACTORS = quick ? 2000 : 5000
@@ -31,17 +42,22 @@ async function until(what, cond, timeoutMs = 120_000) {
   }
 }
 
+/** CPU time of this process (all threads: GC helpers included), in microseconds, since `from`. */
+const cpuUs = (from) => { const c = process.cpuUsage(from); return c.user + c.system }
+
 /** One-way: send `n` events, time until the receiver counted them all. */
 async function oneWay(system) {
+  const c0 = process.cpuUsage()
   const t0 = performance.now()
   await system.oneWay(ONE_WAY)
   const s = (performance.now() - t0) / 1000
-  return { events: ONE_WAY, seconds: +s.toFixed(3), perSecond: Math.round(ONE_WAY / s) }
+  return { events: ONE_WAY, seconds: +s.toFixed(3), perSecond: Math.round(ONE_WAY / s), cpuUsPerEvent: +(cpuUs(c0) / ONE_WAY).toFixed(2) }
 }
 
 /** Asks with `inFlight` outstanding for ASK_MS: round trips/s and latency percentiles. */
 async function asks(system, inFlight) {
   const latencies = []
+  const c0 = process.cpuUsage()
   const deadline = performance.now() + ASK_MS
   const t0 = performance.now()
   const lane = async () => {
@@ -53,17 +69,25 @@ async function asks(system, inFlight) {
   }
   await Promise.all(Array.from({ length: inFlight }, lane))
   const s = (performance.now() - t0) / 1000
+  const cpu = cpuUs(c0)
   latencies.sort((a, b) => a - b)
   const pct = (p) => +latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(3)
-  return { inFlight, roundTrips: latencies.length, perSecond: Math.round(latencies.length / s), p50Ms: pct(0.5), p99Ms: pct(0.99) }
+  return {
+    inFlight, roundTrips: latencies.length, perSecond: Math.round(latencies.length / s),
+    p50Ms: pct(0.5), p99Ms: pct(0.99), p999Ms: pct(0.999), maxMs: pct(1), cpuUsPerRoundTrip: +(cpu / latencies.length).toFixed(1),
+  }
 }
 
 // ------------------------------------------------------------------------------------------
-async function xswarmSystem() {
-  const entry = resolve(here, '../../dist/src/index.js')
+async function xswarmSystem(dist = resolve(here, '../../dist'), name = 'xswarm') {
+  const entry = resolve(dist, 'src/index.js')
   const { createSwarm } = await import(pathToFileURL(entry).href)
   const { setup, assign, sendTo } = await import('xstate')
-  const opts = { listen: ['ws://127.0.0.1:0'], discovery: false, pubsub: false, ping: false }
+  // The per-connection rate limits (default 5,000 frames/s) out of the way, as in bench/core:
+  // one ask is one frame each way, so at 1 in flight an idle machine passes 5,000 frames/s and
+  // the token bucket, not the runtime, would be measured (it closes the connection).
+  const limits = { maxFramesPerSecond: 1e12, maxBytesPerSecond: 1e15 }
+  const opts = { listen: ['ws://127.0.0.1:0'], discovery: false, pubsub: false, ping: false, limits }
   const a = await createSwarm(opts)
   const b = await createSwarm(opts)
   const loops = [a, b].map((s) => (async () => { for await (const _ of s) { /* drive */ } })())
@@ -76,7 +100,7 @@ async function xswarmSystem() {
   const sinkRef = b.actors.ref(counter.address)
   const echoAddress = `${a.addresses[0]}/actor/echo`
   return {
-    name: 'xswarm',
+    name,
     async oneWay(n) {
       const start = counter.ref.getSnapshot().context.n
       for (let i = 0; i < n; i++) {
@@ -223,8 +247,14 @@ async function libp2pSystem() {
 }
 
 // ------------------------------------------------------------------------------------------
-const results = { date: new Date().toISOString(), node: process.version, quick, command: `cd bench/actors && npm run ${quick ? 'quick' : 'full'}`, systems: [] }
-for (const make of [xswarmSystem, rawSystem, libp2pSystem]) {
+const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, loadAverage1mBefore: +os.loadavg()[0].toFixed(2) }
+const results = { date: new Date().toISOString(), node: process.version, machine, quick, command: `cd bench/actors && npm run ${quick ? 'quick' : 'full'}`, systems: [] }
+// XSWARM_DIST=<another build's dist> adds `xswarm-dist`: a before/after in one run
+// (`--systems xswarm-dist,xswarm`; its xstate is the one that build resolves).
+const makers = { 'xswarm-dist': () => xswarmSystem(resolve(process.env.XSWARM_DIST ?? ''), 'xswarm-dist'), xswarm: () => xswarmSystem(), raw: rawSystem, libp2p: libp2pSystem }
+if (!process.env.XSWARM_DIST) delete makers['xswarm-dist']
+for (const [key, make] of Object.entries(makers)) {
+  if (onlySystems !== undefined && !onlySystems.includes(key)) continue
   let system
   try {
     system = await make()
@@ -234,16 +264,18 @@ for (const make of [xswarmSystem, rawSystem, libp2pSystem]) {
   }
   const r = { name: system.name }
   await asks(system, 1) // warm-up
-  r.oneWay = await oneWay(system)
-  r.ask1 = await asks(system, 1)
-  r.ask64 = await asks(system, 64)
-  if (system.heapPerActor) r.heapPerIdleActor = await system.heapPerActor()
+  if (wants('oneWay')) r.oneWay = await oneWay(system)
+  if (wants('ask1')) r.ask1 = await asks(system, 1)
+  if (wants('ask64')) r.ask64 = await asks(system, 64)
+  if (system.heapPerActor && wants('heap')) r.heapPerIdleActor = await system.heapPerActor()
   console.log(JSON.stringify(r))
   results.systems.push(r)
   await system.stop()
 }
 const x = results.systems.find((s) => s.name === 'xswarm')
 const l = results.systems.find((s) => s.name.startsWith('js-libp2p'))
+machine.loadAverage1mAfter = +os.loadavg()[0].toFixed(2)
+if (partial) process.exit(0)
 if (x && l) results.xswarmOverLibp2pAsk64 = +(x.ask64.perSecond / l.ask64.perSecond).toFixed(2)
 writeFileSync(resolve(here, `../results/actors${quick ? '.quick' : ''}.json`), JSON.stringify(results, null, 2) + '\n')
 console.log(`written bench/results/actors${quick ? '.quick' : ''}.json`)
