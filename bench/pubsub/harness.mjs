@@ -12,6 +12,8 @@
 //       nodes: [ { publish(bytes): Promise|void, onMessage(cb(bytes)): void } ],  // length n
 //       async stop(),
 //       notes?: string[],          // optional: configuration remarks printed with the results
+//       wire?(): { framesIn, bytesIn },  // optional: totals received by all nodes so far (socket
+//                                        // messages and their bytes), read before and after a phase
 //     }
 //   }
 //
@@ -252,8 +254,9 @@ export async function warmup (tracker, { size = 128, timeoutMs = 30_000, roundTi
  * counted lost if still incomplete after the grace period). Publishing stops after `count`
  * messages or `phaseMs`; then up to `graceMs` for stragglers.
  */
-export async function throughput (tracker, { size, count, window, phaseMs, graceMs, msgTimeoutMs, publisher = 'rr' }) {
+export async function throughput (tracker, { size, count, window, phaseMs, graceMs, msgTimeoutMs, publisher = 'rr', wire = null }) {
   const n = tracker.n
+  const wire0 = wire?.()
   const p = tracker.begin(`throughput-${size}`, size)
   let inflight = 0
   let head = 0 // index into p.order of oldest rec possibly occupying a slot
@@ -294,6 +297,7 @@ export async function throughput (tracker, { size, count, window, phaseMs, grace
     await tracker.waitCompletion(50)
   }
   tracker.end()
+  const wire1 = wire?.()
   const cpu = process.cpuUsage(cpu0)
   const wallMs = performance.now() - t0
   const elapsedMs = (p.lastCompleteAt ?? publishEnd) - (p.firstPublishAt ?? t0)
@@ -327,6 +331,11 @@ export async function throughput (tracker, { size, count, window, phaseMs, grace
     msgsPerSec: round(p.completed / secs, 1),
     deliveriesPerSec: round(p.deliveries / secs, 0),
     MBps: round(p.deliveries * size / secs / 1e6, 2),
+    // what crossed the sockets (adapters with `wire()`): frames and bytes received by all nodes
+    // per unique delivery / per delivered payload byte. Bytes beyond 1 per payload byte are
+    // framing, signatures, control messages and duplicate copies that were sent anyway.
+    framesInPerDelivery: wire1 && p.deliveries ? round((wire1.framesIn - wire0.framesIn) / p.deliveries, 2) : null,
+    wireBytesPerPayloadByte: wire1 && p.deliveries ? round((wire1.bytesIn - wire0.bytesIn) / (p.deliveries * size), 2) : null,
     loadedLatencyP50ms: round(percentile(lat, 50), 1),
     loadedLatencyP99ms: round(percentile(lat, 99), 1)
   }
@@ -372,6 +381,12 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
 
 // ─── one system, one n: all sizes ───────────────────────────────────────────
 
+/** The name of a publisher shape in rows and tables: 'all' (round-robin), '1' (node 0), 'node i'. */
+export function shapeName (publisher) {
+  if (publisher === 'rr') return 'all'
+  return Number(publisher) === 0 ? '1' : `node ${publisher}`
+}
+
 export const QUICK = {
   counts: { 128: 3_000, 4096: 2_000, 65536: 400 },
   window: 32,
@@ -415,7 +430,7 @@ function mem () {
  * Run every measurement for one adapter at one n. Returns one result object per size.
  * `log` receives progress lines.
  */
-export async function runSystem (adapter, { n, sizes, seed, signing, quick, window, publisher = 'rr', log = () => {} }) {
+export async function runSystem (adapter, { n, sizes, seed, signing, quick, window, publishers = ['rr'], log = () => {} }) {
   const cfg = { ...(quick ? QUICK : FULL) }
   if (window != null) cfg.window = window
   const edges = makeTopology(n, seed)
@@ -457,24 +472,28 @@ export async function runSystem (adapter, { n, sizes, seed, signing, quick, wind
   try {
     if (!wu.ok) throw new Error(`${adapter.name}: warm-up messages did not reach all nodes`)
     for (const size of sizes) {
-      const tp = await throughput(tracker, {
-        size,
-        count: countFor(cfg, size),
-        window: cfg.window,
-        publisher,
-        phaseMs: cfg.phaseMs,
-        graceMs: cfg.graceMs,
-        msgTimeoutMs: cfg.msgTimeoutMs
-      })
-      log(`[${adapter.name}] n=${n} size=${size}: cpu ${tp.cpuCores} cores, ${tp.msgsPerSec} msg/s, ${tp.deliveriesPerSec} deliveries/s, ${tp.MBps} MB/s, published ${tp.published}, lost ${tp.lost}, dup ${tp.duplicates}${tp.partial ? ' (time cap hit)' : ''}${tp.publishErrors ? `, publish errors ${tp.publishErrors}: ${tp.firstPublishError}` : ''}`)
-      await sleep(300) // let stragglers drain before the latency phase
-      const lat = await latency(tracker, { size, rate: 10, durationMs: cfg.latencyMs, graceMs: cfg.graceMs, publisher })
-      // the fixed rate exceeds what this system sustained at this size in the throughput phase:
-      // the latency figure is then dominated by queueing, not by the path
-      lat.overloaded = tp.msgsPerSec < lat.rate || lat.lateTicks > 0
-      log(`[${adapter.name}] n=${n} size=${size}: latency p50 ${lat.p50ms} ms, p99 ${lat.p99ms} ms (${lat.samples} samples, lost ${lat.lost})${lat.overloaded ? ' OVERLOADED: rate > sustained throughput' : ''}`)
-      results.push({ size, throughput: tp, latency: lat })
-      await gcNow()
+      for (const publisher of publishers) {
+        const shape = shapeName(publisher)
+        const tp = await throughput(tracker, {
+          size,
+          count: countFor(cfg, size),
+          window: cfg.window,
+          publisher,
+          phaseMs: cfg.phaseMs,
+          graceMs: cfg.graceMs,
+          msgTimeoutMs: cfg.msgTimeoutMs,
+          wire: sys.wire
+        })
+        log(`[${adapter.name}] n=${n} size=${size} publishers=${shape}: cpu ${tp.cpuCores} cores, ${tp.msgsPerSec} msg/s, ${tp.msgsPerCpuSec} msg/cpu-s, ${tp.deliveriesPerSec} deliveries/s, ${tp.MBps} MB/s, published ${tp.published}, lost ${tp.lost}, dup ${tp.duplicates}${tp.partial ? ' (time cap hit)' : ''}${tp.publishErrors ? `, publish errors ${tp.publishErrors}: ${tp.firstPublishError}` : ''}`)
+        await sleep(300) // let stragglers drain before the latency phase
+        const lat = await latency(tracker, { size, rate: 10, durationMs: cfg.latencyMs, graceMs: cfg.graceMs, publisher })
+        // the fixed rate exceeds what this system sustained at this size in the throughput phase:
+        // the latency figure is then dominated by queueing, not by the path
+        lat.overloaded = tp.msgsPerSec < lat.rate || lat.lateTicks > 0
+        log(`[${adapter.name}] n=${n} size=${size} publishers=${shape}: latency p50 ${lat.p50ms} ms, p99 ${lat.p99ms} ms (${lat.samples} samples, lost ${lat.lost})${lat.overloaded ? ' OVERLOADED: rate > sustained throughput' : ''}`)
+        results.push({ size, publishers: shape, throughput: tp, latency: lat })
+        await gcNow()
+      }
     }
   } finally {
     loadEnd = loadavg()
@@ -490,7 +509,8 @@ export async function runSystem (adapter, { n, sizes, seed, signing, quick, wind
     size: r.size,
     signing,
     quick: !!quick,
-    publisher: publisher === 'rr' ? 'round-robin' : `node ${publisher}`,
+    // 'all': publishers round-robin over every node; '1': node 0 alone (or `node i` for another index)
+    publishers: r.publishers,
     edges: edges.length,
     degree: deg,
     startMs: round(startMs, 0),
@@ -516,6 +536,8 @@ export const FIGURES = [
   ['p99 ms', (r) => r.latency.p99ms, 'lower'],
   ['RSS/node MB', (r) => r.memory.rssPerNodeMB, 'lower'],
   ['heap/node MB', (r) => r.memory.heapPerNodeMB, 'lower'],
+  ['frames in/delivery', (r) => r.throughput.framesInPerDelivery, 'lower'],
+  ['wire B/payload B', (r) => r.throughput.wireBytesPerPayloadByte, 'lower'],
   ['cpu cores', (r) => r.throughput.cpuCores, 'info'],
   ['machine cpu pressure %', (r) => r.machineLoad?.atEnd?.cpuPressureAvg10 ?? null, 'info']
 ]
@@ -543,15 +565,24 @@ function ratio (a, b) {
   return (a / b).toFixed(2) + 'x'
 }
 
-/** Median of every table figure per (system, n, size), with first-system ratios. */
+/** The table cells: one per (n, size, publisher shape), in the order the rows came. */
+function cells (rows) {
+  const seen = new Map()
+  for (const r of rows) {
+    const shape = r.publishers ?? 'all'
+    const k = `${r.n}|${r.size}|${shape}`
+    if (!seen.has(k)) seen.set(k, { n: r.n, size: r.size, shape, of: (x) => x.n === r.n && x.size === r.size && (x.publishers ?? 'all') === shape })
+  }
+  return [...seen.values()]
+}
+
+/** Median of every table figure per (system, n, size, publishers), with first-system ratios. */
 export function summarize (rows, systems) {
   const out = []
-  const keys = [...new Set(rows.map((r) => `${r.n}|${r.size}`))]
-  for (const k of keys) {
-    const [n, size] = k.split('|').map(Number)
-    const ref = rows.filter((r) => r.system === systems[0] && r.n === n && r.size === size)
+  for (const { n, size, shape, of } of cells(rows)) {
+    const ref = rows.filter((r) => r.system === systems[0] && of(r))
     for (const system of systems) {
-      const rs = rows.filter((r) => r.system === system && r.n === n && r.size === size)
+      const rs = rows.filter((r) => r.system === system && of(r))
       if (rs.length === 0) continue
       const figures = {}
       const ratioToFirst = {}
@@ -563,7 +594,7 @@ export function summarize (rows, systems) {
           ratioToFirst[label] = a == null || v == null || v === 0 ? null : round(a / v, 3)
         }
       }
-      out.push({ system, n, size, runs: rs.length, figures, ...(system !== systems[0] ? { [`${systems[0]}Over${system}`]: ratioToFirst } : {}) })
+      out.push({ system, n, size, publishers: shape, runs: rs.length, figures, ...(system !== systems[0] ? { [`${systems[0]}Over${system}`]: ratioToFirst } : {}) })
     }
   }
   return out
@@ -591,13 +622,11 @@ export function marginalMemory (rows, systems) {
   return out
 }
 
-/** Text table: one block per (n, size); columns = systems, then first/other ratios. */
+/** Text table: one block per (n, size, publishers); columns = systems, then first/other ratios. */
 export function formatTable (rows, systems) {
   const out = []
-  const keys = [...new Set(rows.map((r) => `${r.n}|${r.size}`))]
-  for (const k of keys) {
-    const [n, size] = k.split('|').map(Number)
-    const bySys = systems.map((s) => rows.filter((r) => r.system === s && r.n === n && r.size === size))
+  for (const { n, size, shape, of } of cells(rows)) {
+    const bySys = systems.map((s) => rows.filter((r) => r.system === s && of(r)))
     const reps = Math.max(...bySys.map((rs) => rs.length))
     const header = ['figure', ...systems, ...systems.slice(1).map((s) => `${systems[0]}/${s}`)]
     const lines = [header]
@@ -606,11 +635,40 @@ export function formatTable (rows, systems) {
       lines.push([label, ...vals.map(fmt), ...vals.slice(1).map((v) => ratio(vals[0], v))])
     }
     const w = header.map((_, i) => Math.max(...lines.map((l) => String(l[i]).length)))
-    out.push(`n=${n}, size=${size} B` + (reps > 1 ? `  (median of ${reps} runs)` : '') + (bySys.some((rs) => rs.some((r) => r.throughput.partial)) ? '  (publishing hit the time cap: partial, rates still valid)' : ''))
+    out.push(`n=${n}, size=${size} B, publishers ${shape}` + (reps > 1 ? `  (median of ${reps} runs)` : '') + (bySys.some((rs) => rs.some((r) => r.throughput.partial)) ? '  (publishing hit the time cap: partial, rates still valid)' : ''))
     for (const l of lines) out.push('  ' + l.map((c, i) => i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i])).join('  '))
     const over = systems.filter((s, i) => bySys[i].some((r) => r.latency.overloaded))
     if (over.length) out.push(`  ! latency phase overloaded (10 msg/s > sustained throughput, in >= 1 run) for: ${over.join(', ')} — p50/p99 and lost include queueing`)
     out.push('')
+  }
+  return out.join('\n')
+}
+
+/**
+ * The README table: one line per (n, size, publishers), the first system against the second
+ * (ratios first/second), and the delivered MB/s of `ceiling` (the unsecured flood) when it ran.
+ */
+export function formatMarkdown (rows, systems, ceiling = 'naive-flood') {
+  const [a, b] = systems.filter((s) => s !== ceiling)
+  const med = (system, of, get) => median(rows.filter((r) => r.system === system && of(r)).map(get).filter((v) => v != null))
+  const hasCeiling = systems.includes(ceiling)
+  const pair = (x, y, showRatio) => `${fmt(x)} / ${fmt(y)}` + (showRatio && x != null && y ? ` (${(x / y).toFixed(1)}×)` : '')
+  const head = ['n', 'size', 'publishers', `msg/s ${a} / ${b}`, 'msg per CPU-s', `MB/s delivered${hasCeiling ? ' (ceiling; % of it)' : ''}`, 'light-load p99 ms', 'heap per node KB', `frames in per delivery ${a}${hasCeiling ? ' / ceiling' : ''}`]
+  const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => i < 2 ? '--:' : '---').join('|')}|`]
+  for (const { n, size, shape, of } of cells(rows)) {
+    const get = (s, f) => med(s, of, f)
+    const tp = (f) => [get(a, (r) => r.throughput[f]), b ? get(b, (r) => r.throughput[f]) : null]
+    const [ma, mb] = tp('MBps')
+    const mc = hasCeiling ? get(ceiling, (r) => r.throughput.MBps) : null
+    const heap = [a, b].map((s) => { const v = s ? get(s, (r) => r.memory.heapPerNodeMB) : null; return v == null ? null : Math.round(v * 1000) })
+    const sizeText = size % 1024 === 0 ? `${size / 1024} KiB` : `${size} B`
+    out.push(`| ${[n, sizeText, shape,
+      pair(...tp('msgsPerSec'), true),
+      pair(...tp('msgsPerCpuSec'), true),
+      `${fmt(ma)} / ${fmt(mb)}` + (mc != null ? ` (${fmt(mc)}; ${Math.round(100 * ma / mc)}%)` : ''),
+      pair(get(a, (r) => r.latency.p99ms), b ? get(b, (r) => r.latency.p99ms) : null, false),
+      pair(heap[0], heap[1], false),
+      hasCeiling ? pair(get(a, (r) => r.throughput.framesInPerDelivery), get(ceiling, (r) => r.throughput.framesInPerDelivery), false) : fmt(tp('framesInPerDelivery')[0])].join(' | ')} |`)
   }
   return out.join('\n')
 }

@@ -9,9 +9,10 @@
 //                                               # pinned by package-lock.json. (Not `npm ci`: the lock
 //                                               # lacks other platforms' optional msgpackr-extract builds,
 //                                               # which npm ci rejects here; the root project uses npm install too.)
-//   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10,30 \
-//        --sizes 128,4096,65536 [--quick] [--signing on|off] [--window 32] [--seed 24301] [--out FILE]
-//   node --expose-gc bench/pubsub/run.mjs --systems libp2p,naive-flood --nodes 10 --quick   # < 60 s
+//   node --expose-gc bench/pubsub/run.mjs --nodes 10,30 --sizes 128,4096,65536 --repeat 2   # the README table
+//        [--systems xswarm,libp2p,naive-flood] [--publishers 1,all] [--quick] [--signing on|off]
+//        [--window 32] [--seed 24301] [--out FILE]
+//   node --expose-gc bench/pubsub/run.mjs --nodes 10 --quick                              # a few minutes
 //   node bench/pubsub/run.mjs --table bench/results/pubsub.json                          # re-print
 //
 // Adapters: libp2p (js-libp2p 2.10 ws+noise+yamux+identify+gossipsub 14, StrictSign,
@@ -22,7 +23,8 @@
 // writing adapters/<name>.mjs against the interface at the top of harness.mjs.
 //
 // Options
-//   --systems   comma list of adapter names; the FIRST is the reference of the ratio columns
+//   --systems   comma list of adapter names (default xswarm,libp2p,naive-flood); the FIRST is the
+//               reference of the ratio columns; naive-flood, when listed, is the ceiling column
 //   --nodes     comma list of n (all n nodes of a system run in one process on 127.0.0.1)
 //   --sizes     payload sizes in bytes (default 128,4096,65536)
 //   --quick     small counts, 2.5 s phases: n=10 with two systems takes ~30 s (~60 s on a busy machine)
@@ -33,7 +35,9 @@
 //               (default 1). Use it on a shared/noisy machine.
 //   --wait-quiet S   before each child, wait up to S s until /proc/pressure/cpu "some avg10" is
 //               below --quiet-below (default 50) %. Every row records the machine's CPU pressure.
-//   --publisher rr (default: round-robin over all nodes) | a node index, e.g. 0 (single publisher)
+//   --publishers  1,all (default) | 1 | all: the publisher shapes, each measured in the same child
+//               one after the other: '1' = node 0 publishes every message, 'all' = publishers
+//               round-robin over every node
 //   --out       JSON output (default bench/results/pubsub.json, overwritten; with --quick the
 //               default is bench/results/pubsub.quick.tmp, git-ignored, so a smoke run never
 //               clobbers the committed full results)
@@ -41,17 +45,22 @@
 //
 // What is measured (per system, n, size) — see harness.mjs for the exact code
 //   - topology: ring + random chords, ~4 connections per node, seeded; node a dials b for edge [a,b].
-//   - throughput: publishers round-robin over ALL nodes (not just node 0): every node's publish
-//     path (signing, first-hop fan-out) is exercised and no single publisher's CPU or first-hop
-//     links are the bottleneck, which is what a swarm where anyone publishes looks like; every
-//     message has exactly n-1 subscribers. A bounded window (--window) of messages not yet
+//   - throughput, in two shapes: 'all' = publishers round-robin over ALL nodes (every node's
+//     publish path, signing and first-hop fan-out, is exercised, as in a swarm where anyone
+//     publishes) and '1' = node 0 publishes everything (its signing and its links are the
+//     bottleneck, as in a feed with one source); every message has exactly n-1 subscribers. A bounded window (--window) of messages not yet
 //     delivered to all subscribers; a message older than 5 s (2 s quick) frees its slot. At most
 //     M messages or 20 s (2.5 s quick) of publishing, then a 3 s (1 s quick) grace period.
 //       msg/s = messages delivered to all n-1 subscribers / (last completion − first publish)
 //       deliv/s = unique (message, subscriber) deliveries / same seconds;  MB/s = deliv/s × size / 1e6
 //       lost = messages not delivered to every subscriber by the end of the grace period
 //       dups = a node delivering the same message twice
-//   - latency: 10 messages/s (round-robin publishers) for 5 s (1 s quick); publish→delivery at
+//       msg/cpu-s = completed messages per CPU-second of the process (user + system)
+//       frames in/delivery, wire B/payload B = socket messages and bytes received by all nodes
+//         per unique delivery / per delivered payload byte (adapters with wire(): xswarm, the
+//         flood); the excess over 1 B per payload byte is framing, signatures, control and the
+//         duplicate copies that still crossed a socket
+//   - latency: 10 messages/s (same publisher shape) for 5 s (1 s quick); publish→delivery at
 //     every subscriber with performance.now() in the one process; p50/p99 over all samples.
 //   - memory: (RSS after start + warm-up − RSS before start) / n, and heapUsed the same way,
 //     with global.gc() before each reading when run with --expose-gc (the child processes always are).
@@ -91,21 +100,21 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import os from 'node:os'
-import { runSystem, formatTable, summarize, marginalMemory } from './harness.mjs'
+import { runSystem, formatTable, formatMarkdown, summarize, marginalMemory } from './harness.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = resolve(here, '..', '..')
 
 function parseArgs (argv) {
   const a = {
-    systems: ['libp2p', 'naive-flood'],
+    systems: ['xswarm', 'libp2p', 'naive-flood'],
     nodes: [10],
     sizes: [128, 4096, 65536],
     quick: false,
     signing: true,
     window: 32,
     seed: 24301,
-    publisher: 'rr',
+    publishers: ['1', 'all'],
     repeat: 1,
     waitQuiet: 0,
     quietBelow: 50,
@@ -124,7 +133,7 @@ function parseArgs (argv) {
       case '--signing': a.signing = !/^(off|false|0|no)$/i.test(v()); break
       case '--window': a.window = Number(v()); break
       case '--seed': a.seed = Number(v()); break
-      case '--publisher': a.publisher = v(); break
+      case '--publishers': a.publishers = v().split(',').map((s) => s.trim()).filter(Boolean); break
       case '--repeat': a.repeat = Number(v()); break
       case '--wait-quiet': a.waitQuiet = Number(v()); break
       case '--quiet-below': a.quietBelow = Number(v()); break
@@ -144,7 +153,7 @@ function parseArgs (argv) {
   a.out ??= join(repoRoot, 'bench', 'results', a.quick ? 'pubsub.quick.tmp' : 'pubsub.json')
   if (!(Number.isInteger(a.repeat) && a.repeat >= 1 && a.repeat <= 10)) throw new Error('--repeat: 1..10')
   if (!(a.window >= 1)) throw new Error('--window >= 1')
-  if (a.publisher !== 'rr' && !(Number.isInteger(Number(a.publisher)) && a.nodes.every((n) => Number(a.publisher) < n))) throw new Error('--publisher rr | a node index < n')
+  if (a.publishers.length === 0 || a.publishers.some((p) => p !== '1' && p !== 'all')) throw new Error('--publishers: 1, all, or 1,all')
   return a
 }
 
@@ -160,7 +169,9 @@ const log = (line) => console.log(line)
 
 async function runOne (system, n, args) {
   const adapter = await loadAdapter(system)
-  return runSystem(adapter, { n, sizes: args.sizes, seed: args.seed, signing: args.signing, quick: args.quick, window: args.window, publisher: args.publisher, log })
+  // '1': node 0 publishes everything; 'all': publishers round-robin over every node
+  const publishers = args.publishers.map((p) => p === '1' ? 0 : 'rr')
+  return runSystem(adapter, { n, sizes: args.sizes, seed: args.seed, signing: args.signing, quick: args.quick, window: args.window, publishers, log })
 }
 
 // ─── child mode: one (system, n, size), results over IPC ────────────────────
@@ -197,7 +208,7 @@ async function waitQuiet (maxS, below) {
 }
 
 function childTimeoutMs (args, n) {
-  const phases = args.sizes.length
+  const phases = args.sizes.length * args.publishers.length
   const per = args.quick ? (3 + 1 + 1.5 + 1 + 1) : (20 + 3 + 5 + 3 + 1)
   const start = args.quick ? 20 + 15 : 60 + 30
   return Math.round((start + phases * per + 30 + n * 0.5) * 1000)
@@ -206,7 +217,7 @@ function childTimeoutMs (args, n) {
 function runChild (system, n, args) {
   return new Promise((resolve) => {
     const childArgs = ['--child', '--systems', system, '--nodes', String(n), '--sizes', args.sizes.join(','),
-      '--signing', args.signing ? 'on' : 'off', '--window', String(args.window), '--seed', String(args.seed), '--publisher', args.publisher]
+      '--signing', args.signing ? 'on' : 'off', '--window', String(args.window), '--seed', String(args.seed), '--publishers', args.publishers.join(',')]
     if (args.quick) childArgs.push('--quick')
     const child = fork(fileURLToPath(import.meta.url), childArgs, {
       execArgv: ['--expose-gc'],
@@ -234,6 +245,9 @@ function printReport (out) {
   for (const [s, ns] of Object.entries(meta.notes ?? {})) console.log(`${s}: ${ns.join('; ')}`)
   console.log('')
   console.log(formatTable(results, meta.systems))
+  console.log('README table (medians; ratios first / second system):\n')
+  console.log(formatMarkdown(results, meta.systems))
+  console.log('')
   const mm = out.marginalMemory ?? marginalMemory(results, meta.systems)
   for (const [s, m] of Object.entries(mm)) console.log(`memory per ADDED node (n=${m.fromN}→${m.toN}, no fixed per-process cost): ${s} RSS ${m.rssPerAddedNodeMB} MB, heap ${m.heapPerAddedNodeMB} MB`)
   if (meta.failures?.length) console.log(`FAILURES: ${meta.failures.map((f) => `${f.system} n=${f.n} size=${f.size}: ${String(f.error).split('\n')[0]}`).join(' | ')}`)
@@ -290,7 +304,7 @@ async function main () {
       repeat: args.repeat,
       waitQuiet: args.waitQuiet ? `up to ${args.waitQuiet} s for CPU pressure < ${args.quietBelow}% before each child` : 'no',
       topology: 'ring + random chords, ~4 connections per node (harness.makeTopology)',
-      publishers: args.publisher === 'rr' ? 'round-robin over all nodes' : `node ${args.publisher} only`,
+      publishers: args.publishers.map((p) => p === '1' ? '1 (node 0 only)' : 'all (round-robin over every node)').join(', '),
       processModel: "one child process per (system, n, size), sequential, systems back to back per size",
       MB: '1e6 bytes',
       notes,

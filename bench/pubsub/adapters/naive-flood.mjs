@@ -13,6 +13,8 @@ import { WebSocketServer, WebSocket } from 'ws'
 import { Packr } from 'msgpackr'
 
 const SEEN_CAP = 200_000
+// socket messages and bytes received by every node of this process (read by the harness)
+const wire = { framesIn: 0, bytesIn: 0 }
 const packr = new Packr({ useRecords: false, moreTypes: false })
 
 function once (emitter, ok, fail = 'error') {
@@ -59,6 +61,8 @@ class FloodNode {
   }
 
   onFrame (from, data) {
+    wire.framesIn++
+    wire.bytesIn += data.length
     let msg
     try { msg = packr.unpack(data) } catch { return }
     if (!Array.isArray(msg) || msg.length !== 4) return
@@ -117,6 +121,7 @@ export function makeNaiveFlood ({ name = 'naive-flood', zeroMask = false } = {})
           onMessage: (cb) => { f.cbs.push(cb) }
         })),
         stop,
+        wire: () => ({ ...wire }),
         notes: [`no security (no encryption, no signatures${signing ? '; --signing ignored' : ''}), flood with seen-set, ws perMessageDeflate off, ${zeroMask ? 'ZERO ws mask (masking skipped)' : 'ws default random mask (JS masking)'}`]
       }
     }

@@ -57,6 +57,11 @@ export function xswarmAdapter (name, entry) {
         onMessage: (cb) => { cbs[i].push(cb) },
       })),
       stop,
+      wire: () => {
+        let framesIn = 0, bytesIn = 0
+        for (const s of swarms) { const st = s.stats(); framesIn += st.framesIn; bytesIn += st.bytesIn }
+        return { framesIn, bytesIn }
+      },
       notes: [`${name}: Noise XX + ChaCha20-Poly1305 (native), every message signed (ed25519) and verified once per node${signing ? '' : ' (--signing off ignored: always signed)'}; inbound rate limits raised`],
     }
   },
