@@ -12,13 +12,16 @@
  *    refuses it with a reason — total, per-source and rate limits — or accepts it, shedding the
  *    oldest pending inbound connection when the pending slots are full);
  *  - an authenticated connection, a peer's connection(s) and their duplicate resolution: it is
- *    refused as a self-dial or over the per-peer limit, confirmed if already bound as a
- *    replacement, held while the peer's established current connection is probed if it would
- *    lose to it ([losesToProbeable]: a restarted peer's old connection may be half-open; the
- *    probe's answer keeps the old one, its silence moves the peer to the new one), closed if
- *    it loses to the peer's current connection ([losesDuplicate]),
- *    takes the peer over if it wins ([winsDuplicate], no disconnect/connect flap), or connects
- *    a new peer (`connectPeer`);
+ *    refused as a self-dial, confirmed if already bound as a replacement, takes the peer over
+ *    if it wins ([winsDuplicate], no disconnect/connect flap) or connects a new peer
+ *    ([isNewPeer]). That survivor is decided first and never refused by the per-peer limit
+ *    (both sides pick the same one by the survivor rule; refusing it on one side would
+ *    disconnect the pair): at the limit ([isAtPerPeerLimit]) the peer's oldest connections
+ *    already closing make room for it (`dropClosingOverLimit`). A connection that loses is
+ *    refused over the per-peer limit, held while the peer's established current connection
+ *    is probed ([losesToProbeable]: a restarted peer's old connection may be half-open; the
+ *    probe's answer keeps the old one, its silence moves the peer to the new one), or closed
+ *    as a duplicate ([losesDuplicate]);
  *  - an ended connection moves its peer to the connection held for its probe
  *    ([isBoundWithProbeWaiting]) or to the connection the remote kept
  *    ([isBoundWithReplacement], running only), disconnects its peer ([isBoundConnection]),
@@ -37,7 +40,7 @@
  * churn is O(1).
  * @module
  */
-import { emit, enqueueActions, setup } from 'xstate'
+import { and, emit, enqueueActions, setup } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
 import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
 import { createDrbg } from './lib/rng.js'
@@ -47,7 +50,7 @@ import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
 import { broadcast, dialFailed, disconnect, isRefusal, reportRefused } from './swarm/announce.js'
 import { refusalsMachine } from './refusals.machine.js'
 import {
-  awaitingProbeFor, childId, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
+  awaitingProbeFor, childId, closingOverLimit, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
   isBound, isProbeable, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
 import { restartProtocol, startProtocol } from './protocol-restart.js'
@@ -197,7 +200,9 @@ export const swarmMachine = setup({
     /** Tell the authenticating connection to close, with a reason. */
     closeConnection: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
       const rec = connOf(context, event)
-      if (rec) enqueue.sendTo(rec.ref, { type: 'conn.close', reason: params.reason })
+      if (!rec) return
+      rec.closing = params.reason
+      enqueue.sendTo(rec.ref, { type: 'conn.close', reason: params.reason })
     }),
     /** Remember the peer and the handshake hash an authenticated connection proved. */
     recordAuthentication: ({ context, event }) => {
@@ -224,7 +229,7 @@ export const swarmMachine = setup({
       const waiting = peer === undefined ? undefined : awaitingProbeFor(context, peer)
       if (!waiting) return
       waiting.awaitingProbe = false
-      waiting.refused = true
+      waiting.closing = Reasons.duplicate
       enqueue.sendTo(waiting.ref, { type: 'conn.close', reason: Reasons.duplicate })
     }),
     /** The probed connection is gone or silent: its peer moves to the held connection, no flap. */
@@ -257,13 +262,27 @@ export const swarmMachine = setup({
       const waiting = awaitingProbeFor(context, e.peer)
       if (waiting) {
         waiting.awaitingProbe = false
-        waiting.refused = true
+        waiting.closing = Reasons.duplicate
         enqueue.sendTo(waiting.ref, { type: 'conn.close', reason: Reasons.duplicate })
       }
+      old.closing = Reasons.duplicate
       context.peers.set(e.peer, { ...current, key: rec.key })
       enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
       enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
       enqueue.sendTo(old.ref, { type: 'conn.close', reason: Reasons.duplicate })
+    }),
+    /**
+     * The survivor at the per-peer limit takes the place of the peer's oldest connections
+     * already closing: they leave the registry now and the shell finishes their close (sent
+     * again with their reason, in case their actor had not sent it yet).
+     */
+    dropClosingOverLimit: enqueueActions(({ context, event, enqueue }) => {
+      for (const rec of closingOverLimit(context, (event as Authenticated).peer)) {
+        enqueue.emit({ type: 'effect.close', connId: rec.connId!, reason: rec.closing! })
+        forget(context, rec)
+        // Stopped after what was queued for it in this macrostep (its `conn.close`).
+        enqueue.sendTo(rec.ref, { type: 'xstate.stop' })
+      }
     }),
     /** The first connection of a peer: bind it and announce the peer. */
     connectPeer: enqueueActions(({ context, event, enqueue }) => {
@@ -306,7 +325,9 @@ export const swarmMachine = setup({
     hangUp: enqueueActions(({ context, event }) => {
       const e = event as { peer: string; reason?: string }
       for (const rec of context.conns.values()) {
-        if (peerOf(rec) === e.peer) rec.ref.send({ type: 'conn.close', reason: e.reason ?? Reasons.hungUp })
+        if (peerOf(rec) !== e.peer) continue
+        rec.closing = e.reason ?? Reasons.hungUp
+        rec.ref.send({ type: 'conn.close', reason: rec.closing })
       }
     }),
     forwardCommand: enqueueActions(({ context, event }) => {
@@ -374,7 +395,10 @@ export const swarmMachine = setup({
     },
     isUnknownConnection: ({ context, event }) => connOf(context, event) === undefined,
     isSelfConnection: ({ context, event }) => (event as Authenticated).peer === context.peerId,
+    /** The peer holds as many connections as it may (those closing count until they are gone). */
     isAtPerPeerLimit: ({ context, event }) => connectionsOf(context, (event as Authenticated).peer) >= context.limits.maxConnectionsPerPeer,
+    /** No connection of this peer is bound yet: this one becomes its connection. */
+    isNewPeer: ({ context, event }) => !context.peers.has((event as Authenticated).peer),
     /** Already bound as the replacement of a connection the remote closed as a duplicate. */
     isAlreadyBound: ({ context, event }) => context.peers.get((event as Authenticated).peer)?.key === (event as Authenticated).key,
     /** The peer's current connection survives (survivor rule, the same on both sides). */
@@ -393,9 +417,11 @@ export const swarmMachine = setup({
       return isBound(context, rec) && (event as Ended).reason !== Reasons.duplicate && awaitingProbeFor(context, peerOf(rec)!) !== undefined
     },
     winsDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'new',
+    /** The remote closed the bound connection as a duplicate or as one too many (so it keeps another), and we have that one. */
     isBoundWithReplacement: ({ context, event }) => {
       const rec = connOf(context, event)!
-      return isBound(context, rec) && (event as Ended).reason === Reasons.duplicate && replacementFor(context, peerOf(rec)!) !== undefined
+      const reason = (event as Ended).reason
+      return isBound(context, rec) && (reason === Reasons.duplicate || reason === Reasons.tooManyPerPeer) && replacementFor(context, peerOf(rec)!) !== undefined
     },
     isBoundConnection: ({ context, event }) => isBound(context, connOf(context, event)!),
     /** A dial that never opened and whose peer is not connected through another connection. */
@@ -444,12 +470,18 @@ export const swarmMachine = setup({
     'conn.authenticated': [
       { guard: 'isUnknownConnection' },
       { guard: 'isSelfConnection', actions: { type: 'closeConnection', params: { reason: Reasons.selfDial } } },
-      { guard: 'isAtPerPeerLimit', actions: { type: 'closeConnection', params: { reason: Reasons.tooManyPerPeer } } },
+      // The survivor first: the remote picks the same one by the same rule, so the per-peer
+      // limit never refuses it; at the limit it takes the place of the oldest closing one.
+      { guard: and(['isAlreadyBound', 'isAtPerPeerLimit']), actions: ['recordAuthentication', 'acceptConnection', 'dropClosingOverLimit'] },
       { guard: 'isAlreadyBound', actions: ['recordAuthentication', 'acceptConnection'] },
+      { guard: and(['winsDuplicate', 'isAtPerPeerLimit']), actions: ['recordAuthentication', 'moveToNewConnection', 'dropClosingOverLimit'] },
+      { guard: 'winsDuplicate', actions: ['recordAuthentication', 'moveToNewConnection'] },
+      { guard: and(['isNewPeer', 'isAtPerPeerLimit']), actions: ['recordAuthentication', 'dropClosingOverLimit', 'connectPeer'] },
+      { guard: 'isNewPeer', actions: ['recordAuthentication', 'connectPeer'] },
+      // A connection that loses to the peer's current one.
+      { guard: 'isAtPerPeerLimit', actions: { type: 'closeConnection', params: { reason: Reasons.tooManyPerPeer } } },
       { guard: 'losesToProbeable', actions: ['recordAuthentication', 'probeCurrentConnection'] },
       { guard: 'losesDuplicate', actions: ['recordAuthentication', { type: 'closeConnection', params: { reason: Reasons.duplicate } }] },
-      { guard: 'winsDuplicate', actions: ['recordAuthentication', 'moveToNewConnection'] },
-      { actions: ['recordAuthentication', 'connectPeer'] },
     ],
     'conn.secured': { actions: 'recordSecured' },
     'conn.settled': { actions: 'recordSettled' },

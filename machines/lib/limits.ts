@@ -14,7 +14,11 @@ export interface Limits {
   maxConnections: number
   /** Connections not yet authenticated (handshaking). Default 128. */
   maxPendingConnections: number
-  /** Simultaneous connections to one peer (duplicates are resolved to one; this bounds the race). Default 4. */
+  /**
+   * Simultaneous connections to one peer, those closing included (duplicates are resolved to
+   * one; this bounds the race). The survivor is never refused: at the bound it takes the place
+   * of the oldest closing one. Default 4.
+   */
   maxConnectionsPerPeer: number
   /** Dials in flight. Default 64. */
   maxPendingDials: number

@@ -63,8 +63,12 @@ export interface ConnRecord extends AdmittedConn {
   settled?: boolean
   /** Authenticated, it would lose to the peer's current connection, which is being probed. */
   awaitingProbe?: boolean
-  /** Closed as a duplicate after waiting for a probe: never a replacement. */
-  refused?: boolean
+  /**
+   * Told to close by the root, with this reason (a lost duplicate, a refused probe wait, a
+   * hang-up): never a replacement, and the first to go when the peer's survivor needs room
+   * under the per-peer limit.
+   */
+  closing?: string
 }
 
 /** A connected peer and its bound connection (the one frames to it go to). */
@@ -138,7 +142,7 @@ function compareBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): num
 export function replacementFor(context: SwarmContext, peer: string): ConnRecord | undefined {
   const current = context.peers.get(peer)?.key
   for (const rec of context.conns.values()) {
-    if (rec.key !== current && !rec.awaitingProbe && !rec.refused && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
+    if (rec.key !== current && !rec.awaitingProbe && rec.closing === undefined && rec.connId !== undefined && (rec.peer === peer || rec.securedPeer === peer)) return rec
   }
   return undefined
 }
@@ -177,6 +181,24 @@ export function connectionsOf(context: SwarmContext, peer: string): number {
   let n = 0
   for (const rec of context.conns.values()) if (rec.peer === peer) n++
   return n
+}
+
+/**
+ * The peer's connections that must leave for it to hold at most `maxConnectionsPerPeer` once its
+ * survivor is counted: the oldest of those already closing (only a survivor, which is never
+ * refused, can take a peer over the limit; every other connection of the peer is then closing).
+ */
+export function closingOverLimit(context: SwarmContext, peer: string): ConnRecord[] {
+  let over = connectionsOf(context, peer) - context.limits.maxConnectionsPerPeer
+  const out: ConnRecord[] = []
+  for (const rec of context.conns.values()) {
+    if (over <= 0) break
+    if (rec.peer === peer && rec.closing !== undefined) {
+      out.push(rec)
+      over--
+    }
+  }
+  return out
 }
 
 /** The peer a connection belongs to (accepted, or proved by its handshake while it waits). */

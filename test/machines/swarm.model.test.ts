@@ -61,6 +61,14 @@ const connectX: Ev[] = [opened(1), auth('c1', X)]
 /** X connected through c1; our dial d1 proved X and waits for `ready`. */
 const securedReplacement: Ev[] = [...connectX, dialAny, opened(7, 1), { type: 'conn.secured', key: 'd1', peer: X, handshakeHash: hash(6) }]
 
+/**
+ * X bound to our dial d1 (secured, confirming) after the remote closed c1 as a duplicate, and
+ * X's c2 and c3 lost to it (we are the smaller id, so our dials win): X holds the limit, 2.
+ */
+const boundReplacementAtLimit: Ev[] = [
+  ...securedReplacement, opened(2), auth('c2', X, 9), ended('c1', 'duplicate'), opened(3), auth('c3', X, 9),
+]
+
 /** The dial samples, for one of the two dial events. */
 function dials(type: 'cmd.dial' | 'proto.dial'): Sample[] {
   const dial = (address: string, url?: string, peer?: string): Ev =>
@@ -91,6 +99,11 @@ const SAMPLES: Sample[] = [
   { ...auth('c1', me.peerId), before: [opened(1)] },
   { ...auth('c3', X), before: [...connectX, opened(2), auth('c2', X, 9), opened(3)] },
   { ...auth('d1', X), before: [...securedReplacement, ended('c1', 'duplicate')] },
+  // The survivor at the per-peer limit (2: the peer's current connection and one closing) is
+  // not refused: a winner, a bound replacement confirming, the first connection of a peer.
+  { ...auth('c3', X, 1), before: [...connectX, opened(2), auth('c2', X, 9), opened(3)] },
+  { ...auth('d1', X, 6), before: boundReplacementAtLimit },
+  { ...auth('c4', X), before: [...boundReplacementAtLimit, ended('d1', 'handshake-timeout', { direction: 'outbound' }), opened(4)] },
   { ...auth('c2', X, 9), before: [...connectX, opened(2)] },
   { ...auth('c2', X, 1), before: [...connectX, opened(2)] },
   { ...auth('c1', X), before: [opened(1)] },

@@ -16,6 +16,7 @@ import { defineProtocol, type ProtocolDefinition } from '../../machines/lib/prot
 import { createDrbg, createRng, drbgBytes, nextFloat } from '../../machines/lib/rng.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
 import { survivor, swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
+import { connectionsOf } from '../../machines/swarm/registry.js'
 import { Reasons, type Direction } from '../../machines/vocab.js'
 import { seal } from '../../machines/lib/secret.js'
 import { createSignerIssuer } from '../../machines/lib/signer.js'
@@ -425,6 +426,39 @@ describe('roots on a tiny network (real connection and handshake machines)', () 
       }),
       // A fixed seed keeps the run deterministic; XSWARM_FC_RUNS=1000 searches further.
       { numRuns: Number(process.env.XSWARM_FC_RUNS ?? 40), seed: 20261124 },
+    )
+  }, 120_000)
+
+  // Regression: the per-peer limit used to be checked before duplicate resolution, so with more
+  // connections racing than it allows, one side could refuse the connection the other side's
+  // survivor rule had kept, and the pair flapped (connected, then disconnected
+  // `too-many-connections-per-peer`). The survivor is decided first now and never refused.
+  it('more connections racing than maxConnectionsPerPeer (five, limit 2): one survivor on both sides, no flap, never over the limit', () => {
+    const limited = [rootInput(21, { limits: { maxConnectionsPerPeer: 2 } }), rootInput(22, { limits: { maxConnectionsPerPeer: 2 } })]
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+        const rng = createRng(seed)
+        const net = new MachineNet()
+        net.random = () => nextFloat(rng)
+        const a = net.add('a', limited[0])
+        const b = net.add('b', limited[1])
+        let most = 0
+        net.onStep = () => {
+          for (const [n, other] of [[a, b], [b, a]] as const) most = Math.max(most, connectionsOf(n.root.getSnapshot().context, other.peerId))
+        }
+        const dial = (to: NetNode): Ev => ({ type: 'cmd.dial', address: `memory://${to.name}`, url: `memory://${to.name}` })
+        net['queue'].push([a, dial(b)], [b, dial(a)], [a, dial(b)], [b, dial(a)], [a, dial(b)])
+        net.run()
+        expect(types(a), `seed ${seed}`).toEqual(['peer.connected'])
+        expect(types(b), `seed ${seed}`).toEqual(['peer.connected'])
+        expect(net.boundLink(a, b.peerId)?.remote).toBe(net.boundLink(b, a.peerId))
+        expect(most).toBeLessThanOrEqual(2)
+        net.advance(DEFAULT_TIMEOUTS.close + DEFAULT_TIMEOUTS.keepAlive * 2)
+        expect(types(a)).toEqual(['peer.connected'])
+        expect(types(b)).toEqual(['peer.connected'])
+        expect(a.root.getSnapshot().context.conns.size).toBe(1)
+      }),
+      { numRuns: Number(process.env.XSWARM_FC_RUNS ?? 12), seed: 20261204 },
     )
   }, 120_000)
 
