@@ -41,6 +41,8 @@ import type { DiscoveryOptions } from '../machines/discovery/options.js'
 import type { Transport } from './transport/transport.js'
 import { actorsForSwarm, type ActorsOptions } from './actors/builtin.js'
 import { ACTORS_ID } from '../machines/actors/context.js'
+import type { RecordOptions, RecordSink } from './record/sink.js'
+import { startRecording } from './record/start.js'
 
 export interface SwarmOptions {
   /**
@@ -93,11 +95,17 @@ export interface SwarmOptions {
   allowlist?: string[]
   /** The actor layer's options (logic offered to spawnOn, limits, timeouts), or `false` to leave it out. */
   actors?: false | ActorsOptions
+  /**
+   * Record this node for `xswarm replay` / `replay()`: a file path (segments FILE, FILE.1, …),
+   * a writable sink, or `{ path | sink, maxBytes, maxSegments }`. See README "Simulate, record,
+   * replay" and SECURITY.md for what a recording holds. Default: no recording.
+   */
+  record?: string | RecordSink | RecordOptions
 }
 
 const KNOWN_OPTIONS = new Set([
   'listen', 'bootstrap', 'discovery', 'secretKey', 'identityFile', 'swarmKey', 'protocols', 'ping', 'limits',
-  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls', 'metrics', 'actors',
+  'timeouts', 'crypto', 'transports', 'inspect', 'seed', 'scheduler', 'pubsub', 'allowlist', 'tls', 'metrics', 'actors', 'record',
 ])
 
 
@@ -118,8 +126,14 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
   const peerId = peerIdFromPublicKey(suite.sha256, identityKey)
   const staticPrivate = random(32)
   const staticKey = { privateKey: staticPrivate, publicKey: suite.x25519PublicKey(staticPrivate) }
+  const identitySignature = suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey))
+  const rootSeed = random(32)
   const actorLayer = actorsForSwarm(options.actors, peerId)
   const protocols = resolveProtocols(options, actorLayer?.protocol)
+  const recorder = options.record === undefined ? undefined : await startRecording(options, {
+    peerId, identityKey, staticPublicKey: staticKey.publicKey, identitySignature, seed: rootSeed, protocols,
+  })
+  const machineSuite = recorder ? recorder.suite(suite) : suite
   const servers = (options.listen ?? []).filter((entry): entry is SharedServer => typeof entry !== 'string')
   const listen = (options.listen ?? []).map((entry) => (typeof entry === 'string' ? parseListenAddress(entry).url : sharedServerUrl(entry)))
   const codec = resolveCodecLimits({ maxFrameBytes: limits.maxFrameBytes })
@@ -134,15 +148,11 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
   const driver: Driver = new Driver({
     root: {
       peerId,
-      suite,
+      suite: machineSuite,
       identityKey,
-      signers: createSignerIssuer(suite, secretKey),
-      noiseKeys: seal({
-        staticKey,
-        identitySignature: suite.ed25519Sign(secretKey, identityBindingMessage(staticKey.publicKey)),
-        psk: options.swarmKey ? Uint8Array.from(options.swarmKey) : undefined,
-      }),
-      seed: seal(random(32)),
+      signers: createSignerIssuer(machineSuite, secretKey),
+      noiseKeys: seal({ staticKey, identitySignature, psk: options.swarmKey ? Uint8Array.from(options.swarmKey) : undefined }),
+      seed: seal(rootSeed),
       limits,
       timeouts,
       protocols,
@@ -159,6 +169,8 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
       ? (event) => swarm._event(event)
       : (event) => (logging?.event(event), metrics?.event(event), swarm._event(event)),
     onInput: () => swarm?._input(),
+    suite,
+    tap: recorder,
   })
   swarm = new Swarm(peerId, driver, new Set(protocols.map((p) => p.id)), actorLayer?.actors)
   if (metrics) registerMetrics(swarm, metrics)
@@ -285,7 +297,7 @@ async function resolveSecretKey(options: SwarmOptions, random: (n: number) => Ui
 }
 
 /** Built-ins first, then the user's; a user protocol with a built-in's id replaces that built-in. */
-function resolveProtocols(options: SwarmOptions, actors: ProtocolDefinition<any> | undefined): ProtocolDefinition<any>[] {
+export function resolveProtocols(options: SwarmOptions, actors: ProtocolDefinition<any> | undefined): ProtocolDefinition<any>[] {
   if (options.protocols !== undefined && !Array.isArray(options.protocols)) {
     throw new TypeError('"options.protocols" expected an array of protocol definitions')
   }

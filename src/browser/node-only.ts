@@ -1,6 +1,6 @@
 /**
  * Stand-ins for Node-only modules in the browser build (package.json `browser` maps each Node
- * module here): sharing a web server, identity and peer-store files. Each says why it cannot
+ * module here): sharing a web server, identity and peer-store files, recordings. Each says why it cannot
  * work in a browser and what to do instead, rather than failing on a missing `node:fs`.
  * @module
  */
@@ -35,4 +35,9 @@ export function savePeerStore(): never {
 }
 export function createPeerStoreWriter(): never {
   return nodeOnly('createPeerStoreWriter', 'keep discovery.exported peers in IndexedDB or localStorage yourself')
+}
+
+// record/start.js
+export async function startRecording(): Promise<never> {
+  return nodeOnly('createSwarm({ record })', 'record a Node process (xswarm node --record), or leave record out')
 }

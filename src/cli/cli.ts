@@ -10,6 +10,7 @@ import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, type Io } from
 import { keyCommand, KEY_HELP } from './key.js'
 import { nodeCommand, NODE_HELP } from './node.js'
 import { simCommand, SIM_HELP } from './sim.js'
+import { replayCommand, REPLAY_HELP } from './replay.js'
 import { packageVersion } from './version.js'
 import { XswarmError } from '../errors.js'
 
@@ -23,6 +24,7 @@ Commands:
   chat    chat with other nodes on a pubsub topic (stdin/stdout)
   key     generate a swarm key for a private network
   sim     run a simulated network on virtual time, with seeded faults (or many seeds)
+  replay  replay a recording of a node (xswarm node --record) and print its events
   export  write every statechart as Stately-editor source and as an SVG diagram
 
 Options:
@@ -37,6 +39,7 @@ const commands: Record<string, { run: (args: string[], io: Io) => Promise<number
   chat: { run: chatCommand, help: CHAT_HELP },
   key: { run: keyCommand, help: KEY_HELP },
   sim: { run: simCommand, help: SIM_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
   export: { run: exportCommand, help: EXPORT_HELP },
 }
 

@@ -43,6 +43,8 @@ Options:
                       export with (swarm, { dial, data, out }) after start; a function
                       it returns sees every event (see README "Actors")
   --json              print one JSON object per swarm event, one per line
+  --record FILE       record the node for xswarm replay FILE (its inputs after decryption,
+                      no key; segments FILE.1, FILE.2, … past 64 MiB; see SECURITY.md)
   --ui PORT           serve the live page on http://127.0.0.1:PORT/ (0: any free
                       port): links, meshes, this node's actors as live statecharts
                       (bytes as base64, plus "text" when they are UTF-8)
@@ -62,6 +64,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
     metrics: { type: 'string' },
     ui: { type: 'string' },
     actors: { type: 'string' },
+    record: { type: 'string' },
   })
   if (flags.help) {
     io.out(NODE_HELP)
@@ -75,6 +78,7 @@ export async function nodeCommand(args: string[], io: Io): Promise<number> {
   const metricsPort = flags.metrics === undefined ? undefined : intFlag('metrics', flags.metrics, 0, 0, 65535)
   const prepared = await prepareSwarm(flags)
   if (metricsPort !== undefined) prepared.options.metrics = true
+  if (flags.record !== undefined) prepared.options.record = flags.record
   const clock = new Stopwatch()
   const ui = flags.ui === undefined ? undefined : await startUiFor(intFlag('ui', flags.ui, 0, 0, 65535))
   const uiNode = ui?.hub.node('node')

@@ -30,12 +30,16 @@ export interface TimerInput {
   fire: () => void
   cancelled: boolean
   handle: unknown
+  /** The machines' timers are numbered when recording or replaying (src/record/timers.ts). */
+  seq?: number
 }
 
 /** XState's `clock` interface, backed by the queue. */
 export class QueueClock {
   readonly scheduler: Scheduler
   private readonly enqueue: (timer: TimerInput) => void
+  /** Sees every timer as it is set (recording and replay number them). */
+  onTimer: ((timer: TimerInput) => void) | undefined = undefined
 
   constructor(scheduler: Scheduler, enqueue: (timer: TimerInput) => void) {
     this.scheduler = scheduler
@@ -44,6 +48,7 @@ export class QueueClock {
 
   setTimeout(fn: () => void, ms: number): TimerInput {
     const timer: TimerInput = { type: 'timer', fire: fn, cancelled: false, handle: undefined }
+    this.onTimer?.(timer)
     timer.handle = this.scheduler.setTimeout(() => this.enqueue(timer), ms)
     return timer
   }

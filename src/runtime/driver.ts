@@ -29,7 +29,7 @@ import type { Effect, Input } from '../../machines/vocab.js'
 import type { CodecLimits } from '../codec/frame.js'
 import type { Conn, Listener, Transport } from '../transport/transport.js'
 import { UserCalls } from './calls.js'
-import { QueueClock, type Scheduler } from './clock.js'
+import { QueueClock, type Scheduler, type TimerInput } from './clock.js'
 import { ConnEdge, type DriverStats, type EdgeHost, type Queued } from './conn-edge.js'
 import { Dialer, transportFor } from './dialer.js'
 import { FrameEncoder } from './encoder.js'
@@ -50,6 +50,31 @@ export interface DriverOptions {
   onEvent: (event: { type: string; [key: string]: unknown }) => void
   /** Called when an input arrives (so a waiting consumer can step again). */
   onInput: () => void
+  /** The suite the shell decrypts and encrypts frames with (default: the root's). */
+  suite?: CryptoSuite
+  /** Recording (src/record): sees every input the root settles. Absent: nothing is recorded. */
+  tap?: InputTap
+  /** Replay (src/record): inputs come from here instead of the queue, and no effect is performed. */
+  replay?: ReplaySource
+}
+
+/** What a recording sees (src/record/recorder.ts); times are the inputs' times. */
+export interface InputTap {
+  /** The root exists and has not started: `emit` puts an event in the swarm's stream. */
+  attach(root: Actor<typeof swarmMachine>, clock: QueueClock, emit: (event: { type: string; [key: string]: unknown }) => void): void
+  started(time: number): void
+  input(time: number, input: Input): void
+  timer(time: number, timer: TimerInput): void
+  /** An event the shell made itself (not a machine's). */
+  event(event: { type: string; [key: string]: unknown }): void
+  close(): void
+}
+
+/** Where a replay's inputs come from (src/record/replay.ts). */
+export interface ReplaySource {
+  attach(root: Actor<typeof swarmMachine>, clock: QueueClock): void
+  /** The next recorded input (the scheduler's time is its time), or undefined at the end. */
+  next(): Queued | undefined
 }
 
 export class Driver implements EdgeHost {
@@ -74,6 +99,8 @@ export class Driver implements EdgeHost {
   private readonly encoder: FrameEncoder
   private readonly onEvent: (event: { type: string; [key: string]: unknown }) => void
   private readonly onInput: () => void
+  private readonly tap: InputTap | undefined
+  private readonly replay: ReplaySource | undefined
   private connSeq = 0
   private inputTime = 0
   private stopped = false
@@ -81,7 +108,9 @@ export class Driver implements EdgeHost {
   constructor(options: DriverOptions) {
     this.metrics = options.metrics
     this.limits = options.limits
-    this.suite = options.root.suite
+    this.suite = options.suite ?? options.root.suite
+    this.tap = options.tap
+    this.replay = options.replay
     this.scheduler = options.scheduler
     this.transports = options.transports
     this.codec = options.codec
@@ -102,6 +131,8 @@ export class Driver implements EdgeHost {
       systemId: 'swarm',
       ...(options.inspect ? { inspect: options.inspect } : {}),
     })
+    this.tap?.attach(this.root, clock, this.onEvent)
+    this.replay?.attach(this.root, clock)
     const sink = (event: { type: string }) => this.perform(event)
     bindRuntime(this.root, { sink, now: () => this.inputTime })
     this.root.on('*', sink as never)
@@ -118,6 +149,7 @@ export class Driver implements EdgeHost {
   /** Start the root machine (protocol actors start with it). */
   start(): void {
     this.inputTime = this.scheduler.now()
+    this.tap?.started(this.inputTime)
     this.root.start()
     this.root.send({ type: 'cmd.start' })
   }
@@ -133,21 +165,24 @@ export class Driver implements EdgeHost {
 
   /** @internal Append anything the queue holds (edges, timers, dials and calls come here). */
   enqueue(item: Queued): void {
-    if (this.stopped) return
+    if (this.stopped || this.replay) return
     this.queue.push(item)
     this.onInput()
   }
 
   /** Take one input and settle it. False when the queue is empty. */
   step(): boolean {
-    const item = this.queue.shift()
+    const item = this.replay ? this.replay.next() : this.queue.shift()
     if (item === undefined) return false
     this.stats.inputs++
     this.inputTime = this.scheduler.now()
     const started = this.metrics === undefined ? 0 : performance.now()
     try {
       const input = this.checked(item)
-      if (input) this.root.send(input)
+      if (input) {
+        this.tap?.input(this.inputTime, input)
+        this.root.send(input)
+      }
     } finally {
       this.encoder.forget()
       if (this.metrics !== undefined) this.metrics.settled((performance.now() - started) / 1000)
@@ -160,7 +195,9 @@ export class Driver implements EdgeHost {
   private checked(item: Queued): Input | undefined {
     switch (item.type) {
       case 'timer':
-        if (!item.cancelled) item.fire()
+        if (item.cancelled) return undefined
+        this.tap?.timer(this.inputTime, item)
+        item.fire()
         return undefined
       case 'raw':
         this.load.removed(item.bytes.length)
@@ -196,6 +233,7 @@ export class Driver implements EdgeHost {
   async shutdown(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    this.tap?.close()
     this.dialer.stop()
     this.slowReaders.stop()
     await Promise.allSettled(this.listeners.splice(0).map((l) => l.close()))
@@ -226,6 +264,7 @@ export class Driver implements EdgeHost {
       this.onEvent(event)
       return
     }
+    if (this.replay) return
     const effect = event as Effect
     switch (effect.type) {
       case 'effect.send': return this.send(effect.connId !== undefined ? this.edges.get(effect.connId) : this.peerEdges.get(effect.peer!), effect.protocol, effect.body)
@@ -259,7 +298,9 @@ export class Driver implements EdgeHost {
     try {
       frame = this.encoder.encode(protocol, body)
     } catch (error) {
-      this.onEvent({ type: 'swarm.error', code: 'encode-failed', message: `${protocol}: ${(error as Error).message}` })
+      const event = { type: 'swarm.error', code: 'encode-failed', message: `${protocol}: ${(error as Error).message}` }
+      this.tap?.event(event)
+      this.onEvent(event)
       return
     }
     edge.write(frame)

@@ -14,7 +14,7 @@ export const main = join(root, 'dist/src/cli/main.js')
 export function ensureBuilt(): void {
   const built = existsSync(main) ? statSync(main).mtimeMs : 0
   const newest = Math.max(
-    ...['src/cli', 'src/discovery', 'machines/discovery', 'src/actors', 'machines/actors', 'examples'].flatMap((d) => {
+    ...['src/cli', 'src/record', 'src/runtime', 'src/discovery', 'machines/discovery', 'src/actors', 'machines/actors', 'examples'].flatMap((d) => {
       const full = join(root, d)
       return existsSync(full) ? readdirSync(full).map((f) => statSync(join(full, f)).mtimeMs) : []
     }),
