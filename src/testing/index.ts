@@ -1,7 +1,8 @@
 /**
  * `xswarm/testing`: the simulator and what runs on it. Many swarms in one process on virtual
  * time over a simulated network with seeded faults, simulated nodes that crash and restart,
- * scenarios with invariants, and the seed runner (worker threads, shrinking, replay commands).
+ * scenarios with invariants, the seed runner (worker threads, shrinking, replay commands), and
+ * `replay(file)` for a recorded node (`createSwarm({ record })`).
  * Everything here sits above the facade (`xswarm`) and nothing below imports it.
  * @module
  */
@@ -16,3 +17,5 @@ export {
   type Invariant, type InvariantFactory,
 } from './invariants.js'
 export { runSeeds, loadScenario, replayCommand, shrink, type SeedRunOptions, type SeedRunResult, type SeedFailure } from './runner.js'
+export { replay, type ReplayOptions, type ReplayResult, type ActorState } from '../record/replay.js'
+export { RecordingError, RecordingCodes, RECORDING_FORMAT, type RecordingHeader } from '../record/format.js'
