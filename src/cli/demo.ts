@@ -10,8 +10,10 @@ import { CliError, EXIT_FAILURE, EXIT_OK, intFlag, parseFlags, sleep, UsageError
 import { startSwarm, tryCommand } from './common.js'
 import { fixed, formatMs, Series, shortId, Stopwatch, table, withoutPeerId } from './log.js'
 import { startUiFor } from './ui.js'
+import { demoActors } from './demo-actors.js'
 
 export const DEMO_HELP = `Usage: xswarm demo [--nodes N] [--duration SECONDS] [--ui [--ui-port PORT]]
+       xswarm demo --actors
 
 Run a small network on this machine: N nodes on 127.0.0.1 (free ports), each
 a full xswarm swarm with its own identity, connected in a ring plus a few
@@ -29,6 +31,12 @@ Options:
                        and links, each topic's mesh, a node's actors as live
                        statecharts, the event log
   --ui-port PORT       the live page's port (default: any free port)
+  --actors             the actor layer instead: 3 nodes; node1 and node2 ask a
+                       counter on node0; a coordinator on node0 watches the workers
+                       on node1 and node2 and hands them jobs at least once; node2
+                       closes and the coordinator sees actor.down. Prints every
+                       ask, reply and event handed to an actor with its trace id;
+                       exits 0 by itself when all of it happened
   -h, --help           show this help`
 
 /** Time between pings in the demo (ms). */
@@ -79,11 +87,17 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     duration: { type: 'string' },
     ui: { type: 'boolean' },
     'ui-port': { type: 'string' },
+    actors: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   })
   if (flags.help) {
     io.out(DEMO_HELP)
     return EXIT_OK
+  }
+  if (flags.actors) {
+    const other = (['nodes', 'duration', 'ui', 'ui-port'] as const).find((f) => flags[f] !== undefined)
+    if (other) throw new UsageError(`--actors runs its own 3 nodes until done: it takes no --${other}`)
+    return demoActors(io)
   }
   const n = intFlag('nodes', flags.nodes, 5, 2, 50)
   const duration = intFlag('duration', flags.duration, flags.ui ? 3600 : 5, 1, 3600)

@@ -265,6 +265,14 @@ describe('xswarm (the executable)', () => {
     expect(stdout).toMatch(/3 of 3 greetings reached every node/)
   })
 
+  it('demo --actors runs on its own and exits 0; demo --help lists it', async () => {
+    const { stdout } = await exec(process.execPath, [main, 'demo', '--actors'], { timeout: 30_000 })
+    expect(stdout).toMatch(/node1  reply: count n=[12]\s+trace \S+/)
+    expect(stdout).toMatch(/coordinator ← actor\.down address=worker@node2 reason="node-closed"/)
+    expect(stdout).toMatch(/^ok: \d+ traced steps/m)
+    expect((await exec(process.execPath, [main, 'demo', '--help'], { timeout: 10_000 })).stdout).toMatch(/^\s+--actors\s/m)
+  })
+
   it('--version, and exit 2 for an unknown command or flag', async () => {
     const { stdout } = await exec(process.execPath, [main, '--version'], { timeout: 10_000 })
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)

@@ -37,6 +37,7 @@ describe('xswarm: usage errors exit 2 with a clear message', () => {
     [['demo', '--duration', '3601'], /--duration expected a whole number from 1 to 3600/],
     [['demo', '--nodes'], /option '--nodes' needs a value/],
     [['demo', '--help=yes'], /option '--help' does not take a value/],
+    [['demo', '--actors', '--nodes', '3'], /--actors runs its own 3 nodes until done: it takes no --nodes/],
     [['node', '--listen'], /option '--listen' needs a value/],
     [['node', '--listen', '--json'], /option '--listen' needs a value \(got another option after it/],
     [['node'], /nothing to do: give --listen/],
@@ -201,6 +202,31 @@ describe('xswarm demo in-process', () => {
     expect(text).toMatch(/Summary: 2 nodes, 1 link,/)
     expect(text).toMatch(/ok: stopped early/)
   })
+})
+
+describe('xswarm demo --actors in-process', () => {
+  it('asks, replies and the coordinator\'s actor.down, each with its trace id; exits 0 by itself', async () => {
+    const out: string[] = []
+    const code = await cli(['demo', '--actors'], { out: (line) => out.push(line), err: (line) => out.push(`err: ${line}`) })
+    const text = out.join('\n')
+    expect(code, text).toBe(0)
+    // Each node's ask and the reply to it carry the same trace id, across two nodes.
+    for (const node of ['node1', 'node2']) {
+      const asked = new RegExp(`${node}  asks counter@node0: get replyTo=ask#\\d+@${node}\\s+trace (\\S+)`).exec(text)
+      expect(asked, text).not.toBeNull()
+      expect(text).toMatch(new RegExp(`node0  counter ← get replyTo=ask#\\d+@${node}\\s+trace ${asked![1].replace('.', '\\.')}`))
+      expect(text).toMatch(new RegExp(`${node}  reply: count n=[12]\\s+trace ${asked![1].replace('.', '\\.')}`))
+    }
+    // Every job's result goes back under the job's trace; jobs 7-9 only to node1.
+    for (let id = 1; id <= 9; id++) {
+      const job = new RegExp(`(node[12])  worker ← job id=${id} replyTo=coordinator@node0\\s+trace (\\S+)`).exec(text)
+      expect(job, `job ${id}`).not.toBeNull()
+      expect(text).toMatch(new RegExp(`coordinator ← done id=${id} by="${job![1]}"\\s+trace ${job![2].replace('.', '\\.')}`))
+      if (id > 6) expect(job![1]).toBe('node1')
+    }
+    expect(text.match(/coordinator ← actor\.down address=worker@node2 reason="node-closed"\s+trace \S+/g)).toHaveLength(1)
+    expect(text).toMatch(/^ok: \d+ traced steps; asks answered, 9 jobs done exactly once/m)
+  }, 30_000)
 })
 
 describe('demo topology', () => {
