@@ -27,6 +27,7 @@ import {
 } from './context.js'
 import { onDelivered, receiveMsg } from './inbound.js'
 import { onAck, onAsk, onAskTimeout, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
+import { onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onRestartDue, onRestarted } from './supervision.js'
 import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
@@ -147,6 +148,8 @@ export const actorsMachine = setup({
     restartDue: run((ctx, e, _now, out) => { if (e.type === 'actors.restart') onRestartDue(ctx, e.name, out) }),
     graceOver: run((ctx, e, _now, out) => { if (e.type === 'actors.graceOver') onGraceOver(ctx, e.peer, out) }),
     redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),
+    /** Forget at-least-once pairs that stayed idle (pairs.ts). */
+    sweepPairs: run((ctx, _e, _now, out) => onSweep(ctx, out)),
     /** The shell finished a call: a delivery, a restart or a spawn. */
     callDone: run((ctx, e, _now, out) => {
       if (e.type !== 'call.done') return
@@ -190,6 +193,7 @@ export const actorsMachine = setup({
         'actors.restart': { actions: 'restartDue' },
         'actors.graceOver': { actions: 'graceOver' },
         'actors.redial': { actions: 'redial' },
+        'actors.sweep': { actions: 'sweepPairs' },
         'swarm.closing': { target: 'closed', actions: 'close' },
       },
     },

@@ -55,8 +55,19 @@ export type PendingCall =
 
 export interface PendingAsk { peer: string; name: string; address: string }
 
-/** What this node sends one (sender actor, receiver actor) pair at least once. */
-export interface OutPair { peer: string; node: string; to: string; from: string; seq: number; unacked: Map<number, ActorMessage> }
+/** What this node sends one (sender actor, receiver actor) pair at least once (its life: pairs.ts). */
+export interface OutPair {
+  peer: string
+  node: string
+  to: string
+  from: string
+  seq: number
+  /** This pair's epoch: receivers key duplicate detection by it (a pair made again starts afresh). */
+  epoch: number
+  unacked: Map<number, ActorMessage>
+  /** Marked by a sweep with nothing unacknowledged; forgotten by the next one unless used since. */
+  idle: boolean
+}
 
 /** A remote peer as the sender sees it. */
 export interface PeerLink {
@@ -91,6 +102,10 @@ export interface ActorsContext extends ActorSettings {
   asks: Map<number, PendingAsk>
   links: Map<string, PeerLink>
   pairs: Map<string, OutPair>
+  /** Pairs made so far (each gets a pair epoch of its own). */
+  pairsMade: number
+  /** The pair sweep is scheduled. */
+  sweeping: boolean
   /** `peer\0epoch\0from\0to` → last sequence number delivered (bounded, oldest forgotten first). */
   dedup: Map<string, number>
   watching: Map<number, Watching>
@@ -123,6 +138,7 @@ export type ActorsTimerEvent =
   | { type: 'actors.graceOver'; peer: string }
   | { type: 'actors.redial'; peer: string }
   | { type: 'actors.restart'; name: string }
+  | { type: 'actors.sweep' }
 
 /** A send with its refs already turned into addresses by the shell. */
 export interface SendCommand {
@@ -184,6 +200,8 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     asks: new Map(),
     links: new Map(),
     pairs: new Map(),
+    pairsMade: 0,
+    sweeping: false,
     dedup: new Map(),
     watching: new Map(),
     actorWatches: new Map(),

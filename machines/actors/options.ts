@@ -32,6 +32,12 @@ export interface ActorLimits {
   maxDedupPairs: number
   /** Actors hosted on this node, including exposed reply refs. Default 10,000. */
   maxActors: number
+  /**
+   * (sender, receiver) pairs this node keeps at-least-once state for. An idle pair makes room
+   * for a new one; when every pair waits for acknowledgements, a send to a new pair fails
+   * `overloaded`. Default 4096.
+   */
+  maxPairs: number
 }
 
 export interface ActorTimeouts {
@@ -43,6 +49,8 @@ export interface ActorTimeouts {
   redialMin: number
   /** Longest redial delay. Default 30 s. */
   redialMax: number
+  /** An at-least-once pair with nothing unacknowledged is forgotten 1-2 times this after its last use. Default 30 s. */
+  pairIdle: number
 }
 
 export const DEFAULT_ACTOR_LIMITS: Readonly<ActorLimits> = Object.freeze({
@@ -55,6 +63,7 @@ export const DEFAULT_ACTOR_LIMITS: Readonly<ActorLimits> = Object.freeze({
   maxQueuedPerPeer: 1024,
   maxDedupPairs: 4096,
   maxActors: 10_000,
+  maxPairs: 4096,
 })
 
 export const DEFAULT_ACTOR_TIMEOUTS: Readonly<ActorTimeouts> = Object.freeze({
@@ -62,6 +71,7 @@ export const DEFAULT_ACTOR_TIMEOUTS: Readonly<ActorTimeouts> = Object.freeze({
   watchGrace: 3_000,
   redialMin: 500,
   redialMax: 30_000,
+  pairIdle: 30_000,
 })
 
 export interface ActorSettings { limits: ActorLimits; timeouts: ActorTimeouts }

@@ -14,6 +14,7 @@ import { dialRequest, splitAddress, toPeer } from '../lib/protocol.js'
 import { actorAddress, parseActorAddress } from './address.js'
 import { ACTORS_ID, linkOf, type ActorsCommand, type ActorsContext, type OutPair, type Out, type SendCommand } from './context.js'
 import { receiveMsg } from './inbound.js'
+import { afterNack, openPair, pairKey } from './pairs.js'
 import { failSpawns } from './spawn.js'
 import { endWatch } from './watch.js'
 import { encodeMessage, ActorCodes, type ActorMessage } from './wire.js'
@@ -24,7 +25,6 @@ export function frame(ctx: ActorsContext, peer: string, msg: ActorMessage, out: 
   out.push({ kind: 'emit', event: toPeer(ACTORS_ID, peer, [encodeMessage(msg)]) as never })
 }
 
-const pairKey = (from: string, peer: string, to: string) => `${from}\0${peer}\0${to}`
 
 /** A user's (or an actor's) send. */
 export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
@@ -92,13 +92,11 @@ export function ensureDial(ctx: ActorsContext, peer: string, out: Out[]): void {
 
 function sendReliably(ctx: ActorsContext, peer: string, node: string, msg: ActorMessage, out: Out[]): void {
   if (msg.k !== 'msg') return
-  const key = pairKey(msg.from, peer, msg.to)
-  let pair = ctx.pairs.get(key)
-  if (!pair) ctx.pairs.set(key, (pair = { peer, node, to: msg.to, from: msg.from, seq: 0, unacked: new Map() }))
-  if (pair.unacked.size >= ctx.limits.maxUnacked) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.overloaded)
   const link = linkOf(ctx, peer, node)
   if (!ctx.connected.has(peer) && !dialable(link.node)) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.unreachable)
-  const reliable: ActorMessage = { ...msg, seq: ++pair.seq, epoch: ctx.epoch }
+  const pair = openPair(ctx, msg.from, peer, node, msg.to, out)
+  if (!pair || pair.unacked.size >= ctx.limits.maxUnacked) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.overloaded)
+  const reliable: ActorMessage = { ...msg, seq: ++pair.seq, epoch: pair.epoch }
   pair.unacked.set(reliable.seq, reliable)
   if (ctx.connected.has(peer)) frame(ctx, peer, reliable, out)
   else ensureDial(ctx, peer, out)
@@ -125,9 +123,8 @@ export function flushLink(ctx: ActorsContext, peer: string, out: Out[]): void {
 
 /** `to` handled everything from `from` through `seq`. */
 export function onAck(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'ack' }>): void {
-  if (m.epoch !== ctx.epoch) return
   const pair = ctx.pairs.get(pairKey(m.from, peer, m.to))
-  if (!pair) return
+  if (!pair || m.epoch !== pair.epoch) return
   for (const seq of pair.unacked.keys()) {
     if (seq > m.seq) break
     pair.unacked.delete(seq)
@@ -136,7 +133,11 @@ export function onAck(ctx: ActorsContext, peer: string, m: Extract<ActorMessage,
 
 /** The peer refused an event this node sent. */
 export function onNack(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'nack' }>, out: Out[]): void {
-  if (m.seq > 0) ctx.pairs.get(pairKey(m.from, peer, m.to))?.unacked.delete(m.seq)
+  if (m.seq > 0) {
+    const key = pairKey(m.from, peer, m.to)
+    ctx.pairs.get(key)?.unacked.delete(m.seq)
+    afterNack(ctx, key, m.code)
+  }
   failSent(ctx, peer, { k: 'msg', to: m.to, from: m.from, event: { type: '' }, refs: [], trace: m.trace, seq: m.seq, epoch: 0 }, m.code, out)
 }
 

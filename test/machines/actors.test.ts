@@ -98,6 +98,52 @@ describe('actors machine', () => {
     expect(m.drain().filter((e) => e.type === 'effect.call')).toHaveLength(1)
   })
 
+  it('at-least-once pairs are forgotten: idle through a sweep, or their receiver gone; made again under a new epoch', () => {
+    const m = start()
+    const idle = DEFAULT_ACTOR_TIMEOUTS.pairIdle
+    const pairs = () => m.actor.getSnapshot().context.pairs
+    const send = (to: string, n = 1) => m.send({ type: 'actors.send', to: addr(B, to), from: 'c', event: { type: 'job', n }, refs: [], trace: 't', delivery: 'at-least-once', expose: [] })
+    const sent = () => m.framesTo(m.drain(), B) as { k: string; seq: number; epoch: number; to: string }[]
+    m.connect(B)
+    send('w')
+    const [first] = sent()
+    m.from(B, { k: 'ack', to: 'w', from: 'c', epoch: first.epoch, seq: 1 })
+    m.clock.increment(idle) // marked idle
+    send('w', 2) // used again: kept
+    m.from(B, { k: 'ack', to: 'w', from: 'c', epoch: first.epoch, seq: 2 })
+    m.clock.increment(idle)
+    expect(pairs().size).toBe(1)
+    m.clock.increment(idle) // idle through a whole sweep period: forgotten
+    expect(pairs().size).toBe(0)
+    m.drain()
+    send('w', 3)
+    const [again] = sent()
+    expect(again.seq).toBe(1)
+    expect(again.epoch).not.toBe(first.epoch) // the receiver takes it as a new pair, not a duplicate
+    // A nack saying the receiver is gone ends the pair once nothing else waits.
+    m.from(B, { k: 'nack', to: 'w', from: 'c', code: 'no-such-actor', seq: 1, trace: 't' })
+    expect(pairs().size).toBe(0)
+    // No sweep left running once no pair is left.
+    m.drain()
+    m.clock.increment(idle * 3)
+    expect(m.actor.getSnapshot().context.sweeping).toBe(false)
+  })
+
+  it('at most maxPairs pairs: an idle one makes room; when every pair waits for acks, overloaded', () => {
+    const m = start({ maxPairs: 2 })
+    const send = (to: string) => m.send({ type: 'actors.send', to: addr(B, to), from: 'c', event: { type: 'job' }, refs: [], trace: 't', delivery: 'at-least-once', expose: [] })
+    m.connect(B)
+    send('w1')
+    send('w2')
+    const [one] = m.framesTo(m.drain(), B) as { epoch: number }[]
+    send('w3')
+    expect(m.drain()).toEqual([{ type: 'actor.undelivered', address: addr(B, 'w3'), from: 'c', reason: 'overloaded' }])
+    m.from(B, { k: 'ack', to: 'w1', from: 'c', epoch: one.epoch, seq: 1 })
+    send('w3')
+    expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && f.to)).toEqual(['w3'])
+    expect([...m.actor.getSnapshot().context.pairs.values()].map((p) => p.to)).toEqual(['w2', 'w3'])
+  })
+
   it('at-least-once sending: kept until acknowledged, sent again in order on reconnect, dropped once acked', () => {
     const m = start()
     m.connect(B)

@@ -6,7 +6,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest'
-import { assign, sendTo, setup, type AnyActorRef } from 'xstate'
+import { assign, sendTo, setup, type AnyActorRef, type InspectionEvent } from 'xstate'
 import type { Simulation } from '../../src/testing/simulation.js'
 import type { Swarm } from '../../src/swarm.js'
 import type { XswarmError } from '../../src/errors.js'
@@ -92,6 +92,26 @@ describe('actors in simulation', () => {
     expect(codes.filter((c) => c === 'overloaded').length).toBeGreaterThan(0)
     expect(codes.filter((c) => c === 'ok').length).toBeGreaterThanOrEqual(2)
     expect(new Set(codes)).toEqual(new Set(['ok', 'overloaded']))
+  }, 30_000)
+
+  it('at-least-once pairs are forgotten when idle, and a later send to the same actor is still delivered once', async () => {
+    // The actors protocol actors of both nodes, found through inspection (to read B's pairs).
+    const protocols = new Set<AnyActorRef>()
+    const inspect = (e: InspectionEvent) => { if (e.actorRef.id === 'protocol:/xswarm/actors/1') protocols.add(e.actorRef) }
+    const { sim, a, b } = await simPair(41, { inspect })
+    const pairsOfB = () => [...protocols].map((p) => p.getSnapshot().context).find((c) => c.peerId === b.peerId).pairs as Map<string, unknown>
+    const hosted = a.actors.spawn(sink, { name: 'sink', accept: 'any' })
+    const got = () => hosted.ref.getSnapshot().context.got
+    b.actors.send(hosted.address, { type: 'job', n: 1 }, { delivery: 'at-least-once' })
+    await sim.run({ until: () => got().length === 1, forMs: 5000 })
+    expect(pairsOfB().size).toBe(1)
+    await sim.run({ forMs: 2 * 30_000 + 100 }) // two sweeps (timeouts.pairIdle, 30 s)
+    expect(pairsOfB().size).toBe(0)
+    b.actors.send(hosted.address, { type: 'job', n: 2 }, { delivery: 'at-least-once' })
+    await sim.run({ until: () => got().length === 2, forMs: 5000 })
+    await sim.run({ forMs: 1000 })
+    expect(got()).toEqual([1, 2])
+    expect(ofType(b, 'actor.undelivered')).toEqual([])
   }, 30_000)
 
   it('the same seed gives the same event log', async () => {
