@@ -145,8 +145,11 @@ export class Node {
     return found!
   }
 
-  /** Wait (bounded) for the listening address. */
-  async listening(timeoutMs = 15_000): Promise<string> {
+  /**
+   * Wait (bounded) for the listening address. 30 s: a full suite on 2 loaded cores once took
+   * more than 15 s to start one of 20 node processes (a start-up bound, not a timing claim).
+   */
+  async listening(timeoutMs = 30_000): Promise<string> {
     await this.waitFor((e) => e.type === 'swarm.listening', 'swarm.listening', timeoutMs)
     return this.address
   }
