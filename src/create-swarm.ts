@@ -173,7 +173,10 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
     tap: recorder,
   })
   swarm = new Swarm(peerId, driver, new Set(protocols.map((p) => p.id)), actorLayer?.actors)
-  if (metrics) registerMetrics(swarm, metrics)
+  if (metrics) {
+    registerMetrics(swarm, metrics)
+    if (actorLayer) actorLayer.actors._onDeliver = (items) => metrics.delivered(items)
+  }
   driver.start()
   actorLayer?.actors._bind(driver.root.system, {
     command: (event) => swarm.command(ACTORS_ID, event as never),

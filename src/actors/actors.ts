@@ -86,6 +86,8 @@ export class Actors {
   #seq = 0
   #trace: string | undefined
   readonly counters = { sent: 0, delivered: 0, undelivered: 0, dropped: 0 }
+  /** @internal the swarm's metrics (when on) see each batch of events handed to hosted actors. */
+  _onDeliver: ((items: readonly { name: string }[]) => void) | undefined = undefined
 
   /** @internal created by createSwarm */
   constructor(peerId: string, settings: ActorSettings, offered: Record<string, AnyActorLogic>) {
@@ -112,7 +114,10 @@ export class Actors {
   /** @internal the functions the actors protocol asks the shell to run. */
   calls(): Record<string, (args: any) => unknown> {
     return {
-      deliver: ({ items }: { items: DeliverArgs[] }) => items.map((item) => this.#deliver(item)),
+      deliver: ({ items }: { items: DeliverArgs[] }) => {
+        this._onDeliver?.(items)
+        return items.map((item) => this.#deliver(item))
+      },
       restart: ({ name }: { name: string }) => {
         const h = this.#hosted.get(name)
         if (!h) return 'no-such-actor'

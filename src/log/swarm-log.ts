@@ -13,10 +13,10 @@
  *
  *   xswarm:swarm      listening, closed, errors
  *   xswarm:conn       connected / disconnected (reason), refused inbound connections
- *   xswarm:dial       dials started (by whom), failed dials with the reason
+ *   xswarm:dial       dials started (by whom), failed dials with the reason, redial backoff delays
  *   xswarm:pubsub     mesh changes (graft / prune per peer and topic), subscriptions
  *   xswarm:discovery  peers discovered, lookups started and answered (rounds), queries sent
- *   xswarm:actor      the actor layer's failed sends (see `actorLog`)
+ *   xswarm:actor      the actor layer's failed sends and asks, watched actors down
  * @module
  */
 import createDebug from 'debug'
@@ -31,9 +31,6 @@ export const log = {
   discovery: createDebug('xswarm:discovery'),
   actor: createDebug('xswarm:actor'),
 }
-
-/** The logger the actor layer uses for sends that fail: `actorLog('%s → %s failed: %s', from, to, code)`. */
-export const actorLog = log.actor
 
 /** Turn on `namespaces` (default every xswarm one), keeping what DEBUG already enables: the CLI's --verbose. */
 export function enableLogs(namespaces = 'xswarm:*'): void {
@@ -75,6 +72,9 @@ function logEvent(me: string, e: Event): void {
     case 'peer.discovered': return log.discovery('%s discovered %s %o', me, short(e.peer), e.addresses)
     case 'discovery.peer.found': return log.discovery('%s lookup %s found %s in %d rounds', me, e.queryId, short(e.peer), e.rounds)
     case 'discovery.peer.notFound': return log.discovery('%s lookup %s for %s: %s after %d rounds', me, e.queryId, short(e.peer), e.reason, e.rounds)
+    case 'actor.undelivered': return log.actor('%s send to %s from %s failed: %s', me, e.address, e.from === '' ? 'the node' : e.from, e.reason)
+    case 'actors.answer': return e.code === undefined ? undefined : log.actor('%s ask %d failed: %s', me, e.askId, e.code)
+    case 'actor.down': return log.actor('%s %s down (%s)', me, e.address, e.reason)
   }
   if (e.type.includes('refused')) log.conn('%s refused inbound %s (%s)', me, e.address ?? e.remoteAddr ?? '', e.reason)
 }
@@ -82,14 +82,21 @@ function logEvent(me: string, e: Event): void {
 /** Emitted effects and lookup actors, as the inspection stream shows them. */
 function logInspection(me: string, i: InspectionEvent): void {
   if (i.type === '@xstate.action') {
-    const action = i.action as { type: string; params?: { event?: Event } }
+    const action = i.action as { type: string; params?: { event?: Event; delay?: number } }
     if (action.type === 'xstate.emit' && action.params?.event) logEffect(me, action.params.event)
+    else if (typeof action.params?.delay === 'number' && action.params.event && log.dial.enabled) logBackoff(me, action.params.event, action.params.delay)
   } else if (i.type === '@xstate.event') {
     const e = i.event as Event
     if (e.type === 'proto.dial') log.dial('%s %s asks to dial %s', me, idOf(i.sourceRef), e.address)
   } else if (i.type === '@xstate.actor' && log.discovery.enabled && idOf(i.actorRef).startsWith('lookup:')) {
     log.discovery('%s %s started', me, idOf(i.actorRef))
   }
+}
+
+/** A redial scheduled after a backoff delay (a delayed self-event of the actors or discovery protocol). */
+function logBackoff(me: string, e: Event, delay: number): void {
+  if (e.type === 'actors.redial') log.dial('%s redial %s in %d ms (backoff: unacknowledged at-least-once events)', me, short(e.peer), delay)
+  else if (e.type.includes('.bootstrapBackoff')) log.dial('%s bootstrap redial in %d ms (backoff)', me, delay)
 }
 
 const idOf = (ref: unknown): string => String((ref as { id?: string } | undefined)?.id ?? '?')

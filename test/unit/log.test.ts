@@ -1,7 +1,8 @@
 /**
  * Debug logs (src/log/swarm-log.ts): off by default with no hook installed; with xswarm:*
  * enabled, connections with reasons, dials, pubsub mesh changes (GRAFT) and discovery lookups
- * are logged from what the swarm hands out and emits; the CLI's --verbose turns them on.
+ * are logged from what the swarm hands out and emits, as are failed actor sends and asks and
+ * redial backoff delays; the CLI's --verbose turns them on.
  */
 import createDebug from 'debug'
 import { format } from 'node:util'
@@ -38,6 +39,26 @@ describe('debug logs', () => {
     expect(lines.join('\n')).toMatch(/xswarm:swarm \S+ listening on/)
     expect(lines.join('\n')).toMatch(/xswarm:dial \S+ dialing ws:\/\/127\.0\.0\.1:\d+ \(dial \d+\)/)
     expect(lines.join('\n')).toMatch(/xswarm:conn \S+ connected \S+ (inbound|outbound)/)
+  })
+
+  it('with DEBUG=xswarm:* log failed actor sends and asks, and redials with their backoff delay', async () => {
+    const lines: string[] = []
+    createDebug.log = (...args: unknown[]) => void lines.push(format(...args))
+    createDebug.enable('xswarm:*')
+    const a = await createTestSwarm()
+    const b = await createTestSwarm()
+    await connect(b, a)
+    b.actors.send(`${a.addresses[0]}/actor/nobody`, { type: 'lost' })
+    b.actors.ask(`${a.addresses[0]}/actor/nobody`, { type: 'get' }).catch(() => {})
+    // At least once to a node (c's identity) where nobody listens (port 1): the dial fails, a redial is scheduled.
+    const c = await createTestSwarm({ listen: [] })
+    b.actors.send(`ws://127.0.0.1:1/p2p/${c.peerId}/actor/x`, { type: 'job' }, { delivery: 'at-least-once' })
+    // Discovery with a bootstrap node nobody listens for: bootstrap redials back off.
+    const d = await createTestSwarm({ discovery: {}, bootstrap: [`ws://127.0.0.1:1/p2p/${c.peerId}`] })
+    const has = (re: RegExp) => lines.some((l) => re.test(l))
+    await drive([d], () => has(/xswarm:dial \S+ bootstrap redial in \d+ ms \(backoff\)/), { what: 'the bootstrap redial line' })
+    await drive([a, b], () => has(/xswarm:actor \S+ send to \S+\/actor\/nobody from the node failed: no-such-actor/) &&
+      has(/xswarm:actor \S+ ask \d+ failed: no-such-actor/) && has(/xswarm:dial \S+ redial \S+ in 500 ms \(backoff/), { what: 'the actor and redial lines' })
   })
 
   it('--verbose (enableLogs) adds xswarm:* to what DEBUG already enables', () => {

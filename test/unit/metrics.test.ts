@@ -1,11 +1,13 @@
 /**
  * Prometheus metrics (src/metrics/): the exposition of two real swarms parsed with
  * parse-prometheus-text-format (a parser of the text format, not ours), its figures after a
- * connection and a pubsub message, `xswarm node --metrics` serving it on 127.0.0.1, and the
- * refusal for a swarm made without `metrics: true`.
+ * connection and a pubsub message, the actor layer's figures after asks and a dead letter,
+ * `xswarm node --metrics` serving it on 127.0.0.1, and the refusal for a swarm made without
+ * `metrics: true`.
  */
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { describe, expect, it } from 'vitest'
+import { sendTo, setup, type AnyActorRef } from 'xstate'
 import { nodeCommand } from '../../src/cli/node.js'
 import { metricsText } from '../../src/metrics/prometheus.js'
 import { connect, createTestSwarm, drive, useSwarmCleanup } from '../helpers/swarm-test.js'
@@ -50,6 +52,38 @@ describe('metrics', () => {
     for (const name of ['xswarm_queue_length', 'xswarm_paused_sockets', 'xswarm_inputs_total', 'xswarm_disconnects_total', 'xswarm_dial_failures_total', 'xswarm_refused_total']) {
       expect(fa.has(name), name).toBe(true)
     }
+  })
+
+  it('actors: asks by outcome, dead letters by reason, the mailbox-depth histogram and the gauges parse', async () => {
+    const a = await createTestSwarm({ metrics: true })
+    const b = await createTestSwarm({ metrics: true })
+    await connect(b, a)
+    const echo = setup({ types: { events: {} as { type: 'get'; replyTo: AnyActorRef } } })
+      .createMachine({ on: { get: { actions: sendTo(({ event }) => event.replyTo, { type: 'got' }) } } })
+    const hosted = a.actors.spawn(echo, { name: 'echo', accept: 'any' })
+    const settled: string[] = []
+    for (const name of ['echo', 'echo', 'echo', 'nobody']) {
+      b.actors.ask(`${a.addresses[0]}/actor/${name}`, { type: 'get' }).then(() => settled.push('ok'), (e: { code: string }) => settled.push(e.code))
+    }
+    b.actors.send(`${a.addresses[0]}/actor/nobody`, { type: 'lost' })
+    let dead = false
+    await drive([a, b], () => settled.length === 4 && dead, { what: 'the asks and the dead letter', onEvent: (_s, e) => { if (e.type === 'actor.undelivered') dead = true } })
+    void hosted
+
+    const fa = parse(metricsText(a))
+    const fb = parse(metricsText(b))
+    expect(fb.get('xswarm_actor_asks_total')?.type).toBe('COUNTER')
+    expect(value(fb.get('xswarm_actor_asks_total'), { outcome: 'ok' })).toBe(3)
+    expect(value(fb.get('xswarm_actor_asks_total'), { outcome: 'no-such-actor' })).toBe(1)
+    expect(value(fb.get('xswarm_actor_undelivered_total'), { reason: 'no-such-actor' })).toBe(1)
+    const depth = fa.get('xswarm_actor_mailbox_depth')
+    expect(depth?.type).toBe('HISTOGRAM')
+    const counts = depth?.metrics[0].buckets ?? {}
+    expect(Number(counts['+Inf'])).toBeGreaterThanOrEqual(1) // the three gets came in one or more settles
+    expect(Number(counts['1024'])).toBe(Number(counts['+Inf'])) // never deeper than maxMailbox
+    expect(value(fa.get('xswarm_actors_hosted'), {})).toBeGreaterThanOrEqual(1)
+    expect(value(fb.get('xswarm_actor_pending_asks'), {})).toBe(0)
+    for (const name of ['xswarm_actor_pairs', 'xswarm_actor_unacked', 'xswarm_actor_queued']) expect(value(fb.get(name), {}), name).toBe(0)
   })
 
   it('a swarm made without metrics: true is refused with a RangeError', async () => {
