@@ -19,7 +19,7 @@ Run a simulated network on virtual time and print a report. The same arguments p
 same report, byte for byte; another seed another.
 
 Options:
-  --scenario NAME   pubsub (default) or discovery, or path/to/module.js#export (a Scenario)
+  --scenario NAME   pubsub (default), discovery or actors, or path/to/module.js#export (a Scenario)
   --seed S          the seed (default 1)
   --nodes N         nodes (default: the scenario's)
   --steps K         steps (default: the scenario's)

@@ -12,6 +12,7 @@ export { SimNode, startNodes, type SimNodeOptions } from './node.js'
 export { FAULTS, parseFaults, planFaults, type FaultName, type FaultPlan, type FaultEvent } from './faults.js'
 export { runScenario, World, type Scenario, type ScenarioParams, type RunReport, type Failure } from './scenario.js'
 export { scenarios, pubsubScenario, discoveryScenario } from './scenarios.js'
+export { actorsScenario } from './actors-scenario.js'
 export {
   coreInvariants, noDuplicateConnections, viewAgreesWithEvents, pubsubExactlyOnce, memoryBounded,
   type Invariant, type InvariantFactory,

@@ -4,8 +4,9 @@
  * and may fail at once; `check` runs at the end of the run, after the faults have healed and
  * the network has settled.
  *
- * The actor invariants the issue lists (every ask ends, at-least-once sends arrive once and in
- * order, no actor stops with an error the scenario did not cause) wait for the actor layer.
+ * The actor invariants (every ask ends, at-least-once sends arrive exactly once and in order, no
+ * actor stops with an error the scenario did not cause) belong to the actors scenario
+ * (actors-scenario.ts), which makes the asks and streams they check.
  * @module
  */
 import type { SimNode } from './node.js'

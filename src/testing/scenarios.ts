@@ -2,12 +2,13 @@
  * The built-in scenarios of `xswarm sim` and the seed runner: `pubsub` (everyone subscribes,
  * every step one node publishes) and `discovery` (nodes that know one bootstrap address form an
  * overlay; every step one node looks another up). Both run discovery with small watermarks, so
- * a network broken by faults heals itself. The actor scenario waits for the actor layer.
+ * a network broken by faults heals itself. The `actors` scenario is in actors-scenario.ts.
  * @module
  */
 import '../discovery/builtin.js'
 import { pubsubExactlyOnce, type InvariantFactory } from './invariants.js'
 import type { Scenario, World } from './scenario.js'
+import { actorsScenario } from './actors-scenario.js'
 
 const TOPIC = 'sim'
 const DISCOVERY = { lowWatermark: 3, highWatermark: 6, tickInterval: 2_000, gracePeriod: 5_000, refreshInterval: 30_000 }
@@ -155,4 +156,4 @@ export const discoveryScenario: Scenario = {
 }
 
 /** The scenarios `xswarm sim --scenario` knows by name. */
-export const scenarios: Record<string, Scenario> = { pubsub: pubsubScenario, discovery: discoveryScenario }
+export const scenarios: Record<string, Scenario> = { pubsub: pubsubScenario, discovery: discoveryScenario, actors: actorsScenario }
