@@ -3,9 +3,10 @@
  * open → closing → closed.
  *
  * One actor per connection, created by the root swarm machine (outbound at `cmd.dial`, inbound
- * at `io.conn.opened`). It runs the Noise handshake itself, in its `handshaking` substates,
- * with the pure steps of handshake.machine.ts on the Noise state kept in its context (an
- * invoked child machine cost one more actor and ten more events per setup); asks the root to
+ * at `io.conn.opened`). It runs the Noise handshake itself: its `handshaking` region is the
+ * handshake chart (`handshakeRegion` of handshake.machine.ts, the one source of it), whose
+ * pure steps work on the Noise state kept in `hs` (an invoked child machine cost one more
+ * actor and ten more events per setup); asks the root to
  * accept the authenticated peer (the root resolves duplicates), keeps the connection alive
  * with pings on the control protocol while open, and always ends in `closed` with a reason,
  * which it reports to the root with `conn.ended`. Every way out has a reason; nothing throws.
@@ -20,7 +21,7 @@
  */
 import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
 import {
-  createHandshakeContext, HANDSHAKE_PROTOCOL, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
+  createHandshakeContext, HANDSHAKE_PROTOCOL, handshakeRegion, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
 } from './handshake.machine.js'
 import { unseal } from './lib/secret.js'
 import { Reasons, type Direction, type Effect } from './vocab.js'
@@ -263,40 +264,12 @@ export const connectionMachine = setup({
       after: { dialTimeout: { target: 'closed', actions: [{ type: 'setReason', params: Reasons.dialTimeout }, 'cancelDial'] } },
     },
     /**
-     * Noise XX (XXpsk3 in a private network) with the identity payloads, one message at a time:
-     * the pure steps of handshake.machine.ts (`writeStep`, `readStep`) on the Noise state in
-     * `hs`. The initiator writes first (-> e), the responder reads first; `writing` and
-     * `reading` are passed through at once. A failed step leaves for `closing` with its
-     * reason; the step that completes the handshake leaves for `confirming` (initiator, after
-     * sending message 3) or `authenticating` (responder, after reading it).
+     * Noise XX (XXpsk3 in a private network) with the identity payloads: the handshake chart,
+     * `handshakeRegion` of handshake.machine.ts, one state per message. Here: its deadline,
+     * and a frame of another protocol, an invalid frame or a close end it with their reason.
      */
     handshaking: {
-      entry: 'startHandshake',
-      initial: 'starting',
-      states: {
-        starting: {
-          always: [{ guard: 'isOutbound', target: 'writing' }, { target: 'awaitingMessage' }],
-        },
-        writing: {
-          entry: 'writeHandshake',
-          always: [
-            { guard: 'handshakeFailed', target: '#connection.closing', actions: 'handshakeFailed' },
-            { guard: 'peerMismatch', target: '#connection.closing', actions: ['dropHandshake', { type: 'setReason', params: Reasons.peerIdMismatch }] },
-            { guard: 'handshakeDone', target: '#connection.confirming', actions: ['sendHandshakeFrame', 'secured', 'reportSecured'] },
-            { target: 'awaitingMessage', actions: 'sendHandshakeFrame' },
-          ],
-        },
-        awaitingMessage: {
-          on: { 'conn.frame': { guard: 'isHandshakeFrame', target: 'reading', actions: 'readHandshake' } },
-        },
-        reading: {
-          always: [
-            { guard: 'handshakeFailed', target: '#connection.closing', actions: 'handshakeFailed' },
-            { guard: 'handshakeDone', target: '#connection.authenticating', actions: ['secured', 'requestAcceptance'] },
-            { target: 'writing' },
-          ],
-        },
-      },
+      ...handshakeRegion,
       on: {
         'conn.frame': { target: 'closing', actions: [{ type: 'setReason', params: Reasons.protocolViolation }, 'dropHandshake'] },
         'io.conn.invalid': { target: 'closing', actions: ['reasonFromEvent', 'dropHandshake'] },

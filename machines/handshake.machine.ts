@@ -13,19 +13,20 @@
  * Every secret (static and ephemeral private keys, psk, identity payload, the Noise state with
  * its chaining and cipher keys, the session keys of the output) is kept in a `Secret`
  * (lib/secret.ts), so an inspected snapshot or event never shows one.
- * The steps are plain functions on a `HandshakeContext` (`createHandshakeContext`, `writeStep`,
- * `readStep`): the connection machine runs them in its own `handshaking` substates, and
- * `handshakeMachine` runs the same steps as a standalone machine, which sends with
- * `sendParent({ type: 'handshake.send', body })` and ends in `done` with `HandshakeOutput`
- * (success or a failure reason). Nothing here throws.
+ *
+ * Chart and data: the chart is `handshakeRegion`, one state per Noise message, which the
+ * connection machine embeds as its `handshaking` region (one source: no separate handshake
+ * actor, which cost one more actor and ten more events per connection). The steps are plain
+ * functions on a `HandshakeContext` (`createHandshakeContext`, `writeStep`, `readStep`) that
+ * the region's actions run on the connection's `hs`; each returns what changes, a failure as
+ * `output: { ok: false, reason }`. Nothing here throws.
  * @module
  */
-import { assign, sendParent, setup } from 'xstate'
 import type { CryptoSuite } from './lib/crypto.js'
 import { peerIdFromPublicKey } from './lib/peer-id.js'
 import { seal, unseal, type Secret } from './lib/secret.js'
 import { initHandshake, readMessage, writeMessage, type HandshakeState, type KeyPair } from './secure/noise.js'
-import type { SessionKeys } from './vocab.js'
+import { Reasons, type SessionKeys } from './vocab.js'
 
 /** Wire id of handshake frames (sent in the clear, before any encryption). */
 export const HANDSHAKE_PROTOCOL = '/xswarm/noise/1'
@@ -82,8 +83,6 @@ export interface HandshakeContext {
   remoteIdentity: Uint8Array | null
   output: HandshakeOutput | null
 }
-
-export type HandshakeEvents = { type: 'handshake.message'; body: unknown }
 
 /** The message to sign: the prefix followed by the Noise static public key. */
 export function identityBindingMessage(staticPublicKey: Uint8Array): Uint8Array {
@@ -162,6 +161,9 @@ function success(
   }
 }
 
+/** A failed step: to the connection's `closing`, with the step's reason. */
+const FAILED = { guard: 'handshakeFailed', target: '#connection.closing', actions: 'handshakeFailed' } as const
+
 function fail(reason: string): Step {
   return { output: { ok: false, reason } }
 }
@@ -212,73 +214,63 @@ export function writeStep(context: HandshakeContext): Step {
   return step
 }
 
-export const handshakeMachine = setup({
-  types: {
-    context: {} as HandshakeContext,
-    events: {} as HandshakeEvents,
-    input: {} as HandshakeInput,
-    output: {} as HandshakeOutput,
-  },
-  actions: {
-    /** Write the next Noise message (carrying our identity payload when the pattern allows it). */
-    writeNext: assign(({ context }) => writeStep(context)),
-    /** Hand the written message to the connection, which sends it unencrypted. */
-    flush: sendParent(({ context }) => ({ type: 'handshake.send', body: context.outbox })),
-    read: assign(({ context, event }) => readStep(context, event.body)),
-  },
-  guards: {
-    failed: ({ context }) => context.output !== null && !context.output.ok,
-    isInitiator: ({ context }) => context.initiator,
-  },
-}).createMachine({
-  id: 'handshake',
-  context: ({ input }) => createHandshakeContext(input),
-  initial: 'start',
+/**
+ * The handshake chart: the `handshaking` region of the connection machine
+ * (connection.machine.ts embeds it as is and adds the region's timeout and its ways out on
+ * close, invalid frames and foreign frames). It names the connection's actions and guards:
+ * `writeHandshake`/`readHandshake` run `writeStep`/`readStep` on the Noise state in the
+ * connection's `hs`, `sendHandshakeFrame` sends the written message unencrypted, `secured`
+ * hands the session keys to the shell. Each Noise XX message is a state; a failed step leaves
+ * for the connection's `closing` with its reason ([handshakeFailed]); the initiator is done
+ * once it has sent message 3 (then `confirming`: it waits for the responder's key
+ * confirmation), the responder once it has read it (then `authenticating`).
+ */
+export const handshakeRegion = {
+  entry: 'startHandshake',
+  initial: 'starting',
   states: {
-    start: {
-      always: [
-        { guard: 'isInitiator', target: 'sendingInitiation' },
-        { target: 'awaitingInitiation' },
-      ],
+    starting: {
+      always: [{ guard: 'isOutbound', target: 'sendingInitiation' }, { target: 'awaitingInitiation' }],
     },
     /** Initiator: -> e */
     sendingInitiation: {
-      entry: ['writeNext'],
-      always: [{ guard: 'failed', target: 'done' }, { target: 'awaitingResponse', actions: 'flush' }],
+      entry: 'writeHandshake',
+      always: [FAILED, { target: 'awaitingResponse', actions: 'sendHandshakeFrame' }],
     },
-    /** Initiator: <- e, ee, s, es (+ responder identity), then -> s, se (+ ours) */
+    /** Initiator: <- e, ee, s, es, with the responder's identity (checked against the dialed peer id). */
     awaitingResponse: {
-      on: {
-        'handshake.message': { target: 'checkingResponse', actions: 'read' },
-      },
+      on: { 'conn.frame': { guard: 'isHandshakeFrame', target: 'checkingResponse', actions: 'readHandshake' } },
     },
     checkingResponse: {
-      always: [
-        { guard: 'failed', target: 'done' },
-        { target: 'sendingFinish' },
-      ],
+      always: [FAILED, { target: 'sendingFinish' }],
     },
+    /** Initiator: -> s, se, with our identity; its keys are installed once it is sent. */
     sendingFinish: {
-      entry: ['writeNext'],
-      always: [{ guard: 'failed', target: 'done' }, { target: 'done', actions: 'flush' }],
+      entry: 'writeHandshake',
+      always: [
+        FAILED,
+        { guard: 'peerMismatch', target: '#connection.closing', actions: ['dropHandshake', { type: 'setReason', params: Reasons.peerIdMismatch }] },
+        { guard: 'handshakeDone', target: '#connection.confirming', actions: ['sendHandshakeFrame', 'secured', 'reportSecured'] },
+      ],
     },
     /** Responder: <- e */
     awaitingInitiation: {
-      on: { 'handshake.message': { target: 'checkingInitiation', actions: 'read' } },
+      on: { 'conn.frame': { guard: 'isHandshakeFrame', target: 'checkingInitiation', actions: 'readHandshake' } },
     },
     checkingInitiation: {
-      always: [{ guard: 'failed', target: 'done' }, { target: 'sendingResponse' }],
+      always: [FAILED, { target: 'sendingResponse' }],
     },
-    /** Responder: -> e, ee, s, es (+ our identity) */
+    /** Responder: -> e, ee, s, es, with our identity. */
     sendingResponse: {
-      entry: ['writeNext'],
-      always: [{ guard: 'failed', target: 'done' }, { target: 'awaitingFinish', actions: 'flush' }],
+      entry: 'writeHandshake',
+      always: [FAILED, { target: 'awaitingFinish', actions: 'sendHandshakeFrame' }],
     },
-    /** Responder: <- s, se (+ initiator identity) */
+    /** Responder: <- s, se, with the initiator's identity; its keys are installed once it is read. */
     awaitingFinish: {
-      on: { 'handshake.message': { target: 'done', actions: 'read' } },
+      on: { 'conn.frame': { guard: 'isHandshakeFrame', target: 'checkingFinish', actions: 'readHandshake' } },
     },
-    done: { type: 'final' },
+    checkingFinish: {
+      always: [FAILED, { guard: 'handshakeDone', target: '#connection.authenticating', actions: ['secured', 'requestAcceptance'] }],
+    },
   },
-  output: ({ context }) => context.output ?? { ok: false, reason: 'handshake-failed' },
-})
+} as const

@@ -42,14 +42,14 @@ describe('inspect', () => {
     expect(ids).toContain('d1')
     const inbound = ids.filter((id) => /^c\d+$/.test(id))
     expect(inbound).toHaveLength(1)
-    // The handshake runs inside each connection actor (its `handshaking` substates), not as a child.
+    // The handshake runs inside each connection actor (its `handshaking` region), not as a child.
     expect(ids).not.toContain('handshake')
 
     for (const id of ['d1', inbound[0]]) {
       const values = seen
         .filter((e) => e.type === '@xstate.snapshot' && (e.actorRef as AnyActorRef).id === id)
         .map((e) => valueText((e as unknown as { snapshot: { value: unknown } }).snapshot.value))
-      // The handshake's substates (`handshaking.writing`, `.awaitingMessage`, ...) count as one state.
+      // The handshake's states (`handshaking.sendingInitiation`, `.awaitingResponse`, ...) count as one state.
       const distinct = values.map((v) => v.split('.')[0] === 'handshaking' ? 'handshaking' : v).filter((v, i, all) => v !== all[i - 1])
       // The dialer waits for the responder's key confirmation (`confirming`) before it asks the root.
       const expected = id === 'd1' ? ['dialing', 'handshaking', 'confirming', 'authenticating', 'open.idle'] : ['handshaking', 'authenticating', 'open.idle']

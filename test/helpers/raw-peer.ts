@@ -21,13 +21,13 @@ import { connect as netConnect, type Socket } from 'node:net'
 import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import { WebSocket, WebSocketServer } from 'ws'
-import { createActor } from 'xstate'
 import { afterAll, afterEach, expect } from 'vitest'
 import {
+  createHandshakeContext,
   HANDSHAKE_PROLOGUE,
   HANDSHAKE_PROTOCOL,
-  handshakeMachine,
   identityBindingMessage,
+  writeStep,
 } from '../../machines/handshake.machine.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
 import { decryptWithAd, encryptWithAd, type CipherState } from '../../machines/secure/cipher-state.js'
@@ -94,7 +94,7 @@ const prologues = new Map<number, Uint8Array>()
 /**
  * The Noise prologue the node uses for a given flags byte: `xswarm/1`, or `xswarm/1 ‖ flags`
  * (the flags byte mixed into the transcript). Found once per flags value by comparing what the
- * real handshake machine writes as message 1 with both candidates (same keys), so this
+ * node's handshake step writes as message 1 with both candidates (same keys), so this
  * attacker follows the wire of the code under test instead of a copy of it.
  */
 function prologueFor(flags: number): Uint8Array {
@@ -110,14 +110,11 @@ function prologueFor(flags: number): Uint8Array {
   const id = rawIdentity()
   const ephemeralPrivateKey = random(32)
   const psk = random(32)
-  // `flush` sends to the parent connection; there is none here, so it is made a no-op.
-  const snapshot = createActor(handshakeMachine.provide({ actions: { flush: () => {} } }), {
-    input: {
-      suite, initiator: true, identityKey: id.identityKey,
-      keys: seal({ staticKey: id.staticKey, ephemeralPrivateKey, identitySignature: id.signature, psk }),
-    },
-  }).getSnapshot()
-  const written = (snapshot.context as { outbox: Uint8Array | null }).outbox
+  // Message 1 as the connection's handshake region writes it (its `writeHandshake` runs this step).
+  const written = writeStep(createHandshakeContext({
+    suite, initiator: true, identityKey: id.identityKey,
+    keys: seal({ staticKey: id.staticKey, ephemeralPrivateKey, identitySignature: id.signature, psk }),
+  })).outbox
   for (const candidate of versioned) {
     const hs = initHandshake({ suite, pattern: 'XXpsk3', initiator: true, prologue: candidate, staticKey: id.staticKey, ephemeralPrivateKey, psk })
     const w = writeMessage(hs, EMPTY)
@@ -126,7 +123,7 @@ function prologueFor(flags: number): Uint8Array {
       return candidate
     }
   }
-  throw new Error('cannot tell which prologue the handshake machine uses')
+  throw new Error('cannot tell which prologue the handshake uses')
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -3,9 +3,9 @@
  * a simulated clock, and the effects it emits.
  *
  * Why: the connection machine is tested without any shell and without real crypto. Its
- * handshake steps (the actions that call handshake.machine.ts's `writeStep`/`readStep`) are
- * replaced by fakes: every write sends `HELLO`, and the handshake frames the test sends choose
- * the outcome (see `fakeSteps`). The parent is a tiny machine that records what the connection
+ * handshake steps (the actions of its handshake region that call handshake.machine.ts's
+ * `writeStep`/`readStep`) are replaced by fakes: every write sends `HELLO`, and the handshake
+ * frames the test sends choose the outcome (see `fakeSteps`). The parent is a tiny machine that records what the connection
  * tells the root (`conn.authenticated`, `conn.ended`); it owns the actor system, so its
  * SimulatedClock drives every `after`.
  * @module
@@ -26,38 +26,56 @@ export function failWrite(reason: string): { failWrite: string } {
   return { failWrite: reason }
 }
 
-/** The fake's handshake state: the outcome chosen so far. */
-interface FakeHs { outbox: Uint8Array | null; output: HandshakeOutput | null; pending: HandshakeOutput | null }
+/** The fake's handshake state: the messages written and read, and the outcome chosen so far. */
+interface FakeHs { outbox: Uint8Array | null; output: HandshakeOutput | null; pending: HandshakeOutput | null; writes: number; reads: number }
 
 const isOutput = (body: unknown): body is HandshakeOutput =>
   typeof body === 'object' && body !== null && typeof (body as { ok?: unknown }).ok === 'boolean'
 
+const isFailWrite = (body: unknown): body is { failWrite: string } =>
+  typeof body === 'object' && body !== null && typeof (body as { failWrite?: unknown }).failWrite === 'string'
+
+/** A handshake input whose first write fails with `handshake-bad-config` (an empty identity key). */
+export function brokenHandshake(initiator: boolean): HandshakeInput {
+  return { ...HANDSHAKE_INPUT, initiator, identityKey: new Uint8Array(0) }
+}
+
 /**
- * Stand-ins for the Noise steps. A handshake frame whose body is a failed `HandshakeOutput`
- * fails the read; a successful one completes the responder's handshake at once, and the
- * initiator's at its next write (the one that sends message 3); `failWrite(reason)` fails the
- * next write. Any other body is read as a valid message that changes nothing.
+ * Stand-ins for the Noise steps, with the real steps' shape: three messages, the initiator
+ * done when it writes message 3, the responder when it reads it. A handshake frame whose body
+ * is a failed `HandshakeOutput` fails the read; a successful one chooses the outcome, which
+ * the side's last step delivers (a plain frame lets it deliver the expected peer, or
+ * `AnyPeer`); `failWrite(reason)` fails the next write; `brokenHandshake` fails the first.
  */
 export const fakeSteps = {
-  startHandshake: assign({ hs: () => ({ outbox: null, output: null, pending: null }) as unknown as HandshakeContext }),
+  startHandshake: assign({
+    hs: ({ context }: { context: ConnectionContext }) => {
+      const pending = context.handshake.identityKey.length === 0 ? failure('handshake-bad-config') : null
+      return { outbox: null, output: null, pending, writes: 0, reads: 0 } satisfies FakeHs as unknown as HandshakeContext
+    },
+  }),
   writeHandshake: assign({
     hs: ({ context }: { context: ConnectionContext }) => {
-      const hs = context.hs as unknown as FakeHs
-      const next: FakeHs = hs.pending && !hs.pending.ok ? { ...hs, output: hs.pending } : { ...hs, outbox: HELLO, output: hs.pending }
-      return next as unknown as HandshakeContext
+      const hs = { ...(context.hs as unknown as FakeHs) }
+      hs.writes++
+      if (hs.pending && !hs.pending.ok) hs.output = hs.pending
+      else {
+        hs.outbox = HELLO
+        if (context.direction === 'outbound' && hs.writes === 2) hs.output = hs.pending ?? success(context.expectedPeer ?? 'AnyPeer')
+      }
+      return hs as unknown as HandshakeContext
     },
   }),
   readHandshake: assign({
     hs: ({ context, event }: { context: ConnectionContext; event: { type: string } }) => {
-      const hs = context.hs as unknown as FakeHs
+      const hs = { ...(context.hs as unknown as FakeHs) }
       const body = (event as { body?: unknown }).body
-      let next: FakeHs = hs
-      if (isOutput(body)) {
-        next = !body.ok || context.direction === 'inbound' ? { ...hs, output: body } : { ...hs, pending: body }
-      } else if (typeof body === 'object' && body !== null && typeof (body as { failWrite?: unknown }).failWrite === 'string') {
-        next = { ...hs, pending: { ok: false, reason: (body as { failWrite: string }).failWrite } }
-      }
-      return next as unknown as HandshakeContext
+      hs.reads++
+      if (isOutput(body) && !body.ok) hs.output = body
+      else if (isFailWrite(body)) hs.pending = failure(body.failWrite)
+      else if (isOutput(body)) hs.pending = body
+      if (context.direction === 'inbound' && hs.reads === 2 && !hs.output) hs.output = hs.pending ?? success('AnyPeer')
+      return hs as unknown as HandshakeContext
     },
   }),
 }

@@ -17,7 +17,7 @@ describe('connection machine: the way to open', () => {
     expect(h.drain()).toEqual({ effects: [{ type: 'effect.dial', dialId: 1, url: 'memory://b' }], toParent: [] })
 
     h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
-    expect(h.state()).toBe('handshaking.awaitingMessage')
+    expect(h.state()).toBe('handshaking.awaitingResponse')
     // The initiator writes the first handshake message (-> e) at once, unencrypted.
     expect(h.drain()).toEqual({ effects: [{ type: 'effect.send', connId: 5, protocol: HANDSHAKE_PROTOCOL, body: HELLO }], toParent: [] })
 
@@ -50,13 +50,13 @@ describe('connection machine: the way to open', () => {
     expect(h.drain()).toEqual({ effects: [], toParent: [] })
   })
 
-  it('inbound: handshaking → authenticating at once (asks the root), and on acceptance sends its ready', () => {
+  it('inbound: handshaking (message 1 read, 2 sent, 3 read) → authenticating (asks the root), and on acceptance sends its ready', () => {
     const h = startConnection(inboundInput())
-    // The responder waits for message 1 (-> e), then answers it.
-    expect(h.state()).toBe('handshaking.awaitingMessage')
+    // The responder waits for message 1 (-> e), answers it (<- e, ee, s, es), and waits for message 3.
+    expect(h.state()).toBe('handshaking.awaitingInitiation')
     expect(h.drain().effects).toEqual([])
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array([0, 7]) })
-    expect(h.state()).toBe('handshaking.awaitingMessage')
+    expect(h.state()).toBe('handshaking.awaitingFinish')
     expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 7, protocol: HANDSHAKE_PROTOCOL, body: HELLO }])
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('AnyPeer') })
     expect(h.state()).toBe('authenticating')
@@ -119,7 +119,7 @@ describe('connection machine: failures before open', () => {
     h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })
     h.drain()
     h.advance(TIMEOUTS.handshake - 1)
-    expect(h.state()).toBe('handshaking.awaitingMessage')
+    expect(h.state()).toBe('handshaking.awaitingResponse')
     h.advance(1)
     expect(h.state()).toBe('closing')
     expect(h.drain().effects).toEqual([{ type: 'effect.close', connId: 5, reason: Reasons.handshakeTimeout }])
@@ -238,6 +238,7 @@ describe('connection machine: failures before open', () => {
 
   it('authenticating: answers pings, closes on conn.close (a duplicate) and on io.conn.invalid', () => {
     const h = startConnection(inboundInput())
+    h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array([0, 7]) })
     h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success() })
     h.drain()
     h.send(ping(3))
@@ -248,6 +249,7 @@ describe('connection machine: failures before open', () => {
 
     const g = startConnection(inboundInput())
     g.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success() })
+    g.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array([0, 7]) })
     g.send({ type: 'io.conn.invalid', reason: 'decrypt-failed' })
     expect(g.state()).toBe('closing')
     expect(g.effects.at(-1)).toEqual({ type: 'effect.close', connId: 7, reason: 'decrypt-failed' })

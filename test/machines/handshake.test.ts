@@ -1,22 +1,27 @@
 /**
- * The handshake machine alone, with real crypto (`nobleSuite` and `nativeSuite`): two actors
- * exchange their frames through recording parents, and each ends with a `HandshakeOutput`.
- * Success, tampering, private-network mismatches and a bad identity binding each end with the
- * documented outcome; the machine never throws. The pure steps the connection machine runs
- * inline (`createHandshakeContext`, `writeStep`, `readStep`) give the same frames and outputs.
+ * The handshake chart (the `handshaking` region of the connection machine) with real crypto
+ * (`nobleSuite` and `nativeSuite`): two connection actors exchange their handshake frames
+ * through recording parents, and each ends with the keys handed to the shell (and the peer it
+ * proved) or in `closing` with a reason. Success, tampering, private-network mismatches and a
+ * bad identity binding each end with the documented outcome; nothing throws. The pure steps
+ * the region runs (`createHandshakeContext`, `writeStep`, `readStep`) give the same frames and
+ * outputs.
  * @module
  */
 import { describe, expect, it } from 'vitest'
 import { createActor, setup, type Actor } from 'xstate'
+import { connectionMachine, type ConnectionInput } from '../../machines/connection.machine.js'
 import {
-  createHandshakeContext, handshakeMachine, identityBindingMessage, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
+  createHandshakeContext, HANDSHAKE_PROTOCOL, handshakeRegion, identityBindingMessage, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
 } from '../../machines/handshake.machine.js'
+import { DEFAULT_TIMEOUTS } from '../../machines/lib/limits.js'
+import type { SessionKeys } from '../../machines/vocab.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
 import { createDrbg, drbgBytes } from '../../machines/lib/rng.js'
 import { nativeSuite } from '../../src/crypto/native.js'
-import { seal, unseal } from '../../machines/lib/secret.js'
+import { seal, unseal, type Secret } from '../../machines/lib/secret.js'
 
 function seeded(seed: number): (n: number) => Uint8Array {
   const key = new Uint8Array(32)
@@ -45,41 +50,77 @@ function party(suite: CryptoSuite, seed: number, initiator: boolean, opts: { psk
   }
 }
 
-interface Side { actor: Actor<typeof handshakeMachine>; outbox: Uint8Array[] }
+/** What one side of a handshake ended with, as its connection actor shows it. */
+type Outcome = { ok: true; peer: string; handshakeHash: Uint8Array; keys: Secret<SessionKeys> } | { ok: false; reason: string }
 
-function start(input: HandshakeInput): Side {
-  const outbox: Uint8Array[] = []
-  const parent = createActor(setup({}).createMachine({
-    on: { 'handshake.send': { actions: ({ event }) => { outbox.push((event as unknown as { body: Uint8Array }).body) } } },
-  }))
+interface Side { actor: Actor<typeof connectionMachine>; effects: Ev[]; toParent: Ev[] }
+type Ev = { type: string; [k: string]: any }
+
+/**
+ * A real connection actor (real handshake steps) under a recording parent, its socket open.
+ * It gets its own copy of the keys: a finished handshake wipes its ephemeral key.
+ */
+function start(shared: HandshakeInput): Side {
+  const keys = unseal(shared.keys)
+  const input = { ...shared, keys: seal({ ...keys, ephemeralPrivateKey: keys.ephemeralPrivateKey.slice() }) }
+  const toParent: Ev[] = []
+  const parent = createActor(setup({}).createMachine({ on: { '*': { actions: ({ event }) => { toParent.push(event) } } } }))
   parent.start()
-  const actor = createActor(handshakeMachine, { input, parent } as never) as Actor<typeof handshakeMachine>
+  const connInput: ConnectionInput = input.initiator
+    ? { key: 'd1', direction: 'outbound', dialId: 1, address: 'memory://b', url: 'memory://b', expectedPeer: input.expectedPeer, timeouts: DEFAULT_TIMEOUTS, handshake: input }
+    : { key: 'c1', direction: 'inbound', connId: 1, address: 'memory://a', timeouts: DEFAULT_TIMEOUTS, handshake: input }
+  const actor = createActor(connectionMachine, { input: connInput, parent } as never) as Actor<typeof connectionMachine>
+  const effects: Ev[] = []
+  actor.on('*', (e) => { effects.push(e as Ev) })
   actor.start()
-  return { actor, outbox }
+  if (input.initiator) actor.send({ type: 'io.conn.opened', connId: 1, remoteAddr: 'memory://b' })
+  return { actor, effects, toParent }
+}
+
+/** The handshake frames a side has sent and nobody took yet. */
+function takeFrames(side: Side, taken: number): Uint8Array[] {
+  return side.effects.filter((e) => e.type === 'effect.send' && e.protocol === HANDSHAKE_PROTOCOL).slice(taken).map((e) => e.body)
+}
+
+/**
+ * Its outcome: done when the handshake region handed the keys to the shell (the initiator then
+ * waits in `confirming`, the responder in `authenticating`), failed when it left for `closing`.
+ */
+function outcome(side: Side): Outcome {
+  const snap = side.actor.getSnapshot()
+  const secure = side.effects.find((e) => e.type === 'effect.secure')
+  const proved = side.toParent.find((e) => e.type === 'conn.secured' || e.type === 'conn.authenticated')
+  if (secure && proved) return { ok: true, peer: proved.peer, handshakeHash: proved.handshakeHash, keys: secure.keys }
+  if (snap.matches('closing')) return { ok: false, reason: snap.context.reason! }
+  return { ok: false, reason: `(still ${JSON.stringify(snap.value)})` }
 }
 
 type Tamper = (index: number, body: Uint8Array) => unknown
 
-/** Run a handshake to its end, delivering frames alternately; `tamper` may change frame `index` (0, 1, 2). */
-function handshake(a: HandshakeInput, b: HandshakeInput, tamper: Tamper = (_i, body) => body): { a: HandshakeOutput; b: HandshakeOutput; frames: number } {
+/**
+ * Run a handshake between two connection actors to its end, delivering frames alternately;
+ * `tamper` may change frame `index` (0, 1, 2).
+ */
+function handshake(a: HandshakeInput, b: HandshakeInput, tamper: Tamper = (_i, body) => body): { a: Outcome; b: Outcome; frames: number; sent: Uint8Array[] } {
   const A = start(a)
   const B = start(b)
+  const taken = new Map<Side, number>([[A, 0], [B, 0]])
   let frames = 0
+  const sent: Uint8Array[] = []
   for (let round = 0; round < 10; round++) {
     let moved = false
     for (const [from, to] of [[A, B], [B, A]] as const) {
-      while (from.outbox.length > 0 && to.actor.getSnapshot().status === 'active') {
-        to.actor.send({ type: 'handshake.message', body: tamper(frames++, from.outbox.shift()!) })
+      for (const body of takeFrames(from, taken.get(from)!)) {
+        taken.set(from, taken.get(from)! + 1)
+        if (!to.actor.getSnapshot().matches('handshaking')) continue
+        sent.push(body)
+        to.actor.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: tamper(frames++, body) })
         moved = true
       }
     }
     if (!moved) break
   }
-  const out = (s: Side): HandshakeOutput => {
-    const snap = s.actor.getSnapshot()
-    return snap.status === 'done' ? snap.output! : { ok: false, reason: `(still ${String(snap.value)})` }
-  }
-  return { a: out(A), b: out(B), frames }
+  return { a: outcome(A), b: outcome(B), frames, sent }
 }
 
 const flip = (at: number) => (body: Uint8Array): Uint8Array => {
@@ -91,8 +132,8 @@ const flip = (at: number) => (body: Uint8Array): Uint8Array => {
 const PSK = new Uint8Array(32).fill(7)
 
 for (const suite of [nobleSuite, nativeSuite]) {
-  describe(`handshake machine (${suite.name} crypto)`, () => {
-    it('two actors finish with each other\'s peer ids, the same handshake hash and mirrored keys', () => {
+  describe(`handshake region of the connection chart (${suite.name} crypto)`, () => {
+    it('two connection actors finish with each other\'s peer ids, the same handshake hash and mirrored keys', () => {
       const alice = party(suite, 1, true)
       const bob = party(suite, 2, false)
       const r = handshake(alice.input, bob.input)
@@ -101,7 +142,6 @@ for (const suite of [nobleSuite, nativeSuite]) {
       if (!r.a.ok || !r.b.ok) return
       expect(r.a.peer).toBe(bob.peerId)
       expect(r.b.peer).toBe(alice.peerId)
-      expect(r.a.identityKey).toEqual(bob.input.identityKey)
       expect(r.a.handshakeHash).toEqual(r.b.handshakeHash)
       expect(r.a.handshakeHash.length).toBe(32)
       const [ka, kb] = [unseal(r.a.keys), unseal(r.b.keys)]
@@ -197,7 +237,18 @@ for (const suite of [nobleSuite, nativeSuite]) {
   })
 }
 
-describe('handshake machine: suites interoperate', () => {
+describe('handshake region: one source', () => {
+  it('the connection chart\'s `handshaking` region is handshakeRegion, one state per Noise message', () => {
+    const handshaking = connectionMachine.root.states.handshaking
+    expect(handshaking.config.states).toBe(handshakeRegion.states)
+    expect(Object.keys(handshaking.states)).toEqual([
+      'starting', 'sendingInitiation', 'awaitingResponse', 'checkingResponse', 'sendingFinish',
+      'awaitingInitiation', 'checkingInitiation', 'sendingResponse', 'awaitingFinish', 'checkingFinish',
+    ])
+  })
+})
+
+describe('handshake region: suites interoperate', () => {
   it('noble initiator and native responder agree', () => {
     const r = handshake(party(nobleSuite, 1, true).input, party(nativeSuite, 2, false).input)
     expect(r.a.ok && r.b.ok).toBe(true)
@@ -206,8 +257,8 @@ describe('handshake machine: suites interoperate', () => {
 })
 
 /**
- * The steps the connection machine runs in its `handshaking` substates, driven by hand in the
- * same order (initiator writes, responder reads and writes, ...), stopping at the first output.
+ * The steps the connection's handshake region runs, driven by hand in the same order
+ * (initiator writes, responder reads and writes, ...), stopping at the first output.
  */
 function steps(a: HandshakeInput, b: HandshakeInput, tamper: Tamper = (_i, body) => body): { a: HandshakeOutput | null; b: HandshakeOutput | null; frames: Uint8Array[] } {
   let A: HandshakeContext = createHandshakeContext(a)
@@ -227,17 +278,25 @@ function steps(a: HandshakeInput, b: HandshakeInput, tamper: Tamper = (_i, body)
   return { a: A.output, b: B.output, frames }
 }
 
-describe('handshake steps (what the connection machine runs)', () => {
-  it('give the same frames, peers, hash and keys as the machine, for XX and XXpsk3', () => {
+describe('handshake steps (what the region runs)', () => {
+  it('give the same frames, peers, hash and keys as the connection actors, for XX and XXpsk3', () => {
     for (const psk of [undefined, PSK]) {
       const alice = party(nativeSuite, 1, true, psk ? { psk } : {})
       const bob = party(nativeSuite, 2, false, psk ? { psk } : {})
       const byMachine = handshake(alice.input, bob.input)
       const bySteps = steps(alice.input, bob.input)
       expect(bySteps.frames).toHaveLength(3)
-      expect(bySteps.a).toEqual(byMachine.a)
-      expect(bySteps.b).toEqual(byMachine.b)
+      expect(bySteps.frames).toEqual(byMachine.sent)
+      for (const side of ['a', 'b'] as const) {
+        const [step, machine] = [bySteps[side], byMachine[side]]
+        expect(step?.ok && machine.ok).toBe(true)
+        if (!step?.ok || !machine.ok) return
+        expect(step.peer).toBe(machine.peer)
+        expect(step.handshakeHash).toEqual(machine.handshakeHash)
+        expect(unseal(step.keys)).toEqual(unseal(machine.keys))
+      }
       expect(bySteps.a?.ok && bySteps.a.peer).toBe(bob.peerId)
+      expect(bySteps.a?.ok && bySteps.a.identityKey).toEqual(bob.input.identityKey)
     }
   })
 

@@ -2,7 +2,7 @@
  * The root swarm machine with no shell: `survivor()` as a property, the root alone (limits,
  * self-dial, refusals), and two or three roots wired together by a ten-line in-test "network"
  * that performs their effects (dial, send, close, bind) and feeds the answers back as inputs,
- * with the real connection and Noise handshake machines (noble crypto) and a SimulatedClock.
+ * with the real connection machine and its Noise handshake region (noble crypto) and a SimulatedClock.
  * @module
  */
 import fc from 'fast-check'
@@ -323,7 +323,7 @@ class MachineNet {
 
 const types = (n: NetNode, prefix = 'peer.') => n.events.filter((e) => e.type.startsWith(prefix)).map((e) => `${e.type}`)
 
-describe('roots on a tiny network (real connection and handshake machines)', () => {
+describe('roots on a tiny network (real connection machines and handshakes)', () => {
   it('A dials B: both connect once, with directions; a second dial is refused already-connected', () => {
     const net = new MachineNet()
     const a = net.add('a', rootInput(1))
