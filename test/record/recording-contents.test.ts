@@ -1,7 +1,7 @@
 /**
  * What a recording holds and how a bad one is refused, on the simulator (fast, deterministic):
  * no key in any encoding; another format or xswarm version is a typed error; a truncated or
- * corrupt file says where; the size bound rotates into segments and then stops, with
+ * corrupt file says where; a replay that departs from the recording stops; the size bound rotates into segments and then stops, with
  * `record.stopped`, and the segments still replay.
  * @module
  */
@@ -130,5 +130,21 @@ describe('a recording', () => {
     await expect(replay(join(dir, 'garbled.rec'))).rejects.toBeInstanceOf(RecordingError)
     writeFileSync(join(dir, 'text.rec'), 'hello')
     await expect(replay(join(dir, 'text.rec'))).rejects.toMatchObject({ code: 'recording-version', message: expect.stringMatching(/not an xswarm recording/) })
+  })
+
+  it('that the replayed node departs from stops with replay-diverged; one that needs a protocol replay was not given says which', async () => {
+    const path = join(dir, 'diverge.rec')
+    await session((name) => (name === 'a' ? path : undefined))
+    const records = [...readRecords(readFileSync(path), 'diverge.rec')]
+    // Flip the first signature verification the machines were answered: the handshake takes another path.
+    const verify = records.findIndex((r) => Array.isArray(r) && r[0] === 'c' && r[1] === 8)
+    expect(verify).toBeGreaterThan(0)
+    const flipped = records.map((r, i) => (i === verify ? ['c', 8, !(r as unknown[])[2]] : r))
+    writeFileSync(join(dir, 'flipped.rec'), Buffer.concat([preamble(), ...flipped.map(frameRecord)]))
+    await expect(replay(join(dir, 'flipped.rec'))).rejects.toMatchObject({ name: 'RecordingError', code: 'replay-diverged' })
+
+    const header = { ...(records[0] as { protocols: string[] }), protocols: [...(records[0] as { protocols: string[] }).protocols, '/mine/1'] }
+    writeFileSync(join(dir, 'mine.rec'), Buffer.concat([preamble(), frameRecord(header), ...records.slice(1).map(frameRecord)]))
+    await expect(replay(join(dir, 'mine.rec'))).rejects.toMatchObject({ code: 'replay-missing-protocol', message: expect.stringMatching(/\/mine\/1: pass the same protocol definitions/) })
   })
 })
