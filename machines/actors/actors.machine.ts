@@ -22,7 +22,7 @@ import { callRequest, defineProtocol, toPeer, type FromSwarm, type ProtocolInput
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
 import {
-  ACTORS_ID, createContext, type ActorsCommand, type ActorsContext, type Delivery, type ActorsProtocolOptions, type ActorsTimerEvent,
+  ACTORS_ID, createContext, isDeliverAnswer, type ActorsCommand, type ActorsContext, type Delivery, type ActorsProtocolOptions, type ActorsTimerEvent,
   type ActorsUserEvent, type Out,
 } from './context.js'
 import { onDelivered, receiveMsg } from './inbound.js'
@@ -57,15 +57,13 @@ function run(handler: Handler): any {
     const args: unknown[] = []
     for (const o of out) {
       switch (o.kind) {
-        case 'emit': {
-          const e = o.event as { type: string; peer?: string; protocol?: string; body?: unknown[] }
-          if (e.type === 'effect.send' && e.protocol === ACTORS_ID && e.peer !== undefined) {
-            let batch = frames.get(e.peer)
-            if (!batch) frames.set(e.peer, (batch = []))
-            batch.push(...e.body!)
-          } else enqueue.emit(o.event)
+        case 'wire': {
+          let batch = frames.get(o.peer)
+          if (!batch) frames.set(o.peer, (batch = []))
+          batch.push(o.message)
           break
         }
+        case 'emit': enqueue.emit(o.event); break
         case 'deliver': deliveries.push(o.item); args.push(o.args); break
         case 'swarm': enqueue.sendTo(({ system }: { system: { get(id: string): AnyActorRef | undefined } }) => system.get('swarm'), o.event); break
         case 'later': enqueue.sendTo(self, o.event, { delay: o.delay, id: o.id }); break
@@ -73,7 +71,8 @@ function run(handler: Handler): any {
       }
     }
     for (const [peer, messages] of frames) {
-      for (let i = 0; i < messages.length; i += MAX_BATCH) enqueue.emit(toPeer(ACTORS_ID, peer, messages.slice(i, i + MAX_BATCH)))
+      if (messages.length <= MAX_BATCH) enqueue.emit(toPeer(ACTORS_ID, peer, messages))
+      else for (let i = 0; i < messages.length; i += MAX_BATCH) enqueue.emit(toPeer(ACTORS_ID, peer, messages.slice(i, i + MAX_BATCH)))
     }
     if (deliveries.length > 0) {
       // Handed over synchronously: the mailbox bound is per settle (see options.ts).
@@ -150,19 +149,27 @@ export const actorsMachine = setup({
     redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),
     /** Forget at-least-once pairs that stayed idle (pairs.ts). */
     sweepPairs: run((ctx, _e, _now, out) => onSweep(ctx, out)),
-    /** The shell finished a call: a delivery, a restart or a spawn. */
-    callDone: run((ctx, e, _now, out) => {
+    /**
+     * The shell finished a call: a delivery, a restart or a spawn. A delivery answers with each
+     * event's outcome and the commands its actors queued while handling them (`DeliverAnswer`),
+     * which run here, after the outcomes, as if they were the next input.
+     */
+    callDone: run((ctx, e, now, out) => {
       if (e.type !== 'call.done') return
       const call = ctx.calls.get(e.callId)
-      if (!call) return
-      ctx.calls.delete(e.callId)
-      const result = e.error !== undefined ? 'actor-stopped' : String(e.value)
-      if (call.kind === 'deliver') {
-        const results = Array.isArray(e.value) ? (e.value as string[]) : []
-        call.items.forEach((item, i) => onDelivered(ctx, item, results[i] ?? 'actor-stopped', out))
+      const answer = isDeliverAnswer(e.value) ? e.value : undefined
+      if (call) {
+        ctx.calls.delete(e.callId)
+        const result = e.error !== undefined ? 'actor-stopped' : String(e.value)
+        if (call.kind === 'deliver') {
+          const results = answer?.results ?? []
+          call.items.forEach((item, i) => onDelivered(ctx, item, results[i] ?? 'actor-stopped', out))
+        }
+        else if (call.kind === 'restart') onRestarted(ctx, call.name, result === 'ok', out)
+        else onSpawnDone(ctx, call, result, out)
       }
-      else if (call.kind === 'restart') onRestarted(ctx, call.name, result === 'ok', out)
-      else onSpawnDone(ctx, call, result, out)
+      // Run even when the call is unknown (this actor was restarted meanwhile): they are sends.
+      if (answer) for (const c of answer.commands) command(ctx, c, now, out)
     }),
     close: ({ context }) => { context.closing = true },
   },

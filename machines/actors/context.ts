@@ -11,6 +11,7 @@
  */
 import type { ProtocolInput } from '../lib/protocol.js'
 import { createDrbg, drbgBytes } from '../lib/rng.js'
+import type { ActorAddress } from './address.js'
 import type { ActorMessage, RefPath } from './wire.js'
 import type { ActorSettings } from './options.js'
 
@@ -118,6 +119,8 @@ export interface ActorsContext extends ActorSettings {
   watcherNames: Map<string, string>
   /** spawnOn requests of this node: reqId → the target. */
   spawns: Map<number, { peer: string; name: string; node: string }>
+  /** Addresses this node sent to, parsed (bounded; see `targetOf` in outbound.ts). */
+  targets: Map<string, ActorAddress>
   /** Logic names this node offers to peers (spawnOn), and who may use them (`undefined`: any peer that can connect). */
   offered: string[]
   spawnPeers?: string[]
@@ -126,6 +129,8 @@ export interface ActorsContext extends ActorSettings {
 /** What a handler asks the machine to do. */
 export type Out =
   | { kind: 'emit'; event: { type: string } & Record<string, unknown> }
+  /** One message for a connected peer (its wire tuple): all of one settle to one peer leave together. */
+  | { kind: 'wire'; peer: string; message: unknown[] }
   /** An event for a local actor: all of one settle go to the shell in one `deliver` call. */
   | { kind: 'deliver'; item: Delivery; args: Record<string, unknown> }
   | { kind: 'swarm'; event: { type: string } & Record<string, unknown> }
@@ -178,6 +183,17 @@ export type ActorsUserEvent =
   /** A hosted actor is gone for good: the shell forgets it (its name is free again). */
   | { type: 'actors.released'; name: string }
 
+/**
+ * The shell's answer to a `deliver` call: each event's outcome (`ok` or a code), and the
+ * commands the actors queued while handling them (at most one batch), so that an actor's
+ * reply leaves with the answer instead of waiting for an input of its own.
+ */
+export interface DeliverAnswer { results: string[]; commands: ActorsCommand[] }
+
+export function isDeliverAnswer(value: unknown): value is DeliverAnswer {
+  return typeof value === 'object' && value !== null && Array.isArray((value as DeliverAnswer).results) && Array.isArray((value as DeliverAnswer).commands)
+}
+
 /** Settings and offered logic, passed to the machine as protocol options. */
 export interface ActorsProtocolOptions extends ActorSettings { offered: string[]; spawnPeers?: string[] }
 
@@ -209,6 +225,7 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     watchCount: new Map(),
     watcherNames: new Map(),
     spawns: new Map(),
+    targets: new Map(),
   }
 }
 

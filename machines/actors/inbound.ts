@@ -73,10 +73,9 @@ export function refuse(ctx: ActorsContext, peer: string, msg: Msg, code: string,
 
 /** The shell delivered (`ok`) or refused an event: acknowledge it, or refuse it to its sender. */
 export function onDelivered(ctx: ActorsContext, call: Delivery, result: string, out: Out[]): void {
-  const h = ctx.hosted.get(call.name)
-  const msg: Msg = { k: 'msg', to: call.name, from: call.from, event: { type: '' }, refs: [], trace: call.trace, seq: call.seq, epoch: call.epoch }
   if (result !== 'ok') {
-    h?.asked.delete(`${call.peer}\0${call.from}`)
+    ctx.hosted.get(call.name)?.asked.delete(`${call.peer}\0${call.from}`)
+    const msg: Msg = { k: 'msg', to: call.name, from: call.from, event: { type: '' }, refs: [], trace: call.trace, seq: call.seq, epoch: call.epoch }
     return refuse(ctx, call.peer, msg, result, out)
   }
   if (call.seq > 0) frame(ctx, call.peer, { k: 'ack', to: call.name, from: call.from, epoch: call.epoch, seq: call.seq }, out)

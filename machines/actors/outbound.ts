@@ -10,9 +10,9 @@
  * unacknowledged pair in sequence order.
  * @module
  */
-import { dialRequest, splitAddress, toPeer } from '../lib/protocol.js'
-import { actorAddress, parseActorAddress } from './address.js'
-import { ACTORS_ID, linkOf, type ActorsCommand, type ActorsContext, type OutPair, type Out, type SendCommand } from './context.js'
+import { dialRequest, splitAddress } from '../lib/protocol.js'
+import { actorAddress, parseActorAddress, type ActorAddress } from './address.js'
+import { linkOf, type ActorsCommand, type ActorsContext, type OutPair, type Out, type SendCommand } from './context.js'
 import { receiveMsg } from './inbound.js'
 import { afterNack, openPair, pairKey } from './pairs.js'
 import { failSpawns } from './spawn.js'
@@ -22,13 +22,27 @@ import { encodeMessage, ActorCodes, type ActorMessage } from './wire.js'
 /** Put one message on the wire to a connected peer (dropped if it is not: acks and nacks are idempotent). */
 export function frame(ctx: ActorsContext, peer: string, msg: ActorMessage, out: Out[]): void {
   if (!ctx.connected.has(peer)) return
-  out.push({ kind: 'emit', event: toPeer(ACTORS_ID, peer, [encodeMessage(msg)]) as never })
+  out.push({ kind: 'wire', peer, message: encodeMessage(msg) })
 }
 
 
+/** Parsed addresses kept (a stream of sends to one actor parses its address once). */
+const MAX_TARGETS = 1024
+
+/** `address` parsed, from the cache when it was sent to before; a reply slot (`~a<n>`, used once) is not kept. */
+function targetOf(ctx: ActorsContext, address: string): ActorAddress | undefined {
+  const known = ctx.targets.get(address)
+  if (known !== undefined) return known
+  const target = parseActorAddress(address)
+  if (target === undefined || target.name.startsWith('~a')) return target
+  if (ctx.targets.size >= MAX_TARGETS) ctx.targets.clear()
+  ctx.targets.set(address, target)
+  return target
+}
+
 /** A user's (or an actor's) send. */
 export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
-  const target = parseActorAddress(cmd.to)
+  const target = targetOf(ctx, cmd.to)
   if (!target) return undelivered(out, cmd.to, cmd.from, 'invalid-address')
   grant(ctx, cmd.expose, target.peer)
   // An actor answering an ask (a send to its reply slot) no longer owes that answer.
@@ -41,7 +55,7 @@ export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
 
 /** An ask: the event goes out from the one-shot slot `~a<askId>`; a reply to it, a failure or the timer settles it. */
 export function onAsk(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.ask' }>, out: Out[]): void {
-  const target = parseActorAddress(cmd.to)
+  const target = targetOf(ctx, cmd.to)
   if (!target) return answer(ctx, cmd.askId, out, { code: ActorCodes.unreachable })
   if (ctx.asks.size >= ctx.limits.maxPendingAsks) return answer(ctx, cmd.askId, out, { code: ActorCodes.overloaded })
   ctx.asks.set(cmd.askId, { peer: target.peer, name: target.name, address: cmd.to })

@@ -97,14 +97,15 @@ export function parseActorFrame(body: unknown, limits: ActorLimits): ActorMessag
 function parseMessage(raw: unknown, limits: ActorLimits): ActorMessage | undefined {
   if (!Array.isArray(raw) || !Number.isInteger(raw[0])) return undefined
   const kind = KINDS[raw[0] as number]
-  const [, a, b, c, d, e, f, g] = raw
+  // Indexed, not destructured: this runs for every envelope.
+  const a: unknown = raw[1], b: unknown = raw[2], c: unknown = raw[3], d: unknown = raw[4], e: unknown = raw[5], f: unknown = raw[6], g: unknown = raw[7]
   switch (kind) {
     case 'msg': {
       if (raw.length !== 8 || !isName(a) || !isFrom(b) || !isText(e, MAX_TRACE) || !isId(f) || !isId(g)) return undefined
       if (!Array.isArray(d)) return undefined
       const invalid = checkEvent(c, d, limits)
-      const event = invalid ? { type: 'xswarm.invalid' } : (c as { type: string })
-      return { k: 'msg', to: a, from: b, event, refs: invalid ? [] : (d as RefPath[]), trace: e, seq: f, epoch: g, ...(invalid ? { invalid } : {}) }
+      if (invalid) return { k: 'msg', to: a, from: b, event: { type: 'xswarm.invalid' }, refs: [], trace: e, seq: f, epoch: g, invalid }
+      return { k: 'msg', to: a, from: b, event: c as { type: string }, refs: d as RefPath[], trace: e, seq: f, epoch: g }
     }
     case 'ack':
       return raw.length === 5 && isName(a) && isFrom(b) && isId(c) && isId(d) ? { k: 'ack', to: a, from: b, epoch: c, seq: d } : undefined
@@ -160,24 +161,25 @@ export function refAt(event: unknown, path: unknown): unknown {
  * returns a number above it). Depth beyond 32 counts as too big.
  */
 export function estimateSize(value: unknown, budget: number): number {
-  let total = 0
-  const stack: [unknown, number][] = [[value, 0]]
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!
-    if (depth > 32) return budget + 1
-    if (typeof v === 'string') total += v.length + 5
-    else if (v instanceof Uint8Array) total += v.length + 5
-    else if (Array.isArray(v)) {
-      total += 5
-      for (const item of v) stack.push([item, depth + 1])
-    } else if (typeof v === 'object' && v !== null) {
-      total += 5
-      for (const key of Object.keys(v)) {
-        total += key.length * 3 + 5
-        stack.push([(v as Record<string, unknown>)[key], depth + 1])
-      }
-    } else total += 9
-    if (total > budget) return total
+  return sizeOf(value, 0, 0, budget)
+}
+
+/** `total` plus the size of `v` (recursive: the depth is bounded by 32; nothing is allocated per value). */
+function sizeOf(v: unknown, depth: number, total: number, budget: number): number {
+  if (depth > 32) return budget + 1
+  if (typeof v === 'string') total += v.length + 5
+  else if (typeof v !== 'object' || v === null) total += 9
+  else if (v instanceof Uint8Array) total += v.length + 5
+  else if (Array.isArray(v)) {
+    total += 5
+    for (let i = 0; i < v.length && total <= budget; i++) total = sizeOf(v[i], depth + 1, total, budget)
+  } else {
+    total += 5
+    for (const key in v) {
+      if (total > budget) break
+      if (!Object.hasOwn(v, key)) continue
+      total = sizeOf((v as Record<string, unknown>)[key], depth + 1, total + key.length * 3 + 5, budget)
+    }
   }
   return total
 }

@@ -18,7 +18,7 @@ import type { Actor, ActorSystem, AnyActorLogic, AnyActorRef, EventObject } from
 
 type AnyActorSystem = ActorSystem<any>
 import { actorAddress, nodeAddress, parseActorAddress, USER_NAME } from '../../machines/actors/address.js'
-import { ACTORS_ID, type AcceptPolicy, type ActorsCommand, type Supervise } from '../../machines/actors/context.js'
+import { ACTORS_ID, type AcceptPolicy, type ActorsCommand, type DeliverAnswer, type Supervise } from '../../machines/actors/context.js'
 import type { ActorSettings } from '../../machines/actors/options.js'
 import type { RefPath } from '../../machines/actors/wire.js'
 import { XswarmError, ErrorCodes } from '../errors.js'
@@ -65,11 +65,15 @@ export function actorsOfSystem(system: unknown): Actors | undefined {
 
 const DEFAULT_SUPERVISE: Supervise = { restart: 'never', maxRestarts: 3, withinMs: 10_000, backoffMs: 100 }
 const MAX_REMOTE_REFS = 10_000
+/** No exposed names (shared: the actors protocol only reads a command's `expose`). */
+const NO_NAMES: string[] = []
 /** Commands per input (a burst of sends to one local actor stays within its mailbox). */
 const MAX_BATCH = 256
 
 export class Actors {
   readonly #peerId: string
+  /** Trace ids this node starts: `<last 8 of its peer id>.<n>`. */
+  readonly #tracePrefix: string
   readonly #settings: ActorSettings
   readonly #offered: Record<string, AnyActorLogic>
   #system: AnyActorSystem | undefined
@@ -92,6 +96,7 @@ export class Actors {
   /** @internal created by createSwarm */
   constructor(peerId: string, settings: ActorSettings, offered: Record<string, AnyActorLogic>) {
     this.#peerId = peerId
+    this.#tracePrefix = peerId.slice(-8)
     this.#settings = settings
     this.#offered = offered
   }
@@ -116,7 +121,7 @@ export class Actors {
     return {
       deliver: ({ items }: { items: DeliverArgs[] }) => {
         this._onDeliver?.(items)
-        return items.map((item) => this.#deliver(item))
+        return this.#deliverAll(items)
       },
       restart: ({ name }: { name: string }) => {
         const h = this.#hosted.get(name)
@@ -195,7 +200,7 @@ export class Actors {
     if (!Number.isFinite(timeout) || timeout <= 0) throw new RangeError(`"timeout" expected a positive number of ms, got ${timeout}`)
     this.#assertOpen('ask')
     const askId = ++this.#seq
-    const wire = toWire(event, (ref) => this.#wireAddress(ref, address))
+    const wire = toWire(event, this.#refAddress)
     ;(wire.event as Record<string, unknown>).replyTo = actorAddress(this.#node, `~a${askId}`)
     wire.refs.push(['replyTo'])
     const promise = new Promise<EventObject>((resolve, reject) => this.#asks.set(askId, { resolve, reject, address }))
@@ -251,9 +256,12 @@ export class Actors {
       return
     }
     const from = source ? (this.#names.get(source) ?? '') : ''
-    const wire = toWire(event, (ref) => this.#wireAddress(ref, to))
+    const wire = toWire(event, this.#refAddress)
     this.counters.sent++
-    this.#command({ type: 'actors.send', to, from: from.startsWith('~') ? '' : from, ...wire, trace: this.#traceId(), delivery, expose: this.#takeExposed() })
+    this.#command({
+      type: 'actors.send', to, from: from.startsWith('~') ? '' : from, event: wire.event, refs: wire.refs,
+      trace: this.#traceId(), delivery, expose: this.#takeExposed(),
+    })
   }
 
   #pendingExpose: string[] = []
@@ -266,7 +274,7 @@ export class Actors {
   }
 
   /** The address a ref travels as; a local actor that has none yet is exposed under `~e<n>`. */
-  #wireAddress(ref: AnyActorRef, _to: string): string {
+  readonly #refAddress = (ref: AnyActorRef): string => {
     if (ref instanceof RemoteRef) return ref.address
     const name = this.#localName(ref)
     this.#pendingExpose.push(name)
@@ -288,7 +296,10 @@ export class Actors {
   }
 
   #takeExposed(): string[] {
-    return this.#pendingExpose.splice(0)
+    if (this.#pendingExpose.length === 0) return NO_NAMES
+    const names = this.#pendingExpose
+    this.#pendingExpose = []
+    return names
   }
 
   #deliver(args: DeliverArgs): string {
@@ -318,7 +329,7 @@ export class Actors {
 
   /** A trace id: the one of the event being handled (a causal chain), or a new one. */
   #traceId(): string {
-    return this.#trace ?? `${this.#peerId.slice(-8)}.${++this.#seq}`
+    return this.#trace ?? `${this.#tracePrefix}.${++this.#seq}`
   }
 
   /** @internal every event as the swarm settles it (bookkeeping that must not wait for the reader). */
@@ -386,11 +397,40 @@ export class Actors {
       this.counters.dropped++
       return
     }
+    if (this.#during !== undefined) {
+      this.#during.push(event)
+      return
+    }
     if (this.#batch.length === 0) queueMicrotask(() => this.#flush())
     this.#batch.push(event)
   }
 
   #batch: ActorsCommand[] = []
+  /** Commands queued while a `deliver` call runs (they travel back with its answer). */
+  #during: ActorsCommand[] | undefined = undefined
+
+  /**
+   * Hand one settle's events to their actors. What the actors send while handling them (a
+   * reply, above all) goes back with the outcomes, in the answer of this call: one input
+   * instead of two. What was queued before goes first, as an input of its own, so commands
+   * keep their order; beyond one batch, the rest follows as usual, after the answer.
+   */
+  #deliverAll(items: DeliverArgs[]): DeliverAnswer {
+    this.#flush()
+    const sent: ActorsCommand[] = []
+    this.#during = sent
+    let results: string[]
+    try {
+      results = items.map((item) => this.#deliver(item))
+    } catch (error) {
+      this.#during = undefined
+      for (const c of sent) this.#command(c) // nothing sent is lost: it follows the (failed) answer
+      throw error
+    }
+    this.#during = undefined
+    for (const c of sent.splice(MAX_BATCH)) this.#command(c)
+    return { results, commands: sent }
+  }
 
   #flush(): void {
     const commands = this.#batch

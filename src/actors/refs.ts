@@ -20,20 +20,36 @@ export interface WireEvent { event: EventObject; refs: RefPath[] }
 /** Copy `event` with its refs replaced by addresses. */
 export function toWire(event: EventObject, addressOf: (ref: AnyActorRef) => string): WireEvent {
   const refs: RefPath[] = []
-  const copy = (value: unknown, path: RefPath): unknown => {
+  // One path, pushed and popped as the copy descends: a ref's path is copied only when one is found.
+  const path: RefPath = []
+  const copy = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value
     if (isActorRef(value)) {
-      refs.push(path)
+      refs.push(path.slice())
       return addressOf(value)
     }
-    if (path.length >= MAX_DEPTH || typeof value !== 'object' || value === null) return value
-    if (Array.isArray(value)) return value.map((item, i) => copy(item, [...path, i]))
+    if (path.length >= MAX_DEPTH) return value
+    if (Array.isArray(value)) {
+      const out = new Array<unknown>(value.length)
+      for (let i = 0; i < value.length; i++) {
+        path.push(i)
+        out[i] = copy(value[i])
+        path.pop()
+      }
+      return out
+    }
     const proto = Object.getPrototypeOf(value)
     if (proto !== Object.prototype && proto !== null) return value
     const out: Record<string, unknown> = {}
-    for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key], [...path, key])
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
+      path.push(key)
+      out[key] = copy((value as Record<string, unknown>)[key])
+      path.pop()
+    }
     return out
   }
-  return { event: copy(event, []) as EventObject, refs }
+  return { event: copy(event) as EventObject, refs }
 }
 
 /** Turn the addresses at `refs` back into refs (in place: the event was just decoded). */

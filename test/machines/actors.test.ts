@@ -66,6 +66,16 @@ describe('actors wire', () => {
   })
 })
 
+/** A machine hosting `w` (accept any), just handed one at-least-once event from B (seq 1, epoch 7): its deliver call. */
+function handedOver() {
+  const m = start()
+  m.connect(B)
+  m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
+  m.drain()
+  m.from(B, msg('w', 'c', 1, 7))
+  return { m, call: m.drain().find((e) => e.type === 'effect.call')! }
+}
+
 describe('actors machine', () => {
   it('an event for an unknown, local-only or full actor is refused with the code; an accepted one is handed to the shell', () => {
     const m = start({ maxMailbox: 1 })
@@ -82,13 +92,8 @@ describe('actors machine', () => {
   })
 
   it('at-least-once: delivered once, acknowledged after the shell handed it over; a duplicate is acknowledged again, a gap dropped', () => {
-    const m = start()
-    m.connect(B)
-    m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
-    m.drain()
-    m.from(B, msg('w', 'c', 1, 7))
-    const call = m.drain().find((e) => e.type === 'effect.call')!
-    m.send({ type: 'call.done', callId: call.callId, value: ['ok'] })
+    const { m, call } = handedOver()
+    m.send({ type: 'call.done', callId: call.callId, value: { results: ['ok'], commands: [] } })
     expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'ack', to: 'w', from: 'c', epoch: 7, seq: 1 }])
     m.from(B, msg('w', 'c', 1, 7), msg('w', 'c', 3, 7))
     const again = m.drain()
@@ -142,6 +147,18 @@ describe('actors machine', () => {
     send('w3')
     expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && f.to)).toEqual(['w3'])
     expect([...m.actor.getSnapshot().context.pairs.values()].map((p) => p.to)).toEqual(['w2', 'w3'])
+  })
+
+  it('what the actors sent while handling a delivery comes with its answer: run after the outcomes, in order, in one frame', () => {
+    const { m, call } = handedOver()
+    const reply = (n: number) => ({ type: 'actors.send', to: addr(B, 'c'), from: 'w', event: { type: 'r', n }, refs: [], trace: 't', delivery: 'at-most-once', expose: [] })
+    m.send({ type: 'call.done', callId: call.callId, value: { results: ['ok'], commands: [reply(1), reply(2)] } })
+    const out = m.drain()
+    expect(out.filter((e) => e.type === 'effect.send')).toHaveLength(1)
+    expect(m.framesTo(out, B).map((f) => f.k === 'msg' ? (f.event as { n: number }).n : f.k)).toEqual(['ack', 1, 2])
+    // An answer this machine does not know (it was restarted meanwhile): the sends still go out.
+    m.send({ type: 'call.done', callId: 999, value: { results: [], commands: [reply(3)] } })
+    expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && (f.event as { n: number }).n)).toEqual([3])
   })
 
   it('at-least-once sending: kept until acknowledged, sent again in order on reconnect, dropped once acked', () => {
