@@ -26,7 +26,7 @@ import {
   type ActorsUserEvent, type Out,
 } from './context.js'
 import { onDelivered, receiveMsg } from './inbound.js'
-import { onAck, onAsk, onAskTimeout, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
+import { onAck, onAsk, onAsksDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
 import { onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onRestartDue, onRestarted } from './supervision.js'
@@ -89,7 +89,7 @@ function command(ctx: ActorsContext, e: ActorsCommand, now: number, out: Out[]):
   switch (e.type) {
     case 'actors.batch': for (const c of e.commands) command(ctx, c, now, out); return
     case 'actors.send': return onSend(ctx, e, out)
-    case 'actors.ask': return onAsk(ctx, e, out)
+    case 'actors.ask': return onAsk(ctx, e, now, out)
     case 'actors.host': return onHost(ctx, e)
     case 'actors.exited': return onExited(ctx, e.name, e.reason, out)
     case 'actors.failed': return onFailed(ctx, e.name, now, out)
@@ -143,7 +143,7 @@ export const actorsMachine = setup({
     }),
     /** A command of the shell, or a batch of them (in order). */
     command: run((ctx, e, now, out) => { command(ctx, e as ActorsCommand, now, out) }),
-    askTimedOut: run((ctx, e, _now, out) => { if (e.type === 'actors.askTimeout') onAskTimeout(ctx, e.askId, out) }),
+    asksDue: run((ctx, e, now, out) => { if (e.type === 'actors.askTimeout') onAsksDue(ctx, now, out) }),
     restartDue: run((ctx, e, _now, out) => { if (e.type === 'actors.restart') onRestartDue(ctx, e.name, out) }),
     graceOver: run((ctx, e, _now, out) => { if (e.type === 'actors.graceOver') onGraceOver(ctx, e.peer, out) }),
     redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),
@@ -196,7 +196,7 @@ export const actorsMachine = setup({
         'actors.unwatch': { actions: 'command' },
         'actors.unwatchBy': { actions: 'command' },
         'actors.spawnOn': { actions: 'command' },
-        'actors.askTimeout': { actions: 'askTimedOut' },
+        'actors.askTimeout': { actions: 'asksDue' },
         'actors.restart': { actions: 'restartDue' },
         'actors.graceOver': { actions: 'graceOver' },
         'actors.redial': { actions: 'redial' },

@@ -54,7 +54,7 @@ export type PendingCall =
   | { kind: 'restart'; name: string }
   | { kind: 'spawn'; name: string; peer: string; reqId: number }
 
-export interface PendingAsk { peer: string; name: string; address: string }
+export interface PendingAsk { peer: string; name: string; address: string; /** Input time after which it ends `timeout`. */ deadline: number }
 
 /** What this node sends one (sender actor, receiver actor) pair at least once (its life: pairs.ts). */
 export interface OutPair {
@@ -101,6 +101,8 @@ export interface ActorsContext extends ActorSettings {
   calls: Map<number, PendingCall>
   callSeq: number
   asks: Map<number, PendingAsk>
+  /** When the one ask timer is due (`undefined`: not armed); see `onAsksDue` in outbound.ts. */
+  askTimerAt: number | undefined
   links: Map<string, PeerLink>
   pairs: Map<string, OutPair>
   /** Pairs made so far (each gets a pair epoch of its own). */
@@ -139,7 +141,8 @@ export type Out =
 
 /** The layer's own timers (delayed events to itself). */
 export type ActorsTimerEvent =
-  | { type: 'actors.askTimeout'; askId: number }
+  /** The one ask timer: asks past their deadline end (outbound.ts). */
+  | { type: 'actors.askTimeout' }
   | { type: 'actors.graceOver'; peer: string }
   | { type: 'actors.redial'; peer: string }
   | { type: 'actors.restart'; name: string }
@@ -214,6 +217,7 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     calls: new Map(),
     callSeq: 0,
     asks: new Map(),
+    askTimerAt: undefined,
     links: new Map(),
     pairs: new Map(),
     pairsMade: 0,

@@ -1,7 +1,7 @@
 /**
  * The sending side: routing an event to an actor address, the link to each peer (queue while
  * dialing, flush on connect), at-least-once pairs (sequence numbers, acks, redelivery with
- * backoff across reconnects), asks (one-shot reply slot `~a<n>`, a timer, every failure typed).
+ * backoff across reconnects), asks (one-shot reply slot `~a<n>`, one timer for all of them due at the earliest deadline, every failure typed).
  *
  * Data, not chart (see context.ts): per peer a `PeerLink`, per (sender, receiver) pair an
  * `OutPair`, per ask a `PendingAsk`. Order: everything to one peer goes through one connection
@@ -54,23 +54,48 @@ export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
 }
 
 /** An ask: the event goes out from the one-shot slot `~a<askId>`; a reply to it, a failure or the timer settles it. */
-export function onAsk(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.ask' }>, out: Out[]): void {
+export function onAsk(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.ask' }>, now: number, out: Out[]): void {
   const target = targetOf(ctx, cmd.to)
   if (!target) return answer(ctx, cmd.askId, out, { code: ActorCodes.unreachable })
   if (ctx.asks.size >= ctx.limits.maxPendingAsks) return answer(ctx, cmd.askId, out, { code: ActorCodes.overloaded })
-  ctx.asks.set(cmd.askId, { peer: target.peer, name: target.name, address: cmd.to })
-  out.push({ kind: 'later', event: { type: 'actors.askTimeout', askId: cmd.askId }, delay: cmd.timeout, id: `ask:${cmd.askId}` })
-  onSend(ctx, { ...cmd, type: 'actors.send', from: `~a${cmd.askId}`, delivery: 'at-most-once' }, out)
+  const deadline = now + cmd.timeout
+  ctx.asks.set(cmd.askId, { peer: target.peer, name: target.name, address: cmd.to, deadline })
+  armAskTimer(ctx, deadline, now, out)
+  const { askId, to, event, refs, trace, expose } = cmd
+  onSend(ctx, { type: 'actors.send', to, from: `~a${askId}`, event, refs, trace, delivery: 'at-most-once', expose }, out)
 }
 
 /** Settle an ask (once): the reply, or the code of what went wrong. */
 export function answer(ctx: ActorsContext, askId: number, out: Out[], result: { code?: string; event?: { type: string }; refs?: unknown[]; peer?: string; trace?: string }): void {
-  if (ctx.asks.delete(askId)) out.push({ kind: 'cancel', id: `ask:${askId}` })
+  ctx.asks.delete(askId)
   out.push({ kind: 'emit', event: { type: 'actors.answer', askId, ...result } })
 }
 
-export function onAskTimeout(ctx: ActorsContext, askId: number, out: Out[]): void {
-  if (ctx.asks.delete(askId)) out.push({ kind: 'emit', event: { type: 'actors.answer', askId, code: ActorCodes.timeout } })
+/**
+ * One timer for all pending asks, due at the earliest deadline: an ask answered in time costs
+ * no timer of its own (a delayed event and its cancel per ask were a tenth of an ask's CPU).
+ * It is moved only when an ask with a sooner deadline comes.
+ */
+function armAskTimer(ctx: ActorsContext, deadline: number, now: number, out: Out[]): void {
+  if (ctx.askTimerAt !== undefined && ctx.askTimerAt <= deadline) return
+  if (ctx.askTimerAt !== undefined) out.push({ kind: 'cancel', id: ASK_TIMER })
+  ctx.askTimerAt = deadline
+  out.push({ kind: 'later', event: { type: 'actors.askTimeout' }, delay: Math.max(1, deadline - now), id: ASK_TIMER })
+}
+
+const ASK_TIMER = 'asks'
+
+/** The ask timer is due: asks past their deadline end `timeout`; it is armed again for the next deadline. */
+export function onAsksDue(ctx: ActorsContext, now: number, out: Out[]): void {
+  ctx.askTimerAt = undefined
+  let next: number | undefined
+  for (const [askId, ask] of ctx.asks) {
+    if (ask.deadline <= now) {
+      ctx.asks.delete(askId)
+      out.push({ kind: 'emit', event: { type: 'actors.answer', askId, code: ActorCodes.timeout } })
+    } else if (next === undefined || ask.deadline < next) next = ask.deadline
+  }
+  if (next !== undefined) armAskTimer(ctx, next, now, out)
 }
 
 /** The peers a sent ref was granted to may reach that local actor from now on. */

@@ -174,13 +174,13 @@ export class Actors {
 
   /** A ref to the actor at `address` (anywhere, this node included); `delivery` for what is sent through it. */
   ref(address: string, options: SendOptions = {}): RemoteRef {
-    const parsed = parseActorAddress(address)
-    if (!parsed) throw new RangeError(`"address" expected <node address>/actor/<name>, got ${JSON.stringify(address)}`)
-    // An ask's reply slot (`~a<n>`) is used once: caching it would keep every ask's ref alive
-    // long enough to be promoted out of the young generation (old-space GC pauses, the ask p99).
-    if (parsed.name.startsWith('~a')) return new RemoteRef(this._sender, address, checkDelivery(options.delivery))
-    let ref = this.#remote.get(address)
+    let ref = this.#remote.get(address) // a cached address was checked when it was cached
     if (!ref) {
+      const parsed = parseActorAddress(address)
+      if (!parsed) throw new RangeError(`"address" expected <node address>/actor/<name>, got ${JSON.stringify(address)}`)
+      // An ask's reply slot (`~a<n>`) is used once: caching it would keep every ask's ref alive
+      // long enough to be promoted out of the young generation (old-space GC pauses, the ask p99).
+      if (parsed.name.startsWith('~a')) return new RemoteRef(this._sender, address, checkDelivery(options.delivery))
       if (this.#remote.size >= MAX_REMOTE_REFS) this.#remote.delete(this.#remote.keys().next().value!)
       this.#remote.set(address, (ref = new RemoteRef(this._sender, address)))
     }

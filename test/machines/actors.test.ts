@@ -188,6 +188,24 @@ describe('actors machine', () => {
     expect(m.drain().filter((e) => e.type === 'actors.answer')).toEqual([{ type: 'actors.answer', askId: 1, code: 'timeout' }])
   })
 
+  it('ask timeouts: each ask ends at its own deadline, a later ask with a sooner deadline included (one timer for all)', () => {
+    const m = start()
+    m.connect(B)
+    const ask = (askId: number, timeout: number) => m.send({ type: 'actors.ask', askId, to: addr(B, 'x'), event: { type: 'q' }, refs: [], trace: 't', timeout, expose: [] })
+    const timedOut = () => m.drain().filter((e) => e.type === 'actors.answer').map((e) => e.code === 'timeout' && e.askId)
+    ask(1, 1000)
+    m.clock.increment(100)
+    ask(2, 300)
+    ask(3, 2000)
+    ask(4, 300)
+    m.from(B, msg('~a4', 'x', 0, 0, { type: 'r' }))
+    expect(m.drain().filter((e) => e.type === 'actors.answer').map((e) => e.askId)).toEqual([4])
+    for (const [ms, ended] of [[299, []], [1, [2]], [599, []], [1, [1]], [1099, []], [1, [3]], [5000, []]] as const) {
+      m.clock.increment(ms)
+      expect(timedOut()).toEqual(ended)
+    }
+  })
+
   it('watch: a disconnect starts the grace period; a reconnect within it re-registers; past it, one actor.down', () => {
     const m = start()
     m.connect(B)
