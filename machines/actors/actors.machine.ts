@@ -143,7 +143,7 @@ export const actorsMachine = setup({
     }),
     /** A command of the shell, or a batch of them (in order). */
     command: run((ctx, e, now, out) => { command(ctx, e as ActorsCommand, now, out) }),
-    asksDue: run((ctx, e, now, out) => { if (e.type === 'actors.askTimeout') onAsksDue(ctx, now, out) }),
+    asksDue: run((ctx, e, now, out) => { if (e.type === 'actors.askTimeout') onAsksDue(ctx, e.at, now, out) }),
     restartDue: run((ctx, e, _now, out) => { if (e.type === 'actors.restart') onRestartDue(ctx, e.name, out) }),
     graceOver: run((ctx, e, _now, out) => { if (e.type === 'actors.graceOver') onGraceOver(ctx, e.peer, out) }),
     redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),

@@ -142,7 +142,7 @@ export type Out =
 /** The layer's own timers (delayed events to itself). */
 export type ActorsTimerEvent =
   /** The one ask timer: asks past their deadline end (outbound.ts). */
-  | { type: 'actors.askTimeout' }
+  | { type: 'actors.askTimeout'; at: number }
   | { type: 'actors.graceOver'; peer: string }
   | { type: 'actors.redial'; peer: string }
   | { type: 'actors.restart'; name: string }
