@@ -26,7 +26,7 @@ import {
   type ActorsUserEvent, type Out,
 } from './context.js'
 import { onDelivered, receiveMsg } from './inbound.js'
-import { onAck, onAsk, onAsksDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
+import { onAck, onAsk, onAsksDue, onResendDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
 import { onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onRestartDue, onRestarted } from './supervision.js'
@@ -147,6 +147,7 @@ export const actorsMachine = setup({
     restartDue: run((ctx, e, _now, out) => { if (e.type === 'actors.restart') onRestartDue(ctx, e.name, out) }),
     graceOver: run((ctx, e, _now, out) => { if (e.type === 'actors.graceOver') onGraceOver(ctx, e.peer, out) }),
     redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),
+    resend: run((ctx, e, _now, out) => { if (e.type === 'actors.resend') onResendDue(ctx, e.peer, out) }),
     /** Forget at-least-once pairs that stayed idle (pairs.ts). */
     sweepPairs: run((ctx, _e, _now, out) => onSweep(ctx, out)),
     /**
@@ -200,6 +201,7 @@ export const actorsMachine = setup({
         'actors.restart': { actions: 'restartDue' },
         'actors.graceOver': { actions: 'graceOver' },
         'actors.redial': { actions: 'redial' },
+        'actors.resend': { actions: 'resend' },
         'actors.sweep': { actions: 'sweepPairs' },
         'swarm.closing': { target: 'closed', actions: 'close' },
       },

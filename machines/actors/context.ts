@@ -68,6 +68,8 @@ export interface OutPair {
   unacked: Map<number, ActorMessage>
   /** Marked by a sweep with nothing unacknowledged; forgotten by the next one unless used since. */
   idle: boolean
+  /** The highest sequence number sent when the resend timer last looked (see `onResendDue` in outbound.ts). */
+  sentAtLastLook: number
 }
 
 /** A remote peer as the sender sees it. */
@@ -103,6 +105,8 @@ export interface ActorsContext extends ActorSettings {
   asks: Map<number, PendingAsk>
   /** When the one ask timer is due (`undefined`: not armed); see `onAsksDue` in outbound.ts. */
   askTimerAt: number | undefined
+  /** Peers whose resend timer is armed (unacknowledged at-least-once events; outbound.ts). */
+  resending: Set<string>
   links: Map<string, PeerLink>
   pairs: Map<string, OutPair>
   /** Pairs made so far (each gets a pair epoch of its own). */
@@ -145,6 +149,8 @@ export type ActorsTimerEvent =
   | { type: 'actors.askTimeout'; at: number }
   | { type: 'actors.graceOver'; peer: string }
   | { type: 'actors.redial'; peer: string }
+  /** Unacknowledged at-least-once events to a connected peer are sent again (outbound.ts). */
+  | { type: 'actors.resend'; peer: string }
   | { type: 'actors.restart'; name: string }
   | { type: 'actors.sweep' }
 
@@ -218,6 +224,7 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     callSeq: 0,
     asks: new Map(),
     askTimerAt: undefined,
+    resending: new Set(),
     links: new Map(),
     pairs: new Map(),
     pairsMade: 0,

@@ -142,8 +142,32 @@ function sendReliably(ctx: ActorsContext, peer: string, node: string, msg: Actor
   if (!pair || pair.unacked.size >= ctx.limits.maxUnacked) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.overloaded)
   const reliable: ActorMessage = { ...msg, seq: ++pair.seq, epoch: pair.epoch }
   pair.unacked.set(reliable.seq, reliable)
-  if (ctx.connected.has(peer)) frame(ctx, peer, reliable, out)
-  else ensureDial(ctx, peer, out)
+  if (!ctx.connected.has(peer)) return ensureDial(ctx, peer, out)
+  frame(ctx, peer, reliable, out)
+  armResend(ctx, peer, out)
+}
+
+/**
+ * While a peer stays connected, an unacknowledged event is sent again after `redialMin` (and
+ * then every `redialMin`): a frame can be lost without a disconnect being seen (written to a
+ * duplicate connection that loses the race and is closed). The receiver drops what it has.
+ */
+function armResend(ctx: ActorsContext, peer: string, out: Out[]): void {
+  if (ctx.resending.has(peer)) return
+  ctx.resending.add(peer)
+  out.push({ kind: 'later', event: { type: 'actors.resend', peer }, delay: ctx.timeouts.redialMin, id: `resend:${peer}` })
+}
+
+/** The resend timer: what was sent before its last look and is still unacknowledged goes again, in order. */
+export function onResendDue(ctx: ActorsContext, peer: string, out: Out[]): void {
+  ctx.resending.delete(peer)
+  const pairs = pairsTo(ctx, peer)
+  if (!ctx.connected.has(peer) || pairs.length === 0) return
+  for (const pair of pairs) {
+    for (const msg of pair.unacked.values()) if (msg.k === 'msg' && msg.seq <= pair.sentAtLastLook) frame(ctx, peer, msg, out)
+    pair.sentAtLastLook = pair.seq
+  }
+  armResend(ctx, peer, out)
 }
 
 function pairsTo(ctx: ActorsContext, peer: string): OutPair[] {
@@ -162,7 +186,12 @@ export function flushLink(ctx: ActorsContext, peer: string, out: Out[]): void {
     const waiting = link.waiting.splice(0)
     for (const msg of waiting) frame(ctx, peer, msg, out)
   }
-  for (const pair of pairsTo(ctx, peer)) for (const msg of pair.unacked.values()) frame(ctx, peer, msg, out)
+  const pairs = pairsTo(ctx, peer)
+  for (const pair of pairs) {
+    for (const msg of pair.unacked.values()) frame(ctx, peer, msg, out)
+    pair.sentAtLastLook = pair.seq
+  }
+  if (pairs.length > 0) armResend(ctx, peer, out)
 }
 
 /** `to` handled everything from `from` through `seq`. */

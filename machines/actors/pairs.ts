@@ -27,7 +27,7 @@ export function openPair(ctx: ActorsContext, from: string, peer: string, node: s
   if (!pair) {
     if (ctx.pairs.size >= ctx.limits.maxPairs && !forgetOneIdle(ctx)) return undefined
     const epoch = ((ctx.epoch + ctx.pairsMade++) >>> 0) || 1
-    ctx.pairs.set(key, (pair = { peer, node, to, from, seq: 0, epoch, unacked: new Map(), idle: false }))
+    ctx.pairs.set(key, (pair = { peer, node, to, from, seq: 0, epoch, unacked: new Map(), idle: false, sentAtLastLook: 0 }))
     armSweep(ctx, out)
   }
   pair.idle = false

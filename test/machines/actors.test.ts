@@ -161,6 +161,26 @@ describe('actors machine', () => {
     expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && (f.event as { n: number }).n)).toEqual([3])
   })
 
+  it('at-least-once while connected: an event unacknowledged for a resend period is sent again, in order, until acknowledged', () => {
+    const m = start()
+    m.connect(B)
+    for (const n of [1, 2]) m.send({ type: 'actors.send', to: addr(B, 'w'), from: 'c', event: { type: 'job', n }, refs: [], trace: 't', delivery: 'at-least-once', expose: [] })
+    const first = m.framesTo(m.drain(), B)
+    const epoch = (first[0] as { epoch: number }).epoch
+    const resent = () => m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && f.seq)
+    const period = DEFAULT_ACTOR_TIMEOUTS.redialMin
+    m.clock.increment(period)
+    expect(resent()).toEqual([]) // sent within this period: not yet
+    m.clock.increment(period)
+    expect(resent()).toEqual([1, 2])
+    m.from(B, { k: 'ack', to: 'w', from: 'c', epoch, seq: 1 })
+    m.clock.increment(period)
+    expect(resent()).toEqual([2])
+    m.from(B, { k: 'ack', to: 'w', from: 'c', epoch, seq: 2 })
+    m.clock.increment(period * 4)
+    expect(resent()).toEqual([])
+  })
+
   it('at-least-once sending: kept until acknowledged, sent again in order on reconnect, dropped once acked', () => {
     const m = start()
     m.connect(B)
