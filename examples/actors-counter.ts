@@ -3,7 +3,8 @@
  *
  * B sends to it with `ref.send`, asks it (`ask` puts a one-shot `replyTo` in the event), and a
  * machine on B talks to it with plain `sendTo` and gets the answer back with XState's reply
- * pattern (`replyTo: self`). Then one ask's path through both nodes is printed: every envelope
+ * pattern (`replyTo: self`). B also finds the counter by name (`lookup`, through discovery's
+ * DHT). Then one ask's path through both nodes is printed: every envelope
  * carries a trace id, and the inspection events of both nodes that carry it are joined.
  *
  * Run: npx tsx examples/actors-counter.ts
@@ -77,6 +78,10 @@ console.log(`B asked: ${JSON.stringify(reply)}`)
 const machine = createActor(client, { input: { counter: ref } }).start()
 await new Promise<void>((resolve) => machine.subscribe((s) => { if (s.context.seen !== null) resolve() }))
 console.log(`B's machine got count ${machine.getSnapshot().context.seen} through sendTo and replyTo: self`)
+
+// Found by name: the counter accepts anyone, so A announced it in discovery's DHT.
+const [byName] = await b.actors.lookup('counter', { timeout: 5000 })
+console.log(`B looked up 'counter': ${byName.address} answers ${JSON.stringify(await b.actors.ask(byName, { type: 'get' }))}`)
 
 try {
   await b.actors.ask(`${a.addresses[0]}/actor/nobody`, { type: 'get' })

@@ -182,6 +182,7 @@ export async function createSwarm<const P extends readonly ProtocolDefinition<an
     command: (event) => swarm.command(ACTORS_ID, event as never),
     addresses: () => swarm.addresses,
     closed: () => swarm.closed,
+    discover: protocols.some((p) => p.id === DISCOVERY_ID) ? (event) => swarm.command(DISCOVERY_ID, event as never) : undefined,
   })
   let bound: string[]
   try {

@@ -24,7 +24,7 @@ describe.concurrent('examples', () => {
     ['discovery', /node\d found \S+ at ws:\/\/[\s\S]*node5 saved \d+ peers/],
     ['inspect', /\[inspect\] actor started[\s\S]*← peer\.connected[\s\S]*inspection events seen: .*@xstate\.event/],
     ['live-page', /live page: http:\/\/127\.0\.0\.1:\d+\/[\s\S]*\/events sent 3 nodes[\s\S]*live page: ok/],
-    ['actors-counter', /B asked: \{"type":"count","n":1\}[\s\S]*B's machine got count 3[\s\S]*does not exist: no-such-actor[\s\S]*B actors protocol ← actors\.ask[\s\S]*A actors protocol → deliver to counter[\s\S]*B actors protocol → actors\.answer[\s\S]*actors-counter: done/],
+    ['actors-counter', /B asked: \{"type":"count","n":1\}[\s\S]*B's machine got count 3[\s\S]*B looked up 'counter': ws:\/\/127\.0\.0\.1:\d+\/p2p\/\w+\/actor\/counter answers \{"type":"count","n":3\}[\s\S]*does not exist: no-such-actor[\s\S]*B actors protocol ← actors\.ask[\s\S]*A actors protocol → deliver to counter[\s\S]*B actors protocol → actors\.answer[\s\S]*actors-counter: done/],
     ['record-replay', /replayed #\d+: pubsub\.message[\s\S]*the same \d+ events as live: true[\s\S]*after input \d+: \d+ actors; pubsub is "running", its topics \["news"\][\s\S]*record-replay: done/],
     ['work-queue', /killing w2 in the middle of job \d+[\s\S]*20 of 20 jobs done, each exactly once: true; redelivered after w2 died: \[\d[\s\S]*work-queue: done/],
   ])('examples/%s.ts runs and exits 0', async (name, expected) => {

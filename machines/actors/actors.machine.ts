@@ -5,8 +5,9 @@
  * protocol API as every other protocol: it hears peer facts, the actors frames of peers
  * (checked by `parseActorFrame` before it sees them) and the shell's commands (`actors.send`,
  * `actors.ask`, `actors.host`, `actors.watch`, ...), and answers with frames, dial requests,
- * `effect.call`s (the shell delivers events to the hosted actors and recreates failed ones)
- * and events (`actor.down`, `actor.restarted`, `actor.undelivered`; `actors.answer` and
+ * `effect.call`s (the shell delivers events to the hosted actors and recreates failed ones),
+ * `discovery.provide`/`unprovide` to the discovery protocol for actors others may find by name
+ * (names.ts), and events (`actor.down`, `actor.restarted`, `actor.undelivered`; `actors.answer` and
  * `actors.spawned` settle the shell's promises). Its timers (ask timeouts, watch grace,
  * redial backoff, restart backoff) are named delayed self-events: they go through the swarm's
  * clock and queue like everything else.
@@ -17,8 +18,8 @@
  * watches, peers, pairs) is data in Maps, as context.ts explains.
  * @module
  */
-import { enqueueActions, setup, type AnyActorRef } from 'xstate'
-import { callRequest, defineProtocol, toPeer, type FromSwarm, type ProtocolInput } from '../lib/protocol.js'
+import { enqueueActions, setup, type ActorSystem, type AnyActorRef } from 'xstate'
+import { callRequest, defineProtocol, protocolSystemId, toPeer, type FromSwarm, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
 import {
@@ -29,13 +30,18 @@ import { onDelivered, receiveMsg } from './inbound.js'
 import { onAck, onAsk, onAsksDue, onResendDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
 import { onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
-import { onExited, onFailed, onHost, onRestartDue, onRestarted } from './supervision.js'
+import { onExited, onFailed, onHost, onReprovide, onRestartDue, onRestarted } from './supervision.js'
 import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
 import { parseActorFrame, type ActorMessage } from './wire.js'
 
 export { ACTORS_ID }
 
 export type ActorsEvent = FromSwarm<ActorMessage[], ActorsCommand | ActorsTimerEvent>
+
+type AnyActorSystem = ActorSystem<any>
+
+/** Where announced actors' provider records go (machines/actors/names.ts). */
+const DISCOVERY_SYSTEM_ID = protocolSystemId('/xswarm/discovery/1')
 
 type Handler = (ctx: ActorsContext, event: ActorsEvent, now: number, out: Out[]) => void
 
@@ -49,7 +55,7 @@ const MAX_BATCH = 256
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function run(handler: Handler): any {
-  return enqueueActions(({ context, event, self, enqueue }: { context: ActorsContext; event: ActorsEvent; self: AnyActorRef; enqueue: any }) => {
+  return enqueueActions(({ context, event, self, system, enqueue }: { context: ActorsContext; event: ActorsEvent; self: AnyActorRef; system: AnyActorSystem; enqueue: any }) => {
     const out: Out[] = []
     handler(context, event, inputTime(self), out)
     const frames = new Map<string, unknown[]>()
@@ -66,6 +72,11 @@ function run(handler: Handler): any {
         case 'emit': enqueue.emit(o.event); break
         case 'deliver': deliveries.push(o.item); args.push(o.args); break
         case 'swarm': enqueue.sendTo(({ system }: { system: { get(id: string): AnyActorRef | undefined } }) => system.get('swarm'), o.event); break
+        case 'discovery': {
+          const discovery = system.get(DISCOVERY_SYSTEM_ID)
+          if (discovery) enqueue.sendTo(discovery, o.event)
+          break
+        }
         case 'later': enqueue.sendTo(self, o.event, { delay: o.delay, id: o.id }); break
         case 'cancel': enqueue.cancel(o.id); break
       }
@@ -90,13 +101,14 @@ function command(ctx: ActorsContext, e: ActorsCommand, now: number, out: Out[]):
     case 'actors.batch': for (const c of e.commands) command(ctx, c, now, out); return
     case 'actors.send': return onSend(ctx, e, out)
     case 'actors.ask': return onAsk(ctx, e, now, out)
-    case 'actors.host': return onHost(ctx, e)
+    case 'actors.host': return onHost(ctx, e, out)
     case 'actors.exited': return onExited(ctx, e.name, e.reason, out)
     case 'actors.failed': return onFailed(ctx, e.name, now, out)
     case 'actors.watch': return onWatch(ctx, e, out)
     case 'actors.unwatch': return onUnwatch(ctx, e.watchId, out)
     case 'actors.unwatchBy': return onUnwatchBy(ctx, e.by, e.address, out)
     case 'actors.spawnOn': return onSpawnOn(ctx, e, out)
+    case 'actors.reprovide': return onReprovide(ctx, out)
   }
 }
 
@@ -197,6 +209,7 @@ export const actorsMachine = setup({
         'actors.unwatch': { actions: 'command' },
         'actors.unwatchBy': { actions: 'command' },
         'actors.spawnOn': { actions: 'command' },
+        'actors.reprovide': { actions: 'command' },
         'actors.askTimeout': { actions: 'asksDue' },
         'actors.restart': { actions: 'restartDue' },
         'actors.graceOver': { actions: 'graceOver' },

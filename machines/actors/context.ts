@@ -140,6 +140,8 @@ export type Out =
   /** An event for a local actor: all of one settle go to the shell in one `deliver` call. */
   | { kind: 'deliver'; item: Delivery; args: Record<string, unknown> }
   | { kind: 'swarm'; event: { type: string } & Record<string, unknown> }
+  /** A command for the discovery protocol (provider records of announced actors; dropped when discovery is off). */
+  | { kind: 'discovery'; event: { type: 'discovery.provide' | 'discovery.unprovide'; key: Uint8Array } }
   | { kind: 'later'; event: ActorsTimerEvent; delay: number; id: string }
   | { kind: 'cancel'; id: string }
 
@@ -181,6 +183,8 @@ export type ActorsCommand =
   /** Local actor `by` stops watching `address`. */
   | { type: 'actors.unwatchBy'; by: string; address: string }
   | { type: 'actors.spawnOn'; reqId: number; node: string; peer: string; logic: string; name: string; input: unknown }
+  /** Discovery restarted with empty state: announce the announced actors again. */
+  | { type: 'actors.reprovide' }
 
 /** User-visible events (and `actors.answer`, which the shell keeps to settle asks and spawnOn). */
 export type ActorsUserEvent =

@@ -51,6 +51,8 @@ export interface ActorTimeouts {
   redialMax: number
   /** An at-least-once pair with nothing unacknowledged is forgotten 1-2 times this after its last use. Default 30 s. */
   pairIdle: number
+  /** A lookup's default timeout, in ms (at most 600 s). Default 10 s. */
+  lookup: number
 }
 
 export const DEFAULT_ACTOR_LIMITS: Readonly<ActorLimits> = Object.freeze({
@@ -72,6 +74,7 @@ export const DEFAULT_ACTOR_TIMEOUTS: Readonly<ActorTimeouts> = Object.freeze({
   redialMin: 500,
   redialMax: 30_000,
   pairIdle: 30_000,
+  lookup: 10_000,
 })
 
 export interface ActorSettings { limits: ActorLimits; timeouts: ActorTimeouts }

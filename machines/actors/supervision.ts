@@ -15,9 +15,12 @@
 import { callRequest } from '../lib/protocol.js'
 import { ACTORS_ID, type ActorsCommand, type ActorsContext, type Out } from './context.js'
 import { failAsked } from './inbound.js'
+import { actorNameKey, isAnnounced } from './names.js'
 import { dropWatchesBy, notifyDown, notifyRestarted } from './watch.js'
 
-export function onHost(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.host' }>): void {
+/** A local actor to host (again, after the protocol restarted); announced in the DHT when others may reach it (names.ts). */
+export function onHost(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.host' }>, out: Out[]): void {
+  if (isAnnounced(cmd.name, cmd.accept)) out.push({ kind: 'discovery', event: { type: 'discovery.provide', key: actorNameKey(cmd.name) } })
   ctx.hosted.set(cmd.name, {
     accept: cmd.accept,
     granted: new Set(cmd.granted),
@@ -30,12 +33,21 @@ export function onHost(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: '
   })
 }
 
+/** Discovery lost its state (it restarted): provide every announced actor's name again. */
+export function onReprovide(ctx: ActorsContext, out: Out[]): void {
+  for (const [name, h] of ctx.hosted) {
+    if (isAnnounced(name, h.accept)) out.push({ kind: 'discovery', event: { type: 'discovery.provide', key: actorNameKey(name) } })
+  }
+}
+
 /** A hosted actor ended (stopped by the user, reached its final state, or failed past its budget). */
 export function onExited(ctx: ActorsContext, name: string, reason: string, out: Out[]): void {
   const h = ctx.hosted.get(name)
   if (!h) return
   failAsked(ctx, h, name, out)
   ctx.hosted.delete(name)
+  // No longer republished: the records others hold expire after their TTL.
+  if (isAnnounced(name, h.accept)) out.push({ kind: 'discovery', event: { type: 'discovery.unprovide', key: actorNameKey(name) } })
   out.push({ kind: 'emit', event: { type: 'actors.released', name } })
   if (h.restarting) out.push({ kind: 'cancel', id: `restart:${name}` })
   notifyDown(ctx, name, reason, out)

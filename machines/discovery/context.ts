@@ -16,6 +16,7 @@ import type { LookupEvent, LookupInput, LookupOutput, LookupQuery } from './look
 import type { DiscoveryMessage } from './messages.js'
 import { resolveOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
 import { createPeerStore, importPeers, rememberPeer, type ExportedPeer, type PeerStore } from './peer-store.js'
+import { createProviderStore, type ProviderStore } from './provider-store.js'
 
 /** The protocol id. */
 export const DISCOVERY_ID = '/xswarm/discovery/1'
@@ -30,6 +31,15 @@ export type DiscoveryCommand =
   | { type: 'discovery.protect'; peer: string; tag?: string }
   /** Withdraw one protection tag (default `user`). */
   | { type: 'discovery.unprotect'; peer: string; tag?: string }
+  /** This node provides `key` (32 bytes): announce it to the k closest peers, and republish until `unprovide`. */
+  | { type: 'discovery.provide'; key: Uint8Array }
+  /** Stop providing `key` (not republished; the records elsewhere expire after their TTL). */
+  | { type: 'discovery.unprovide'; key: Uint8Array }
+  /**
+   * Who provides `key`: an iterative GET_PROVIDERS lookup ending at the latest after `timeout`
+   * ms; answered by `discovery.providers.found` or `discovery.providers.failed`.
+   */
+  | { type: 'discovery.findProviders'; key: Uint8Array; queryId: string | number; timeout?: number }
 
 /** Events discovery hands to the user. */
 export type DiscoveryUserEvent =
@@ -41,6 +51,18 @@ export type DiscoveryUserEvent =
   | { type: 'discovery.peer.notFound'; queryId: string | number; peer: string; rounds: number; reason: string }
   /** The peer store, for persistence (answer to `discovery.export`, and sent once on `swarm.closing`). */
   | { type: 'discovery.exported'; peers: ExportedPeer[] }
+  /**
+   * Answer to `discovery.findProviders`: the providers found (this node included when it
+   * provides the key), `timedOut` when the lookup was cut short by its timeout.
+   */
+  | { type: 'discovery.providers.found'; queryId: string | number; key: string; providers: FoundProvider[]; rounds: number; timedOut: boolean }
+  /** Answer to `discovery.findProviders` (`reason`: invalid-key, too-many-lookups, disabled, closed, cancelled). */
+  | { type: 'discovery.providers.failed'; queryId: string | number; reason: string }
+  /** A node refused to store our provider record for `key` (hex) (`reason`: key-full, peer-full, store-full, no-address, too-many-provided). */
+  | { type: 'discovery.provide.refused'; key: string; peer: string; reason: string }
+
+/** A provider as a lookup found it. */
+export interface FoundProvider { peer: string; addresses: string[] }
 
 /** A finished (or failed) lookup child. */
 export interface LookupDone { type: `xstate.done.actor.${string}` | `xstate.error.actor.${string}`; output?: LookupOutput }
@@ -68,11 +90,17 @@ export interface ConnectionInfo {
 }
 
 export interface LookupInfo {
-  kind: 'self' | 'walk' | 'find'
+  /** FIND_NODE lookups (`self`, `walk`, `find`, and `provide`: the k closest to a key we announce) or GET_PROVIDERS (`providers`). */
+  kind: 'self' | 'walk' | 'find' | 'provide' | 'providers'
   target: Key
   targetPeer?: string
   queryId?: string | number
+  /** For `providers`: what the answers named so far (peer → addresses), at most maxProvidersPerKey. */
+  providers?: Map<string, string[]>
 }
+
+/** A key this node provides. */
+export interface Provided { key: Key; /** Waiting to be announced (new, or the republish interval passed). */ due: boolean }
 
 export interface DialInfo {
   address: string
@@ -106,12 +134,20 @@ export interface DiscoveryContext {
   /** Refreshes so far (they alternate between a random walk and a self-lookup). */
   refreshCount: number
   lookups: Map<string, LookupInfo>
-  /** FIND_NODE requests in flight, by request id. */
+  /** FIND_NODE and GET_PROVIDERS requests in flight, by request id. */
   pending: Map<number, { lookupId: string; peer: string }>
   /** Lookups waiting for a dial to a peer before they can query it. */
   awaiting: Map<string, string[]>
   nextRequestId: number
   nextLookupId: number
+  /** Provider records others announced to us. */
+  providerStore: ProviderStore
+  /** Keys this node provides, by hex. */
+  provided: Map<string, Provided>
+  /** The lookup announcing a provided key (one at a time), if any. */
+  announcing: string | undefined
+  /** `provide` messages waiting for a dial to the peer (peer → key hexes). */
+  offers: Map<string, string[]>
   /** What the actions of the current input asked for, performed in order by the `flush` action. */
   out: Out[]
 }
@@ -149,6 +185,13 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     awaiting: new Map(),
     nextRequestId: 1,
     nextLookupId: 1,
+    providerStore: createProviderStore({
+      maxPerKey: options.maxProvidersPerKey, maxPerPeer: options.maxProviderRecordsPerPeer,
+      maxRecords: options.maxProviderRecords, ttl: options.providerTtl,
+    }),
+    provided: new Map(),
+    announcing: undefined,
+    offers: new Map(),
     out: [],
   }
   for (const address of options.bootstrap) {

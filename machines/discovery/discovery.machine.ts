@@ -8,14 +8,22 @@
  *                  manager:   starting → watching ⟲ after(tickInterval): purgeStaleDials, trimConnections, fillConnections
  *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval ±25%):
  *                             a random walk and a self-lookup, in turn (libp2p's periodic bootstrap)
+ *                  providers (parallel):
+ *                    announce:  idle ─[canAnnounce]─▶ announcing (one announce lookup) ─[isAnnounceDone]─▶ idle
+ *                    republish: waiting ⟲ after(republishInterval): markAllDue (every provided key again)
+ *                    expiry:    waiting ⟲ after(providerSweep): dropExpiredProviders
  *   In `active`, decisions are guards on the transitions:
  *     peer.connected [isNewConnection]: trackConnection, rememberConnectedPeer, greetPeer, sendAwaitedQueries
  *     peer.disconnected [isTrackedConnection]: untrackConnection, failQueriesToPeer, fillConnections
  *     dial.failed: [isUnknownDial] ignored · [isHarmlessDialFailure] forgetDial ·
  *                  backOffPeer, failQueriesToDialedPeer, forgetDial, fillConnections
  *     message: [isFromUnconnectedPeer] ignored · [isFirstHello] learnFromHello · [isFind] answerFind ·
+ *              [isProvide] storeProvider · [isProvideRefusal] reportProvideRefusal ·
+ *              [isGetProviders] answerGetProviders ·
  *              [isAwaitedAnswer] passAnswerToLookup · (a second hello, an unasked answer: ignored)
  *     discovery.findPeer: [isInvalidPeerId] · [isSelfOrConnected] · [isAtLookupLimit] · [hasNoRoutes] · startFindLookup
+ *     discovery.findProviders: [isInvalidProviderQuery] · [isAtLookupLimit] · [hasNoRoutes] answerProvidersAtOnce ·
+ *                              startProvidersLookup   (provider records: providers.ts)
  * (The `always` guards of a region are mutually exclusive, so eventless transitions cannot loop:
  * `isOnline` needs a connection, and `walking` leaves only when there is none.)
  *
@@ -29,9 +37,11 @@
  * delivers it to this actor, which ignores it.
  *
  * User commands (via `cmd.protocol` to this protocol): `discovery.findPeer {peer, queryId}`,
- * `discovery.export`, `discovery.protect {peer, tag?}`, `discovery.unprotect {peer, tag?}`.
+ * `discovery.export`, `discovery.protect {peer, tag?}`, `discovery.unprotect {peer, tag?}`,
+ * `discovery.provide {key}`, `discovery.unprovide {key}`, `discovery.findProviders {key, queryId, timeout?}`.
  * User events: `peer.discovered`, `discovery.peer.found`, `discovery.peer.notFound`,
- * `discovery.exported` (see context.ts).
+ * `discovery.exported`, `discovery.providers.found`, `discovery.providers.failed`,
+ * `discovery.provide.refused` (see context.ts).
  * @module
  */
 import { enqueueActions, setup, type AnyActorRef } from 'xstate'
@@ -55,10 +65,15 @@ import {
 } from './connections.js'
 import { onFind, onFound, onHello, sendHello } from './exchange.js'
 import {
+  answerProvidersAtOnce, dropOffers, flushOffers, hasDueKey, isValidFindProviders, markAllDue, onGetProviders, onProvide,
+  onProvided, onProvidersAnswer, provide, refuseFindProviders, startAnnounce, startProvidersLookup, unprovide,
+} from './providers.js'
+import { expireProviders } from './provider-store.js'
+import {
   answerFindPeerAtOnce, cancelLookups, failQueriesTo, flushAwaiting, onLookupDone, onLookupQuery, randomKey,
   refuseFindPeer, startFindLookup, startLookup,
 } from './queries.js'
-import type { FindMessage, FoundMessage, HelloMessage } from './messages.js'
+import type { FindMessage, FoundMessage, GetProvidersMessage, HelloMessage, ProvidedMessage, ProvideMessage, ProvidersMessage } from './messages.js'
 
 export { DISCOVERY_ID }
 
@@ -111,11 +126,19 @@ export const discoveryMachine = setup({
     isFirstHello: ({ context, event }) =>
       messageOf(event)?.t === 'hello' && context.connected.get((event as E<'message'>).peer)?.greeted === false,
     isFind: ({ event }) => messageOf(event)?.t === 'find',
-    /** A `found` answering a request we have in flight, from the peer we asked. */
+    isProvide: ({ event }) => messageOf(event)?.t === 'provide',
+    isProvideRefusal: ({ event }) => messageOf(event)?.t === 'provided',
+    isGetProviders: ({ event }) => messageOf(event)?.t === 'getp',
+    /** A `found` or `providers` answering a request we have in flight, from the peer we asked. */
     isAwaitedAnswer: ({ context, event }) => {
       const body = messageOf(event)
-      return body?.t === 'found' && context.pending.get(body.id)?.peer === (event as E<'message'>).peer
+      return (body?.t === 'found' || body?.t === 'providers') && context.pending.get(body.id)?.peer === (event as E<'message'>).peer
     },
+    isInvalidProviderQuery: ({ event }) => !isValidFindProviders(event as E<'discovery.findProviders'>),
+    /** Online, a provided key is due and no announce runs (it is the one lookup besides maxLookups). */
+    canAnnounce: ({ context }) => context.announcing === undefined && hasDueKey(context)
+      && context.connected.size > 0 && tableSize(context.table) > 0,
+    isAnnounceDone: ({ context }) => context.announcing === undefined,
     isInvalidPeerId: ({ event }) => {
       const peer = (event as E<'discovery.findPeer'>).peer as unknown
       return typeof peer !== 'string' || peerKey(peer) === undefined
@@ -124,7 +147,7 @@ export const discoveryMachine = setup({
       const peer = (event as E<'discovery.findPeer'>).peer
       return peer === context.peerId || context.connected.has(peer)
     },
-    isAtLookupLimit: ({ context }) => context.lookups.size >= context.options.maxLookups,
+    isAtLookupLimit: ({ context }) => context.lookups.size - (context.announcing === undefined ? 0 : 1) >= context.options.maxLookups,
     hasNoRoutes: ({ context }) => tableSize(context.table) === 0,
   },
   actions: {
@@ -133,15 +156,30 @@ export const discoveryMachine = setup({
     /** Peer exchange: our addresses and a sample of the peers we know. */
     greetPeer: step<'peer.connected'>((ctx, e, _now, out) => sendHello(ctx, e.peer, out)),
     /** Lookups waiting for this peer's connection send their queries now. */
-    sendAwaitedQueries: step<'peer.connected'>((ctx, e, _now, out) => flushAwaiting(ctx, e.peer, out)),
+    sendAwaitedQueries: step<'peer.connected'>((ctx, e, _now, out) => { flushAwaiting(ctx, e.peer, out); flushOffers(ctx, e.peer, out) }),
     untrackConnection: step<'peer.disconnected'>((ctx, e, now) => untrackConnection(ctx, e.peer, now)),
     failQueriesToPeer: step<'peer.disconnected'>((ctx, e, _now, out) => failQueriesTo(ctx, e.peer, out)),
     backOffPeer: step((ctx, e, now) => backOffPeer(ctx, dialKeyOf(ctx, e)!, now)),
     failQueriesToDialedPeer: step((ctx, e, _now, out) => failQueriesTo(ctx, dialKeyOf(ctx, e)!, out)),
-    forgetDial: step((ctx, e) => { ctx.dialing.delete(dialKeyOf(ctx, e)!) }),
+    forgetDial: step((ctx, e) => { const key = dialKeyOf(ctx, e)!; ctx.dialing.delete(key); dropOffers(ctx, key) }),
     learnFromHello: step<'message'>((ctx, e, now, out) => onHello(ctx, e.peer, e.body as HelloMessage, now, out)),
     answerFind: step<'message'>((ctx, e, _now, out) => onFind(ctx, e.peer, e.body as FindMessage, out)),
-    passAnswerToLookup: step<'message'>((ctx, e, now, out) => onFound(ctx, e.peer, e.body as FoundMessage, now, out)),
+    passAnswerToLookup: step<'message'>((ctx, e, now, out) => e.body.t === 'providers'
+      ? onProvidersAnswer(ctx, e.peer, e.body as ProvidersMessage, now, out)
+      : onFound(ctx, e.peer, e.body as FoundMessage, now, out)),
+    storeProvider: step<'message'>((ctx, e, now, out) => onProvide(ctx, e.peer, e.body as ProvideMessage, now, out)),
+    reportProvideRefusal: step<'message'>((ctx, e, _now, out) => onProvided(ctx, e.peer, e.body as ProvidedMessage, out)),
+    answerGetProviders: step<'message'>((ctx, e, now, out) => onGetProviders(ctx, e.peer, e.body as GetProvidersMessage, now, out)),
+    provideKey: step<'discovery.provide'>((ctx, e, _now, out) => provide(ctx, e.key, out)),
+    unprovideKey: step<'discovery.unprovide'>((ctx, e) => unprovide(ctx, e.key)),
+    refuseFindProviders: enqueueActions(({ context, event }: Args, params: { reason: string }) =>
+      refuseFindProviders(event as E<'discovery.findProviders'>, params.reason, context.out)) as ReturnType<typeof step>,
+    answerProvidersAtOnce: step<'discovery.findProviders'>((ctx, e, now, out) => answerProvidersAtOnce(ctx, e, now, out)),
+    startProvidersLookup: step<'discovery.findProviders'>((ctx, e, now, out) => startProvidersLookup(ctx, e, now, out)),
+    providersUnavailable: step<'discovery.findProviders'>((ctx, e, _now, out) => refuseFindProviders(e, ctx.options.enabled ? 'closed' : 'disabled', out)),
+    startAnnounce: step((ctx, _e, _now, out) => startAnnounce(ctx, out)),
+    markAllDue: step((ctx) => markAllDue(ctx)),
+    dropExpiredProviders: step((ctx, _e, now) => { expireProviders(ctx.providerStore, now) }),
     updateAddresses: step<'swarm.listening'>((ctx, e) => { ctx.addresses = ownAddresses(ctx.peerId, e.addresses) }),
     refuseFindPeer: enqueueActions(({ context, event }: Args, params: { reason: string }) =>
       refuseFindPeer(event as E<'discovery.findPeer'>, params.reason, context.out)) as ReturnType<typeof step>,
@@ -152,9 +190,9 @@ export const discoveryMachine = setup({
     unprotectPeer: step<'discovery.unprotect'>((ctx, e) => unprotect(ctx, e.peer, e.tag)),
     /** A lookup asks to query peers: send FIND_NODE now, after a dial, or fail the query. */
     dispatchQueries: step<'lookup.query'>((ctx, e, now, out) => onLookupQuery(ctx, e, now, out)),
-    finishLookup: step((ctx, e, _now, out) => {
+    finishLookup: step((ctx, e, now, out) => {
       const id = e.type.replace(/^xstate\.(done|error)\.actor\./, '')
-      onLookupDone(ctx, id, e.type.startsWith('xstate.done.') ? (e as { output?: never }).output : undefined, out)
+      onLookupDone(ctx, id, e.type.startsWith('xstate.done.') ? (e as { output?: never }).output : undefined, now, out)
     }),
     cancelLookups: step((ctx, _e, _now, out) => cancelLookups(ctx, out)),
     exportPeers: step((ctx, _e, now, out) => { out.push({ kind: 'emit', event: { type: 'discovery.exported', peers: exportPeers(ctx.store, now) } }) }),
@@ -199,6 +237,9 @@ export const discoveryMachine = setup({
     bootstrapBackoff: ({ context }) => context.bootstrapDelay,
     tickInterval: ({ context }) => context.options.tickInterval,
     refreshInterval: ({ context }) => context.refreshDelay,
+    republishInterval: ({ context }) => context.options.republishInterval,
+    /** Expired records are skipped when read; the sweep frees their memory. */
+    providerSweep: ({ context }) => Math.max(1_000, Math.floor(context.options.providerTtl / 4)),
   },
 }).createMachine({
   id: 'discovery',
@@ -219,6 +260,7 @@ export const discoveryMachine = setup({
     disabled: {
       on: {
         'discovery.findPeer': { actions: ['answerUnavailable', 'flush'] },
+        'discovery.findProviders': { actions: ['providersUnavailable', 'flush'] },
         'swarm.closing': { target: 'closed' },
       },
     },
@@ -242,6 +284,9 @@ export const discoveryMachine = setup({
           { guard: 'isFromUnconnectedPeer' },
           { guard: 'isFirstHello', actions: ['learnFromHello', 'flush'] },
           { guard: 'isFind', actions: ['answerFind', 'flush'] },
+          { guard: 'isProvide', actions: ['storeProvider', 'flush'] },
+          { guard: 'isProvideRefusal', actions: ['reportProvideRefusal', 'flush'] },
+          { guard: 'isGetProviders', actions: ['answerGetProviders', 'flush'] },
           { guard: 'isAwaitedAnswer', actions: ['passAnswerToLookup', 'flush'] },
         ],
         'swarm.listening': { actions: 'updateAddresses' },
@@ -252,6 +297,14 @@ export const discoveryMachine = setup({
           { guard: 'hasNoRoutes', actions: [{ type: 'refuseFindPeer', params: { reason: 'no-peers' } }, 'flush'] },
           { actions: ['startFindLookup', 'flush'] },
         ],
+        'discovery.findProviders': [
+          { guard: 'isInvalidProviderQuery', actions: [{ type: 'refuseFindProviders', params: { reason: 'invalid-key' } }, 'flush'] },
+          { guard: 'isAtLookupLimit', actions: [{ type: 'refuseFindProviders', params: { reason: 'too-many-lookups' } }, 'flush'] },
+          { guard: 'hasNoRoutes', actions: ['answerProvidersAtOnce', 'flush'] },
+          { actions: ['startProvidersLookup', 'flush'] },
+        ],
+        'discovery.provide': { actions: ['provideKey', 'flush'] },
+        'discovery.unprovide': { actions: 'unprovideKey' },
         'discovery.protect': { actions: 'protectPeer' },
         'discovery.unprotect': { actions: 'unprotectPeer' },
         'lookup.query': { actions: ['dispatchQueries', 'flush'] },
@@ -313,11 +366,40 @@ export const discoveryMachine = setup({
             off: {},
           },
         },
+        providers: {
+          type: 'parallel',
+          states: {
+            announce: {
+              initial: 'idle',
+              states: {
+                idle: { always: { guard: 'canAnnounce', target: 'announcing' } },
+                /** One provided key at a time: a lookup for its k closest peers, then `provide` to each. */
+                announcing: {
+                  entry: ['startAnnounce', 'flush'],
+                  always: { guard: 'isAnnounceDone', target: 'idle' },
+                },
+              },
+            },
+            republish: {
+              initial: 'waiting',
+              states: {
+                waiting: { after: { republishInterval: { target: 'waiting', reenter: true, actions: 'markAllDue' } } },
+              },
+            },
+            expiry: {
+              initial: 'waiting',
+              states: {
+                waiting: { after: { providerSweep: { target: 'waiting', reenter: true, actions: 'dropExpiredProviders' } } },
+              },
+            },
+          },
+        },
       },
     },
     closed: {
       on: {
         'discovery.findPeer': { actions: ['answerUnavailable', 'flush'] },
+        'discovery.findProviders': { actions: ['providersUnavailable', 'flush'] },
       },
     },
   },

@@ -6,13 +6,14 @@
  *   `hello` of a connection counts, so a peer cannot flood the store through one connection.
  * - `find` is answered at once with the k peers of our routing table closest to the target
  *   (never the asker itself), each with at most `maxAddresses` addresses.
- * - `found` is accepted only as the answer to a request we have in flight, from the peer we
- *   asked (the request id correlates; anything else is dropped), and goes to its lookup.
+ * - `found` (and GET_PROVIDERS' `providers`, providers.ts) is accepted only as the answer to a
+ *   request we have in flight, from the peer we asked (the request id correlates; anything else
+ *   is dropped), and goes to its lookup.
  * Addresses are kept only when `splitAddress` accepts them and their /p2p id is the peer's.
  * @module
  */
 import { toPeer } from '../lib/protocol.js'
-import { closest, peerKey } from './kbucket.js'
+import { closest, peerKey, type Key } from './kbucket.js'
 import type { Contact } from './lookup.js'
 import type { DiscoveryMessage, FindMessage, FoundMessage, HelloMessage, WirePeer } from './messages.js'
 import { addressesOf, markSeen, randomPeers, type PeerRecord } from './peer-store.js'
@@ -63,30 +64,44 @@ export function onHello(ctx: DiscoveryContext, peer: string, body: HelloMessage,
   for (const p of body.peers.slice(0, ctx.options.exchangeSize * 2)) learnPeer(ctx, p, out)
 }
 
-/** Answer a FIND_NODE with the k closest peers we know. */
-export function onFind(ctx: DiscoveryContext, peer: string, body: FindMessage, out: Out[]): void {
+/** The k peers of our routing table closest to `target` (never `asker`), as sent on the wire. */
+export function closestWirePeers(ctx: DiscoveryContext, target: Key, asker: string): WirePeer[] {
   const peers: WirePeer[] = []
-  for (const e of closest(ctx.table, body.target, ctx.options.k, (e) => e.peer === peer)) {
+  for (const e of closest(ctx.table, target, ctx.options.k, (e) => e.peer === asker)) {
     const r = ctx.store.records.get(e.peer)
     if (r && r.addresses.length > 0) peers.push({ id: r.peer, addrs: r.addresses })
   }
-  const answer: FoundMessage = { t: 'found', id: body.id, peers }
+  return peers
+}
+
+/** Answer a FIND_NODE with the k closest peers we know. */
+export function onFind(ctx: DiscoveryContext, peer: string, body: FindMessage, out: Out[]): void {
+  const answer: FoundMessage = { t: 'found', id: body.id, peers: closestWirePeers(ctx, body.target, peer) }
   out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, answer) })
 }
 
-/** The answer to one of our FIND_NODE requests: learn its peers, pass them to the lookup. */
-export function onFound(ctx: DiscoveryContext, peer: string, body: FoundMessage, now: number, out: Out[]): void {
-  const request = ctx.pending.get(body.id)
-  if (!request || request.peer !== peer) return
-  ctx.pending.delete(body.id)
+/**
+ * The answer to one of our requests (FIND_NODE or GET_PROVIDERS), from the peer we asked:
+ * learn the peers it names and pass them to the lookup. Returns the lookup's id, or
+ * `undefined` when the answer was not awaited.
+ */
+export function onAnswer(ctx: DiscoveryContext, peer: string, id: number, peers: readonly WirePeer[], now: number, out: Out[]): string | undefined {
+  const request = ctx.pending.get(id)
+  if (!request || request.peer !== peer) return undefined
+  ctx.pending.delete(id)
   const responder = ctx.store.records.get(peer)
   if (responder) admit(ctx, responder, now)
   const contacts: Contact[] = []
-  for (const p of body.peers) {
+  for (const p of peers) {
     const r = learnPeer(ctx, p, out)
     if (r && r.addresses.length > 0) contacts.push({ peer: r.peer, key: r.key, addresses: r.addresses, proven: ctx.table.byPeer.has(r.peer) })
   }
-  if (ctx.lookups.has(request.lookupId)) {
-    out.push({ kind: 'lookup', id: request.lookupId, event: { type: 'lookup.response', peer, contacts } })
-  }
+  if (!ctx.lookups.has(request.lookupId)) return undefined
+  out.push({ kind: 'lookup', id: request.lookupId, event: { type: 'lookup.response', peer, contacts } })
+  return request.lookupId
+}
+
+/** The answer to one of our FIND_NODE requests. */
+export function onFound(ctx: DiscoveryContext, peer: string, body: FoundMessage, now: number, out: Out[]): void {
+  onAnswer(ctx, peer, body.id, body.peers, now, out)
 }

@@ -10,6 +10,7 @@
  *   evaluating ──(k closest answered | an answered round brought no one into the k closest | maxRounds)──▶ done
  *      └──────────────────────────────────────────────────────────▶ querying
  *   any of them ──(lookup.cancel)───────────────────────────────▶ cancelled
+ *   any of them ──after(lookupDeadline)─────────────────────────▶ timedOut  (a caller's timeout)
  *
  * Rounds: α queries go out together, and the round ends when all have answered or failed, or
  * when `queryTimeout` (dial included) passes, whichever is first; so the per-query deadline is
@@ -51,6 +52,8 @@ export interface LookupInput {
   queryTimeout: number
   /** Bounds per IP and network on the candidates (diversity.ts). */
   diversity?: Diversity
+  /** The whole lookup ends by this many ms (default: more than its rounds can take). */
+  deadline?: number
 }
 
 export interface LookupContext {
@@ -61,6 +64,7 @@ export interface LookupContext {
   k: number
   maxRounds: number
   queryTimeout: number
+  deadline: number
   list: Shortlist
   /** Rounds started. */
   rounds: number
@@ -74,6 +78,7 @@ export interface LookupContext {
   closer: number
   found: { peer: string; addresses: string[] } | undefined
   cancelled: boolean
+  timedOut: boolean
 }
 
 export type LookupEvent =
@@ -96,6 +101,8 @@ export interface LookupOutput {
   /** Set when `targetPeer` was found (addresses empty if it answered itself). */
   found?: { peer: string; addresses: string[] }
   cancelled?: true
+  /** Cut short by `deadline`. */
+  timedOut?: true
 }
 
 function namesTarget(context: LookupContext, event: LookupEvent): boolean {
@@ -155,9 +162,11 @@ export const lookupMachine = setup({
     }),
     expireRound: assign(({ context }) => ({ list: expirePending(context.list) })),
     markCancelled: assign({ cancelled: true }),
+    markTimedOut: assign({ timedOut: true }),
   },
   delays: {
     queryTimeout: ({ context }) => context.queryTimeout,
+    lookupDeadline: ({ context }) => context.deadline,
   },
 }).createMachine({
   id: 'lookup',
@@ -169,6 +178,7 @@ export const lookupMachine = setup({
     k: input.k,
     maxRounds: input.maxRounds,
     queryTimeout: input.queryTimeout,
+    deadline: input.deadline ?? (input.maxRounds + 1) * input.queryTimeout,
     list: createShortlist(input.target, input.k * 3, input.seeds, input.diversity),
     rounds: 0,
     queried: 0,
@@ -177,10 +187,14 @@ export const lookupMachine = setup({
     closer: 0,
     found: undefined,
     cancelled: false,
+    timedOut: false,
   }),
   initial: 'querying',
   on: {
     'lookup.cancel': { target: '.cancelled', actions: 'markCancelled' },
+  },
+  after: {
+    lookupDeadline: { target: '.timedOut', actions: 'markTimedOut' },
   },
   states: {
     querying: {
@@ -216,6 +230,7 @@ export const lookupMachine = setup({
     found: { type: 'final' },
     done: { type: 'final' },
     cancelled: { type: 'final' },
+    timedOut: { type: 'final' },
   },
   output: ({ context }) => {
     const out: LookupOutput = {
@@ -226,6 +241,7 @@ export const lookupMachine = setup({
     }
     if (context.found) out.found = context.found
     if (context.cancelled) out.cancelled = true
+    if (context.timedOut) out.timedOut = true
     return out
   },
 })

@@ -57,6 +57,18 @@ export interface DiscoveryOptions {
   maxPeersPerSubnet?: number
   /** Addresses and CIDR prefixes exempt from those two bounds. Default loopback: `['127.0.0.0/8', '::1']`. */
   diversityAllowlist?: string[]
+  /** Lifetime of a provider record this node stores, after its last announcement (ms). Default 5 min. */
+  providerTtl?: number
+  /** How often this node announces again the keys it provides (ms); below `providerTtl`. Default 2 min. */
+  republishInterval?: number
+  /** Providers stored per key, and sent in one answer. Default 32 (at most 32, the parser's bound). */
+  maxProvidersPerKey?: number
+  /** Provider records stored per announcing peer. Default 256. */
+  maxProviderRecordsPerPeer?: number
+  /** Provider records stored in all. Default 10,000. */
+  maxProviderRecords?: number
+  /** Keys this node itself provides (announces and republishes). Default 1024. */
+  maxProvidedKeys?: number
 }
 
 export interface ResolvedDiscoveryOptions {
@@ -80,6 +92,12 @@ export interface ResolvedDiscoveryOptions {
   bootstrapBackoff: BackoffOptions
   dialBackoff: BackoffOptions
   diversity: Diversity
+  providerTtl: number
+  republishInterval: number
+  maxProvidersPerKey: number
+  maxProviderRecordsPerPeer: number
+  maxProviderRecords: number
+  maxProvidedKeys: number
 }
 
 export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
@@ -103,6 +121,12 @@ export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
   bootstrapBackoff: { base: 1_000, max: 60_000, jitter: 0.2 },
   dialBackoff: { base: 5_000, max: 600_000, jitter: 0.2 },
   diversity: { maxPeersPerIp: 2, maxPeersPerSubnet: 4, allowlist: parseAllowlist(['127.0.0.0/8', '::1']) },
+  providerTtl: 300_000,
+  republishInterval: 120_000,
+  maxProvidersPerKey: 32,
+  maxProviderRecordsPerPeer: 256,
+  maxProviderRecords: 10_000,
+  maxProvidedKeys: 1_024,
 }
 
 function int(name: string, value: unknown, min: number, max: number): number {
@@ -134,6 +158,9 @@ export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscover
   const low = int('lowWatermark', o.lowWatermark, 0, 10_000)
   const high = int('highWatermark', o.highWatermark, 1, 10_000)
   if (high < low) throw new RangeError(`"highWatermark" expected ≥ lowWatermark (${low}), got ${high}`)
+  const providerTtl = int('providerTtl', o.providerTtl, 1_000, 7 * 86_400_000)
+  const republishInterval = int('republishInterval', o.republishInterval, 100, 7 * 86_400_000)
+  if (republishInterval >= providerTtl) throw new RangeError(`"republishInterval" expected < providerTtl (${providerTtl}), got ${republishInterval}`)
   return {
     enabled: o.enabled,
     bootstrap: o.bootstrap.slice(),
@@ -155,5 +182,11 @@ export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscover
     bootstrapBackoff: checkBackoff('bootstrapBackoff', { ...d.bootstrapBackoff, ...options.bootstrapBackoff }),
     dialBackoff: checkBackoff('dialBackoff', { ...d.dialBackoff, ...options.dialBackoff }),
     diversity: resolveDiversity(options, (options as Partial<ResolvedDiscoveryOptions>).diversity ?? d.diversity),
+    providerTtl,
+    republishInterval,
+    maxProvidersPerKey: int('maxProvidersPerKey', o.maxProvidersPerKey, 1, 32),
+    maxProviderRecordsPerPeer: int('maxProviderRecordsPerPeer', o.maxProviderRecordsPerPeer, 1, 100_000),
+    maxProviderRecords: int('maxProviderRecords', o.maxProviderRecords, 1, 1_000_000),
+    maxProvidedKeys: int('maxProvidedKeys', o.maxProvidedKeys, 1, 100_000),
   }
 }

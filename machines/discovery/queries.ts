@@ -2,7 +2,7 @@
  * Lookups as seen from the discovery actor: starting lookup children (self-lookup on joining,
  * random walks, findPeer), carrying out their `lookup.query` requests (send FIND_NODE to a
  * connected peer, or dial it first), failing queries whose peer is gone, and turning a finished
- * lookup into the answer to `discovery.findPeer`.
+ * lookup into the answer to `discovery.findPeer` (provider lookups end in providers.ts).
  *
  * Bounds: at most `maxLookups` lookups; each has at most α queries in a round, so `pending`
  * and `awaiting` hold at most maxLookups·α entries per round, and both are cleared of a
@@ -15,19 +15,21 @@ import { closest, peerKey, type Key } from './kbucket.js'
 import type { LookupOutput, LookupQuery } from './lookup.machine.js'
 import { DISCOVERY_ID, type DiscoveryContext, type LookupInfo, type Out } from './context.js'
 import { dialKnown } from './peers.js'
+import { finishAnnounce, finishProvidersLookup } from './providers.js'
 
 /**
  * Start a lookup child for `target`, seeded with the k closest peers of the routing table.
  * Returns `too-many-lookups` or `no-peers` when it cannot start.
  */
-export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[]): string | 'too-many-lookups' | 'no-peers' {
-  if (ctx.lookups.size >= ctx.options.maxLookups) return 'too-many-lookups'
+export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[], deadline?: number): string | 'too-many-lookups' | 'no-peers' {
+  // The one announce lookup (providers.ts) runs besides the maxLookups others.
+  if (ctx.lookups.size - (ctx.announcing === undefined ? 0 : 1) >= ctx.options.maxLookups && info.kind !== 'provide') return 'too-many-lookups'
   const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key, addresses: ctx.store.records.get(e.peer)?.addresses, proven: true }))
   if (seeds.length === 0) return 'no-peers'
   const id = `lookup:${ctx.nextLookupId++}`
   ctx.lookups.set(id, info)
   const { alpha, k, maxRounds, queryTimeout, diversity } = ctx.options
-  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, diversity } })
+  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, diversity, ...(deadline === undefined ? {} : { deadline }) } })
   return id
 }
 
@@ -45,7 +47,8 @@ function sendFind(ctx: DiscoveryContext, lookupId: string, peer: string, out: Ou
   const id = ctx.nextRequestId
   ctx.nextRequestId = id >= 0xffff_ffff ? 1 : id + 1
   ctx.pending.set(id, { lookupId, peer })
-  out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, { t: 'find', id, target: info.target }) })
+  const request = info.kind === 'providers' ? { t: 'getp', id, key: info.target } : { t: 'find', id, target: info.target }
+  out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, request) })
 }
 
 function fail(lookupId: string, peer: string, out: Out[]): void {
@@ -80,6 +83,7 @@ export function flushAwaiting(ctx: DiscoveryContext, peer: string, out: Out[]): 
 
 /** `peer` is gone or could not be dialed: fail its in-flight and waiting queries. */
 export function failQueriesTo(ctx: DiscoveryContext, peer: string, out: Out[]): void {
+  ctx.offers.delete(peer) // provider records waiting for it: the next republish tries again
   const waiting = ctx.awaiting.get(peer)
   if (waiting) {
     ctx.awaiting.delete(peer)
@@ -97,8 +101,8 @@ export function cancelLookups(ctx: DiscoveryContext, out: Out[]): void {
   for (const id of ctx.lookups.keys()) out.push({ kind: 'lookup', id, event: { type: 'lookup.cancel' } })
 }
 
-/** A lookup child finished (`output` undefined: it failed): clean up, answer findPeer. */
-export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOutput | undefined, out: Out[]): void {
+/** A lookup child finished (`output` undefined: it failed): clean up, answer findPeer / findProviders, announce. */
+export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOutput | undefined, now: number, out: Out[]): void {
   const info = ctx.lookups.get(id)
   if (!info) return
   ctx.lookups.delete(id)
@@ -109,6 +113,8 @@ export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOu
     if (rest.length === 0) ctx.awaiting.delete(peer)
     else if (rest.length !== ids.length) ctx.awaiting.set(peer, rest)
   }
+  if (info.kind === 'provide') return finishAnnounce(ctx, info, output, now, out)
+  if (info.kind === 'providers') return finishProvidersLookup(info, output, out)
   if (info.kind !== 'find' || info.targetPeer === undefined || info.queryId === undefined) return
   const rounds = output?.rounds ?? 0
   const found = output?.found

@@ -4,7 +4,8 @@
  * `spawn` hosts any XState logic under a name and returns its address and local ref; `ref`
  * makes a ref to an address that XState accepts anywhere (`ref.send`, `sendTo`, in events);
  * `ask` sends with a one-shot `replyTo` and settles with the reply or a typed XswarmError;
- * `watch` gives one `actor.down`; `spawnOn` starts an offered logic on another node; `stop`.
+ * `watch` gives one `actor.down`; `spawnOn` starts an offered logic on another node; `lookup`
+ * finds actors by name through discovery's DHT (lookup.ts); `stop`.
  *
  * Everything is queued for the actors protocol (machines/actors/), which decides; this shell
  * turns refs into addresses and back, runs the user's functions (`accept`, `restore`) and the
@@ -23,6 +24,9 @@ import type { ActorSettings } from '../../machines/actors/options.js'
 import type { RefPath } from '../../machines/actors/wire.js'
 import { XswarmError, ErrorCodes } from '../errors.js'
 import { HostedActor, type HostOptions } from './hosting.js'
+import { ActorLookups, type LookupOptions } from './lookup.js'
+import type { FoundProvider } from '../../machines/discovery/context.js'
+import { DISCOVERY_ID } from '../../machines/discovery/context.js'
 import { fromWire, toWire } from './refs.js'
 import { hostParent, isActorRef, RemoteRef, type Delivery, type RefSender } from './remote-ref.js'
 
@@ -50,6 +54,8 @@ export interface ActorsPort {
   command(event: ActorsCommand): void
   addresses(): string[]
   closed(): boolean
+  /** Send a command to discovery (`undefined`: the swarm runs without discovery). */
+  discover?: (event: { type: string } & Record<string, unknown>) => void
 }
 
 /** One event the actors protocol hands over (machines/actors/inbound.ts). */
@@ -87,6 +93,7 @@ export class Actors {
   readonly #remote = new Map<string, RemoteRef>()
   readonly #asks = new Map<number, { resolve: (e: EventObject) => void; reject: (e: Error) => void; address: string }>()
   readonly #spawns = new Map<number, { resolve: (r: RemoteRef) => void; reject: (e: Error) => void }>()
+  #lookups: ActorLookups | undefined
   #seq = 0
   #trace: string | undefined
   readonly counters = { sent: 0, delivered: 0, undelivered: 0, dropped: 0 }
@@ -107,6 +114,12 @@ export class Actors {
     this.#port = port
     bySystem.set(system, this)
     this.#parent = hostParent(system)
+    this.#lookups = new ActorLookups({
+      discover: port.discover,
+      refsOf: (name, providers) => this.#refsOf(name, providers),
+      defaultTimeout: () => this.#settings.timeouts.lookup,
+      assertOpen: (what) => this.#assertOpen(what),
+    })
     const s = system as unknown as { _relay(source: unknown, target: unknown, event: EventObject): void; _sendInspectionEvent(e: unknown): void }
     const relay = s._relay
     s._relay = (source, target, event) => {
@@ -239,6 +252,27 @@ export class Actors {
     return promise
   }
 
+  /**
+   * Refs to every actor named `name` in the network (this node's included), found through
+   * discovery's DHT; see lookup.ts and README "Actors" for the guarantees.
+   */
+  lookup(name: string, options?: LookupOptions): Promise<RemoteRef[]> {
+    return this.#lookups!.lookup(name, options)
+  }
+
+  /** Refs to actor `name` on this node (if it hosts one) and on each provider, one per node. */
+  #refsOf(name: string, providers: readonly FoundProvider[]): RemoteRef[] {
+    const addresses = new Map<string, string>()
+    if (this.#hosted.has(name)) addresses.set(this.#peerId, actorAddress(this.#node, name))
+    for (const p of providers) {
+      if (addresses.has(p.peer)) continue
+      const node = p.peer === this.#peerId ? this.#node : p.addresses[0]
+      const address = node === undefined ? undefined : actorAddress(node, name)
+      if (address !== undefined && parseActorAddress(address)?.peer === p.peer) addresses.set(p.peer, address)
+    }
+    return [...addresses.values()].map((a) => this.ref(a))
+  }
+
   /** Names of the actors hosted on this node. */
   names(): string[] {
     return [...this.#hosted.keys()]
@@ -338,6 +372,10 @@ export class Actors {
     else if (event.type === 'actors.released') {
       this.#hosted.delete(event.name as string)
       this.#hostCommands.delete(event.name as string)
+    } else if (event.type === 'protocol.restarted' && event.protocol === DISCOVERY_ID) {
+      // Discovery forgot its state: the lookups it ran, and what this node provides.
+      this.#lookups?.failAll(ErrorCodes.NOT_FOUND, 'discovery restarted')
+      this.#command({ type: 'actors.reprovide' })
     } else if (event.type === 'protocol.restarted' && event.protocol === ACTORS_ID) {
       // The actors protocol actor was restarted with empty state: tell it again what is hosted here.
       for (const [name, command] of this.#hostCommands) if (this.#hosted.has(name) || this.#exposed.has(name)) this.#command(command)
@@ -347,6 +385,7 @@ export class Actors {
       const closed = () => new XswarmError(ErrorCodes.SWARM_CLOSED, 'the swarm closed')
       for (const ask of this.#asks.values()) ask.reject(closed())
       for (const spawn of this.#spawns.values()) spawn.reject(closed())
+      this.#lookups?.failAll(ErrorCodes.SWARM_CLOSED, 'the swarm closed')
       this.#asks.clear()
       this.#spawns.clear()
     }
@@ -354,7 +393,7 @@ export class Actors {
 
   /** @internal an internal event reached the reader: settle its promise. True: not for the user. */
   _settle(event: { type: string; [key: string]: unknown }): boolean {
-    if (!event.type.startsWith('actors.')) return false
+    if (!event.type.startsWith('actors.')) return this.#lookups?.settle(event) ?? false
     if (event.type === 'actors.answer') {
       const ask = this.#asks.get(event.askId as number)
       if (!ask) return true

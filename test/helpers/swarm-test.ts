@@ -20,6 +20,7 @@ import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import type { Transport } from '../../src/transport/transport.js'
+import type { XswarmError } from '../../src/errors.js'
 
 /** Events taken so far, per swarm (by these helpers or by a simulation's driver). */
 const logs = new WeakMap<Swarm, SwarmEvent[]>()
@@ -225,6 +226,15 @@ export async function connect(a: Swarm, b: Swarm, options: { timeoutMs?: number 
       if (e.type === 'dial.failed' && s === a) throw new Error(`connect: dial ${address} failed: ${String((e as { reason: string }).reason)}`)
     },
   })
+}
+
+/** Run the simulation until `promise` settles (within `forMs` of virtual time); its outcome. */
+export async function simOutcome<T>(sim: Simulation, promise: Promise<T>, forMs = 30_000): Promise<{ value?: T; error?: XswarmError }> {
+  let out: { value?: T; error?: XswarmError } | undefined
+  promise.then((value) => { out = { value } }, (error) => { out = { error } })
+  await sim.run({ until: () => out !== undefined, forMs })
+  if (!out) throw new Error('the promise did not settle')
+  return out
 }
 
 /** Connect two simulated swarms (both driven by `sim`). */

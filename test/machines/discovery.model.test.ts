@@ -10,6 +10,11 @@
  * connects outbound at its /p2p address, so it enters the routing table), and the guards that
  * inspect a message, a failed dial or a findPeer take the branch the sample names in `branch`.
  * The replays check the real guards: together they must take every transition.
+ *
+ * Provider records: the model also counts whether a key is provided, due and being announced
+ * (`provideKey`, `markAllDue`, `startAnnounce`, the announce lookup's end). The sample
+ * `xstate.done.actor.announce` stands for the end of the announce lookup: the replay sends it as
+ * the done event of the real announce lookup child, whatever its id.
  */
 import { describe, expect, it } from 'vitest'
 import { assign, createActor, fromTransition, SimulatedClock, type AnyMachineSnapshot, type InspectionEvent } from 'xstate'
@@ -27,8 +32,11 @@ const P_ADDR = `memory://p/p2p/${P}`
 const Q_ADDR = `memory://q/p2p/${Q}`
 const TICK = 1_000
 const REFRESH = 4_000
+const REPUBLISH = 200_000 // longer than any path of ticks and refreshes; the sweep (TTL/4) comes first
+const TTL = 400_000
 const BASE: DiscoveryOptions = {
   tickInterval: TICK, refreshInterval: REFRESH, lowWatermark: 1, highWatermark: 4, maxLookups: 2,
+  republishInterval: REPUBLISH, providerTtl: TTL, queryTimeout: 600_000,
   knownPeers: [{ peer: Q, addresses: [Q_ADDR] }],
   bootstrapBackoff: { base: 1_000, max: 1_000, jitter: 0 },
 }
@@ -41,6 +49,8 @@ const INPUTS = [
 const connectP: Ev = { type: 'peer.connected', peer: P, direction: 'outbound', address: P_ADDR }
 const message = (body: unknown, branch: string, before?: Ev[]): Sample => ({ type: 'message', peer: P, body, branch, ...(before ? { before } : {}) })
 const findPeer = (peer: unknown, branch: string, before?: Ev[]): Sample => ({ type: 'discovery.findPeer', peer, queryId: 1, branch, ...(before ? { before } : {}) })
+const KEY = new Uint8Array(32).fill(7)
+const findProviders = (key: unknown, branch: string, before?: Ev[]): Sample => ({ type: 'discovery.findProviders', key, queryId: 2, branch, ...(before ? { before } : {}) })
 
 /** Samples while P is not connected (index 0) or connected (index 1). */
 function samplesFor(connected: boolean): Sample[] {
@@ -59,6 +69,12 @@ function samplesFor(connected: boolean): Sample[] {
     { type: 'xstate.after.tickInterval.discovery.active.manager.watching' },
     { type: 'xstate.after.bootstrapBackoff.discovery.active.bootstrap.dialing' },
     { type: 'xstate.after.refreshInterval.discovery.active.refresh.walking' },
+    { type: 'xstate.after.republishInterval.discovery.active.providers.republish.waiting' },
+    { type: 'xstate.after.providerSweep.discovery.active.providers.expiry.waiting' },
+    { type: 'discovery.provide', key: KEY },
+    { type: 'discovery.unprovide', key: KEY },
+    { type: 'xstate.done.actor.announce' },
+    findProviders(new Uint8Array(3), 'isInvalidProviderQuery'),
   ]
   if (!connected) {
     return [
@@ -66,6 +82,7 @@ function samplesFor(connected: boolean): Sample[] {
       connectP,
       message({ t: 'find', id: 1, target: new Uint8Array(32) }, 'isFromUnconnectedPeer'),
       findPeer(Q, 'hasNoRoutes'),
+      findProviders(KEY, 'hasNoRoutes'),
       // The bootstrap address has no peer id (harmless); Q, known, was dialed to fill (backoff).
       { type: 'dial.failed', address: 'memory://boot', reason: 'x', branch: 'isHarmlessDialFailure' },
       { type: 'dial.failed', address: Q_ADDR, peer: Q, reason: 'x', branch: 'backOffPeer' },
@@ -81,6 +98,11 @@ function samplesFor(connected: boolean): Sample[] {
     findPeer(P, 'isSelfOrConnected'),
     findPeer(Q, 'isAtLookupLimit', [{ type: 'discovery.findPeer', peer: Q, queryId: 8 }]),
     findPeer(Q, 'startFindLookup'),
+    message({ t: 'provide', key: KEY, addrs: [P_ADDR] }, 'isProvide'),
+    message({ t: 'provided', key: KEY, code: 'key-full' }, 'isProvideRefusal'),
+    message({ t: 'getp', id: 3, key: KEY }, 'isGetProviders'),
+    findProviders(KEY, 'isAtLookupLimit', [{ type: 'discovery.findPeer', peer: Q, queryId: 8 }]),
+    findProviders(KEY, 'startProvidersLookup'),
   ]
 }
 
@@ -95,13 +117,29 @@ function samples(snapshot: AnyMachineSnapshot): Sample[] {
   return samplesFor(connectedIn(snapshot)).filter((e) => handled(e.type))
 }
 
-const serialize = (snapshot: AnyMachineSnapshot): string => JSON.stringify({ value: snapshot.value, connected: connectedIn(snapshot) })
+/** Provided, due, announcing (0/1 each), from the model's counters or the real context. */
+function providingIn(snapshot: AnyMachineSnapshot): number[] {
+  const c = snapshot.context as { modelProvided?: number; modelDue?: number; modelAnnouncing?: number; provided: Map<string, { due: boolean }>; announcing?: string }
+  if ((snapshot as { machine?: unknown }).machine === model) return [c.modelProvided ?? 0, c.modelDue ?? 0, c.modelAnnouncing ?? 0]
+  return [c.provided.size, [...c.provided.values()].some((p) => p.due) ? 1 : 0, c.announcing === undefined ? 0 : 1]
+}
+
+const serialize = (snapshot: AnyMachineSnapshot): string =>
+  JSON.stringify({ value: snapshot.value, connected: connectedIn(snapshot), providing: providingIn(snapshot) })
+type ModelContext = { modelConnected?: number; modelProvided?: number; modelDue?: number; modelAnnouncing?: number }
 
 const branch = (name: string) => ({ event }: { event: Sample }) => event.branch === name
 const model = withoutActions(discoveryMachine).provide({
   actions: {
     trackConnection: assign({ modelConnected: 1 } as never),
-    untrackConnection: assign({ modelConnected: 0 } as never),
+    // P is the announce lookup's only peer: losing it ends that lookup at once
+    untrackConnection: assign({ modelConnected: 0, modelAnnouncing: 0 } as never),
+    provideKey: assign(({ context }: { context: ModelContext }) => (context.modelProvided === 1 ? {} : { modelProvided: 1, modelDue: 1 })) as never,
+    unprovideKey: assign({ modelProvided: 0, modelDue: 0 } as never),
+    markAllDue: assign(({ context }: { context: ModelContext }) => ({ modelDue: context.modelProvided ?? 0 })) as never,
+    startAnnounce: assign({ modelDue: 0, modelAnnouncing: 1 } as never),
+    cancelLookups: assign({ modelAnnouncing: 0 } as never),
+    finishLookup: assign(({ event }: { event: Ev }) => (event.type === 'xstate.done.actor.announce' ? { modelAnnouncing: 0 } : {})) as never,
   } as never,
   guards: {
     hasConnections: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected === 1,
@@ -109,9 +147,12 @@ const model = withoutActions(discoveryMachine).provide({
     isOnline: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected === 1,
     isNewConnection: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected !== 1,
     isTrackedConnection: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected === 1,
+    canAnnounce: ({ context }: { context: ModelContext }) => context.modelDue === 1 && context.modelConnected === 1 && context.modelAnnouncing !== 1,
+    isAnnounceDone: ({ context }: { context: ModelContext }) => context.modelAnnouncing !== 1,
     ...Object.fromEntries([
       'isUnknownDial', 'isHarmlessDialFailure', 'isFromUnconnectedPeer', 'isFirstHello', 'isFind', 'isAwaitedAnswer',
       'isInvalidPeerId', 'isSelfOrConnected', 'isAtLookupLimit', 'hasNoRoutes',
+      'isProvide', 'isProvideRefusal', 'isGetProviders', 'isInvalidProviderQuery',
     ].map((name) => [name, branch(name)])),
   } as never,
 })
@@ -129,9 +170,13 @@ function start(inspect: (event: InspectionEvent) => void, input: unknown) {
   }
   return {
     send(event: Ev): void {
+      if (event.type === 'xstate.done.actor.announce') {
+        const id = (actor.getSnapshot().context as { announcing?: string }).announcing ?? 'none'
+        return actor.send({ type: `xstate.done.actor.${id}`, output: { lookupId: id, rounds: 1, queried: 1, closest: [] } } as never)
+      }
       if (!event.type.startsWith('xstate.after.')) return actor.send(event as never)
       const delay = event.type.split('.')[2]
-      advance(delay === 'refreshInterval' ? REFRESH * 1.25 : TICK)
+      advance(delay === 'refreshInterval' ? REFRESH * 1.25 : delay === 'republishInterval' ? REPUBLISH : delay === 'providerSweep' ? TTL / 4 : TICK)
     },
     snapshot: () => actor.getSnapshot() as AnyMachineSnapshot,
   }

@@ -10,7 +10,7 @@ import { assign, sendTo, setup, type AnyActorRef, type InspectionEvent } from 'x
 import type { Simulation } from '../../src/testing/simulation.js'
 import type { Swarm } from '../../src/swarm.js'
 import type { XswarmError } from '../../src/errors.js'
-import { connectSim, createSimTestSwarm, eventsOf, simPair, transportOf, useSwarmCleanup } from '../helpers/swarm-test.js'
+import { connectSim, createSimTestSwarm, eventsOf, simOutcome, simPair, transportOf, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
 
@@ -25,14 +25,7 @@ const sink = setup({
   },
 })
 
-/** Run until `promise` settles; its outcome. */
-async function outcome<T>(sim: Simulation, promise: Promise<T>, forMs = 30_000): Promise<{ value?: T; error?: XswarmError }> {
-  let out: { value?: T; error?: XswarmError } | undefined
-  promise.then((value) => { out = { value } }, (error) => { out = { error } })
-  await sim.run({ until: () => out !== undefined, forMs })
-  if (!out) throw new Error('the promise did not settle')
-  return out
-}
+const outcome = simOutcome
 
 const ofType = (s: Swarm, type: string) => eventsOf(s).filter((e) => e.type === type)
 
