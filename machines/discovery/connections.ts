@@ -61,7 +61,8 @@ export function untrackConnection(ctx: DiscoveryContext, peer: string, now: numb
 
 /** Which of our dials a `dial.failed` is about: by peer id, else by address; undefined if none. */
 export function failedDialKey(ctx: DiscoveryContext, address: string, peer: string | undefined): string | undefined {
-  if (peer !== undefined && ctx.dialing.has(peer)) return peer
+  const dial = peer === undefined ? undefined : ctx.dialing.get(peer)
+  if (dial && (!dial.replaced || dial.address === address)) return peer
   for (const [k, d] of ctx.dialing) if (d.address === address) return k
   return undefined
 }

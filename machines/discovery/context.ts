@@ -107,6 +107,8 @@ export interface DialInfo {
   since: number
   /** Why: for a lookup's query, to fill the low watermark, or a bootstrap address. */
   purpose: 'lookup' | 'fill' | 'bootstrap'
+  /** It replaced a dial of the same peer at another address (whose failure is then not about this one). */
+  replaced?: boolean
 }
 
 export interface DiscoveryContext {

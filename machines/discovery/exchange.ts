@@ -94,7 +94,11 @@ export function onAnswer(ctx: DiscoveryContext, peer: string, id: number, peers:
   const contacts: Contact[] = []
   for (const p of peers) {
     const r = learnPeer(ctx, p, out)
-    if (r && r.addresses.length > 0) contacts.push({ peer: r.peer, key: r.key, addresses: r.addresses, proven: ctx.table.byPeer.has(r.peer) })
+    if (!r || r.addresses.length === 0) continue
+    // The addresses as this responder claims them (the store may not have room for them): a
+    // lookup groups the contact by them and may dial the target at them.
+    const claimed = addressesOf(p.id, p.addrs, ctx.options.maxAddresses)
+    contacts.push({ peer: r.peer, key: r.key, addresses: claimed.length > 0 ? claimed : r.addresses, proven: ctx.table.byPeer.has(r.peer) })
   }
   if (!ctx.lookups.has(request.lookupId)) return undefined
   out.push({ kind: 'lookup', id: request.lookupId, event: { type: 'lookup.response', peer, contacts } })

@@ -39,6 +39,10 @@ export interface DiscoveryOptions {
   maxRounds?: number
   /** Time a lookup round waits for its queries (dial included) (ms). Default 10 s. */
   queryTimeout?: number
+  /** Time one query of a lookup may take (dial included) before the next candidate is asked instead (ms). Default 3 s. */
+  contactTimeout?: number
+  /** Disjoint paths of a lookup (S/Kademlia): a peer serves one path, α is shared among them, and each path runs until its own k closest have answered (about d times the queries). Default 1. */
+  disjointPaths?: number
   /** Lookups running at once (findPeer beyond this is answered `too-many-lookups`). Default 4. */
   maxLookups?: number
   /** Records in the peer store. Default 1000. */
@@ -85,6 +89,8 @@ export interface ResolvedDiscoveryOptions {
   alpha: number
   maxRounds: number
   queryTimeout: number
+  contactTimeout: number
+  disjointPaths: number
   maxLookups: number
   maxPeers: number
   exchangeSize: number
@@ -114,6 +120,8 @@ export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
   alpha: 3,
   maxRounds: 20,
   queryTimeout: 10_000,
+  contactTimeout: 3_000,
+  disjointPaths: 1,
   maxLookups: 4,
   maxPeers: 1_000,
   exchangeSize: 16,
@@ -175,6 +183,8 @@ export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscover
     alpha: int('alpha', o.alpha, 1, 20),
     maxRounds: int('maxRounds', o.maxRounds, 1, 256),
     queryTimeout: int('queryTimeout', o.queryTimeout, 10, 600_000),
+    contactTimeout: int('contactTimeout', o.contactTimeout, 10, 600_000),
+    disjointPaths: int('disjointPaths', o.disjointPaths, 1, 20),
     maxLookups: int('maxLookups', o.maxLookups, 1, 64),
     maxPeers: int('maxPeers', o.maxPeers, 1, 100_000),
     exchangeSize: int('exchangeSize', o.exchangeSize, 0, 32),

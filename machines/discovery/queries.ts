@@ -9,12 +9,12 @@
  * lookup's entries when it ends. Request ids are a 32-bit counter (never 0).
  * @module
  */
-import { toPeer } from '../lib/protocol.js'
+import { splitAddress, toPeer } from '../lib/protocol.js'
 import { nextU32 } from '../lib/rng.js'
 import { closest, peerKey, type Key } from './kbucket.js'
 import type { LookupOutput, LookupQuery } from './lookup.machine.js'
 import { DISCOVERY_ID, type DiscoveryContext, type LookupInfo, type Out } from './context.js'
-import { dialKnown } from './peers.js'
+import { dialKnown, startDial } from './peers.js'
 import { finishAnnounce, finishProvidersLookup } from './providers.js'
 
 /**
@@ -28,8 +28,8 @@ export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[],
   if (seeds.length === 0) return 'no-peers'
   const id = `lookup:${ctx.nextLookupId++}`
   ctx.lookups.set(id, info)
-  const { alpha, k, maxRounds, queryTimeout, diversity } = ctx.options
-  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, diversity, ...(deadline === undefined ? {} : { deadline }) } })
+  const { alpha, k, maxRounds, queryTimeout, contactTimeout, disjointPaths: paths, diversity } = ctx.options
+  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, contactTimeout, paths, diversity, ...(deadline === undefined ? {} : { deadline }) } })
   return id
 }
 
@@ -55,7 +55,11 @@ function fail(lookupId: string, peer: string, out: Out[]): void {
   out.push({ kind: 'lookup', id: lookupId, event: { type: 'lookup.failed', peer } })
 }
 
-/** A lookup asks to query `peers`: now if connected, after a dial if we can dial, else failed. */
+/**
+ * A lookup asks to query `peers`: now if connected, after a dial if we can dial, else failed. A
+ * peer with an address in `event.dial` (the target of a findPeer, at an address someone claimed
+ * for it) is dialed there whatever its backoff: the lookup bounds those attempts.
+ */
 export function onLookupQuery(ctx: DiscoveryContext, event: LookupQuery, now: number, out: Out[]): void {
   if (!ctx.lookups.has(event.lookupId)) return
   for (const peer of event.peers) {
@@ -64,13 +68,29 @@ export function onLookupQuery(ctx: DiscoveryContext, event: LookupQuery, now: nu
       continue
     }
     const record = ctx.store.records.get(peer)
-    const reachable = record !== undefined && !ctx.connected.has(peer)
-      && (ctx.dialing.has(peer) || dialKnown(ctx, record, now, 'lookup', out))
+    const claimed = event.dial?.[peer]
+    const reachable = !ctx.connected.has(peer) && peer !== ctx.peerId && (claimed !== undefined
+      ? dialClaimed(ctx, peer, claimed, now, out)
+      : ctx.dialing.has(peer) || (record !== undefined && dialKnown(ctx, record, now, 'lookup', out)))
     if (!reachable) { fail(event.lookupId, peer, out); continue }
     const waiting = ctx.awaiting.get(peer)
     if (!waiting) ctx.awaiting.set(peer, [event.lookupId])
     else if (!waiting.includes(event.lookupId)) waiting.push(event.lookupId)
   }
+}
+
+/**
+ * Dial `peer` at an address claimed for it (one that names it), if a dial slot is free. A dial
+ * of the peer at another address still in flight (a black hole that never answers) is left
+ * to fail on its own: this one replaces it as the peer's dial.
+ */
+function dialClaimed(ctx: DiscoveryContext, peer: string, address: string, now: number, out: Out[]): boolean {
+  const current = ctx.dialing.get(peer)
+  if (current?.address === address) return true
+  if (splitAddress(address)?.peer !== peer || (!current && ctx.dialing.size >= ctx.options.maxDials)) return false
+  startDial(ctx, peer, address, now, 'lookup', out)
+  if (current) ctx.dialing.get(peer)!.replaced = true
+  return true
 }
 
 /** `peer` is connected now: send the queries that waited for it. */
@@ -118,13 +138,23 @@ export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOu
   if (info.kind !== 'find' || info.targetPeer === undefined || info.queryId === undefined) return
   const rounds = output?.rounds ?? 0
   const found = output?.found
-  const addresses = found && found.addresses.length > 0 ? found.addresses : ctx.store.records.get(info.targetPeer)?.addresses ?? []
+  const addresses = found ? provenAddresses(ctx, info.targetPeer) : []
   if (found && addresses.length > 0) {
     out.push({ kind: 'emit', event: { type: 'discovery.peer.found', queryId: info.queryId, peer: info.targetPeer, addresses: addresses.slice(), rounds } })
   } else {
     const reason = output === undefined ? 'lookup-failed' : output.cancelled ? 'cancelled' : 'not-found'
     out.push({ kind: 'emit', event: { type: 'discovery.peer.notFound', queryId: info.queryId, peer: info.targetPeer, rounds, reason } })
   }
+}
+
+/**
+ * The addresses to report for `peer`: the one a connection we dialed runs over (proved by the
+ * handshake), else those in the store (claims; a peer that dialed us has no proved address).
+ */
+function provenAddresses(ctx: DiscoveryContext, peer: string): string[] {
+  const connection = ctx.connected.get(peer)?.address
+  if (connection !== undefined && splitAddress(connection)?.peer === peer) return [connection]
+  return ctx.store.records.get(peer)?.addresses.slice() ?? []
 }
 
 /** The query id and peer name a `discovery.findPeer` answer echoes (whatever the caller sent). */
@@ -141,7 +171,7 @@ export function refuseFindPeer(event: { peer: unknown; queryId: unknown }, reaso
 
 /** `discovery.findPeer` of ourselves or of a connected peer: found at once (rounds 0). */
 export function answerFindPeerAtOnce(ctx: DiscoveryContext, peer: string, queryId: unknown, out: Out[]): void {
-  const addresses = peer === ctx.peerId ? ctx.addresses : ctx.store.records.get(peer)?.addresses ?? []
+  const addresses = peer === ctx.peerId ? ctx.addresses : provenAddresses(ctx, peer)
   const { queryId: qid } = findPeerEcho({ peer, queryId })
   out.push({ kind: 'emit', event: { type: 'discovery.peer.found', queryId: qid, peer, addresses: addresses.slice(), rounds: 0 } })
 }

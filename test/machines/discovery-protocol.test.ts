@@ -83,7 +83,12 @@ describe('FIND_NODE', () => {
     expect(probe.events('discovery.peer.found')).toEqual([])
     probe.send({ type: 'message', peer: ids[0], body: { t: 'found', id: find.id, peers: [{ id: ids[9], addrs: [addr(ids[9])] }] } } as never)
     probe.advance(10)
-    expect(probe.events('discovery.peer.found')).toEqual([{ type: 'discovery.peer.found', queryId: 'c', peer: ids[9], addresses: [addr(ids[9])], rounds: 1 }])
+    expect(probe.events('discovery.peer.found')).toEqual([]) // named is not found: ids[9] itself must answer
+    expect(probe.dials()).toContain(addr(ids[9]))
+    probe.connect(ids[9], 'outbound', addr(ids[9]))
+    const ask = probe.frames(ids[9]).find((f) => f.body.t === 'find' && f.body.id > find.id)!.body
+    probe.send({ type: 'message', peer: ids[9], body: { t: 'found', id: ask.id, peers: [] } } as never)
+    expect(probe.events('discovery.peer.found')).toEqual([{ type: 'discovery.peer.found', queryId: 'c', peer: ids[9], addresses: [addr(ids[9])], rounds: 2 }])
     const running = [...probe.context.lookups.entries()]
     expect(running.map(([, l]) => l.kind)).toEqual(['self']) // the join lookup is still waiting
     expect(Object.keys(probe.actor.getSnapshot().children)).toEqual(running.map(([id]) => id)) // finished ones are removed

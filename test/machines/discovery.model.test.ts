@@ -36,7 +36,7 @@ const REPUBLISH = 200_000 // longer than any path of ticks and refreshes; the sw
 const TTL = 400_000
 const BASE: DiscoveryOptions = {
   tickInterval: TICK, refreshInterval: REFRESH, lowWatermark: 1, highWatermark: 4, maxLookups: 2,
-  republishInterval: REPUBLISH, providerTtl: TTL, queryTimeout: 600_000,
+  republishInterval: REPUBLISH, providerTtl: TTL, queryTimeout: 600_000, contactTimeout: 600_000,
   knownPeers: [{ peer: Q, addresses: [Q_ADDR] }],
   bootstrapBackoff: { base: 1_000, max: 1_000, jitter: 0 },
 }

@@ -18,6 +18,7 @@ import { lookupMachine, type LookupOutput, type LookupQuery } from '../../machin
 import { parseMessage } from '../../machines/discovery/messages.js'
 import { createRng } from '../../machines/lib/rng.js'
 import { DiscoveryProbe, simPeerId } from '../../src/discovery/probe.js'
+import { lookupParent } from '../helpers/lookup-parent.js'
 
 const key = (label: string): Key => sha256(new TextEncoder().encode(label))
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 })
@@ -149,11 +150,7 @@ function fakeNetwork(n: number) {
 
 function runLookup(net: ReturnType<typeof fakeNetwork>, from: number, target: Key, targetPeer?: string, silent = new Set<string>()) {
   const clock = new SimulatedClock()
-  const queries: LookupQuery[] = []
-  const parent = createActor(fromTransition((s: null, e: { type: string }) => {
-    if (e.type === 'lookup.query') queries.push(e as LookupQuery)
-    return s
-  }, null), { clock }).start()
+  const { parent, queries } = lookupParent(clock)
   const seeds = closest(net.tables.get(net.ids[from])!, target, 20).map((e) => ({ peer: e.peer, key: e.key }))
   const lookup = createActor(lookupMachine, {
     parent, input: { lookupId: 'l', target, targetPeer, seeds, alpha: 3, k: 20, maxRounds: 40, queryTimeout: 1_000 },
