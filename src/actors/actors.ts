@@ -15,7 +15,7 @@
  * a sender to a target), so per-pair order and the sender's address travel with it.
  * @module
  */
-import type { Actor, ActorSystem, AnyActorLogic, AnyActorRef, EventObject } from 'xstate'
+import type { Actor, ActorSystem, AnyActorLogic, AnyActorRef, AnyEventObject, EventObject } from 'xstate'
 
 type AnyActorSystem = ActorSystem<any>
 import { actorAddress, nodeAddress, parseActorAddress, USER_NAME } from '../../machines/actors/address.js'
@@ -201,12 +201,16 @@ export class Actors {
   }
 
   /** Send with an explicit delivery guarantee (`ref.send` is at most once). */
-  send(target: ActorTarget, event: EventObject, options: SendOptions = {}): void {
+  send<TEvent extends EventObject>(target: ActorTarget, event: TEvent, options: SendOptions = {}): void {
     this.#send(undefined, this.#addressOf(target), checkEvent(event), checkDelivery(options.delivery))
   }
 
-  /** Send `event` with a one-shot `replyTo` and wait for the reply (default timeout 10 s). */
-  ask(target: ActorTarget, event: EventObject, options: AskOptions = {}): Promise<EventObject> {
+  /**
+   * Send `event` with a one-shot `replyTo` and wait for the reply (default timeout 10 s). The
+   * reply's type is the caller's to state (`ask<{ type: 'count'; n: number }>(...)`): it is
+   * whatever the remote actor sent, not checked against it.
+   */
+  ask<TReply extends EventObject = AnyEventObject, TEvent extends EventObject = EventObject>(target: ActorTarget, event: TEvent, options: AskOptions = {}): Promise<TReply> {
     const address = this.#addressOf(target)
     checkEvent(event)
     const timeout = options.timeout ?? this.#settings.timeouts.ask
@@ -216,7 +220,7 @@ export class Actors {
     const wire = toWire(event, this.#refAddress)
     ;(wire.event as Record<string, unknown>).replyTo = actorAddress(this.#node, `~a${askId}`)
     wire.refs.push(['replyTo'])
-    const promise = new Promise<EventObject>((resolve, reject) => this.#asks.set(askId, { resolve, reject, address }))
+    const promise = new Promise<TReply>((resolve, reject) => this.#asks.set(askId, { resolve: resolve as (e: EventObject) => void, reject, address }))
     this.#command({ type: 'actors.ask', askId, to: address, ...wire, trace: this.#traceId(), timeout, expose: this.#takeExposed() })
     return promise
   }

@@ -62,7 +62,7 @@ export class RemoteRef {
   }
 
   /** Send an event to the actor (queued; its outcome, if it fails, is `actor.undelivered`). */
-  send(event: EventObject): void {
+  send<TEvent extends EventObject>(event: TEvent): void {
     if (typeof event !== 'object' || event === null || typeof event.type !== 'string') {
       throw new TypeError('"event" expected an object with a string "type"')
     }

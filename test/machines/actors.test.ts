@@ -12,6 +12,7 @@ import { DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS } from '../../machines/act
 import { encodeMessage, parseActorFrame, type ActorMessage } from '../../machines/actors/wire.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 type Ev = { type: string; [k: string]: unknown }
 const ME = 'M'.repeat(44)
@@ -28,7 +29,7 @@ function start(limits = {}) {
     input: {
       peerId: ME, protocol: ACTORS_ID, seed: new Uint8Array(32), addresses: [nodeOf(ME)],
       options: { limits: { ...DEFAULT_ACTOR_LIMITS, ...limits }, timeouts: DEFAULT_ACTOR_TIMEOUTS, offered: [] },
-      crypto: nobleSuite, sign: () => new Uint8Array(64), publicKey: new Uint8Array(32),
+      crypto: nobleSuite, signer: createSignerIssuer(nobleSuite, new Uint8Array(32)).issue(ACTORS_ID), publicKey: new Uint8Array(32),
     },
   })
   bindRuntime(actor, { sink: () => {}, now: () => clock.now() })
@@ -155,10 +156,10 @@ describe('actors machine', () => {
     m.send({ type: 'call.done', callId: call.callId, value: { results: ['ok'], commands: [reply(1), reply(2)] } })
     const out = m.drain()
     expect(out.filter((e) => e.type === 'effect.send')).toHaveLength(1)
-    expect(m.framesTo(out, B).map((f) => f.k === 'msg' ? (f.event as { n: number }).n : f.k)).toEqual(['ack', 1, 2])
+    expect(m.framesTo(out, B).map((f) => f.k === 'msg' ? (f.event as unknown as { n: number }).n : f.k)).toEqual(['ack', 1, 2])
     // An answer this machine does not know (it was restarted meanwhile): the sends still go out.
     m.send({ type: 'call.done', callId: 999, value: { results: [], commands: [reply(3)] } })
-    expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && (f.event as { n: number }).n)).toEqual([3])
+    expect(m.framesTo(m.drain(), B).map((f) => f.k === 'msg' && (f.event as unknown as { n: number }).n)).toEqual([3])
   })
 
   it('at-least-once while connected: an event unacknowledged for a resend period is sent again, in order, until acknowledged', () => {
@@ -281,7 +282,7 @@ describe('actors machine', () => {
       input: {
         peerId: ME, protocol: ACTORS_ID, seed: new Uint8Array(32), addresses: [],
         options: { limits: DEFAULT_ACTOR_LIMITS, timeouts: DEFAULT_ACTOR_TIMEOUTS, offered: [] },
-        crypto: nobleSuite, sign: () => new Uint8Array(64), publicKey: new Uint8Array(32),
+        crypto: nobleSuite,
       },
     } as never)
     expect(paths.map((p) => p.state.value).sort()).toEqual(['active', 'closed'])

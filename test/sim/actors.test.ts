@@ -90,7 +90,7 @@ describe('actors in simulation', () => {
   it('at-least-once pairs are forgotten when idle, and a later send to the same actor is still delivered once', async () => {
     // The actors protocol actors of both nodes, found through inspection (to read B's pairs).
     const protocols = new Set<AnyActorRef>()
-    const inspect = (e: InspectionEvent) => { if (e.actorRef.id === 'protocol:/xswarm/actors/1') protocols.add(e.actorRef) }
+    const inspect = (e: InspectionEvent) => { const ref = e.actorRef as AnyActorRef; if (ref.id === 'protocol:/xswarm/actors/1') protocols.add(ref) }
     const { sim, a, b } = await simPair(41, { inspect })
     const pairsOfB = () => [...protocols].map((p) => p.getSnapshot().context).find((c) => c.peerId === b.peerId).pairs as Map<string, unknown>
     const hosted = a.actors.spawn(sink, { name: 'sink', accept: 'any' })

@@ -152,7 +152,7 @@ describe('protocol actors are supervised too', () => {
     }
     expect(seen.filter((p) => p === b.peerId).length).toBe(4)
     a.command('/test/boom/1', { type: 'boom.now' })
-    await drive([a, b], () => typesOf(a, 'swarm.error').some((e) => e.final === true), { what: 'the final failure' })
+    await drive([a, b], () => typesOf(a, 'swarm.error').some((e) => (e as { final?: boolean }).final === true), { what: 'the final failure' })
     expect(() => a.command('/test/boom/1', { type: 'boom.now' })).toThrow(expect.objectContaining({ code: 'protocol-failed' }))
     // The actor layer still works on that node.
     a.actors.spawn(counter, { name: 'c', accept: 'any' })
