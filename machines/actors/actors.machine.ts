@@ -27,7 +27,7 @@ import {
   type ActorsUserEvent, type Out,
 } from './context.js'
 import { onDelivered, receiveMsg } from './inbound.js'
-import { onAck, onAsk, onAsksDue, onResendDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink } from './outbound.js'
+import { onAck, onAsk, onAsksDue, onResendDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink, releaseLink } from './outbound.js'
 import { onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onReprovide, onRestartDue, onRestarted } from './supervision.js'
@@ -143,6 +143,7 @@ export const actorsMachine = setup({
       ctx.connected.delete(e.peer)
       onLinkLost(ctx, e.peer, out)
       onWatchedPeerGone(ctx, e.peer, e.reason, out)
+      releaseLink(ctx, e.peer)
     }),
     dialFailed: run((ctx, e, _now, out) => {
       if (e.type === 'dial.failed' && e.peer !== undefined) onDialFailed(ctx, e.peer, e.reason, out)

@@ -107,6 +107,7 @@ export interface ActorsContext extends ActorSettings {
   askTimerAt: number | undefined
   /** Peers whose resend timer is armed (unacknowledged at-least-once events; outbound.ts). */
   resending: Set<string>
+  /** Per peer, while something needs it (`releaseLink` in outbound.ts forgets it): bounded by the peers connected, dialed, in a watch grace period or owed acknowledgements. */
   links: Map<string, PeerLink>
   pairs: Map<string, OutPair>
   /** Pairs made so far (each gets a pair epoch of its own). */

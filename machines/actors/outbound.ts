@@ -117,7 +117,10 @@ function grant(ctx: ActorsContext, names: readonly string[], peer: string): void
 export function transmit(ctx: ActorsContext, peer: string, node: string, msg: ActorMessage, out: Out[]): void {
   if (ctx.connected.has(peer)) return frame(ctx, peer, msg, out)
   const link = linkOf(ctx, peer, node)
-  if (!dialable(link.node)) return failSent(ctx, peer, msg, ActorCodes.unreachable, out)
+  if (!dialable(link.node)) {
+    failSent(ctx, peer, msg, ActorCodes.unreachable, out)
+    return releaseLink(ctx, peer)
+  }
   if (link.waiting.length >= ctx.limits.maxQueuedPerPeer) return failSent(ctx, peer, msg, ActorCodes.overloaded, out)
   link.waiting.push(msg)
   ensureDial(ctx, peer, out)
@@ -137,7 +140,10 @@ export function ensureDial(ctx: ActorsContext, peer: string, out: Out[]): void {
 function sendReliably(ctx: ActorsContext, peer: string, node: string, msg: ActorMessage, out: Out[]): void {
   if (msg.k !== 'msg') return
   const link = linkOf(ctx, peer, node)
-  if (!ctx.connected.has(peer) && !dialable(link.node)) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.unreachable)
+  if (!ctx.connected.has(peer) && !dialable(link.node)) {
+    releaseLink(ctx, peer)
+    return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.unreachable)
+  }
   const pair = openPair(ctx, msg.from, peer, node, msg.to, out)
   if (!pair || pair.unacked.size >= ctx.limits.maxUnacked) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.overloaded)
   const reliable: ActorMessage = { ...msg, seq: ++pair.seq, epoch: pair.epoch }
@@ -224,7 +230,7 @@ export function failSent(ctx: ActorsContext, peer: string, msg: ActorMessage, co
     if (ctx.asks.get(askId)?.peer === peer) answer(ctx, askId, out, { code })
     return
   }
-  const node = peer === ctx.peerId ? ctx.node : linkOf(ctx, peer).node
+  const node = peer === ctx.peerId ? ctx.node : ctx.links.get(peer)?.node ?? `/p2p/${peer}`
   undelivered(out, actorAddress(node, msg.to), msg.from, code)
 }
 
@@ -240,6 +246,7 @@ export function onDialFailed(ctx: ActorsContext, peer: string, reason: string, o
   if (reason === 'already-connected') return
   for (const msg of link.waiting.splice(0)) failSent(ctx, peer, msg, ActorCodes.unreachable, out)
   scheduleRedial(ctx, peer, out)
+  releaseLink(ctx, peer)
 }
 
 /** The connection to `peer` is gone: asks sent there end `peer-disconnected`; unacknowledged events wait for a redial. */
@@ -258,6 +265,21 @@ function scheduleRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
 }
 
 export function onRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
-  if (ctx.connected.has(peer) || ctx.closing || pairsTo(ctx, peer).length === 0) return
+  if (ctx.connected.has(peer) || ctx.closing || pairsTo(ctx, peer).length === 0) return releaseLink(ctx, peer)
   ensureDial(ctx, peer, out)
+}
+
+/**
+ * Forget a peer's link once nothing needs it: the peer is not connected (a connected peer's
+ * link keeps the address it was dialed by, for reports), nothing waits in it, no dial runs,
+ * no watch on it is in its grace period and no at-least-once event to it waits for an
+ * acknowledgement (the redial backoff). So the links are bounded by the connected peers, the
+ * peers being dialed, those in a watch grace period and those with unacknowledged pairs
+ * (`maxPairs`), however many peers came and went.
+ */
+export function releaseLink(ctx: ActorsContext, peer: string): void {
+  const link = ctx.links.get(peer)
+  if (!link || ctx.connected.has(peer) || link.dialing || link.inGrace || link.waiting.length > 0) return
+  if (!ctx.closing && pairsTo(ctx, peer).length > 0) return
+  ctx.links.delete(peer)
 }

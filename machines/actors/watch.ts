@@ -17,7 +17,7 @@
 import { parseActorAddress } from './address.js'
 import { linkOf, type ActorsCommand, type ActorsContext, type Out, type Watching } from './context.js'
 import { mayReach } from './inbound.js'
-import { ensureDial, frame, transmit } from './outbound.js'
+import { ensureDial, frame, releaseLink, transmit } from './outbound.js'
 import type { ActorMessage } from './wire.js'
 
 /** The watch `watchId` ends (once): its watcher hears `actor.down`. */
@@ -185,4 +185,5 @@ export function onGraceOver(ctx: ActorsContext, peer: string, out: Out[]): void 
   if (!link?.inGrace || ctx.connected.has(peer)) return
   link.inGrace = false
   for (const id of watchesOn(ctx, peer)) endWatch(ctx, id, 'peer-disconnected', out)
+  releaseLink(ctx, peer)
 }
