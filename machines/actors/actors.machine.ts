@@ -27,8 +27,8 @@ import {
   type ActorsUserEvent, type Out,
 } from './context.js'
 import { onDelivered, receiveMsg } from './inbound.js'
-import { onAck, onAsk, onAsksDue, onResendDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink, releaseLink } from './outbound.js'
-import { onSweep } from './pairs.js'
+import { onAck, onAsk, onAsksDue, onDialFailed, onLinkLost, onNack, onRedial, onSend, flushLink, releaseLink } from './outbound.js'
+import { onPairDue, onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onReprovide, onRestartDue, onRestarted } from './supervision.js'
 import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
@@ -116,7 +116,7 @@ function command(ctx: ActorsContext, e: ActorsCommand, now: number, out: Out[]):
 function receive(ctx: ActorsContext, peer: string, m: ActorMessage, out: Out[]): void {
   switch (m.k) {
     case 'msg': return receiveMsg(ctx, peer, m, out)
-    case 'ack': return onAck(ctx, peer, m)
+    case 'ack': return onAck(ctx, peer, m, out)
     case 'nack': return onNack(ctx, peer, m, out)
     case 'spawn': return onSpawnRequest(ctx, peer, m, out)
     case 'spawned': return onSpawnAnswer(ctx, peer, m, out)
@@ -160,7 +160,8 @@ export const actorsMachine = setup({
     restartDue: run((ctx, e, _now, out) => { if (e.type === 'actors.restart') onRestartDue(ctx, e.name, out) }),
     graceOver: run((ctx, e, _now, out) => { if (e.type === 'actors.graceOver') onGraceOver(ctx, e.peer, out) }),
     redial: run((ctx, e, _now, out) => { if (e.type === 'actors.redial') onRedial(ctx, e.peer, out) }),
-    resend: run((ctx, e, _now, out) => { if (e.type === 'actors.resend') onResendDue(ctx, e.peer, out) }),
+    /** A pair's delivery chart timer (pair.machine.ts). */
+    pairDue: run((ctx, e, _now, out) => { if (e.type === 'actors.pairDue') onPairDue(ctx, e.key, e.epoch, e.event, out) }),
     /** Forget at-least-once pairs that stayed idle (pairs.ts). */
     sweepPairs: run((ctx, _e, _now, out) => onSweep(ctx, out)),
     /**
@@ -215,7 +216,7 @@ export const actorsMachine = setup({
         'actors.restart': { actions: 'restartDue' },
         'actors.graceOver': { actions: 'graceOver' },
         'actors.redial': { actions: 'redial' },
-        'actors.resend': { actions: 'resend' },
+        'actors.pairDue': { actions: 'pairDue' },
         'actors.sweep': { actions: 'sweepPairs' },
         'swarm.closing': { target: 'closed', actions: 'close' },
       },

@@ -14,6 +14,7 @@ import { createDrbg, drbgBytes } from '../lib/rng.js'
 import type { ActorAddress } from './address.js'
 import type { ActorMessage, RefPath } from './wire.js'
 import type { ActorSettings } from './options.js'
+import type { PairSnapshot } from './pair.machine.js'
 
 export const ACTORS_ID = '/xswarm/actors/1'
 
@@ -56,7 +57,7 @@ export type PendingCall =
 
 export interface PendingAsk { peer: string; name: string; address: string; /** Input time after which it ends `timeout`. */ deadline: number }
 
-/** What this node sends one (sender actor, receiver actor) pair at least once (its life: pairs.ts). */
+/** What this node sends one (sender actor, receiver actor) pair at least once (its life: pair.machine.ts, pairs.ts). */
 export interface OutPair {
   peer: string
   node: string
@@ -66,10 +67,10 @@ export interface OutPair {
   /** This pair's epoch: receivers key duplicate detection by it (a pair made again starts afresh). */
   epoch: number
   unacked: Map<number, ActorMessage>
-  /** Marked by a sweep with nothing unacknowledged; forgotten by the next one unless used since. */
-  idle: boolean
-  /** The highest sequence number sent when the resend timer last looked (see `onResendDue` in outbound.ts). */
+  /** The highest sequence number sent when the resend timer last looked (its `resendPeriod` in pair.machine.ts). */
   sentAtLastLook: number
+  /** Its delivery chart's state (pair.machine.ts, stepped by pairs.ts). */
+  state: PairSnapshot
 }
 
 /** A remote peer as the sender sees it. */
@@ -105,8 +106,6 @@ export interface ActorsContext extends ActorSettings {
   asks: Map<number, PendingAsk>
   /** When the one ask timer is due (`undefined`: not armed); see `onAsksDue` in outbound.ts. */
   askTimerAt: number | undefined
-  /** Peers whose resend timer is armed (unacknowledged at-least-once events; outbound.ts). */
-  resending: Set<string>
   /** Per peer, while something needs it (`releaseLink` in outbound.ts forgets it): bounded by the peers connected, dialed, in a watch grace period or owed acknowledgements. */
   links: Map<string, PeerLink>
   pairs: Map<string, OutPair>
@@ -152,8 +151,8 @@ export type ActorsTimerEvent =
   | { type: 'actors.askTimeout'; at: number }
   | { type: 'actors.graceOver'; peer: string }
   | { type: 'actors.redial'; peer: string }
-  /** Unacknowledged at-least-once events to a connected peer are sent again (outbound.ts). */
-  | { type: 'actors.resend'; peer: string }
+  /** A pair's chart timer (its `after`, pair.machine.ts) is due: `event` is the chart's own. */
+  | { type: 'actors.pairDue'; key: string; epoch: number; event: string }
   | { type: 'actors.restart'; name: string }
   | { type: 'actors.sweep' }
 
@@ -229,7 +228,6 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     callSeq: 0,
     asks: new Map(),
     askTimerAt: undefined,
-    resending: new Set(),
     links: new Map(),
     pairs: new Map(),
     pairsMade: 0,

@@ -4,7 +4,8 @@
  * backoff across reconnects), asks (one-shot reply slot `~a<n>`, one timer for all of them due at the earliest deadline, every failure typed).
  *
  * Data, not chart (see context.ts): per peer a `PeerLink`, per (sender, receiver) pair an
- * `OutPair`, per ask a `PendingAsk`. Order: everything to one peer goes through one connection
+ * `OutPair` (whose delivery states are a chart of their own, pair.machine.ts: this module tells
+ * it the facts, `pairs.ts` steps it), per ask a `PendingAsk`. Order: everything to one peer goes through one connection
  * in the order it was sent; while the peer is dialed, at-most-once events wait in the link and
  * at-least-once ones in their pair, and on connect the link is flushed first, then every
  * unacknowledged pair in sequence order.
@@ -12,9 +13,9 @@
  */
 import { dialRequest, splitAddress } from '../lib/protocol.js'
 import { actorAddress, parseActorAddress, type ActorAddress } from './address.js'
-import { linkOf, type ActorsCommand, type ActorsContext, type OutPair, type Out, type SendCommand } from './context.js'
+import { linkOf, type ActorsCommand, type ActorsContext, type Out, type SendCommand } from './context.js'
 import { receiveMsg } from './inbound.js'
-import { afterNack, openPair, pairKey } from './pairs.js'
+import { openPair, pairKey, stepPair } from './pairs.js'
 import { failSpawns } from './spawn.js'
 import { endWatch } from './watch.js'
 import { encodeMessage, ActorCodes, type ActorMessage } from './wire.js'
@@ -148,38 +149,16 @@ function sendReliably(ctx: ActorsContext, peer: string, node: string, msg: Actor
   if (!pair || pair.unacked.size >= ctx.limits.maxUnacked) return undelivered(out, actorAddress(node, msg.to), msg.from, ActorCodes.overloaded)
   const reliable: ActorMessage = { ...msg, seq: ++pair.seq, epoch: pair.epoch }
   pair.unacked.set(reliable.seq, reliable)
-  if (!ctx.connected.has(peer)) return ensureDial(ctx, peer, out)
-  frame(ctx, peer, reliable, out)
-  armResend(ctx, peer, out)
+  const connected = ctx.connected.has(peer)
+  if (connected) frame(ctx, peer, reliable, out)
+  else ensureDial(ctx, peer, out)
+  if (pair.unacked.size === 1) stepPair(ctx, pairKey(msg.from, peer, msg.to), pair, { type: 'pair.pending', connected }, out)
 }
 
-/**
- * While a peer stays connected, an unacknowledged event is sent again after `redialMin` (and
- * then every `redialMin`): a frame can be lost without a disconnect being seen (written to a
- * duplicate connection that loses the race and is closed). The receiver drops what it has.
- */
-function armResend(ctx: ActorsContext, peer: string, out: Out[]): void {
-  if (ctx.resending.has(peer)) return
-  ctx.resending.add(peer)
-  out.push({ kind: 'later', event: { type: 'actors.resend', peer }, delay: ctx.timeouts.redialMin, id: `resend:${peer}` })
-}
-
-/** The resend timer: what was sent before its last look and is still unacknowledged goes again, in order. */
-export function onResendDue(ctx: ActorsContext, peer: string, out: Out[]): void {
-  ctx.resending.delete(peer)
-  const pairs = pairsTo(ctx, peer)
-  if (!ctx.connected.has(peer) || pairs.length === 0) return
-  for (const pair of pairs) {
-    for (const msg of pair.unacked.values()) if (msg.k === 'msg' && msg.seq <= pair.sentAtLastLook) frame(ctx, peer, msg, out)
-    pair.sentAtLastLook = pair.seq
-  }
-  armResend(ctx, peer, out)
-}
-
-function pairsTo(ctx: ActorsContext, peer: string): OutPair[] {
-  const found: OutPair[] = []
-  for (const pair of ctx.pairs.values()) if (pair.peer === peer && pair.unacked.size > 0) found.push(pair)
-  return found
+/** Whether some at-least-once event to `peer` waits for an acknowledgement. */
+function owesAcks(ctx: ActorsContext, peer: string): boolean {
+  for (const pair of ctx.pairs.values()) if (pair.peer === peer && pair.unacked.size > 0) return true
+  return false
 }
 
 /** A peer connected: what waited goes out, then every unacknowledged event again, in order. */
@@ -192,30 +171,29 @@ export function flushLink(ctx: ActorsContext, peer: string, out: Out[]): void {
     const waiting = link.waiting.splice(0)
     for (const msg of waiting) frame(ctx, peer, msg, out)
   }
-  const pairs = pairsTo(ctx, peer)
-  for (const pair of pairs) {
-    for (const msg of pair.unacked.values()) frame(ctx, peer, msg, out)
-    pair.sentAtLastLook = pair.seq
-  }
-  if (pairs.length > 0) armResend(ctx, peer, out)
+  for (const [key, pair] of ctx.pairs) if (pair.peer === peer && pair.unacked.size > 0) stepPair(ctx, key, pair, { type: 'peer.connected' }, out)
 }
 
 /** `to` handled everything from `from` through `seq`. */
-export function onAck(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'ack' }>): void {
-  const pair = ctx.pairs.get(pairKey(m.from, peer, m.to))
-  if (!pair || m.epoch !== pair.epoch) return
+export function onAck(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'ack' }>, out: Out[]): void {
+  const key = pairKey(m.from, peer, m.to)
+  const pair = ctx.pairs.get(key)
+  if (!pair || m.epoch !== pair.epoch || pair.unacked.size === 0) return
   for (const seq of pair.unacked.keys()) {
     if (seq > m.seq) break
     pair.unacked.delete(seq)
   }
+  if (pair.unacked.size === 0) stepPair(ctx, key, pair, { type: 'pair.settled' }, out)
 }
 
 /** The peer refused an event this node sent. */
 export function onNack(ctx: ActorsContext, peer: string, m: Extract<ActorMessage, { k: 'nack' }>, out: Out[]): void {
   if (m.seq > 0) {
     const key = pairKey(m.from, peer, m.to)
-    ctx.pairs.get(key)?.unacked.delete(m.seq)
-    afterNack(ctx, key, m.code)
+    const pair = ctx.pairs.get(key)
+    pair?.unacked.delete(m.seq)
+    // A refusal that leaves nothing unacknowledged: its chart decides whether the pair is over.
+    if (pair && pair.unacked.size === 0) stepPair(ctx, key, pair, { type: 'pair.refused', code: m.code }, out)
   }
   failSent(ctx, peer, { k: 'msg', to: m.to, from: m.from, event: { type: '' }, refs: [], trace: m.trace, seq: m.seq, epoch: 0 }, m.code, out)
 }
@@ -252,20 +230,21 @@ export function onDialFailed(ctx: ActorsContext, peer: string, reason: string, o
 /** The connection to `peer` is gone: asks sent there end `peer-disconnected`; unacknowledged events wait for a redial. */
 export function onLinkLost(ctx: ActorsContext, peer: string, out: Out[]): void {
   for (const [askId, ask] of ctx.asks) if (ask.peer === peer) answer(ctx, askId, out, { code: ActorCodes.peerDisconnected })
+  for (const [key, pair] of ctx.pairs) if (pair.peer === peer && pair.unacked.size > 0) stepPair(ctx, key, pair, { type: 'peer.lost' }, out)
   failSpawns(ctx, peer, ActorCodes.peerDisconnected, out)
   if (!ctx.closing) scheduleRedial(ctx, peer, out)
 }
 
 function scheduleRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
   const link = ctx.links.get(peer)
-  if (!link || pairsTo(ctx, peer).length === 0) return
+  if (!link || !owesAcks(ctx, peer)) return
   out.push({ kind: 'cancel', id: `redial:${peer}` })
   out.push({ kind: 'later', event: { type: 'actors.redial', peer }, delay: link.redialDelay, id: `redial:${peer}` })
   link.redialDelay = Math.min(link.redialDelay * 2, ctx.timeouts.redialMax)
 }
 
 export function onRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
-  if (ctx.connected.has(peer) || ctx.closing || pairsTo(ctx, peer).length === 0) return releaseLink(ctx, peer)
+  if (ctx.connected.has(peer) || ctx.closing || !owesAcks(ctx, peer)) return releaseLink(ctx, peer)
   ensureDial(ctx, peer, out)
 }
 
@@ -280,6 +259,6 @@ export function onRedial(ctx: ActorsContext, peer: string, out: Out[]): void {
 export function releaseLink(ctx: ActorsContext, peer: string): void {
   const link = ctx.links.get(peer)
   if (!link || ctx.connected.has(peer) || link.dialing || link.inGrace || link.waiting.length > 0) return
-  if (!ctx.closing && pairsTo(ctx, peer).length > 0) return
+  if (!ctx.closing && owesAcks(ctx, peer)) return
   ctx.links.delete(peer)
 }

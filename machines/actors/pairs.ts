@@ -1,22 +1,27 @@
 /**
- * The life of the sender's at-least-once state per (sender actor, receiver actor) pair: made on
- * the first at-least-once send, forgotten when nothing of it waits for an acknowledgement and
- * either its receiver is gone (the receiving node answered `no-such-actor` or `actor-stopped`)
- * or it stayed idle through a sweep. At most `maxPairs` pairs: a new one takes an idle pair's
- * place, and when every pair has unacknowledged events the send fails `overloaded`.
+ * The sender's at-least-once state per (sender actor, receiver actor) pair: its data (sequence
+ * numbers, unacknowledged envelopes) and the stepping of its chart (pair.machine.ts: idle,
+ * unacked in flight or waiting for the peer, forgotten). A pair is made on the first
+ * at-least-once send and forgotten when its chart reaches `forgotten`: nothing of it waits for
+ * an acknowledgement and either its receiver is gone (the receiving node answered
+ * `no-such-actor` or `actor-stopped`) or it stayed idle through two sweeps (one sweep every
+ * `timeouts.pairIdle` while any pair exists: an idle pair is forgotten between one and two
+ * periods after its last ack). At most `maxPairs` pairs: a new one takes an idle pair's place,
+ * and when every pair has unacknowledged events the send fails `overloaded`.
  *
  * A pair made again starts a new sequence under a new pair epoch (the per-start epoch plus a
  * counter), so the receiver, which keys its duplicate detection by epoch, takes it as a new
  * pair instead of as duplicates of the forgotten one's numbers.
  *
- * Data, not chart (see context.ts): the sweep is one named delayed self-event (`sweep`, every
- * `timeouts.pairIdle` while any pair exists) and a second-chance mark per pair: a sweep marks
- * every pair with nothing unacknowledged, the next one forgets it unless it was used since.
- * So an idle pair is forgotten between one and two `pairIdle` periods after its last ack.
+ * Chart and data: no actor per pair. `stepPair` runs XState's pure transition on the pair's
+ * snapshot (kept in the pair) and performs what it returns: the chart's named actions, and its
+ * `after` delays as delayed `actors.pairDue` events of the actors protocol, one timer id per pair.
  * @module
  */
+import { createActor, type AnyActorScope } from 'xstate'
 import type { ActorsContext, OutPair, Out } from './context.js'
-import { ActorCodes } from './wire.js'
+import { frame } from './outbound.js'
+import { pairMachine, type PairEvent } from './pair.machine.js'
 
 export const pairKey = (from: string, peer: string, to: string) => `${from}\0${peer}\0${to}`
 
@@ -25,29 +30,53 @@ export function openPair(ctx: ActorsContext, from: string, peer: string, node: s
   const key = pairKey(from, peer, to)
   let pair = ctx.pairs.get(key)
   if (!pair) {
-    if (ctx.pairs.size >= ctx.limits.maxPairs && !forgetOneIdle(ctx)) return undefined
+    if (ctx.pairs.size >= ctx.limits.maxPairs && !evictOneIdle(ctx, out)) return undefined
     const epoch = ((ctx.epoch + ctx.pairsMade++) >>> 0) || 1
-    ctx.pairs.set(key, (pair = { peer, node, to, from, seq: 0, epoch, unacked: new Map(), idle: false, sentAtLastLook: 0 }))
+    const state = pairMachine.getInitialSnapshot(inertScope(), { resendMs: ctx.timeouts.redialMin })
+    ctx.pairs.set(key, (pair = { peer, node, to, from, seq: 0, epoch, unacked: new Map(), sentAtLastLook: 0, state }))
     armSweep(ctx, out)
   }
-  pair.idle = false
   return pair
 }
 
-/** The receiving node refused one of the pair's events: a receiver that is gone ends the pair once nothing waits. */
-export function afterNack(ctx: ActorsContext, key: string, code: string): void {
-  const pair = ctx.pairs.get(key)
-  if (pair && pair.unacked.size === 0 && (code === ActorCodes.noSuchActor || code === ActorCodes.actorStopped)) ctx.pairs.delete(key)
+/**
+ * Tell a pair's chart a fact and perform what its step asks for; a pair whose chart ends
+ * (`forgotten`) is forgotten.
+ */
+export function stepPair(ctx: ActorsContext, key: string, pair: OutPair, event: PairEvent | { type: string }, out: Out[]): void {
+  const scope = inertScope()
+  pair.state = pairMachine.transition(pair.state, event as PairEvent, scope)
+  for (const action of executed.splice(0)) {
+    switch (action.type) {
+      case 'xstate.raise': {
+        const { event: raised, delay } = action.params as { event: { type: string }; delay?: number }
+        if (delay !== undefined) out.push({ kind: 'later', event: { type: 'actors.pairDue', key, epoch: pair.epoch, event: raised.type }, delay, id: timerId(pair) })
+        break
+      }
+      case 'xstate.cancel': out.push({ kind: 'cancel', id: timerId(pair) }); break
+      case 'resendOverdue':
+        for (const msg of pair.unacked.values()) if (msg.k === 'msg' && msg.seq <= pair.sentAtLastLook) frame(ctx, pair.peer, msg, out)
+        pair.sentAtLastLook = pair.seq
+        break
+      case 'resendAll':
+        for (const msg of pair.unacked.values()) frame(ctx, pair.peer, msg, out)
+        pair.sentAtLastLook = pair.seq
+        break
+    }
+  }
+  if (pair.state.status === 'done' && ctx.pairs.get(key) === pair) ctx.pairs.delete(key)
 }
 
-/** The sweep: forget pairs idle since the last sweep, mark the others that wait for nothing. */
+/** A pair's timer (its chart's `after`) is due; a timer of a pair forgotten since is ignored. */
+export function onPairDue(ctx: ActorsContext, key: string, epoch: number, event: string, out: Out[]): void {
+  const pair = ctx.pairs.get(key)
+  if (pair?.epoch === epoch) stepPair(ctx, key, pair, { type: event }, out)
+}
+
+/** The sweep: each pair with nothing unacknowledged hears it (a second one in a row forgets it). */
 export function onSweep(ctx: ActorsContext, out: Out[]): void {
   ctx.sweeping = false
-  for (const [key, pair] of ctx.pairs) {
-    if (pair.unacked.size > 0) pair.idle = false
-    else if (pair.idle) ctx.pairs.delete(key)
-    else pair.idle = true
-  }
+  for (const [key, pair] of ctx.pairs) if (pair.unacked.size === 0) stepPair(ctx, key, pair, { type: 'pair.swept' }, out)
   armSweep(ctx, out)
 }
 
@@ -57,10 +86,34 @@ function armSweep(ctx: ActorsContext, out: Out[]): void {
   out.push({ kind: 'later', event: { type: 'actors.sweep' }, delay: ctx.timeouts.pairIdle, id: 'sweep' })
 }
 
-/** Make room: forget the oldest pair that waits for nothing. */
-function forgetOneIdle(ctx: ActorsContext): boolean {
+/** Make room: the oldest pair that waits for nothing is evicted. */
+function evictOneIdle(ctx: ActorsContext, out: Out[]): boolean {
   for (const [key, pair] of ctx.pairs) {
-    if (pair.unacked.size === 0) return ctx.pairs.delete(key)
+    if (pair.unacked.size === 0) {
+      stepPair(ctx, key, pair, { type: 'pair.evicted' }, out)
+      return !ctx.pairs.has(key)
+    }
   }
   return false
+}
+
+const timerId = (pair: OutPair) => `pair:${pair.epoch}`
+
+/**
+ * XState's pure step, `transition(logic, snapshot, event)`, builds an inert actor and system
+ * for every call (≈ 50 µs). `stepPair` does what it does, `logic.transition` with an actor scope
+ * whose `actionExecutor` only collects the actions, with one such scope made on first use.
+ * Nothing is executed by XState: the actions are performed above, after the step.
+ */
+const executed: Array<{ type: string; params?: unknown }> = []
+let scope: AnyActorScope | undefined
+function inertScope(): AnyActorScope {
+  if (scope) return scope
+  const self = createActor(pairMachine, { input: { resendMs: 0 } })
+  scope = {
+    self, id: '', sessionId: '', system: self.system,
+    defer: () => {}, logger: () => {}, stopChild: () => {}, emit: () => {},
+    actionExecutor: (action: { type: string; params?: unknown }) => { executed.push(action) },
+  } as unknown as AnyActorScope
+  return scope
 }
