@@ -60,7 +60,6 @@ function run(handler: Handler): any {
     handler(context, event, inputTime(self), out)
     const frames = new Map<string, unknown[]>()
     const deliveries: Delivery[] = []
-    const args: unknown[] = []
     for (const o of out) {
       switch (o.kind) {
         case 'wire': {
@@ -70,7 +69,7 @@ function run(handler: Handler): any {
           break
         }
         case 'emit': enqueue.emit(o.event); break
-        case 'deliver': deliveries.push(o.item); args.push(o.args); break
+        case 'deliver': deliveries.push(o.item); break
         case 'swarm': enqueue.sendTo(({ system }: { system: { get(id: string): AnyActorRef | undefined } }) => system.get('swarm'), o.event); break
         case 'discovery': {
           const discovery = system.get(DISCOVERY_SYSTEM_ID)
@@ -90,7 +89,7 @@ function run(handler: Handler): any {
       for (const d of deliveries) { const h = context.hosted.get(d.name); if (h) h.mailbox = 0 }
       const callId = ++context.callSeq
       context.calls.set(callId, { kind: 'deliver', items: deliveries })
-      enqueue.emit(callRequest(ACTORS_ID, callId, 'deliver', { items: args }))
+      enqueue.emit(callRequest(ACTORS_ID, callId, 'deliver', { items: deliveries }))
     }
   })
 }

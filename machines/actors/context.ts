@@ -46,8 +46,11 @@ export interface Hosted {
   asked: Set<string>
 }
 
-/** One event handed to the shell to deliver. */
-export interface Delivery { name: string; peer: string; from: string; seq: number; epoch: number; trace: string }
+/**
+ * One event handed to the shell to deliver (the `deliver` call's argument), kept until the
+ * call's answer says what became of it. `check`: the shell runs the actor's accept function first.
+ */
+export interface Delivery { name: string; peer: string; from: string; seq: number; epoch: number; trace: string; event: { type: string }; refs: RefPath[]; check: boolean }
 
 /** What the shell is running for the machine, until its `call.done`. */
 export type PendingCall =
@@ -138,7 +141,7 @@ export type Out =
   /** One message for a connected peer (its wire tuple): all of one settle to one peer leave together. */
   | { kind: 'wire'; peer: string; message: unknown[] }
   /** An event for a local actor: all of one settle go to the shell in one `deliver` call. */
-  | { kind: 'deliver'; item: Delivery; args: Record<string, unknown> }
+  | { kind: 'deliver'; item: Delivery }
   | { kind: 'swarm'; event: { type: string } & Record<string, unknown> }
   /** A command for the discovery protocol (provider records of announced actors; dropped when discovery is off). */
   | { kind: 'discovery'; event: { type: 'discovery.provide' | 'discovery.unprovide'; key: Uint8Array } }

@@ -33,8 +33,7 @@ export function receiveMsg(ctx: ActorsContext, peer: string, msg: Msg, out: Out[
   const check = h.accept === 'custom' && peer !== ctx.peerId && !h.granted.has(peer)
   out.push({
     kind: 'deliver',
-    item: { name: msg.to, peer, from: msg.from, seq: msg.seq, epoch: msg.epoch, trace: msg.trace },
-    args: { name: msg.to, event: msg.event, refs: msg.refs, peer, from: msg.from, trace: msg.trace, check },
+    item: { name: msg.to, peer, from: msg.from, seq: msg.seq, epoch: msg.epoch, trace: msg.trace, event: msg.event, refs: msg.refs, check },
   })
 }
 

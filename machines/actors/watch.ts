@@ -33,11 +33,7 @@ export function endWatch(ctx: ActorsContext, watchId: number, reason: string, ou
 function tell(ctx: ActorsContext, w: Watching, event: { type: string; address: string } & Record<string, unknown>, out: Out[]): void {
   if (w.by === undefined) return void out.push({ kind: 'emit', event })
   const trace = w.trace ?? ''
-  out.push({
-    kind: 'deliver',
-    item: { name: w.by, peer: ctx.peerId, from: '', seq: 0, epoch: 0, trace },
-    args: { name: w.by, event, refs: [], peer: ctx.peerId, from: '', trace, check: false },
-  })
+  out.push({ kind: 'deliver', item: { name: w.by, peer: ctx.peerId, from: '', seq: 0, epoch: 0, trace, event, refs: [], check: false } })
 }
 
 /** The user, or local actor `by`, watches an actor (anywhere). */

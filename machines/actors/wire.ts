@@ -62,10 +62,15 @@ const MAX_REASON = 64
 const MAX_PATH = 8
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
 
+/** The wire tuple of an event envelope (`msg`). */
+export function encodeEnvelope(to: string, from: string, event: { type: string }, refs: RefPath[], trace: string, seq: number, epoch: number): unknown[] {
+  return [0, to, from, event, refs, trace, seq, epoch]
+}
+
 /** The wire tuple of a message. */
 export function encodeMessage(m: ActorMessage): unknown[] {
   switch (m.k) {
-    case 'msg': return [0, m.to, m.from, m.event, m.refs, m.trace, m.seq, m.epoch]
+    case 'msg': return encodeEnvelope(m.to, m.from, m.event, m.refs, m.trace, m.seq, m.epoch)
     case 'ack': return [1, m.to, m.from, m.epoch, m.seq]
     case 'nack': return [2, m.to, m.from, m.code, m.seq, m.trace]
     case 'watch': return [3, m.watchId, m.name]

@@ -219,7 +219,7 @@ export class Actors {
     const askId = ++this.#seq
     const wire = toWire(event, this.#refAddress)
     ;(wire.event as Record<string, unknown>).replyTo = actorAddress(this.#node, `~a${askId}`)
-    wire.refs.push(['replyTo'])
+    wire.refs = [...wire.refs, ['replyTo']]
     const promise = new Promise<TReply>((resolve, reject) => this.#asks.set(askId, { resolve: resolve as (e: EventObject) => void, reject, address }))
     this.#command({ type: 'actors.ask', askId, to: address, ...wire, trace: this.#traceId(), timeout, expose: this.#takeExposed() })
     return promise
@@ -340,11 +340,13 @@ export class Actors {
     return names
   }
 
+  readonly #refFor = (address: string): AnyActorRef => this.ref(address)
+
   #deliver(args: DeliverArgs): string {
     const target = this.#hosted.get(args.name)?.ref ?? this.#exposed.get(args.name)
     if (!target) return 'no-such-actor'
     if (target.getSnapshot().status !== 'active') return 'actor-stopped'
-    const event = fromWire(args.event, args.refs, (address) => this.ref(address))
+    const event = args.refs.length === 0 ? args.event : fromWire(args.event, args.refs, this.#refFor)
     if (args.check) {
       const accept = this.#accept.get(args.name)
       const node = args.peer === this.#peerId ? this.#node : `/p2p/${args.peer}`

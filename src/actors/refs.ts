@@ -17,8 +17,32 @@ const MAX_DEPTH = 32
 
 export interface WireEvent { event: EventObject; refs: RefPath[] }
 
-/** Copy `event` with its refs replaced by addresses. */
+/** No refs (shared and frozen: a caller that adds one makes its own array). */
+export const NO_REFS: readonly RefPath[] = Object.freeze([])
+
+/**
+ * Copy `event` with its refs replaced by addresses. An event whose values are all primitives
+ * (the common case) is copied in one pass, with no ref bookkeeping and `refs` = `NO_REFS`.
+ */
 export function toWire(event: EventObject, addressOf: (ref: AnyActorRef) => string): WireEvent {
+  const flat = flatCopy(event)
+  return flat !== undefined ? { event: flat, refs: NO_REFS as RefPath[] } : deepCopy(event, addressOf)
+}
+
+/** A copy of a plain object whose own values are all primitives, else `undefined`. */
+function flatCopy(event: EventObject): EventObject | undefined {
+  if (Object.getPrototypeOf(event) !== Object.prototype) return undefined
+  const out: Record<string, unknown> = {}
+  for (const key in event) {
+    if (!Object.hasOwn(event, key)) continue
+    const value = (event as unknown as Record<string, unknown>)[key]
+    if (typeof value === 'object' && value !== null) return undefined
+    out[key] = value
+  }
+  return out as EventObject
+}
+
+function deepCopy(event: EventObject, addressOf: (ref: AnyActorRef) => string): WireEvent {
   const refs: RefPath[] = []
   // One path, pushed and popped as the copy descends: a ref's path is copied only when one is found.
   const path: RefPath = []

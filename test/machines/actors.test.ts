@@ -254,8 +254,8 @@ describe('actors machine', () => {
     const calls = m.drain().filter((e) => e.type === 'effect.call')
     expect(calls).toHaveLength(1)
     expect((calls[0].args as { items: unknown[] }).items).toEqual([
-      { name: 'w', event: { type: 'actor.restarted', address: addr(B, 'x'), restarts: 1 }, refs: [], peer: ME, from: '', trace: 'tw', check: false },
-      { name: 'w', event: { type: 'actor.down', address: addr(B, 'x'), reason: 'stopped' }, refs: [], peer: ME, from: '', trace: 'tw', check: false },
+      { name: 'w', event: { type: 'actor.restarted', address: addr(B, 'x'), restarts: 1 }, refs: [], peer: ME, from: '', trace: 'tw', check: false, seq: 0, epoch: 0 },
+      { name: 'w', event: { type: 'actor.down', address: addr(B, 'x'), reason: 'stopped' }, refs: [], peer: ME, from: '', trace: 'tw', check: false, seq: 0, epoch: 0 },
     ])
     m.send({ type: 'actors.exited', name: 'w', reason: 'stopped' })
     expect(m.framesTo(m.drain(), B)).toEqual([{ k: 'unwatch', watchId: 3 }])
