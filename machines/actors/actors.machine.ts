@@ -32,7 +32,7 @@ import { onPairDue, onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onReprovide, onRestartDue, onRestarted } from './supervision.js'
 import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
-import { parseActorFrame, type ActorMessage } from './wire.js'
+import { estimateSize, parseActorFrame, type ActorMessage } from './wire.js'
 
 export { ACTORS_ID }
 
@@ -47,6 +47,31 @@ type Handler = (ctx: ActorsContext, event: ActorsEvent, now: number, out: Out[])
 
 /** Messages per frame: the envelopes of one settle to one peer travel together. */
 const MAX_BATCH = 256
+/**
+ * Estimated bytes per frame (`estimateSize`, strings by UTF-16 length, so at most about three
+ * times this in UTF-8): well under the default 1 MiB `maxFrameBytes`, so that a burst of large
+ * events leaves in several frames instead of one frame the codec refuses (which lost them all).
+ */
+const FRAME_BUDGET = 256 * 1024
+
+/** Split one settle's messages to a peer into frames, by count and by estimated size, in order. */
+function framesOf(messages: unknown[][]): unknown[][][] {
+  const frames: unknown[][][] = []
+  let frame: unknown[][] = []
+  let bytes = 0
+  for (const m of messages) {
+    const size = estimateSize(m, FRAME_BUDGET)
+    if (frame.length > 0 && (frame.length >= MAX_BATCH || bytes + size > FRAME_BUDGET)) {
+      frames.push(frame)
+      frame = []
+      bytes = 0
+    }
+    frame.push(m)
+    bytes += size
+  }
+  if (frame.length > 0) frames.push(frame)
+  return frames
+}
 
 /**
  * Wrap a handler as an action: run it, then perform what it asked for (typed loosely, as in
@@ -58,7 +83,7 @@ function run(handler: Handler): any {
   return enqueueActions(({ context, event, self, system, enqueue }: { context: ActorsContext; event: ActorsEvent; self: AnyActorRef; system: AnyActorSystem; enqueue: any }) => {
     const out: Out[] = []
     handler(context, event, inputTime(self), out)
-    const frames = new Map<string, unknown[]>()
+    const frames = new Map<string, unknown[][]>()
     const deliveries: Delivery[] = []
     for (const o of out) {
       switch (o.kind) {
@@ -80,10 +105,7 @@ function run(handler: Handler): any {
         case 'cancel': enqueue.cancel(o.id); break
       }
     }
-    for (const [peer, messages] of frames) {
-      if (messages.length <= MAX_BATCH) enqueue.emit(toPeer(ACTORS_ID, peer, messages))
-      else for (let i = 0; i < messages.length; i += MAX_BATCH) enqueue.emit(toPeer(ACTORS_ID, peer, messages.slice(i, i + MAX_BATCH)))
-    }
+    for (const [peer, messages] of frames) for (const frame of framesOf(messages)) enqueue.emit(toPeer(ACTORS_ID, peer, frame))
     if (deliveries.length > 0) {
       // Handed over synchronously: the mailbox bound is per settle (see options.ts).
       for (const d of deliveries) { const h = context.hosted.get(d.name); if (h) h.mailbox = 0 }

@@ -47,6 +47,20 @@ async function pair(optionsA = {}, optionsB = {}) {
 }
 
 describe('actors over WebSockets', () => {
+  it('a burst of large events in one task leaves in several frames: every one delivered, in order', async () => {
+    const { a, b } = await pair()
+    const got: number[] = []
+    const sink = setup({ types: { events: {} as { type: 'big'; i: number; text: string } } }).createMachine({
+      on: { big: { actions: ({ event }) => { got.push(event.i) } } },
+    })
+    const hosted = a.actors.spawn(sink, { name: 'sink', accept: 'any' })
+    const text = 'x'.repeat(5000) // 300 of these are ~1.5 MB: more than one frame (maxFrameBytes 1 MiB)
+    for (let i = 0; i < 300; i++) b.actors.send(hosted.address, { type: 'big', i, text })
+    await drive([a, b], () => got.length === 300, { what: '300 large events', timeoutMs: 15_000 })
+    expect(got).toEqual(Array.from({ length: 300 }, (_, i) => i))
+    expect(typesOf(b, 'swarm.error')).toEqual([])
+  })
+
   it('ask: a counter on A answers B; sends from B count; refs in events cross both ways', async () => {
     const { a, b } = await pair()
     const spawned = a.actors.spawn(counter, { name: 'counter', accept: 'any', input: { start: 5 } })
