@@ -55,12 +55,13 @@ const MAX_BATCH = 256
 const FRAME_BUDGET = 256 * 1024
 
 /** Split one settle's messages to a peer into frames, by count and by estimated size, in order. */
-function framesOf(messages: unknown[][]): unknown[][][] {
+function framesOf(messages: Array<Extract<Out, { kind: 'wire' }>>): unknown[][][] {
   const frames: unknown[][][] = []
   let frame: unknown[][] = []
   let bytes = 0
-  for (const m of messages) {
-    const size = estimateSize(m, FRAME_BUDGET)
+  for (const o of messages) {
+    const m = o.message
+    const size = o.bytes ?? estimateSize(m, FRAME_BUDGET)
     if (frame.length > 0 && (frame.length >= MAX_BATCH || bytes + size > FRAME_BUDGET)) {
       frames.push(frame)
       frame = []
@@ -83,14 +84,14 @@ function run(handler: Handler): any {
   return enqueueActions(({ context, event, self, system, enqueue }: { context: ActorsContext; event: ActorsEvent; self: AnyActorRef; system: AnyActorSystem; enqueue: any }) => {
     const out: Out[] = []
     handler(context, event, inputTime(self), out)
-    const frames = new Map<string, unknown[][]>()
+    const frames = new Map<string, Array<Extract<Out, { kind: 'wire' }>>>()
     const deliveries: Delivery[] = []
     for (const o of out) {
       switch (o.kind) {
         case 'wire': {
           let batch = frames.get(o.peer)
           if (!batch) frames.set(o.peer, (batch = []))
-          batch.push(o.message)
+          batch.push(o)
           break
         }
         case 'emit': enqueue.emit(o.event); break

@@ -139,7 +139,7 @@ export interface ActorsContext extends ActorSettings {
 export type Out =
   | { kind: 'emit'; event: { type: string } & Record<string, unknown> }
   /** One message for a connected peer (its wire tuple): all of one settle to one peer leave together. */
-  | { kind: 'wire'; peer: string; message: unknown[] }
+  | { kind: 'wire'; peer: string; message: unknown[]; /** Its estimated size, when known (else estimated when framed). */ bytes?: number }
   /** An event for a local actor: all of one settle go to the shell in one `deliver` call. */
   | { kind: 'deliver'; item: Delivery }
   | { kind: 'swarm'; event: { type: string } & Record<string, unknown> }

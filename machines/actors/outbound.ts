@@ -18,7 +18,7 @@ import { receiveMsg } from './inbound.js'
 import { openPair, pairKey, stepPair } from './pairs.js'
 import { failSpawns } from './spawn.js'
 import { endWatch } from './watch.js'
-import { encodeEnvelope, encodeMessage, ActorCodes, type ActorMessage } from './wire.js'
+import { encodeEnvelope, encodeMessage, estimateSize, ActorCodes, type ActorMessage } from './wire.js'
 
 /** Put one message on the wire to a connected peer (dropped if it is not: acks and nacks are idempotent). */
 export function frame(ctx: ActorsContext, peer: string, msg: ActorMessage, out: Out[]): void {
@@ -26,6 +26,9 @@ export function frame(ctx: ActorsContext, peer: string, msg: ActorMessage, out: 
   out.push({ kind: 'wire', peer, message: encodeMessage(msg) })
 }
 
+
+/** An envelope's estimated bytes besides its event (names, trace, refs, numbers; see `framesOf` in actors.machine.ts). */
+const ENVELOPE_BYTES = 256
 
 /** Parsed addresses kept (a stream of sends to one actor parses its address once). */
 const MAX_TARGETS = 1024
@@ -48,13 +51,18 @@ export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
   grant(ctx, cmd.expose, target.peer)
   // An actor answering an ask (a send to its reply slot) no longer owes that answer.
   if (target.name.startsWith('~a')) ctx.hosted.get(cmd.from)?.asked.delete(`${target.peer}\0${target.name}`)
-  if (cmd.delivery === 'at-most-once' && ctx.connected.has(target.peer)) {
+  const remote = target.peer !== ctx.peerId
+  // The receiving node would refuse an event over `maxEventBytes` (and a frame over the codec's
+  // limit would be lost whole): refused here instead, as it would be there.
+  const bytes = remote ? estimateSize(cmd.event, ctx.limits.maxEventBytes) : 0
+  if (cmd.delivery === 'at-most-once' && ctx.connected.has(target.peer) && bytes <= ctx.limits.maxEventBytes) {
     // The common case, straight to its wire tuple (what `transmit` would do, with no message object).
-    out.push({ kind: 'wire', peer: target.peer, message: encodeEnvelope(target.name, cmd.from, cmd.event, cmd.refs, cmd.trace, 0, 0) })
+    out.push({ kind: 'wire', peer: target.peer, message: encodeEnvelope(target.name, cmd.from, cmd.event, cmd.refs, cmd.trace, 0, 0), bytes: bytes + ENVELOPE_BYTES })
     return
   }
   const msg: ActorMessage = { k: 'msg', to: target.name, from: cmd.from, event: cmd.event, refs: cmd.refs, trace: cmd.trace, seq: 0, epoch: 0 }
-  if (target.peer === ctx.peerId) return receiveMsg(ctx, ctx.peerId, msg, out)
+  if (!remote) return receiveMsg(ctx, ctx.peerId, msg, out)
+  if (bytes > ctx.limits.maxEventBytes) return failSent(ctx, target.peer, msg, ActorCodes.rejected, out)
   if (cmd.delivery === 'at-least-once') return sendReliably(ctx, target.peer, target.node, msg, out)
   transmit(ctx, target.peer, target.node, msg, out)
 }

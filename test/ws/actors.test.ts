@@ -61,6 +61,19 @@ describe('actors over WebSockets', () => {
     expect(typesOf(b, 'swarm.error')).toEqual([])
   })
 
+  it('an event over maxEventBytes is refused by the sender as the receiver would refuse it: rejected, nothing lost silently', async () => {
+    const { a, b } = await pair()
+    const hosted = a.actors.spawn(counter, { name: 'c', accept: 'any' })
+    const huge = 'x'.repeat(100 * 1024)
+    b.actors.send(hosted.address, { type: 'inc', huge })
+    const asked = await settle([a, b], b.actors.ask(hosted.address, { type: 'get', huge }))
+    expect(asked.error?.code).toBe('rejected')
+    await drive([a, b], () => typesOf(b, 'actor.undelivered').length === 1, { what: 'actor.undelivered' })
+    expect(typesOf(b, 'actor.undelivered')[0]).toMatchObject({ reason: 'rejected' })
+    expect(typesOf(b, 'swarm.error')).toEqual([])
+    expect((await settle([a, b], b.actors.ask(hosted.address, { type: 'get' }))).value).toEqual({ type: 'count', n: 0 })
+  })
+
   it('ask: a counter on A answers B; sends from B count; refs in events cross both ways', async () => {
     const { a, b } = await pair()
     const spawned = a.actors.spawn(counter, { name: 'counter', accept: 'any', input: { start: 5 } })
