@@ -19,7 +19,7 @@ import { hangUpRequest, splitAddress } from '../lib/protocol.js'
 import { sample } from '../lib/rng.js'
 import { backoffDelay } from './backoff.js'
 import { peerKey, removePeer } from './kbucket.js'
-import { markFailed, markSeen, randomPeers } from './peer-store.js'
+import { dropAddress, forgetPeer, markFailed, markSeen, randomPeers } from './peer-store.js'
 import { MAX_PROTECTED, type DiscoveryContext, type Out } from './context.js'
 import { admit, canDial, isBusy, isProtected, liveConnections, nextAddress, remember, startDial } from './peers.js'
 import { failQueriesTo } from './queries.js'
@@ -80,6 +80,42 @@ export function backOffPeer(ctx: DiscoveryContext, key: string, now: number): vo
   removePeer(ctx.table, key)
 }
 
+/**
+ * A dial of the known peer `key` failed at `address`. An address heard from other peers (not
+ * the peer's own claim, nor proven by a connection, nor given in `knownPeers`) is dropped from
+ * its record, and counts nothing against a peer that has addresses of its own: anyone can name
+ * an honest peer at a black hole, and that must neither back it off nor take it out of the
+ * routing table. A peer known only by hearsay is forgotten with its last address (a fake peer
+ * learned from Sybils goes at its first failed dial instead of staying in the store and being
+ * passed on in hellos). Otherwise the peer backs off.
+ */
+export function countFailedDial(ctx: DiscoveryContext, key: string, address: string, now: number): void {
+  const record = ctx.store.records.get(key)
+  if (!record) return
+  const dialed = ctx.dialing.get(key)?.address ?? address
+  const i = record.addresses.indexOf(dialed)
+  const heard = i < 0 || i >= record.own
+  if (heard && i >= 0) dropAddress(record, dialed)
+  if (heard && record.own > 0) return
+  if (record.addresses.length === 0) {
+    forgetPeer(ctx.store, key)
+    removePeer(ctx.table, key)
+    return
+  }
+  backOffPeer(ctx, key, now)
+}
+
+/**
+ * A dial of `peer` at `address` failed after a newer dial of it replaced it (a lookup trying the
+ * next address claimed for its target): nothing counts against the peer, but an address others
+ * named for it that does not answer is dropped while it has another.
+ */
+export function dropHeardAddress(ctx: DiscoveryContext, peer: string, address: string): void {
+  const record = ctx.store.records.get(peer)
+  if (!record || record.addresses.length < 2) return
+  if (record.addresses.indexOf(address) >= record.own) dropAddress(record, address)
+}
+
 /** A dial failed (ours if it matches a dial in flight by peer id or by address). */
 export function onDialFailed(ctx: DiscoveryContext, address: string, peer: string | undefined, now: number, out: Out[]): void {
   const key = failedDialKey(ctx, address, peer)
@@ -88,7 +124,7 @@ export function onDialFailed(ctx: DiscoveryContext, address: string, peer: strin
     ctx.dialing.delete(key)
     return
   }
-  backOffPeer(ctx, key, now)
+  countFailedDial(ctx, key, address, now)
   failQueriesTo(ctx, key, out)
   ctx.dialing.delete(key)
   fill(ctx, now, out) // replace the failed dial with another candidate (the failed one is in backoff)

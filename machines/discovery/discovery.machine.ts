@@ -5,7 +5,8 @@
  *   starting ─┬─[isDisabled]─▶ disabled   (static mode: answers findPeer/export only)
  *             └─▶ active (parallel) ──(swarm.closing)──▶ closed
  *                  bootstrap: checking → idle | dialing ⇄ after(bootstrapBackoff) (a bootstrap attempt) ⇄ connected
- *                  manager:   starting → watching ⟲ after(tickInterval): purgeStaleDials, trimConnections, fillConnections
+ *                  manager:   starting → watching ⟲ after(tickInterval): purgeStaleDials, expireHeardPeers, trimConnections,
+ *                             fillConnections
  *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval ±25%):
  *                             a random walk and a self-lookup, in turn (libp2p's periodic bootstrap)
  *                  providers (parallel):
@@ -15,8 +16,10 @@
  *   In `active`, decisions are guards on the transitions:
  *     peer.connected [isNewConnection]: trackConnection, rememberConnectedPeer, greetPeer, sendAwaitedQueries
  *     peer.disconnected [isTrackedConnection]: untrackConnection, failQueriesToPeer, fillConnections
- *     dial.failed: [isUnknownDial] ignored · [isHarmlessDialFailure] forgetDial ·
- *                  backOffPeer, failQueriesToDialedPeer, forgetDial, fillConnections
+ *     dial.failed: [isUnknownDial] dropHeardAddress (a dial replaced by a newer one) · [isHarmlessDialFailure] forgetDial ·
+ *                  countFailedDial, failQueriesToDialedPeer, forgetDial, fillConnections
+ *                  (countFailedDial: a heard address is dropped, a peer known only by hearsay
+ *                  forgotten with its last one, else backoff; connections.ts)
  *     message: [isFromUnconnectedPeer] ignored · [isFirstHello] learnFromHello · [isFind] answerFind ·
  *              [isProvide] storeProvider · [isProvideRefusal] reportProvideRefusal ·
  *              [isGetProviders] answerGetProviders ·
@@ -60,7 +63,7 @@ import {
   type DiscoveryCommand, type DiscoveryContext, type DiscoveryEvent, type DiscoveryUserEvent, type Out,
 } from './context.js'
 import {
-  backOffPeer, dialBootstrap, failedDialKey, fill, isHarmlessDialFailure, protect, purgeStaleDials,
+  countFailedDial, dialBootstrap, dropHeardAddress, failedDialKey, fill, isHarmlessDialFailure, protect, purgeStaleDials,
   rememberConnectedPeer, trackConnection, trim, unprotect, untrackConnection,
 } from './connections.js'
 import { onFind, onFound, onHello, sendHello } from './exchange.js'
@@ -69,6 +72,7 @@ import {
   onProvided, onProvidersAnswer, provide, refuseFindProviders, startAnnounce, startProvidersLookup, unprovide,
 } from './providers.js'
 import { expireProviders } from './provider-store.js'
+import { expireHeardPeers } from './peers.js'
 import {
   answerFindPeerAtOnce, cancelLookups, failQueriesTo, flushAwaiting, onLookupDone, onLookupQuery, randomKey,
   refuseFindPeer, startFindLookup, startLookup,
@@ -159,7 +163,8 @@ export const discoveryMachine = setup({
     sendAwaitedQueries: step<'peer.connected'>((ctx, e, _now, out) => { flushAwaiting(ctx, e.peer, out); flushOffers(ctx, e.peer, out) }),
     untrackConnection: step<'peer.disconnected'>((ctx, e, now) => untrackConnection(ctx, e.peer, now)),
     failQueriesToPeer: step<'peer.disconnected'>((ctx, e, _now, out) => failQueriesTo(ctx, e.peer, out)),
-    backOffPeer: step((ctx, e, now) => backOffPeer(ctx, dialKeyOf(ctx, e)!, now)),
+    dropHeardAddress: step<'dial.failed'>((ctx, e) => { if (e.peer !== undefined) dropHeardAddress(ctx, e.peer, e.address) }),
+    countFailedDial: step<'dial.failed'>((ctx, e, now) => countFailedDial(ctx, dialKeyOf(ctx, e)!, e.address, now)),
     failQueriesToDialedPeer: step((ctx, e, _now, out) => failQueriesTo(ctx, dialKeyOf(ctx, e)!, out)),
     forgetDial: step((ctx, e) => { const key = dialKeyOf(ctx, e)!; ctx.dialing.delete(key); dropOffers(ctx, key) }),
     learnFromHello: step<'message'>((ctx, e, now, out) => onHello(ctx, e.peer, e.body as HelloMessage, now, out)),
@@ -211,6 +216,7 @@ export const discoveryMachine = setup({
     /** Above the high watermark: hang up on unprotected idle peers down to the low one. */
     trimConnections: step((ctx, _e, now, out) => trim(ctx, now, out)),
     purgeStaleDials: step((ctx, _e, now, out) => purgeStaleDials(ctx, now, out)),
+    expireHeardPeers: step((ctx, _e, now) => expireHeardPeers(ctx, now)),
     startSelfLookup: step((ctx, _e, _now, out) => { startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out) }),
     refreshRoutes: step((ctx, _e, _now, out) => {
       // alternate: a self-lookup (keeps our neighbourhood, and us in theirs) and a random walk
@@ -276,9 +282,9 @@ export const discoveryMachine = setup({
           actions: ['untrackConnection', 'failQueriesToPeer', 'fillConnections', 'flush'],
         },
         'dial.failed': [
-          { guard: 'isUnknownDial' },
+          { guard: 'isUnknownDial', actions: 'dropHeardAddress' },
           { guard: 'isHarmlessDialFailure', actions: 'forgetDial' },
-          { actions: ['backOffPeer', 'failQueriesToDialedPeer', 'forgetDial', 'fillConnections', 'flush'] },
+          { actions: ['countFailedDial', 'failQueriesToDialedPeer', 'forgetDial', 'fillConnections', 'flush'] },
         ],
         message: [
           { guard: 'isFromUnconnectedPeer' },
@@ -341,7 +347,7 @@ export const discoveryMachine = setup({
               always: 'watching',
             },
             watching: {
-              after: { tickInterval: { target: 'watching', reenter: true, actions: ['purgeStaleDials', 'trimConnections', 'fillConnections', 'flush'] } },
+              after: { tickInterval: { target: 'watching', reenter: true, actions: ['purgeStaleDials', 'expireHeardPeers', 'trimConnections', 'fillConnections', 'flush'] } },
             },
           },
         },

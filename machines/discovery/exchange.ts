@@ -35,8 +35,11 @@ export function sendHello(ctx: DiscoveryContext, peer: string, out: Out[]): void
   out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, buildHello(ctx, peer)) })
 }
 
-/** A peer another peer told us about: remember it (announcing it if new). */
-export function learnPeer(ctx: DiscoveryContext, p: WirePeer, out: Out[]): PeerRecord | undefined {
+/**
+ * A peer another peer told us about: remember it (announcing it if new). `heardUntil`: a peer
+ * new to the store is forgotten then unless it proves itself first (lookup answers).
+ */
+export function learnPeer(ctx: DiscoveryContext, p: WirePeer, out: Out[], heardUntil = Infinity): PeerRecord | undefined {
   if (p.id === ctx.peerId) return undefined
   const existing = ctx.store.records.get(p.id)
   if (existing && p.addrs.every((a) => existing.addresses.includes(a))) return existing
@@ -44,7 +47,9 @@ export function learnPeer(ctx: DiscoveryContext, p: WirePeer, out: Out[]): PeerR
   if (!key) return undefined
   const addresses = addressesOf(p.id, p.addrs, ctx.options.maxAddresses)
   if (addresses.length === 0) return existing
-  return remember(ctx, p.id, key, addresses, false, true, out)
+  const record = remember(ctx, p.id, key, addresses, false, true, out)
+  if (record && !existing) record.heardUntil = heardUntil
+  return record
 }
 
 /** The first `hello` of a connection: the peer's own addresses, and the peers it knows. */
@@ -93,7 +98,7 @@ export function onAnswer(ctx: DiscoveryContext, peer: string, id: number, peers:
   if (responder) admit(ctx, responder, now)
   const contacts: Contact[] = []
   for (const p of peers) {
-    const r = learnPeer(ctx, p, out)
+    const r = learnPeer(ctx, p, out, now + ctx.options.heardPeerTtl)
     if (!r || r.addresses.length === 0) continue
     // The addresses as this responder claims them (the store may not have room for them): a
     // lookup groups the contact by them and may dial the target at them.

@@ -47,6 +47,8 @@ export interface DiscoveryOptions {
   maxLookups?: number
   /** Records in the peer store. Default 1000. */
   maxPeers?: number
+  /** A peer first heard of in a lookup answer is forgotten after this long unless it was connected or claimed its addresses itself (ms). Default 2 min (the libp2p DHT's TempAddrTTL). */
+  heardPeerTtl?: number
   /** Peers sent in a peer exchange. Default 16 (at most 32, the parser's bound). */
   exchangeSize?: number
   /** Addresses kept and accepted per peer. Default 4. */
@@ -93,6 +95,7 @@ export interface ResolvedDiscoveryOptions {
   disjointPaths: number
   maxLookups: number
   maxPeers: number
+  heardPeerTtl: number
   exchangeSize: number
   maxAddresses: number
   bootstrapBackoff: BackoffOptions
@@ -124,6 +127,7 @@ export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
   disjointPaths: 1,
   maxLookups: 4,
   maxPeers: 1_000,
+  heardPeerTtl: 120_000,
   exchangeSize: 16,
   maxAddresses: 4,
   bootstrapBackoff: { base: 1_000, max: 60_000, jitter: 0.2 },
@@ -187,6 +191,7 @@ export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscover
     disjointPaths: int('disjointPaths', o.disjointPaths, 1, 20),
     maxLookups: int('maxLookups', o.maxLookups, 1, 64),
     maxPeers: int('maxPeers', o.maxPeers, 1, 100_000),
+    heardPeerTtl: int('heardPeerTtl', o.heardPeerTtl, 1_000, 86_400_000),
     exchangeSize: int('exchangeSize', o.exchangeSize, 0, 32),
     maxAddresses: int('maxAddresses', o.maxAddresses, 1, 4),
     bootstrapBackoff: checkBackoff('bootstrapBackoff', { ...d.bootstrapBackoff, ...options.bootstrapBackoff }),

@@ -23,6 +23,17 @@ export interface PeerRecord {
    * a value: it is replaced, never changed in place, so it may be shared (in messages, events).
    */
   addresses: string[]
+  /**
+   * How many of `addresses`, from the front, the peer claimed itself (its `hello`), a connection
+   * we dialed proved, or the user gave (`knownPeers`); the rest were heard from other peers, who
+   * may lie (connections.ts `countFailedDial` drops those that fail).
+   */
+  own: number
+  /**
+   * A peer first heard of in a lookup answer is forgotten at this input time unless it proves
+   * itself first (a connection, its own claim); Infinity: kept (see `expireHeard`).
+   */
+  heardUntil: number
   /** Input time we last had a connection to it (-Infinity: never). */
   lastSeen: number
   /** Dial failures since the last successful connection. */
@@ -80,16 +91,34 @@ export function rememberPeer(
     const known = preferred
       ? addresses.every((a, i) => current[i] === a)
       : addresses.every((a) => current.includes(a)) || current.length >= store.maxAddresses
-    if (known) return { record, added: false }
-    record.addresses = preferred
-      ? [...addresses, ...record.addresses.filter((a) => !addresses.includes(a))].slice(0, store.maxAddresses)
-      : [...record.addresses, ...addresses.filter((a) => !record!.addresses.includes(a))].slice(0, store.maxAddresses)
+    if (preferred) record.heardUntil = Infinity
+    if (known) {
+      if (preferred) record.own = Math.max(record.own, addresses.length)
+      return { record, added: false }
+    }
+    if (preferred) {
+      // The claim goes first, then the earlier own addresses it left out, then heard ones.
+      const ownBefore = current.slice(0, record.own).filter((a) => !addresses.includes(a)).length
+      record.addresses = [...addresses, ...current.filter((a) => !addresses.includes(a))].slice(0, store.maxAddresses)
+      record.own = Math.min(record.addresses.length, addresses.length + ownBefore)
+    } else {
+      record.addresses = [...current, ...addresses.filter((a) => !current.includes(a))].slice(0, store.maxAddresses)
+    }
     return { record, added: false }
   }
-  record = { peer, key, addresses: addresses.slice(0, store.maxAddresses), lastSeen: -Infinity, failures: 0, backoffUntil: 0, slot: store.ids.length }
+  const kept = addresses.slice(0, store.maxAddresses)
+  record = { peer, key, addresses: kept, own: preferred ? kept.length : 0, heardUntil: Infinity, lastSeen: -Infinity, failures: 0, backoffUntil: 0, slot: store.ids.length }
   store.records.set(peer, record)
   store.ids.push(peer)
   return { record, added: true }
+}
+
+/** Drop `address` from the peer's addresses (a value: the array is replaced). */
+export function dropAddress(record: PeerRecord, address: string): void {
+  const i = record.addresses.indexOf(address)
+  if (i < 0) return
+  record.addresses = record.addresses.filter((a) => a !== address)
+  if (i < record.own) record.own--
 }
 
 export function forgetPeer(store: PeerStore, peer: string): boolean {
@@ -106,6 +135,7 @@ export function forgetPeer(store: PeerStore, peer: string): boolean {
 
 /** A connection to the peer opened or closed now: it is alive, its failures are forgiven. */
 export function markSeen(record: PeerRecord, now: number): void {
+  record.heardUntil = Infinity
   record.lastSeen = Math.max(record.lastSeen, now)
   record.failures = 0
   record.backoffUntil = 0
@@ -131,6 +161,22 @@ export function evictOverflow(store: PeerStore, keep: (record: PeerRecord) => bo
   const dropped: string[] = []
   for (const r of candidates) {
     if (store.records.size <= target) break
+    forgetPeer(store, r.peer)
+    dropped.push(r.peer)
+  }
+  return dropped
+}
+
+/**
+ * Forget the records heard of in lookup answers that never proved themselves by `now` (and that
+ * `keep` does not protect): as the libp2p DHT keeps the addresses in FIND_NODE answers for a
+ * short TTL only, so the fake peers Sybils name do not stay in the store and are not passed on.
+ * Returns the dropped peers.
+ */
+export function expireHeard(store: PeerStore, now: number, keep: (record: PeerRecord) => boolean): string[] {
+  const dropped: string[] = []
+  for (const r of [...store.records.values()]) {
+    if (r.heardUntil > now || keep(r)) continue
     forgetPeer(store, r.peer)
     dropped.push(r.peer)
   }
@@ -165,12 +211,16 @@ export function randomPeers(store: PeerStore, rng: Rng, n: number, accept: (reco
   return out
 }
 
-/** The store as plain data, most recently seen first. */
+/**
+ * The store as plain data, most recently seen first. Imported again, its addresses count as the
+ * peers' own, so only what we would vouch for goes out: a peer's own addresses when it has any,
+ * and no peer still on probation from a lookup answer (`heardUntil`).
+ */
 export function exportPeers(store: PeerStore, now: number): ExportedPeer[] {
-  const records = [...store.records.values()].filter((r) => r.addresses.length > 0)
+  const records = [...store.records.values()].filter((r) => r.addresses.length > 0 && r.heardUntil === Infinity)
   records.sort((a, b) => (b.lastSeen - a.lastSeen) || (a.peer < b.peer ? -1 : 1))
   return records.map((r) => {
-    const out: ExportedPeer = { peer: r.peer, addresses: r.addresses.slice() }
+    const out: ExportedPeer = { peer: r.peer, addresses: r.own > 0 ? r.addresses.slice(0, r.own) : r.addresses.slice() }
     if (Number.isFinite(r.lastSeen)) out.age = Math.max(0, now - r.lastSeen)
     if (r.failures > 0) out.failures = r.failures
     return out
@@ -191,7 +241,7 @@ export function importPeers(store: PeerStore, peers: readonly unknown[], self: s
     const key = peerKey(peer)
     const valid = addressesOf(peer, addresses, store.maxAddresses)
     if (!key || valid.length === 0) continue
-    const { record } = rememberPeer(store, peer, key, valid, false)
+    const { record } = rememberPeer(store, peer, key, valid, true) // the user vouches for them, as for the peer's own claim
     if (typeof age === 'number' && Number.isFinite(age) && age >= 0) record.lastSeen = Math.max(record.lastSeen, now - age)
     if (typeof failures === 'number' && Number.isInteger(failures) && failures > 0) record.failures = Math.min(failures, 1_000)
     count++

@@ -7,7 +7,7 @@
 import { dialRequest } from '../lib/protocol.js'
 import { commonPrefixLength, touch, removePeer, type Key } from './kbucket.js'
 import { fits, groupOf } from './diversity.js'
-import { evictOverflow, rememberPeer, type PeerRecord } from './peer-store.js'
+import { evictOverflow, expireHeard, rememberPeer, type PeerRecord } from './peer-store.js'
 import type { DialInfo, DiscoveryContext, Out } from './context.js'
 
 /** Connections that count for the watermarks (hang-ups in flight do not). */
@@ -39,10 +39,19 @@ export function remember(
   const { record, added } = rememberPeer(ctx.store, peer, key, addresses, preferred)
   if (!added) return record
   if (announce) out.push({ kind: 'emit', event: { type: 'peer.discovered', peer, addresses: record.addresses.slice() } })
-  const dropped = evictOverflow(ctx.store, (r) =>
-    r.peer === peer || ctx.connected.has(r.peer) || ctx.dialing.has(r.peer) || isProtected(ctx, r.peer) || ctx.awaiting.has(r.peer))
+  const dropped = evictOverflow(ctx.store, (r) => r.peer === peer || isInUse(ctx, r.peer))
   for (const p of dropped) removePeer(ctx.table, p)
   return ctx.store.records.get(peer)
+}
+
+/** A peer connected, being dialed, protected or awaited by a lookup: its record is never dropped. */
+function isInUse(ctx: DiscoveryContext, peer: string): boolean {
+  return ctx.connected.has(peer) || ctx.dialing.has(peer) || isProtected(ctx, peer) || ctx.awaiting.has(peer)
+}
+
+/** The tick: forget peers heard of in lookup answers that never proved themselves (peer-store.ts `expireHeard`). */
+export function expireHeardPeers(ctx: DiscoveryContext, now: number): void {
+  for (const p of expireHeard(ctx.store, now, (r) => isInUse(ctx, r.peer))) removePeer(ctx.table, p)
 }
 
 /**

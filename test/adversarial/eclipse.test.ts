@@ -15,6 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DISCOVERY_ID } from '../../machines/discovery/context.js'
 import { keyToPeerId, peerKey } from '../../machines/discovery/kbucket.js'
+import type { ExportedPeer } from '../../machines/discovery/peer-store.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import { Driven, RawListener, rawIdentity, sleep, useFaultRecorder, within, type RawIdentity } from '../helpers/raw-peer.js'
 
@@ -83,7 +84,7 @@ describe('a lookup among Sybils', () => {
     searcher = await node({
       listen: [],
       bootstrap: [h1.swarm.addresses[0]],
-      discovery: { lowWatermark: 1, highWatermark: 64, queryTimeout: 3000, contactTimeout: 1000, disjointPaths: 3, diversityAllowlist: ['127.0.0.1'] },
+      discovery: { lowWatermark: 1, highWatermark: 64, queryTimeout: 3000, contactTimeout: 1000, disjointPaths: 3, diversityAllowlist: ['127.0.0.1'], tickInterval: 1000, heardPeerTtl: 5000 },
     })
     await searcher.waitFor((e) => e.type === 'peer.connected', 5000)
     await sleep(500) // its join lookup is over
@@ -130,6 +131,19 @@ describe('a lookup among Sybils', () => {
     const after = performance.now() - t1
     expect(again.addresses).toEqual(target.swarm.addresses)
     expect(again.rounds).toBeGreaterThan(0) // a lookup, not an answer from a connection
+
+    // What the Sybils told the searcher does not stay in its peer store: a fake peer it dialed
+    // is forgotten when the dial fails, one it never dialed after heardPeerTtl (5 s here), and the
+    // target keeps no black-hole address once that dial has failed (the black hole holds a dial
+    // until the WebSocket handshake timeout, 10 s).
+    const fakeTarget = `${BLACK_HOLE_HOST}:${(blackHole.address() as { port: number }).port}/p2p/${targetId}`
+    await searcher.waitFor((e) => e.type === 'dial.failed' && (e as { address: string }).address.endsWith(fakeTarget), 15_000, since, 'the black-hole dial of the target to fail')
+    const asked = performance.now()
+    searcher.swarm.command(DISCOVERY_ID, { type: 'discovery.export' })
+    const { peers } = await searcher.waitFor((e) => e.type === 'discovery.exported', 5000, asked, 'the peer store') as unknown as { peers: ExportedPeer[] }
+    const blackHoled = peers.filter((p) => p.addresses.some((a) => a.includes(`${BLACK_HOLE_HOST}:`)))
+    expect(peers.find((p) => p.peer === targetId)?.addresses).toEqual(target.swarm.addresses)
+    expect(blackHoled).toEqual([])
     console.log(`eclipse: found among ${SYBILS} Sybils in ${during.toFixed(0)} ms (${found.rounds} rounds), after they left in ${after.toFixed(0)} ms (${again.rounds} rounds)`)
   }, 60_000)
 })

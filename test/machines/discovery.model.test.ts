@@ -85,7 +85,7 @@ function samplesFor(connected: boolean): Sample[] {
       findProviders(KEY, 'hasNoRoutes'),
       // The bootstrap address has no peer id (harmless); Q, known, was dialed to fill (backoff).
       { type: 'dial.failed', address: 'memory://boot', reason: 'x', branch: 'isHarmlessDialFailure' },
-      { type: 'dial.failed', address: Q_ADDR, peer: Q, reason: 'x', branch: 'backOffPeer' },
+      { type: 'dial.failed', address: Q_ADDR, peer: Q, reason: 'x', branch: 'countFailedDial' },
     ]
   }
   return [

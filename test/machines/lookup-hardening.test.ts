@@ -110,3 +110,84 @@ describe('the discovery machine', () => {
     probe.stop()
   })
 })
+
+describe('addresses heard from others', () => {
+  const S = ids[0]
+  const H = ids[1]
+  const G = ids[2]
+  const F = ids[3]
+  const at = (host: string, id: string) => `memory://${host}/p2p/${id}`
+  const hello = (probe: DiscoveryProbe, from: string, peers: Array<{ id: string; addrs: string[] }>) =>
+    probe.send({ type: 'message', peer: from, body: { t: 'hello', addrs: [], peers } } as never)
+
+  test('a fake peer a Sybil named is forgotten at its first failed dial, and passed on no more', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 0 })
+    probe.connect(S, 'outbound', at('sybil', S))
+    const join = probe.frames(S).find((f) => f.body.t === 'find')!.body
+    probe.send({ type: 'message', peer: S, body: { t: 'found', id: join.id, peers: [{ id: F, addrs: [at('blackhole', F)] }] } } as never)
+    expect(probe.dials()).toContain(at('blackhole', F)) // the join lookup asks it
+    probe.send({ type: 'dial.failed', address: at('blackhole', F), peer: F, reason: 'timeout' } as never)
+    expect(probe.context.store.records.has(F)).toBe(false)
+    probe.connect(ids[4])
+    expect(probe.frames(ids[4]).find((f) => f.body.t === 'hello')!.body.peers.map((p: { id: string }) => p.id)).not.toContain(F)
+    probe.stop()
+  })
+
+  test('an honest peer named at a black hole loses only that address: no backoff, it keeps its routing table place', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 0, contactTimeout: 1_000 })
+    probe.connect(H, 'outbound', at('real', H)) // proves its address, admits it to the table
+    probe.send({ type: 'peer.disconnected', peer: H, reason: 'x' })
+    probe.connect(S, 'outbound', at('sybil', S))
+    probe.send({ type: 'discovery.findPeer', peer: H, queryId: 'q' })
+    const ask = probe.frames(S).filter((f) => f.body.t === 'find').at(-1)!.body
+    probe.send({ type: 'message', peer: S, body: { t: 'found', id: ask.id, peers: [{ id: H, addrs: [at('blackhole', H)] }] } } as never)
+    const record = () => probe.context.store.records.get(H)!
+    expect(record().addresses).toEqual([at('real', H), at('blackhole', H)])
+    probe.send({ type: 'discovery.export' })
+    const exported = (probe.events('discovery.exported').at(-1)!.peers as Array<{ peer: string; addresses: string[] }>)
+    expect(exported.find((p) => p.peer === H)!.addresses).toEqual([at('real', H)]) // only what it claimed goes out
+    expect(probe.dials().at(-1)).toBe(at('real', H)) // H is a seed: asked at its own address
+    probe.advance(1_100) // no answer by contactTimeout: the lookup tries the address S claimed
+    expect(probe.dials().at(-1)).toBe(at('blackhole', H))
+    probe.send({ type: 'dial.failed', address: at('blackhole', H), peer: H, reason: 'timeout' } as never)
+    expect(record().addresses).toEqual([at('real', H)])
+    expect(record().backoffUntil).toBe(0)
+    expect(probe.context.table.byPeer.has(H)).toBe(true)
+    probe.stop()
+  })
+
+  test('a peer known only by hearsay backs off for each failed address, and is forgotten with its last', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 1, refreshInterval: 0, tickInterval: 1_000, dialBackoff: { base: 1_000, max: 1_000, jitter: 0 } })
+    probe.connect(S)
+    hello(probe, S, [{ id: G, addrs: [at('g1', G), at('g2', G)] }])
+    probe.send({ type: 'peer.disconnected', peer: S, reason: 'x' }) // below the low watermark: G is dialed
+    expect(probe.dials().at(-1)).toBe(at('g1', G))
+    probe.send({ type: 'dial.failed', address: at('g1', G), peer: G, reason: 'timeout' } as never)
+    expect(probe.context.store.records.get(G)!.addresses).toEqual([at('g2', G)])
+    expect(probe.context.store.records.get(G)!.backoffUntil).toBeGreaterThan(probe.clock.now())
+    probe.advance(3_000)
+    expect(probe.dials().at(-1)).toBe(at('g2', G))
+    probe.send({ type: 'dial.failed', address: at('g2', G), peer: G, reason: 'timeout' } as never)
+    expect(probe.context.store.records.has(G)).toBe(false)
+    probe.stop()
+  })
+
+  test('peers heard of only in lookup answers are forgotten after heardPeerTtl; peers from a hello, or proven, stay', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 0, tickInterval: 1_000, heardPeerTtl: 5_000, maxDials: 1 })
+    probe.connect(S, 'outbound', at('sybil', S))
+    hello(probe, S, [{ id: G, addrs: [at('g', G)] }])
+    const join = probe.frames(S).find((f) => f.body.t === 'find')!.body
+    const fakes = ids.slice(3, 11)
+    probe.send({ type: 'message', peer: S, body: { t: 'found', id: join.id, peers: fakes.map((id) => ({ id, addrs: [at('blackhole', id)] })) } } as never)
+    const held = () => fakes.filter((id) => probe.context.store.records.has(id))
+    expect(held()).toEqual(fakes)
+    probe.advance(4_000)
+    expect(held()).toEqual(fakes)
+    probe.advance(2_000)
+    const dialing = [...probe.context.dialing.keys()]
+    expect(held()).toEqual(fakes.filter((id) => dialing.includes(id))) // only a peer being dialed is kept
+    expect(probe.context.store.records.has(G)).toBe(true)
+    expect(probe.context.store.records.has(S)).toBe(true)
+    probe.stop()
+  })
+})
