@@ -95,8 +95,13 @@ export interface LookupInfo {
   target: Key
   targetPeer?: string
   queryId?: string | number
-  /** For `providers`: what the answers named so far (peer → addresses), at most maxProvidersPerKey. */
+  /** For `providers`: this node's own providers of the key (peer → addresses), at most maxProvidersPerKey. */
   providers?: Map<string, string[]>
+  /**
+   * For `providers`: what each answer named (valid addresses only), one list per answer, at
+   * most maxProvidersPerKey each and MAX_PROVIDER_ANSWERS lists; chosen from in turn at the end.
+   */
+  answers?: FoundProvider[][]
 }
 
 /** A key this node provides. */
@@ -189,7 +194,7 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     nextLookupId: 1,
     providerStore: createProviderStore({
       maxPerKey: options.maxProvidersPerKey, maxPerPeer: options.maxProviderRecordsPerPeer,
-      maxRecords: options.maxProviderRecords, ttl: options.providerTtl,
+      maxRecords: options.maxProviderRecords, ttl: options.providerTtl, diversity: options.diversity,
     }),
     provided: new Map(),
     announcing: undefined,

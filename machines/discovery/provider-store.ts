@@ -9,13 +9,18 @@
  *
  * Pure data plus functions, mutated in place inside the discovery actor's context (like the
  * peer store). Every dimension a peer controls is bounded, and a refusal says which bound:
- *  - `key-full`: `maxPerKey` providers of one key (a refresh of a record already held always fits);
+ *  - `key-full`: `maxPerKey` providers of one key (a refresh of a record already held always fits),
+ *    or as many providers of this key from the announcer's IP address (IPv6 /64) or network
+ *    (IPv4 /24, IPv6 /48) as the diversity bounds allow (diversity.ts; the group is the address
+ *    the announcing connection runs over): Sybil identities minted on one host cannot take a
+ *    key's places from its honest providers;
  *  - `peer-full`: `maxPerPeer` records announced by one peer;
  *  - `store-full`: `maxRecords` records in all.
  * Keys are checked for their size by the wire parser (32 bytes) before they get here.
  * @module
  */
 import type { Key } from './kbucket.js'
+import { fits, type Diversity, type Group } from './diversity.js'
 
 /** One provider of a key. */
 export interface ProviderRecord {
@@ -24,6 +29,8 @@ export interface ProviderRecord {
   addresses: string[]
   /** Input time after which the record is gone unless republished. */
   expires: number
+  /** The announcer's address group (null: not bounded, e.g. loopback). */
+  group: Group | null
 }
 
 export interface ProviderLimits {
@@ -35,6 +42,8 @@ export interface ProviderLimits {
   maxRecords: number
   /** Lifetime of a record after its last announcement (ms). */
   ttl: number
+  /** Providers of one key per address group (absent: not bounded). */
+  diversity?: Diversity
 }
 
 export interface ProviderStore {
@@ -67,7 +76,7 @@ export function keyHex(key: Key): string {
  * `'refreshed'`, or the bound that refused it.
  */
 export function addProvider(
-  store: ProviderStore, key: Key, peer: string, addresses: readonly string[], now: number,
+  store: ProviderStore, key: Key, peer: string, addresses: readonly string[], now: number, group: Group | null = null,
 ): 'added' | 'refreshed' | ProviderRefusal {
   const hex = keyHex(key)
   const providers = store.byKey.get(hex)
@@ -80,9 +89,9 @@ export function addProvider(
   }
   if (existing) remove(store, hex, providers!, peer) // expired: counts as new against the bounds
   const live = store.byKey.get(hex)
-  if (live && live.size >= store.limits.maxPerKey) {
+  if (live && (live.size >= store.limits.maxPerKey || !fitsKey(store, live, group))) {
     dropExpired(store, hex, live, now)
-    if (live.size >= store.limits.maxPerKey) return 'key-full'
+    if (live.size >= store.limits.maxPerKey || !fitsKey(store, live, group)) return 'key-full'
   }
   if ((store.perPeer.get(peer) ?? 0) >= store.limits.maxPerPeer) return 'peer-full'
   if (store.size >= store.limits.maxRecords) {
@@ -91,10 +100,15 @@ export function addProvider(
   }
   let map = store.byKey.get(hex)
   if (!map) store.byKey.set(hex, (map = new Map()))
-  map.set(peer, { peer, addresses: addresses.slice(), expires })
+  map.set(peer, { peer, addresses: addresses.slice(), expires, group })
   store.perPeer.set(peer, (store.perPeer.get(peer) ?? 0) + 1)
   store.size++
   return 'added'
+}
+
+function fitsKey(store: ProviderStore, providers: Map<string, ProviderRecord>, group: Group | null): boolean {
+  if (store.limits.diversity === undefined) return true
+  return fits([...providers.values()].map((r) => r.group), group, store.limits.diversity)
 }
 
 /** The live providers of `key` at `now` (at most `max`, soonest to expire last). */

@@ -11,11 +11,15 @@
  *
  * - Announcing `key`: a FIND_NODE lookup for the key (kind `provide`), then `provide` to each of
  *   the k closest peers it ended with (dialed first when not connected: those wait in `offers`).
- * - Storing: the provider is the authenticated sender (`event.peer`), its addresses those it
- *   gives that name it (or, failing those, the ones we know); a refusal is answered with
- *   `provided {key, code}` and shown to the announcer's user as `discovery.provide.refused`.
+ * - Storing: the provider is the authenticated sender (`event.peer`): there is no provider field,
+ *   so no peer can announce another (as the libp2p DHT checks ADD_PROVIDER's provider against the
+ *   sender); its addresses those it gives that name it (or, failing those, the ones we know); the
+ *   providers of one key are bounded per address group of the announcing connection. A refusal
+ *   is answered with `provided {key, code}` and shown to the announcer's user as
+ *   `discovery.provide.refused`.
  * - GET_PROVIDERS lookups (kind `providers`) run the iterative lookup over `getp`; each answer's
- *   providers are collected (bounded by maxProvidersPerKey) and its closer peers feed the lookup.
+ *   providers are kept, and its closer peers feed the lookup; at the end one provider is taken
+ *   from each answer in turn (`chooseProviders`), so no single answer fills the result.
  * @module
  */
 import { toPeer } from '../lib/protocol.js'
@@ -23,6 +27,7 @@ import { closestWirePeers, onAnswer } from './exchange.js'
 import type { LookupOutput } from './lookup.machine.js'
 import type { GetProvidersMessage, ProvidedMessage, ProvideMessage, ProvidersMessage, WirePeer } from './messages.js'
 import { addressesOf } from './peer-store.js'
+import { fits, groupOf, type Diversity } from './diversity.js'
 import { addProvider, keyHex, providersOf } from './provider-store.js'
 import { dialKnown } from './peers.js'
 import { startLookup } from './queries.js'
@@ -135,7 +140,8 @@ export function dropOffers(ctx: DiscoveryContext, peer: string): void {
 export function onProvide(ctx: DiscoveryContext, peer: string, body: ProvideMessage, now: number, out: Out[]): void {
   let addresses = addressesOf(peer, body.addrs, ctx.options.maxAddresses)
   if (addresses.length === 0) addresses = ctx.store.records.get(peer)?.addresses ?? []
-  const result = addresses.length === 0 ? 'no-address' : addProvider(ctx.providerStore, body.key, peer, addresses, now)
+  const group = groupOf([ctx.connected.get(peer)?.address ?? ''], ctx.options.diversity)
+  const result = addresses.length === 0 ? 'no-address' : addProvider(ctx.providerStore, body.key, peer, addresses, now, group)
   if (result === 'added' || result === 'refreshed') return
   const answer: ProvidedMessage = { t: 'provided', key: body.key, code: result }
   out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, answer) })
@@ -167,17 +173,45 @@ export function onGetProviders(ctx: DiscoveryContext, peer: string, body: GetPro
   out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, answer) })
 }
 
-/** The answer to one of our GET_PROVIDERS: collect its providers, pass its closer peers to the lookup. */
+/** Answers to one GET_PROVIDERS lookup whose providers are kept (each at most maxProvidersPerKey). */
+export const MAX_PROVIDER_ANSWERS = 64
+
+/** The answer to one of our GET_PROVIDERS: keep its providers, pass its closer peers to the lookup. */
 export function onProvidersAnswer(ctx: DiscoveryContext, peer: string, body: ProvidersMessage, now: number, out: Out[]): void {
   const lookupId = onAnswer(ctx, peer, body.id, body.peers, now, out)
-  const found = lookupId === undefined ? undefined : ctx.lookups.get(lookupId)?.providers
-  if (!found) return
+  const info = lookupId === undefined ? undefined : ctx.lookups.get(lookupId)
+  if (!info?.answers || info.answers.length >= MAX_PROVIDER_ANSWERS) return
+  const named: FoundProvider[] = []
   for (const p of body.providers) {
-    if (found.size >= ctx.options.maxProvidersPerKey) break
-    if (found.has(p.id)) continue
+    if (named.length >= ctx.options.maxProvidersPerKey) break
     const addresses = addressesOf(p.id, p.addrs, ctx.options.maxAddresses)
-    if (addresses.length > 0) found.set(p.id, addresses)
+    if (addresses.length > 0 && !named.some((n) => n.peer === p.id)) named.push({ peer: p.id, addresses })
   }
+  if (named.length > 0) info.answers.push(named)
+}
+
+/**
+ * The providers a GET_PROVIDERS lookup reports: this node's own first, then one from each answer
+ * in turn (in the order the answers came), skipping repeats and providers beyond the diversity
+ * bounds (per IP and network of their first address), up to maxProvidersPerKey. A provider
+ * record is not signed, so whoever answers can name anyone: taking from every answer in turn
+ * means one hostile answer (a Sybil's 32 fake providers) cannot crowd out what the others said.
+ */
+export function chooseProviders(info: LookupInfo, max: number, diversity: Diversity): FoundProvider[] {
+  const chosen = [...(info.providers ?? [])].map(([peer, addresses]) => ({ peer, addresses }))
+  const groups = chosen.map((p) => groupOf(p.addresses, diversity))
+  const lists = info.answers ?? []
+  for (let i = 0; chosen.length < max && lists.some((l) => i < l.length); i++) {
+    for (const list of lists) {
+      const p = list[i]
+      if (p === undefined || chosen.length >= max || chosen.some((c) => c.peer === p.peer)) continue
+      const group = groupOf(p.addresses, diversity)
+      if (!fits(groups, group, diversity)) continue
+      chosen.push(p)
+      groups.push(group)
+    }
+  }
+  return chosen
 }
 
 function answerFound(queryId: string | number, key: Key, providers: FoundProvider[], rounds: number, timedOut: boolean, out: Out[]): void {
@@ -198,15 +232,15 @@ export function answerProvidersAtOnce(ctx: DiscoveryContext, event: FindProvider
 /** Start a GET_PROVIDERS lookup (the guards checked one can start), seeded with what this node knows. */
 export function startProvidersLookup(ctx: DiscoveryContext, event: FindProviders, now: number, out: Out[]): void {
   const providers = new Map(localProviders(ctx, event.key, now).map((p) => [p.peer, p.addresses]))
-  const info: LookupInfo = { kind: 'providers', target: Uint8Array.from(event.key), queryId: event.queryId, providers }
+  const info: LookupInfo = { kind: 'providers', target: Uint8Array.from(event.key), queryId: event.queryId, providers, answers: [] }
   startLookup(ctx, info, out, event.timeout)
 }
 
 /** A GET_PROVIDERS lookup ended: answer its findProviders. */
-export function finishProvidersLookup(info: LookupInfo, output: LookupOutput | undefined, out: Out[]): void {
+export function finishProvidersLookup(ctx: DiscoveryContext, info: LookupInfo, output: LookupOutput | undefined, out: Out[]): void {
   const event = { type: 'discovery.findProviders', key: info.target, queryId: info.queryId! } as const
   if (!output) return refuseFindProviders(event, 'lookup-failed', out)
   if (output.cancelled) return refuseFindProviders(event, 'cancelled', out)
-  const providers = [...(info.providers ?? [])].map(([peer, addresses]) => ({ peer, addresses }))
+  const providers = chooseProviders(info, ctx.options.maxProvidersPerKey, ctx.options.diversity)
   answerFound(info.queryId!, info.target, providers, output.rounds, output.timedOut === true, out)
 }

@@ -134,7 +134,7 @@ export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOu
     else if (rest.length !== ids.length) ctx.awaiting.set(peer, rest)
   }
   if (info.kind === 'provide') return finishAnnounce(ctx, info, output, now, out)
-  if (info.kind === 'providers') return finishProvidersLookup(info, output, out)
+  if (info.kind === 'providers') return finishProvidersLookup(ctx, info, output, out)
   if (info.kind !== 'find' || info.targetPeer === undefined || info.queryId === undefined) return
   const rounds = output?.rounds ?? 0
   const found = output?.found

@@ -138,3 +138,49 @@ describe('the discovery machine', () => {
     probe.stop()
   })
 })
+
+describe('hostile providers (issue 14)', () => {
+  const ip = (id: string, host: string): string => `ws://${host}:4001/p2p/${id}`
+  const getpTo = (probe: DiscoveryProbe, peer: string) => probe.frames(peer).filter((f) => f.body.t === 'getp').at(-1)!.body
+
+  test('no peer announces another: a provide names no provider, and addresses naming someone else are dropped', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 0 })
+    probe.connect(ids[0], 'outbound', addr(ids[0]))
+    probe.send({ type: 'message', peer: ids[0], body: { t: 'provide', key: KEY, addrs: [addr(ids[5])], provider: ids[5] } } as never) // not a field: the message is refused
+    probe.send({ type: 'message', peer: ids[0], body: { t: 'provide', key: KEY, addrs: [addr(ids[5])] } } as never)
+    expect([...probe.context.providerStore.byKey.get(keyHex(KEY))!.keys()]).toEqual([ids[0]])
+    expect(probe.context.providerStore.byKey.get(keyHex(KEY))!.get(ids[0])!.addresses).toEqual([addr(ids[0])])
+    probe.stop()
+  })
+
+  test('Sybils on one host get two of a key’s places (maxPeersPerIp), not all of them; other hosts still get in', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 0, highWatermark: 64, diversityAllowlist: [] })
+    const sybils = ids.slice(0, 5)
+    for (const s of sybils) probe.connect(s, 'outbound', ip(s, '203.0.113.7'))
+    for (const s of sybils) probe.send({ type: 'message', peer: s, body: { t: 'provide', key: KEY, addrs: [ip(s, '203.0.113.7')] } } as never)
+    probe.connect(ids[6], 'outbound', ip(ids[6], '198.51.100.1'))
+    probe.send({ type: 'message', peer: ids[6], body: { t: 'provide', key: KEY, addrs: [ip(ids[6], '198.51.100.1')] } } as never)
+    expect([...probe.context.providerStore.byKey.get(keyHex(KEY))!.keys()]).toEqual([ids[0], ids[1], ids[6]])
+    expect(probe.frames(ids[2]).at(-1)!.body).toMatchObject({ t: 'provided', code: 'key-full' })
+    probe.stop()
+  })
+
+  test('findProviders: one answer full of fake providers does not crowd out what the other answers name', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, refreshInterval: 0, maxProvidersPerKey: 4, diversityAllowlist: [] })
+    const [sybil, honest] = [ids[0], ids[1]]
+    probe.connect(sybil, 'outbound', ip(sybil, '203.0.113.7'))
+    probe.connect(honest, 'outbound', ip(honest, '198.51.100.1'))
+    probe.send({ type: 'discovery.findProviders', key: KEY, queryId: 'q' } as never)
+    const fakes = ids.slice(4, 10).map((id, i) => ({ id, addrs: [ip(id, `192.0.2.${i + 1}`)] }))
+    probe.send({ type: 'message', peer: sybil, body: { t: 'providers', id: getpTo(probe, sybil).id, providers: fakes, peers: [] } } as never)
+    const real = { id: ids[2], addrs: [ip(ids[2], '198.51.100.9')] }
+    probe.send({ type: 'message', peer: honest, body: { t: 'providers', id: getpTo(probe, honest).id, providers: [real], peers: [] } } as never)
+    const found = probe.events('discovery.providers.found').find((e) => e.queryId === 'q')!
+    const peers = (found.providers as Array<{ peer: string }>).map((p) => p.peer)
+    expect(peers).toContain(ids[2])
+    expect(peers).toHaveLength(4)
+    // six fakes on one /24: at most maxPeersPerSubnet (4) of them, and here the honest one took a place
+    expect(peers.filter((p) => p !== ids[2])).toEqual(ids.slice(4, 7))
+    probe.stop()
+  })
+})
