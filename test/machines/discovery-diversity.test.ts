@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseAllowlist } from '../../machines/lib/ip.js'
-import { keyToPeerId } from '../../machines/discovery/kbucket.js'
+import { commonPrefixLength, keyToPeerId, peerKey } from '../../machines/discovery/kbucket.js'
+import { DiscoveryProbe, simPeerId } from '../../src/discovery/probe.js'
 import { createShortlist, addContacts, takeNext } from '../../machines/discovery/lookup.js'
 import { fits, groupOf, type Diversity } from '../../machines/discovery/diversity.js'
 
@@ -62,5 +63,32 @@ describe('peers that answered before', () => {
     expect(takeNext(createShortlist(target, 60, list, diversity), 3).peers).toEqual(list.slice(0, 3).map((c) => c.peer))
     const none = [1, 2, 3, 4].map((n) => contact(n, `198.51.${n}.1`))
     expect(takeNext(createShortlist(target, 60, none, diversity), 3).peers).toEqual(none.slice(0, 3).map((c) => c.peer))
+  })
+})
+
+describe('k-buckets', () => {
+  it('a bucket admits two peers of one IP and four of one /24, grouped by the address their connection runs over', () => {
+    const probe = new DiscoveryProbe({ lowWatermark: 0, highWatermark: 64, refreshInterval: 0, diversityAllowlist: [] })
+    const self = peerKey(probe.peerId)!
+    // peers of one bucket: their keys differ from ours in the first bit
+    const peers = Array.from({ length: 200 }, (_, i) => simPeerId(`bucket/${i}`)).filter((p) => commonPrefixLength(self, peerKey(p)!) === 0).slice(0, 8)
+    expect(peers).toHaveLength(8)
+    const inTable = (ids: string[]) => ids.filter((p) => probe.context.table.byPeer.has(p))
+    const hello = (peer: string, host: string) =>
+      probe.send({ type: 'message', peer, body: { t: 'hello', addrs: [`ws://${host}:4001/p2p/${peer}`], peers: [] } } as never)
+    // three dialed on one IP
+    for (const p of peers.slice(0, 3)) probe.send({ type: 'peer.connected', peer: p, direction: 'outbound', address: `ws://203.0.113.7:4001/p2p/${p}` })
+    expect(inTable(peers.slice(0, 3))).toHaveLength(2)
+    // three more on other IPs of the same /24: the network takes four in all
+    for (const [i, p] of peers.slice(3, 6).entries()) probe.send({ type: 'peer.connected', peer: p, direction: 'outbound', address: `ws://203.0.113.${20 + i}:4001/p2p/${p}` })
+    expect(inTable(peers.slice(0, 6))).toHaveLength(4)
+    // an inbound peer from that /24 claiming an address elsewhere is grouped by its connection
+    probe.send({ type: 'peer.connected', peer: peers[6], direction: 'inbound', address: 'ws://203.0.113.99:50000' })
+    hello(peers[6], '198.51.100.1')
+    expect(inTable([peers[6]])).toEqual([])
+    // another network still gets in
+    probe.send({ type: 'peer.connected', peer: peers[7], direction: 'outbound', address: `ws://198.51.100.2:4001/p2p/${peers[7]}` })
+    expect(inTable([peers[7]])).toEqual([peers[7]])
+    probe.stop()
   })
 })
