@@ -39,6 +39,8 @@ export interface WireLimits {
   maxBufferedChunks: number
   /** WebSocket pings and pongs per second from the remote (token bucket, burst = 4 s worth). */
   maxControlFramesPerSecond: number
+  /** Bytes of unfinished messages summed over the transport's sockets (ws-unfinished.ts). */
+  maxUnfinishedBytes: number
 }
 
 /** A Noise message is at most 65,535 bytes; its frame adds a flags byte, the protocol id and msgpack headers. */
@@ -48,6 +50,7 @@ export const DEFAULT_WIRE_LIMITS: Readonly<WireLimits> = Object.freeze({
   maxFragments: 16,
   maxBufferedChunks: 4096,
   maxControlFramesPerSecond: 4,
+  maxUnfinishedBytes: 64 * 1024 * 1024,
 })
 
 /** Buffered chunks allowed before the handshake: a handshake frame arrives in one or two reads. */

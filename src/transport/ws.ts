@@ -19,6 +19,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import { deliverHeld, truncateReason, type Conn, type ConnHandler, type Listener, type Transport } from './transport.js'
 import { DEFAULT_WIRE_LIMITS, guard, lift, receiverReason, unauthenticatedOptions, type WireLimits } from './ws-guard.js'
 import { listenShared, sharedServerUrl, type SharedServer } from './ws-shared.js'
+import { UnfinishedBudget } from './ws-unfinished.js'
 
 /** Options of `createWsTransport`; every field has a default (the wire bounds: see ws-guard.ts). */
 export interface WsTransportOptions extends Partial<WireLimits> {
@@ -206,6 +207,7 @@ function wsOnOpen(this: TaggedWs): void {
   const conn = this[kConn] as WsConn
   conn.socket = (this as unknown as { _socket: Socket })._socket
   guard(this, conn.owner.options, (reason) => conn.close(reason))
+  conn.owner.unfinished.watch(this, conn.socket, () => conn.close('too-much-unfinished'))
   conn.owner.conns.add(conn)
   conn.settleDial()
 }
@@ -262,6 +264,8 @@ function respondUpgradeRequired(_req: IncomingMessage, res: ServerResponse): voi
 class WsTransport implements Transport {
   readonly name = 'ws'
   readonly conns = new Set<WsConn>()
+  /** Unfinished message bytes over all sockets, bounded by `maxUnfinishedBytes`. */
+  readonly unfinished: UnfinishedBudget
   readonly dials = new Set<WsConn>()
   readonly listeners = new Set<Listener>()
   closing = false
@@ -274,6 +278,7 @@ class WsTransport implements Transport {
     const ca = options.ca
     const extra = ca === undefined ? [] : (Array.isArray(ca) ? ca : [ca]).map((c) => (typeof c === 'string' ? c : Buffer.from(c)))
     this.trust = ca === undefined ? undefined : [...rootCertificates, ...extra]
+    this.unfinished = new UnfinishedBudget(options.maxUnfinishedBytes)
   }
 
   handles(address: string): boolean {
