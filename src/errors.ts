@@ -22,6 +22,10 @@ export const ErrorCodes = {
   FRAME_FORBIDDEN_KEY: 'frame-forbidden-key',
   /** A local body cannot be encoded as a frame (a symbol, a cycle, a bigint beyond 64 bits...). */
   FRAME_UNENCODABLE: 'frame-unencodable',
+  /** A batch frame (`/xswarm/batch/1`) holds more parts than a receiver accepts (256). */
+  BATCH_TOO_LARGE: 'batch-too-large',
+  /** A batch frame's body is not a non-empty array of whole frames, or holds a batch. */
+  BATCH_MALFORMED: 'batch-malformed',
   /** An address could not be parsed. */
   INVALID_ADDRESS: 'invalid-address',
   /** The identity file exists but cannot be read as an identity. */

@@ -15,6 +15,11 @@ export interface Scheduler {
   now(): number
   setTimeout(fn: () => void, ms: number): unknown
   clearTimeout(handle: unknown): void
+  /**
+   * Run `fn` once the event loop has turned (after the IO already waiting): the driver sends the
+   * frames it batched then. Absent (a simulated clock), batches leave at the end of every settle.
+   */
+  defer?(fn: () => void): void
 }
 
 /** Real time. */
@@ -22,6 +27,7 @@ export const realScheduler: Scheduler = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  defer: typeof setImmediate === 'function' ? (fn) => { setImmediate(fn) } : (fn) => { setTimeout(fn, 0) },
 }
 
 /** A timer input: the driver calls `fire` when it takes it, unless it was cancelled. */

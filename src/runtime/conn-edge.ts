@@ -22,7 +22,8 @@ import { decryptWithAd, encryptWithAd, type CipherState } from '../../machines/s
 import { HANDSHAKE_PROTOCOL } from '../../machines/handshake.machine.js'
 import type { CipherKeys, Input } from '../../machines/vocab.js'
 import { CodecError } from '../errors.js'
-import { tryDecodeFrame, type CodecLimits } from '../codec/frame.js'
+import { BATCH_PROTOCOL, BATCH_SEND_BYTES, BATCH_SEND_PARTS, batchParts, encodeBatch } from '../codec/batch.js'
+import { tryDecodeFrame, type CodecLimits, type Frame } from '../codec/frame.js'
 import type { Conn, ConnHandler } from '../transport/transport.js'
 import type { Scheduler, TimerInput } from './clock.js'
 import type { QueueLoad, SlowReaders } from './pressure.js'
@@ -51,9 +52,13 @@ export interface EdgeHost {
   readonly load: QueueLoad
   readonly slowReaders: SlowReaders
   enqueue(item: Queued): void
+  /** This edge holds frames in its batch: the host flushes it before the event loop turns. */
+  holding(edge: ConnEdge): void
 }
 
 const EMPTY = new Uint8Array(0)
+/** Room in a batch frame for its envelope and the parts' bin headers (17 + 3 + 5 per part). */
+const BATCH_SLACK = 20 + 5 * BATCH_SEND_PARTS
 
 export class ConnEdge implements ConnHandler {
   readonly id: number
@@ -72,6 +77,11 @@ export class ConnEdge implements ConnHandler {
   queuedFrames = 0
   private readonly frameBudget: TokenBucket
   private readonly byteBudget: TokenBucket
+  /** Frames waiting to leave in one batch (see `write`), and their bytes. */
+  private readonly pending: Uint8Array[] = []
+  private pendingBytes = 0
+  /** Most bytes of frames in one batch: within the frame limit, whatever the parts' headers take. */
+  private readonly batchBytes: number
 
   constructor(host: EdgeHost, id: number, conn: Conn) {
     this.host = host
@@ -80,6 +90,7 @@ export class ConnEdge implements ConnHandler {
     const now = host.scheduler.now()
     this.frameBudget = new TokenBucket(host.limits.maxFramesPerSecond, now)
     this.byteBudget = new TokenBucket(host.limits.maxBytesPerSecond, now)
+    this.batchBytes = Math.min(BATCH_SEND_BYTES, host.codec.maxFrameBytes - BATCH_SLACK)
   }
 
   // -------------------------------------------------------------------------------------------
@@ -123,8 +134,11 @@ export class ConnEdge implements ConnHandler {
   // -------------------------------------------------------------------------------------------
   // Taken (by the pump, in queue order).
 
-  /** One of this connection's raw frames, taken: the checked input, or nothing when behind an offence. */
-  take(bytes: Uint8Array): Input | undefined {
+  /**
+   * One of this connection's raw frames, taken: the checked input (several for a batch, in
+   * order), or nothing when behind an offence.
+   */
+  take(bytes: Uint8Array): Input | Input[] | undefined {
     this.queuedFrames--
     if (this.paused && !this.overQuota() && !this.host.load.over(true)) this.resume()
     if (this.failed) return undefined
@@ -135,7 +149,33 @@ export class ConnEdge implements ConnHandler {
     }
     const frame = tryDecodeFrame(plain, this.host.codec)
     if (frame instanceof CodecError) return this.invalid(frame.code)
-    this.host.metrics?.frame('in', frame.protocol, plain.length)
+    if (frame.protocol === BATCH_PROTOCOL && this.recvCipher) return this.takeBatch(frame.body)
+    return this.checked(frame, plain.length)
+  }
+
+  /** The parts of a batch, each checked as a frame and counted against the rate limit, in order. */
+  private takeBatch(body: unknown): Input | Input[] {
+    const parts = batchParts(body)
+    if (parts instanceof CodecError) return this.invalid(parts.code)
+    const inputs: Input[] = []
+    const now = this.host.scheduler.now()
+    for (let i = 0; i < parts.length; i++) {
+      // The batch was counted as one frame when it arrived; every further part counts now.
+      const input = i > 0 && !this.frameBudget.take(1, now) ? this.invalid('rate-limit') : this.checkedPart(parts[i])
+      inputs.push(input)
+      if (input.type === 'io.conn.invalid') break
+    }
+    return inputs
+  }
+
+  private checkedPart(bytes: Uint8Array): Input {
+    const frame = tryDecodeFrame(bytes, this.host.codec)
+    return frame instanceof CodecError ? this.invalid(frame.code) : this.checked(frame, bytes.length)
+  }
+
+  /** A decoded frame as the root's input: parsed by its protocol, or the offence. */
+  private checked(frame: Frame, length: number): Input {
+    this.host.metrics?.frame('in', frame.protocol, length)
     if (!this.recvCipher && frame.protocol !== HANDSHAKE_PROTOCOL) return this.invalid('protocol-violation')
     const parse = this.host.parsers.get(frame.protocol)
     if (!parse) return { type: 'io.conn.frame', connId: this.id, protocol: frame.protocol, body: frame.body }
@@ -169,14 +209,51 @@ export class ConnEdge implements ConnHandler {
     if (this.paused && !this.host.load.over(true)) this.resume()
   }
 
-  /** Send one encoded frame (encrypted once the channel is secure). */
+  /**
+   * Send one encoded frame. Before the channel is secure it leaves at once; after, it waits in
+   * this connection's batch until `flush` (the pump flushes every connection before the event
+   * loop turns, see driver.ts), or until the batch is full.
+   */
   write(frame: Uint8Array): void {
+    if (!this.sendCipher) {
+      this.send(frame)
+      return
+    }
+    const cap = this.batchBytes
+    if (this.pending.length > 0 && this.pendingBytes + frame.length > cap) this.flush()
+    this.pending.push(frame)
+    this.pendingBytes += frame.length
+    if (this.pending.length === 1) this.host.holding(this)
+    if (this.pending.length >= BATCH_SEND_PARTS || this.pendingBytes >= cap) this.flush()
+  }
+
+  /** Send the frames waiting in the batch: one alone as it is, several as one batch frame. */
+  flush(): void {
+    const count = this.pending.length
+    if (count === 0) return
+    const frame = count === 1 ? this.pending[0] : encodeBatch(this.pending, this.pendingBytes)
+    this.pending.length = 0
+    this.pendingBytes = 0
+    if (!this.writing) {
+      this.host.stats.dropped += count
+      return
+    }
+    this.send(frame)
+  }
+
+  private send(frame: Uint8Array): void {
     const bytes = this.sendCipher ? encryptWithAd(this.host.suite, this.sendCipher, EMPTY, frame) : frame
     if (bytes === null) return
     this.host.stats.framesOut++
     this.host.stats.bytesOut += bytes.length
     this.conn.send(bytes)
     this.host.slowReaders.sent(this)
+  }
+
+  /** Close the socket after the frames still waiting in the batch. */
+  close(reason: string): void {
+    this.flush()
+    this.conn.close(reason)
   }
 
   /** The peer does not read what is sent to it: stop sending and tell the machine (at the tail). */

@@ -12,7 +12,10 @@
  *   before it returns;
  * - out: effects are performed as they are emitted (`perform`), so every effect of input N
  *   happens before input N+1 is taken. Their answers (a dial's outcome, a user function's
- *   result, a socket's close) come back only as new inputs at the tail.
+ *   result, a socket's close) come back only as new inputs at the tail. Frames to a secured
+ *   connection wait in its batch (src/codec/batch.ts) until the pump lets the event loop turn
+ *   (`Scheduler.defer`), or until the end of the settle with a scheduler that has no `defer`
+ *   (a simulation), and then leave as one encrypted frame; a close sends them first.
  * A connection is forgotten only when its `io.conn.closed` input is taken, so the frames queued
  * before the close are still checked and delivered.
  * @module
@@ -93,6 +96,9 @@ export class Driver implements EdgeHost {
   private readonly transports: Transport[]
   private readonly edges = new Map<number, ConnEdge>()
   private readonly peerEdges = new Map<string, ConnEdge>()
+  /** Connections with frames waiting in their batch (see ConnEdge.write). */
+  private readonly holdingEdges = new Set<ConnEdge>()
+  private flushScheduled = false
   private readonly listeners: Listener[] = []
   private readonly dialer: Dialer
   private readonly calls: UserCalls
@@ -152,6 +158,7 @@ export class Driver implements EdgeHost {
     this.tap?.started(this.inputTime)
     this.root.start()
     this.root.send({ type: 'cmd.start' })
+    this.flush()
   }
 
   get queued(): number {
@@ -176,23 +183,57 @@ export class Driver implements EdgeHost {
     if (item === undefined) return false
     this.stats.inputs++
     this.inputTime = this.scheduler.now()
-    const started = this.metrics === undefined ? 0 : performance.now()
+    let started = this.metrics === undefined ? 0 : performance.now()
+    let input: Input | Input[] | undefined
     try {
-      const input = this.checked(item)
-      if (input) {
-        this.tap?.input(this.inputTime, input)
-        this.root.send(input)
-      }
+      input = this.checked(item)
+      if (Array.isArray(input)) {
+        // A batch's parts, each settled on its own, in order (and timed on its own).
+        for (const part of input) {
+          if (this.root.getSnapshot().status !== 'active') break
+          this.settle(part)
+          this.encoder.forget()
+          if (this.metrics !== undefined) {
+            const now = performance.now()
+            this.metrics.settled((now - started) / 1000)
+            started = now
+          }
+        }
+      } else if (input) this.settle(input)
     } finally {
       this.encoder.forget()
-      if (this.metrics !== undefined) this.metrics.settled((performance.now() - started) / 1000)
+      if (this.metrics !== undefined && !Array.isArray(input)) this.metrics.settled((performance.now() - started) / 1000)
     }
+    if (this.scheduler.defer === undefined) this.flush()
     this.load.relieve(this.edges.values())
     return true
   }
 
+  private settle(input: Input): void {
+    this.tap?.input(this.inputTime, input)
+    this.root.send(input)
+  }
+
+  /** @internal An edge holds frames to send: flush it when the event loop turns (or after this settle). */
+  holding(edge: ConnEdge): void {
+    this.holdingEdges.add(edge)
+    if (this.flushScheduled || this.scheduler.defer === undefined) return
+    this.flushScheduled = true
+    this.scheduler.defer(this.flushNow)
+  }
+
+  /** Send what every connection holds in its batch. */
+  flush(): void {
+    this.flushScheduled = false
+    if (this.holdingEdges.size === 0) return
+    for (const edge of this.holdingEdges) edge.flush()
+    this.holdingEdges.clear()
+  }
+
+  private readonly flushNow = (): void => this.flush()
+
   /** What a queued item means to the root, in queue order (see the module comment). */
-  private checked(item: Queued): Input | undefined {
+  private checked(item: Queued): Input | Input[] | undefined {
     switch (item.type) {
       case 'timer':
         if (item.cancelled) return undefined
@@ -237,7 +278,7 @@ export class Driver implements EdgeHost {
     this.dialer.stop()
     this.slowReaders.stop()
     await Promise.allSettled(this.listeners.splice(0).map((l) => l.close()))
-    for (const edge of this.edges.values()) edge.conn.close('swarm-closed')
+    for (const edge of this.edges.values()) edge.close('swarm-closed')
     this.edges.clear()
     this.peerEdges.clear()
     if (this.root.getSnapshot().status === 'active') this.root.stop()
@@ -280,7 +321,7 @@ export class Driver implements EdgeHost {
         else this.peerEdges.delete(effect.peer)
         return
       }
-      case 'effect.close': return this.edges.get(effect.connId)?.conn.close(effect.reason)
+      case 'effect.close': return this.edges.get(effect.connId)?.close(effect.reason)
       case 'effect.unlisten': {
         void Promise.allSettled(this.listeners.splice(0).map((l) => l.close()))
         return

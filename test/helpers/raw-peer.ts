@@ -33,6 +33,7 @@ import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
 import { decryptWithAd, encryptWithAd, type CipherState } from '../../machines/secure/cipher-state.js'
 import { initHandshake, readMessage, writeMessage } from '../../machines/secure/noise.js'
 import { decodeFrame, encodeFrame } from '../../src/codec/frame.js'
+import { BATCH_PROTOCOL } from '../../src/codec/batch.js'
 import { nativeSuite } from '../../src/crypto/native.js'
 import { createSwarm, type SwarmOptions } from '../../src/create-swarm.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
@@ -162,8 +163,10 @@ export class RawPeer {
   identity: RawIdentity | null = null
   /** Drop incoming messages instead of keeping them (a peer that reads but does not care). */
   discard = false
-  /** Messages received in all. */
+  /** Messages received in all (a batch of frames is one message). */
   receivedCount = 0
+  /** Bytes of the messages received in all. */
+  receivedBytes = 0
 
   private constructor(ws: WebSocket) {
     this.ws = ws
@@ -176,6 +179,7 @@ export class RawPeer {
     })
     ws.on('message', (data: Buffer) => {
       this.receivedCount++
+      this.receivedBytes += data.byteLength
       if (this.discard) return
       this.inbox.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
       this.wake()
@@ -332,13 +336,21 @@ export class RawPeer {
     this.sendPlaintext(encodeFrame(protocol, body, { maxFrameBytes: 2 ** 32 - 1 }))
   }
 
-  /** The next decrypted frame from the node (pings, pongs...), bounded. */
+  /** The next decrypted frame from the node (pings, pongs...; a batch's parts one by one), bounded. */
   async nextFrame(ms = 3000): Promise<{ protocol: string; body: unknown }> {
     if (!this.recv) throw new Error('no session: handshake first')
+    const held = this.batched.shift()
+    if (held) return held
     const bytes = decryptWithAd(suite, this.recv, EMPTY, await this.nextRaw(ms))
     if (bytes === null) throw new Error('the node sent a frame that does not decrypt')
-    return decodeFrame(bytes, { maxFrameBytes: 2 ** 32 - 1 })
+    const frame = decodeFrame(bytes, { maxFrameBytes: 2 ** 32 - 1 })
+    if (frame.protocol !== BATCH_PROTOCOL) return frame
+    for (const part of frame.body as Uint8Array[]) this.batched.push(decodeFrame(part, { maxFrameBytes: 2 ** 32 - 1 }))
+    return this.batched.shift()!
   }
+
+  /** Frames of a batch from the node not handed out yet. */
+  private readonly batched: Array<{ protocol: string; body: unknown }> = []
 
   /** Wait for a frame matching `pred` (skipping others), bounded. */
   async expectFrame(pred: (f: { protocol: string; body: unknown }) => boolean, ms = 3000): Promise<{ protocol: string; body: unknown }> {

@@ -322,7 +322,8 @@ describe('simulation: backpressure', () => {
     a.dial(b.addresses[0])
     await nextSimEvent(sim, b, (e) => e.type === 'peer.connected')
     await sim.run({ until: () => a.isConnected(b.peerId), forMs: 1000 })
-    a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: 500 })
+    // 5,000 frames: 79 batches of 64, more than the 8 inputs b's queue holds.
+    a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: 5000 })
     await sim.run({ forMs: 100 })
     expect(b.stats().paused).toBeGreaterThan(0)
     let closed = false

@@ -6,6 +6,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest'
+import { BATCH_SEND_PARTS } from '../../src/codec/batch.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import { connect, createTestSwarm, drive, nextEvent, NUMBERS_ID, numbersProtocol, useSwarmCleanup } from '../helpers/swarm-test.js'
 
@@ -41,8 +42,9 @@ describe('ws: nothing lost at a close', () => {
     b.command(NUMBERS_ID, { type: 'numbers.send', peer: a.peerId, count: N })
     b.hangUp(a.peerId, 'done-sending')
     await nextEvent(b, (e) => e.type === 'peer.disconnected', { what: 'B: peer.disconnected' })
-    // A's user has taken nothing yet: the 200 frames and the close are all waiting in A's queue.
-    await queuedAtLeast(a, N + 1)
+    // A's user has taken nothing yet: the 200 frames (in batches of 64) and the close are all
+    // waiting in A's queue.
+    await queuedAtLeast(a, Math.ceil(N / BATCH_SEND_PARTS) + 1)
     const { got, disconnected } = await numbersUntilDisconnected(a, b.peerId)
     expect(got).toEqual(Array.from({ length: N }, (_, i) => i + 1))
     expect(disconnected).toMatchObject({ peer: b.peerId, reason: 'done-sending' })
@@ -55,9 +57,10 @@ describe('ws: nothing lost at a close', () => {
     await connect(a, b)
     // The handshake spent a few of A's tokens; 200 frames in one burst exceed the rest.
     b.command(NUMBERS_ID, { type: 'numbers.send', peer: a.peerId, count: 200 })
-    await drive([b], () => b.stats().framesOut >= 200, { what: 'B sent 200 frames' })
-    // The offence is queued behind the frames that were within the limit; A has taken nothing yet.
-    await queuedAtLeast(a, 20)
+    await drive([b], () => b.stats().framesOut >= Math.ceil(200 / BATCH_SEND_PARTS), { what: 'B sent 200 frames (in batches)' })
+    // Every part of a batch counts against the limit: the offence is found among the parts, and
+    // the parts before it are delivered. A has taken nothing yet.
+    await queuedAtLeast(a, Math.ceil(200 / BATCH_SEND_PARTS))
     const { got, disconnected } = await numbersUntilDisconnected(a, b.peerId)
     expect(got.length).toBeGreaterThanOrEqual(20)
     expect(got.length).toBeLessThan(200)
