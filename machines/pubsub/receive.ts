@@ -87,13 +87,13 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
       seen = { at: now, status: 'valid', topic: m.t, validatedAt: -Infinity, senders: [] }
       seenAdd(s.seen, known, seen)
     }
-    duplicate(s, peer, ps, seen, now)
+    duplicate(s, peer, ps, seen, m.d.length, now)
     return
   }
   const { hex, id, signed } = messageId(s, m)
   const seen = s.seen.entries.get(hex)
   if (seen) {
-    duplicate(s, peer, ps, seen, now)
+    duplicate(s, peer, ps, seen, m.d.length, now)
     return
   }
   fulfilPromises(s, hex)
@@ -126,8 +126,9 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
   emitEvent(s, callRequest(PUBSUB_ID, callId, 'validate', { topic: m.t, data: m.d, from: m.f }))
 }
 
-function duplicate(s: RouterState, peer: string, ps: PeerState, entry: SeenEntry, now: number): void {
+function duplicate(s: RouterState, peer: string, ps: PeerState, entry: SeenEntry, bytes: number, now: number): void {
   s.duplicates++
+  s.duplicateBytes += bytes
   if (!seenSender(entry, peer)) return
   if (entry.status === 'invalid') {
     penalizeInvalid(s, peer, ps, entry.topic, now)

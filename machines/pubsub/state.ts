@@ -126,6 +126,8 @@ export interface RouterState {
   promiseCount: number
   /** Messages received again (each dropped unverified); a counter read by the shell's metrics. */
   duplicates: number
+  /** Data bytes of those duplicates: what still crossed a socket after the first copy (IDONTWANT's target). */
+  duplicateBytes: number
   /** Outbox of the current settle. */
   out: Map<string, PendingRpc>
   events: Array<PubsubUserEvent | CallEffect>
@@ -192,6 +194,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     promises: new Map(),
     promiseCount: 0,
     duplicates: 0,
+    duplicateBytes: 0,
     out: new Map(),
     events: [],
     hangUps: [],

@@ -34,6 +34,8 @@ export interface MetricsReaders {
   tableSize(): number | undefined
   /** Pubsub duplicates seen so far (undefined without pubsub). */
   duplicates(): number | undefined
+  /** Data bytes of those duplicates (undefined without pubsub). */
+  duplicateBytes(): number | undefined
   /** The actor layer's state (undefined without it). */
   actors(): ActorFigures | undefined
 }
@@ -129,6 +131,8 @@ export class SwarmMetrics implements FrameMetrics {
     out.metric('xswarm_pubsub_deliveries_total', 'counter', 'Pubsub messages delivered to the user, by topic.', labelled('topic', this.#deliveries))
     const duplicates = this.readers.duplicates()
     if (duplicates !== undefined) out.metric('xswarm_pubsub_duplicates_total', 'counter', 'Pubsub messages received again (dropped unverified).', [[{}, duplicates]])
+    const duplicateBytes = this.readers.duplicateBytes()
+    if (duplicateBytes !== undefined) out.metric('xswarm_pubsub_duplicate_bytes_total', 'counter', 'Data bytes of the pubsub messages received again (what IDONTWANT did not stop).', [[{}, duplicateBytes]])
     out.metric('xswarm_pubsub_mesh_peers', 'gauge', 'Mesh size of each subscribed topic.', labelled('topic', this.readers.meshSizes()))
     const table = this.readers.tableSize()
     if (table !== undefined) out.metric('xswarm_discovery_table_peers', 'gauge', 'Peers in the discovery routing table.', [[{}, table]])

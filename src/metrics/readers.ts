@@ -29,6 +29,7 @@ export function metricsReaders(driver: () => Driver, swarm: () => Swarm<any, any
       return sizes
     },
     duplicates: () => context<PubsubContext>(PUBSUB)?.s.duplicates,
+    duplicateBytes: () => context<PubsubContext>(PUBSUB)?.s.duplicateBytes,
     tableSize: () => context<DiscoveryContext>(DISCOVERY)?.table.byPeer.size,
     actors: () => {
       const c = context<ActorsContext>(ACTORS)

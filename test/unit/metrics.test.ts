@@ -43,6 +43,7 @@ describe('metrics', () => {
     expect(value(fb.get('xswarm_pubsub_deliveries_total'), { topic: 't' })).toBe(1)
     expect(value(fa.get('xswarm_pubsub_mesh_peers'), { topic: 't' })).toBe(1)
     expect(value(fa.get('xswarm_pubsub_duplicates_total'), {})).toBeGreaterThanOrEqual(0)
+    expect(value(fa.get('xswarm_pubsub_duplicate_bytes_total'), {})).toBeGreaterThanOrEqual(0)
     expect(value(fa.get('xswarm_discovery_table_peers'), {})).toBeGreaterThanOrEqual(0)
     const settle = fa.get('xswarm_settle_seconds')
     expect(settle?.type).toBe('HISTOGRAM')
