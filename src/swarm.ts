@@ -15,6 +15,7 @@ import { ErrorCodes, XswarmError } from './errors.js'
 import { parseDialAddress } from './identity/address.js'
 import { InOrder } from './in-order.js'
 import type { Driver } from './runtime/driver.js'
+import { nextTurn } from './runtime/clock.js'
 import { InputQueue } from './runtime/queue.js'
 import type { Actors } from './actors/actors.js'
 
@@ -389,11 +390,5 @@ function checkTopic(topic: string): string {
   return topic
 }
 
-/** Let timers and IO run: setImmediate in Node, a macrotask (MessageChannel) in a browser. */
-const yieldToEventLoop: () => Promise<void> = typeof setImmediate === 'function'
-  ? () => new Promise((resolve) => setImmediate(resolve))
-  : () => new Promise((resolve) => {
-    const channel = new MessageChannel()
-    channel.port1.onmessage = () => (channel.port1.close(), resolve())
-    channel.port2.postMessage(null)
-  })
+/** Let timers and IO run (src/runtime/clock.ts `nextTurn`). */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => nextTurn(resolve))

@@ -22,12 +22,21 @@ export interface Scheduler {
   defer?(fn: () => void): void
 }
 
+/** Run `fn` once the event loop has turned: setImmediate in Node, a macrotask (MessageChannel) in a browser. */
+export const nextTurn: (fn: () => void) => void = typeof setImmediate === 'function'
+  ? (fn) => { setImmediate(fn) }
+  : (fn) => {
+    const channel = new MessageChannel()
+    channel.port1.onmessage = () => (channel.port1.close(), fn())
+    channel.port2.postMessage(null)
+  }
+
 /** Real time. */
 export const realScheduler: Scheduler = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  defer: typeof setImmediate === 'function' ? (fn) => { setImmediate(fn) } : (fn) => { setTimeout(fn, 0) },
+  defer: nextTurn,
 }
 
 /** A timer input: the driver calls `fire` when it takes it, unless it was cancelled. */
