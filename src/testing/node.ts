@@ -63,6 +63,7 @@ export class SimNode {
       discovery,
       transports: [this.transport],
       scheduler,
+      crypto: rest.crypto ?? this.sim.crypto,
       secretKey: derive(`xswarm-sim/key/${seed}`),
       seed: derive(`xswarm-sim/seed/${seed}/${this.incarnation}`),
     })

@@ -19,8 +19,10 @@ import { createMemoryNetwork, type MemoryNetwork } from '../transport/memory.js'
 import type { Transport } from '../transport/transport.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../swarm.js'
 import type { Scheduler } from '../runtime/clock.js'
+import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { TimedHeap } from './heap.js'
 import { LinkModel, type LinkOptions } from './links.js'
+import { sharedCryptoSuite } from './shared-crypto.js'
 
 interface Timer { at: number; seq: number; fn: () => void; cancelled: boolean }
 interface Entry { swarm: Swarm; onEvent?: (event: SwarmEvent) => void; dirty: boolean; removed: boolean }
@@ -56,6 +58,13 @@ export interface Simulation {
   readonly network: MemoryNetwork
   /** The links' latency, loss and partitions (`links.configure`, `links.partition`, `links.heal`). */
   readonly links: LinkModel
+  /**
+   * A crypto suite for this simulation's swarms (`createSwarm({ crypto: sim.crypto })`;
+   * `SimNode` uses it): node:crypto, with what one node computed handed to the others that ask
+   * the same (a DH both ends of a handshake compute, a signature many nodes verify). The same
+   * answers, computed once (src/testing/shared-crypto.ts).
+   */
+  readonly crypto: CryptoSuite
   /**
    * The shared clock as a node with a skewed clock sees it: `offsetMs` ahead (or behind) and
    * running `1 + drift` times as fast (its timers fire that much sooner).
@@ -125,15 +134,10 @@ export function createSimulation(options: SimulationOptions = {}): Simulation {
       const entry = dirty[i]
       entry.dirty = false
       if (entry.removed) continue
-      for (;;) {
-        const event = entry.swarm.take(256)
-        if (event !== undefined) {
-          busy = true
-          entry.onEvent?.(event)
-          continue
-        }
-        if (entry.swarm.stats().queued > 0) { busy = true; continue }
-        break
+      // take() settles inputs until an event comes out, or returns undefined once the queue is empty.
+      for (let event = entry.swarm.take(); event !== undefined; event = entry.swarm.take()) {
+        busy = true
+        entry.onEvent?.(event)
       }
     }
     dirty.length = 0
@@ -144,6 +148,7 @@ export function createSimulation(options: SimulationOptions = {}): Simulation {
     scheduler,
     network,
     links,
+    crypto: sharedCryptoSuite(),
     skewedScheduler(offsetMs, drift = 0) {
       if (!Number.isFinite(offsetMs)) throw new RangeError(`"offsetMs" expected a finite number, got ${offsetMs}`)
       if (!(drift > -0.5 && drift < 0.5)) throw new RangeError(`"drift" expected a number in (-0.5, 0.5), got ${drift}`)
