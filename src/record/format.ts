@@ -9,12 +9,17 @@
  *
  * | record                 | meaning                                                      |
  * |------------------------|--------------------------------------------------------------|
- * | `['s', t]`             | the root started at time t (ms since the recording began)    |
+ * | `['s', t]`             | the root started at time t (the node's clock, in ms)         |
  * | `['i', t, input]`      | the root settled `input` at time t (after decryption)        |
  * | `['t', t, seq]`        | the root's timer number `seq` fired at time t                |
  * | `['c', fn, value?]`    | a machine's crypto call and the answer it got (crypto-tape.ts) |
  * | `['e', event]`         | an event the shell made itself (not a machine's)             |
  * | `['z', reason]`        | the recording ended (`closed`, `size-limit`, `encode-failed`)  |
+ *
+ * Times are the node's own clock readings, exactly as its machines saw them: a replay hands the
+ * machines the same numbers, so what they compute from them (a ping's round trip, a deadline) is
+ * the same to the last bit. (Format 1 kept times relative to the start, and `a - b` of relative
+ * times is not always `a - b` of the clock's.) Shown times are relative to the `s` record.
  *
  * Inputs are numbered from 1 in the order of `i` and `t` records (`xswarm replay --until N`).
  * @module
@@ -24,7 +29,7 @@ import { XswarmError } from '../errors.js'
 import type { Input } from '../../machines/vocab.js'
 
 /** This build's recording format. A recording of another format is refused with `recording-version`. */
-export const RECORDING_FORMAT = 1
+export const RECORDING_FORMAT = 2
 export const MAGIC = new TextEncoder().encode('XSWREC')
 export const PREAMBLE_BYTES = MAGIC.length + 2
 /** Largest record a reader accepts (a frame is at most maxFrameBytes; the header is small). */

@@ -30,7 +30,9 @@ export function readSegments(path: string): Array<{ name: string; bytes: Uint8Ar
 /** The records of a recording, in order, with its header read and checked. */
 export class RecordingReader {
   readonly header: RecordingHeader
-  /** The time of the input most recently taken. */
+  /** The node's clock when its root started (the `s` record). */
+  start = 0
+  /** The node's clock at the input most recently taken (at the start until one is taken). */
   time = 0
   /** Inputs taken so far (the number of the latest). */
   taken = 0
@@ -45,6 +47,8 @@ export class RecordingReader {
   /** Events the shell made, read since the last call of `shellEvents`. */
   readonly #shellEvents: Array<{ type: string; [key: string]: unknown }> = []
   readonly #records: Iterator<unknown>
+  /** A record read ahead in the constructor (a recording without its start mark). */
+  #ahead: IteratorResult<unknown> | undefined
 
   constructor(segments: Array<{ name: string; bytes: Uint8Array }>) {
     this.#records = chain(segments)
@@ -54,6 +58,15 @@ export class RecordingReader {
       throw new RecordingError(RecordingCodes.CORRUPT, `${segments[0]?.name ?? 'the recording'} has no recording header`)
     }
     this.header = header
+    // The start mark comes first, so the replayed clock reads the live one's time from the start.
+    const mark = this.#records.next()
+    if (!mark.done && Array.isArray(mark.value) && mark.value[0] === 's') this.start = this.time = mark.value[1] as number
+    else this.#ahead = mark
+  }
+
+  /** Time since the start, in ms (what a replay shows). */
+  get elapsed(): number {
+    return this.time - this.start
   }
 
   /** The next input, or undefined at the end (or at the end record). */
@@ -101,7 +114,8 @@ export class RecordingReader {
   #next(): unknown[] | undefined {
     for (;;) {
       if (this.endReason !== undefined) return undefined
-      const step = this.#records.next()
+      const step = this.#ahead ?? this.#records.next()
+      this.#ahead = undefined
       if (step.done) return undefined
       const r = step.value
       if (!Array.isArray(r) || typeof r[0] !== 'string') throw new RecordingError(RecordingCodes.CORRUPT, `a record after input ${this.taken} is not a record tuple`)

@@ -33,7 +33,6 @@ export type NodeFacts = Omit<RecordingHeader, 'kind' | 'format' | 'xswarm' | 'id
 export class Recorder implements InputTap {
   readonly #writer: SegmentWriter
   #emit: ((event: SwarmEventLike) => void) | undefined
-  #t0 = 0
   #inputs = 0
   /** Inputs written whole (their crypto answers and shell events included). */
   #committed = 0
@@ -63,19 +62,18 @@ export class Recorder implements InputTap {
   }
 
   started(time: number): void {
-    this.#t0 = time
-    this.#write(['s', 0])
+    this.#write(['s', time])
   }
 
   input(time: number, input: Input): void {
     this.#next()
-    this.#write(['i', time - this.#t0, input])
+    this.#write(['i', time, input])
   }
 
   timer(time: number, timer: TimerInput): void {
     if (timer.seq === undefined) return // a hosted actor's timer (timers.ts)
     this.#next()
-    this.#write(['t', time - this.#t0, timer.seq])
+    this.#write(['t', time, timer.seq])
   }
 
   event(event: SwarmEventLike): void {

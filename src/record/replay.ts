@@ -118,11 +118,11 @@ export async function replay(recording: string | Uint8Array[], options: ReplayOp
   const events: AnySwarmEvent[] = []
   const hand = options.onEvent ?? ((event: AnySwarmEvent) => events.push(event))
   driver.start()
-  for (let event = swarm.take(); event !== undefined; event = swarm.take()) hand(event, reader.taken, reader.time)
+  for (let event = swarm.take(); event !== undefined; event = swarm.take()) hand(event, reader.taken, reader.elapsed)
   if (reader.diverged) throw reader.diverged
   // The replayed root is left as it stopped (idle: its clock never fires), so its state can be read.
   const snapshot = (): ActorState[] => actors.filter((ref) => ref.getSnapshot().status !== 'stopped').map(stateOf)
-  return { header, events, inputs: reader.taken, time: reader.time, endReason: reader.endReason, snapshot }
+  return { header, events, inputs: reader.taken, time: reader.elapsed, endReason: reader.endReason, snapshot }
 }
 
 /** The replayed node runs the protocols the recorded one ran, in the same order. */

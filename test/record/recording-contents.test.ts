@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { eventToJson } from '../../src/cli/log.js'
-import { frameRecord, preamble, readRecords, RecordingError } from '../../src/record/format.js'
+import { frameRecord, preamble, readRecords, RECORDING_FORMAT, RecordingError } from '../../src/record/format.js'
 import { replay } from '../../src/record/replay.js'
 import type { Swarm } from '../../src/swarm.js'
 import { createSimulation } from '../../src/testing/simulation.js'
@@ -111,10 +111,10 @@ describe('a recording', () => {
     const bytes = readFileSync(path)
     expect(lines((await replay(path)).events)).toEqual(lines(eventsOf(a)))
 
-    const format2 = Uint8Array.from(bytes)
-    format2[6] = 2
-    writeFileSync(join(dir, 'format2.rec'), format2)
-    await expect(replay(join(dir, 'format2.rec'))).rejects.toMatchObject({ name: 'RecordingError', code: 'recording-version', message: expect.stringMatching(/format 2; this xswarm reads format 1/) })
+    const other = Uint8Array.from(bytes)
+    other[6] = RECORDING_FORMAT + 1
+    writeFileSync(join(dir, 'other-format.rec'), other)
+    await expect(replay(join(dir, 'other-format.rec'))).rejects.toMatchObject({ name: 'RecordingError', code: 'recording-version', message: expect.stringMatching(new RegExp(`format ${RECORDING_FORMAT + 1}; this xswarm reads format ${RECORDING_FORMAT}`)) })
 
     const records = [...readRecords(bytes, 'plain.rec')]
     const header = { ...(records[0] as object), xswarm: '0.0.1' }
