@@ -11,6 +11,7 @@ export { defineProtocol, toPeer, dialRequest, hangUpRequest, callRequest, protoc
 export type { ProtocolDefinition, ProtocolInput, FromSwarm, AnyCommand, UserEventsOf, UserCommandsOf } from '../machines/lib/protocol.js'
 export { verifyProtocolSignature, protocolSignedBytes, type Signer } from '../machines/lib/signer.js'
 export { inputTime } from '../machines/lib/runtime.js'
+export { peerChart, tickPeerChart, isAtRest, type PeerChart, type PeerChartEntry, type PeerChartAction, type PeerTimer } from '../machines/lib/peer-chart.js'
 export { DEFAULT_LIMITS, DEFAULT_TIMEOUTS, type Limits, type Timeouts } from '../machines/lib/limits.js'
 export { pingProtocol, PING_ID, type PingRtt } from '../machines/protocols/ping.machine.js'
 export { parseAddress, parseDialAddress, parseListenAddress, formatAddress, toMultiaddr } from './identity/address.js'

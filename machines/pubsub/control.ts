@@ -6,25 +6,19 @@
  * @module
  */
 import { nextInt, sample } from '../lib/rng.js'
-import { inBackoff, isSubscribed, scoreOf, setBackoff } from './mesh.js'
-import { scoreBehaviour, scoreGraft, scorePrune } from './score.js'
+import { backoffLeft, stepMember } from './members.js'
+import { isSubscribed, scoreOf } from './mesh.js'
 import { queue, type PeerState, type RouterState } from './state.js'
 import { idToHex, type Control, type IHave, type Prune } from './wire.js'
 
 export function handleControl(s: RouterState, peer: string, ps: PeerState, ctl: Control, now: number): void {
   const score = scoreOf(s, peer, now)
   if (ctl.graft) for (const topic of ctl.graft) handleGraft(s, peer, ps, topic, score, now)
-  if (ctl.prune) for (const prune of ctl.prune) handlePrune(s, peer, ps, prune, now)
+  if (ctl.prune) for (const prune of ctl.prune) handlePrune(s, peer, prune, now)
   if (ctl.idw) handleIdontwant(s, ps, ctl.idw, now)
   if (score < s.params.score.gossipThreshold) return
   if (ctl.ihave) handleIhave(s, peer, ps, ctl.ihave, now)
   if (ctl.iwant) handleIwant(s, peer, ps, ctl.iwant)
-}
-
-function refuse(s: RouterState, peer: string, topic: string, backoff: number, now: number): void {
-  const t = s.topics.get(topic)
-  if (t) setBackoff(t, peer, now + backoff)
-  queue(s, peer, 'prune', { t: topic, b: Math.ceil(backoff / 1000) })
 }
 
 function handleGraft(s: RouterState, peer: string, ps: PeerState, topic: string, score: number, now: number): void {
@@ -35,26 +29,21 @@ function handleGraft(s: RouterState, peer: string, ps: PeerState, topic: string,
     if (t) queue(s, peer, 'prune', { t: topic, b: Math.ceil(p.unsubscribeBackoff / 1000) })
     return
   }
-  if (t.mesh.has(peer)) return
-  if (inBackoff(t, peer, now)) {
-    scoreBehaviour(ps.stats)
-    refuse(s, peer, topic, p.pruneBackoff, now)
-    return
-  }
-  if (score < 0 || !ps.topics.has(topic) || (t.mesh.size >= p.Dhi && !ps.outbound)) {
-    refuse(s, peer, topic, p.pruneBackoff, now)
-    return
-  }
-  t.mesh.add(peer)
-  scoreGraft(ps.stats, topic, now)
+  // Accept, refuse or penalize: the pair's membership chart decides (membership.machine.ts).
+  stepMember(s, topic, t, peer, {
+    type: 'member.graftReceived',
+    negativeScore: score < 0,
+    subscribed: ps.topics.has(topic),
+    meshFull: t.mesh.size >= p.Dhi && !ps.outbound,
+    backoff: Math.max(p.pruneBackoff, backoffLeft(t, peer, now)),
+  }, now)
 }
 
-function handlePrune(s: RouterState, peer: string, ps: PeerState, prune: Prune, now: number): void {
+function handlePrune(s: RouterState, peer: string, prune: Prune, now: number): void {
   const t = s.topics.get(prune.t)
   if (!t) return
-  if (t.mesh.delete(peer)) scorePrune(ps.stats, prune.t, s.params.score, now)
   const backoff = prune.b === undefined ? s.params.pruneBackoff : prune.b * 1000
-  setBackoff(t, peer, now + backoff)
+  stepMember(s, prune.t, t, peer, { type: 'member.pruneReceived', backoff: Math.max(backoff, backoffLeft(t, peer, now)) }, now)
 }
 
 function handleIdontwant(s: RouterState, ps: PeerState, ids: Uint8Array[], now: number): void {

@@ -7,7 +7,8 @@
  *     above D_hi (D_score best by score, the rest at random, D_out outbound kept); every
  *     opportunisticGraftTicks, peers above a poor median mesh score grafted (v1.1);
  *  4. per fanout topic: expiry after fanoutTtl, else refilled to D;
- *  5. the topic's lifecycle statechart advanced with the resulting mesh size;
+ *  5. the topic's lifecycle statechart advanced with the resulting mesh size (due backoffs were
+ *     delivered to the membership charts first, members.ts);
  *  6. gossip: IHAVE of the newest mcacheGossip windows to max(D_lazy, gossipFactor × eligible)
  *     non-mesh peers above the gossip threshold; then the message cache shifts;
  *  7. hang-up requests for peers below the disconnect threshold.
@@ -16,6 +17,7 @@
 import { shuffled } from '../lib/rng.js'
 import { mcacheGossipIds, mcacheShift, seenExpire } from './caches.js'
 import { candidates, checkDisconnect, graftPeer, inBackoff, isSubscribed, prunePeer, scoreOf } from './mesh.js'
+import { tickMembers } from './members.js'
 import { expireValidations } from './receive.js'
 import { decayStats, scoreBehaviour } from './score.js'
 import { dropTopic, queue, stepTopic, type RouterState, type TopicState } from './state.js'
@@ -56,7 +58,7 @@ export function expireCaches(s: RouterState, now: number): void {
 export function maintainTopics(s: RouterState, now: number): void {
   const p = s.params
   for (const [topic, t] of s.topics) {
-    for (const [peer, until] of t.backoff) if (until <= now) t.backoff.delete(peer)
+    tickMembers(s, topic, t, now)
     const phase = t.phase
     if (isSubscribed(t)) maintainMesh(s, topic, t, now)
     let fanoutExpired = false
@@ -71,7 +73,7 @@ export function maintainTopics(s: RouterState, now: number): void {
     stepTopic(t, { type: 'topic.heartbeat', meshSize: t.mesh.size, dLo: p.Dlo, fanoutExpired })
     const next = t.phase
     if (next === 'idle') {
-      if (t.backoff.size === 0) dropTopic(s, topic)
+      if (t.members.size === 0) dropTopic(s, topic)
     } else if (next !== 'leaving') {
       emitGossip(s, topic, t, now)
     }

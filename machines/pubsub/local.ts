@@ -11,7 +11,7 @@
  */
 import { mcachePut, seenAdd } from './caches.js'
 import { candidates, emitEvent, graftPeer, inBackoff, isSubscribed, prunePeer, publishTargets, removeTopicPeer, scoreOf } from './mesh.js'
-import { scorePrune } from './score.js'
+import { stepMember } from './members.js'
 import { createPeer, getTopic, queue, stepTopic, type PublishFailure, type RouterState } from './state.js'
 import { ID_LENGTH, idToHex, signedBytes, type WireMessage } from './wire.js'
 
@@ -29,7 +29,7 @@ export function peerDisconnected(s: RouterState, peer: string, now: number): voi
   if (!ps) return
   for (const topic of [...ps.topics]) removeTopicPeer(s, peer, ps, topic, now)
   for (const [topic, t] of s.topics) {
-    if (t.mesh.delete(peer)) scorePrune(ps.stats, topic, s.params.score, now)
+    if (t.mesh.has(peer)) stepMember(s, topic, t, peer, { type: 'member.left' }, now)
     t.fanout.delete(peer)
   }
   if (s.retained.size >= MAX_RETAINED) {

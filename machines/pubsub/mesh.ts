@@ -1,15 +1,18 @@
 /**
  * Mesh and peer bookkeeping shared by the receive path, the local commands and the heartbeat:
- * scores and thresholds, joining and leaving a topic mesh (with GRAFT/PRUNE and backoff),
+ * scores and thresholds, grafting and pruning a peer (through its membership chart, members.ts),
  * choosing peers at random (seeded rng), and hang-up requests for peers below the disconnect
  * threshold. Pure functions over `RouterState`; all output goes to its outbox.
  * @module
  */
 import { shuffled } from '../lib/rng.js'
-import { scoreGraft, scorePrune, computeScore } from './score.js'
+import { computeScore } from './score.js'
+import { backoffLeft, inBackoff, stepMember } from './members.js'
 import { queue, type PeerState, type PubsubUserEvent, type RouterState, type TopicState } from './state.js'
 import type { CallEffect } from '../vocab.js'
 import { isSubscribedPhase } from './topic.machine.js'
+
+export { inBackoff }
 
 /** Reason given with a hang-up request for a peer whose score fell below the threshold. */
 export const LOW_SCORE_REASON = 'pubsub-low-score'
@@ -37,32 +40,16 @@ export function checkDisconnect(s: RouterState, peer: string, ps: PeerState, now
   }
 }
 
-export function inBackoff(t: TopicState, peer: string, now: number): boolean {
-  const until = t.backoff.get(peer)
-  return until !== undefined && until > now
-}
-
-export function setBackoff(t: TopicState, peer: string, until: number): void {
-  const current = t.backoff.get(peer) ?? 0
-  if (until > current) t.backoff.set(peer, until)
-}
-
-/** Put `peer` into the mesh of `topic` and tell it (GRAFT). */
+/** Put `peer` into the mesh of `topic` and tell it (GRAFT), unless it is in already or in backoff. */
 export function graftPeer(s: RouterState, topic: string, t: TopicState, peer: string, now: number): void {
-  const ps = s.peers.get(peer)
-  if (!ps || t.mesh.has(peer)) return
-  t.mesh.add(peer)
-  scoreGraft(ps.stats, topic, now)
-  queue(s, peer, 'graft', topic)
+  if (!s.peers.has(peer) || t.mesh.has(peer)) return
+  stepMember(s, topic, t, peer, { type: 'member.graft' }, now)
 }
 
-/** Take `peer` out of the mesh of `topic`, with a PRUNE carrying `backoff` ms unless `silent`. */
-export function prunePeer(s: RouterState, topic: string, t: TopicState, peer: string, now: number, backoff: number, silent = false): void {
-  if (!t.mesh.delete(peer)) return
-  const ps = s.peers.get(peer)
-  if (ps) scorePrune(ps.stats, topic, s.params.score, now)
-  setBackoff(t, peer, now + backoff)
-  if (!silent && ps) queue(s, peer, 'prune', { t: topic, b: Math.ceil(backoff / 1000) })
+/** Take `peer` out of the mesh of `topic` with a PRUNE carrying `backoff` ms. */
+export function prunePeer(s: RouterState, topic: string, t: TopicState, peer: string, now: number, backoff: number): void {
+  if (!t.mesh.has(peer)) return
+  stepMember(s, topic, t, peer, { type: 'member.prune', backoff: Math.max(backoff, backoffLeft(t, peer, now)) }, now)
 }
 
 /**
@@ -113,7 +100,7 @@ export function removeTopicPeer(s: RouterState, peer: string, ps: PeerState, top
   }
   const t = s.topics.get(topic)
   if (t) {
-    if (t.mesh.delete(peer)) scorePrune(ps.stats, topic, s.params.score, now)
+    if (t.mesh.has(peer)) stepMember(s, topic, t, peer, { type: 'member.left' }, now)
     t.fanout.delete(peer)
   }
   return true

@@ -14,10 +14,12 @@
  *     └─swarm.closing──▶ closed (publishes fail with 'closed'; topic actors stopped)
  *
  * Chart and data: the chart is this actor's states and guarded transitions, plus one child actor
- * per topic (topic.machine.ts: idle/fanout/joining/subscribed/leaving, id `topic:<name>`). The
- * rest is data in one router object (`context.s`, state.ts), mutated in place by the named
- * actions: per-peer state and scores in Maps (no actor per peer, so churn and the message path
- * stay O(1)), each topic's mesh/fanout/backoff (shared with its actor), the seen and message
+ * per topic (topic.machine.ts: idle/fanout/joining/subscribed/leaving, id `topic:<name>`), plus
+ * one peer chart per (peer, topic) in a mesh (membership.machine.ts: outside/grafted/backoff,
+ * stepped purely by the router, its entries kept in the topic's `members` Map). The rest is data
+ * in one router object (`context.s`, state.ts), mutated in place by the named actions: per-peer
+ * state and scores in Maps (no actor per peer, so churn and the message path stay O(1)), each
+ * topic's mesh/fanout/members (shared with its actor), the seen and message
  * caches, and the per-settle outbox that `flush` emits in order: user events and `effect.call`s,
  * then one `effect.send` frame per peer (parts to the same peer batched), then hang-up requests
  * to the swarm (`proto.hangUp`). The receive path of a message (receive.ts) stays one action:

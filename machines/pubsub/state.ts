@@ -214,7 +214,7 @@ export function createPeer(s: RouterState, peer: string, outbound: boolean, now:
 export function getTopic(s: RouterState, topic: string): TopicState {
   let t = s.topics.get(topic)
   if (!t) {
-    const data: TopicData = { topic, mesh: new Set(), fanout: new Set(), backoff: new Map() }
+    const data: TopicData = { topic, mesh: new Set(), fanout: new Set(), members: new Map() }
     const ref = spawnTracked(s.owner, topicMachine, { id: `topic:${topic}`, input: data })
     t = { ...data, ref, phase: topicPhase(ref.getSnapshot()), lastPublish: 0 }
     s.topics.set(topic, t)

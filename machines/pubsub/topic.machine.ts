@@ -9,14 +9,16 @@
  *    └─publish──▶ fanout ──heartbeat [fanoutExpired]──▶ idle ; fanout ──subscribe──▶ joining
  *
  * Chart and data: the phase above is the chart, and the router reads it (`topicPhase`) to
- * decide (mesh or fanout, deliver or ignore, announce or not). The topic's mesh, fanout and
- * per-peer backoff are data: Sets and a Map in this actor's context that the router shares and
- * mutates in place on the message path (a chart per mesh member would cost an actor per
- * (peer, topic) and a timer per backoff). Guards read only the event, so `xstate/graph` walks
- * the machine exhaustively, and what is walked is what runs.
+ * decide (mesh or fanout, deliver or ignore, announce or not). Each peer's membership in the
+ * mesh (outside, grafted, backoff) is a chart too, membership.machine.ts, but stepped purely by
+ * the router rather than run as an actor per (peer, topic): its entries are the `members` Map in
+ * this actor's context. The mesh (an index of the grafted members, read on the message path) and
+ * the fanout are Sets; the router shares and mutates all three in place. Guards read only the
+ * event, so `xstate/graph` walks the machine exhaustively, and what is walked is what runs.
  * @module
  */
 import { setup, not, type SnapshotFrom } from 'xstate'
+import type { PeerChartEntry } from '../lib/peer-chart.js'
 
 /** Events the router sends to a topic's actor. */
 export type TopicEvent =
@@ -36,8 +38,8 @@ export interface TopicData {
   mesh: Set<string>
   /** Peers we publish to while not subscribed. */
   fanout: Set<string>
-  /** Peer → input time until which we do not GRAFT it (nor accept its GRAFT). */
-  backoff: Map<string, number>
+  /** Peer → its membership chart's entry (membership.machine.ts): mesh members and backoffs only. */
+  members: Map<string, PeerChartEntry>
 }
 
 export const topicMachine = setup({

@@ -7,20 +7,14 @@
  * each step.
  */
 import { describe, expect, it } from 'vitest'
-import { createActor, getNextTransitions, SimulatedClock, transition } from 'xstate'
+import { getNextTransitions, transition } from 'xstate'
 import { getShortestPaths } from 'xstate/graph'
-import { ed25519 } from '@noble/curves/ed25519.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { base58 } from '@scure/base'
-import { nobleSuite } from '../../machines/lib/crypto-noble.js'
-import { bindRuntime } from '../../machines/lib/runtime.js'
-import { pubsubProtocol, PUBSUB_ID } from '../../machines/pubsub/pubsub.machine.js'
+import { startPubsub, testKey, type TestKey } from '../helpers/pubsub-actor.js'
 import type { PubsubContext } from '../../machines/pubsub/state.js'
 import { topicMachine, topicPhase, type TopicData, type TopicEvent, type TopicPhase, type TopicSnapshot } from '../../machines/pubsub/topic.machine.js'
 
-const input = (): TopicData => ({ topic: 'model', mesh: new Set(), fanout: new Set(), backoff: new Map() })
+const input = (): TopicData => ({ topic: 'model', mesh: new Set(), fanout: new Set(), members: new Map() })
 const stepTopic = (snapshot: TopicSnapshot, event: TopicEvent): TopicSnapshot => transition(topicMachine, snapshot, event)[0]
-import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 const EVENTS: TopicEvent[] = [
   { type: 'topic.subscribe' },
@@ -33,26 +27,11 @@ const EVENTS: TopicEvent[] = [
 const ALL_PHASES: TopicPhase[] = ['idle', 'fanout', 'joining', 'meshHealthy', 'meshLow', 'leaving']
 const T = 'topic'
 
-function keyOf(i: number): { peerId: string; publicKey: Uint8Array; secretKey: Uint8Array } {
-  const secretKey = sha256(new TextEncoder().encode(`topic-test-${i}`))
-  const publicKey = ed25519.getPublicKey(secretKey)
-  return { peerId: base58.encode(sha256(publicKey)), publicKey, secretKey }
-}
+const keyOf = (i: number): TestKey => testKey(`topic-test-${i}`)
 
 /** A real pubsub actor with the model's events mapped onto its inputs. */
 function realNode() {
-  const me = keyOf(0)
-  const clock = new SimulatedClock()
-  const protocol = pubsubProtocol({ fanoutTtl: 2_500 })
-  const actor = createActor(protocol.machine, {
-    clock,
-    input: {
-      peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32), options: protocol.options, addresses: [],
-      crypto: nobleSuite, publicKey: me.publicKey, signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
-    },
-  } as never)
-  bindRuntime(actor, { sink: () => {}, now: () => clock.now() })
-  actor.start()
+  const { actor, clock } = startPubsub({ fanoutTtl: 2_500 }, keyOf(0))
   let connected: string[] = []
   let fresh = 1
   const send = (e: unknown): void => actor.send(e as never)
