@@ -10,6 +10,8 @@
  *  - `sendTo(swarmRef, dialRequest(address))` / `hangUpRequest(peer, reason)`: ask the root
  *    swarm machine to dial or to close a peer; the answer arrives as `peer.connected` or
  *    `dial.failed` (dials) and `peer.disconnected` (hang-ups).
+ * What the protocol does with one peer can be a chart of its own, the `handler` (a peer chart,
+ * lib/peer-chart.ts): stepped purely by the behaviour, one plain entry per peer, no actor each.
  * It never touches IO, clocks or Math.random: time comes from `inputTime(self)` and delays
  * from XState `after` (the shell's clock), randomness from the seed in its input.
  *
@@ -21,6 +23,7 @@
 import type { AnyStateMachine, EmittedFrom, EventFromLogic } from 'xstate'
 import type { Direction, SendEffect, CallEffect, ProtocolEvent } from '../vocab.js'
 import type { CryptoSuite } from './crypto.js'
+import type { PeerChart } from './peer-chart.js'
 import type { Signer } from './signer.js'
 
 /** A protocol as the swarm runs it. */
@@ -51,6 +54,13 @@ export interface ProtocolDefinition<
    * message validator. The result comes back as a `call.done` event through the queue.
    */
   readonly calls?: Record<string, (args: any) => unknown>
+  /**
+   * The protocol's per-peer chart, if it has one (like rust-libp2p's ConnectionHandler): made
+   * with `peerChart(machine, actions)` (lib/peer-chart.ts) and stepped by the behaviour, one
+   * entry per peer in a Map of its context (no actor per peer). Declared here so `xswarm export`
+   * draws it next to the behaviour and readers know it is the protocol's.
+   */
+  readonly handler?: PeerChart<any, any>
   /** Types only, never set: the user events this protocol outputs and the commands it takes. */
   readonly __types?: { out: TOut; command: TCommand }
 }
@@ -170,6 +180,10 @@ export function defineProtocol<TMessage = unknown, const TId extends string = st
   }
   if (def.calls !== undefined && (typeof def.calls !== 'object' || Object.values(def.calls).some((f) => typeof f !== 'function'))) {
     throw new TypeError(`"protocol.calls" of ${def.id} expected an object of functions`)
+  }
+  if (def.handler !== undefined && (typeof def.handler !== 'object' || def.handler === null ||
+      typeof (def.handler as { send?: unknown }).send !== 'function' || typeof def.handler.machine?.transition !== 'function')) {
+    throw new TypeError(`"protocol.handler" of ${def.id} expected a peer chart (from peerChart(machine, actions))`)
   }
   if (def.parse !== undefined && typeof def.parse !== 'function') {
     throw new TypeError(`"protocol.parse" of ${def.id} expected a function`)

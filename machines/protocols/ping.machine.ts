@@ -9,9 +9,16 @@
  * `LOST_AFTER` intervals counts as lost and the peer is pinged again (a frame can be lost
  * when the peer moves to a new connection, e.g. a restarted peer replacing its half-open old
  * one). Liveness itself is the connection's keep-alive, not this protocol's job.
+ *
+ * Chart and data: the behaviour's chart is `pingMachine` (active ⇄ interval, stopped). What
+ * happens with one peer is the protocol's `handler`, `pingPeerMachine` (ready / awaitingPong, the
+ * lost ping an `after` delay), a peer chart the behaviour steps purely (lib/peer-chart.ts): no
+ * actor per peer; each peer's entry (its state, pending delay, last sequence number and send
+ * time) is data in the `peers` Map, readable in the inspector.
  * @module
  */
-import { emit, enqueueActions, setup } from 'xstate'
+import { enqueueActions, setup } from 'xstate'
+import { peerChart, tickPeerChart, type PeerChartEntry } from '../lib/peer-chart.js'
 import { defineProtocol, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
@@ -39,16 +46,83 @@ export interface PingRtt { type: 'ping.rtt'; peer: string; rtt: number }
 export type PingCommand = { type: 'ping.send'; peer: string }
 export type PingEvent = FromSwarm<PingMessage, PingCommand>
 
-export interface Outstanding { seq: number; sentAt: number }
-
 /** Intervals after which an unanswered ping counts as lost. */
 const LOST_AFTER = 3
+
+/** What the behaviour tells one peer's chart. */
+export type PingPeerEvent =
+  /** Time to ping this peer (it connected, the interval passed, or the user asked); `lostAfter` ms until an unanswered ping counts as lost. */
+  | { type: 'ping.due'; lostAfter: number }
+  /** A pong came from the peer; `matches` when it carries the sequence number of our outstanding ping. */
+  | { type: 'ping.pong'; matches: boolean }
+
+/**
+ * One peer, as the ping behaviour sees it (the protocol's `handler`, a peer chart stepped
+ * purely, lib/peer-chart.ts):
+ *
+ *   ready ──ping.due / sendPing──▶ awaitingPong ──ping.pong [isAnswer] / reportRtt──▶ ready
+ *                                  awaitingPong ──after(pongTimeout)──▶ ready (lost: pinged again when due)
+ */
+export const pingPeerMachine = setup({
+  types: { events: {} as PingPeerEvent },
+  guards: {
+    /** The pong answers our outstanding ping (same sequence number). */
+    isAnswer: ({ event }) => event.type === 'ping.pong' && event.matches,
+  },
+  actions: {
+    /** Send `[0, seq]` with a new sequence number; remember it and the input time. */
+    sendPing: () => {},
+    /** Output `ping.rtt`: the input time of the pong minus that of the ping. */
+    reportRtt: () => {},
+  },
+  delays: {
+    /** LOST_AFTER intervals, from the `ping.due` that sent the ping. */
+    pongTimeout: ({ event }) => (event as { lostAfter?: number }).lostAfter ?? 0,
+  },
+}).createMachine({
+  id: 'pingPeer',
+  initial: 'ready',
+  states: {
+    /** No ping outstanding: the next `ping.due` pings. */
+    ready: { on: { 'ping.due': { target: 'awaitingPong', actions: 'sendPing' } } },
+    /** A ping is outstanding: further `ping.due`s wait; a wrong pong is ignored. */
+    awaitingPong: {
+      after: { pongTimeout: { target: 'ready' } },
+      on: { 'ping.pong': { guard: 'isAnswer', target: 'ready', actions: 'reportRtt' } },
+    },
+  },
+})
+
+/** A connected peer: its chart entry plus the outstanding ping's sequence number and input time. */
+export interface PingPeer extends PeerChartEntry { seq: number; sentAt: number }
 
 export interface PingContext {
   interval: number
   seq: number
-  /** Connected peers and their outstanding ping, if any. */
-  peers: Map<string, Outstanding | null>
+  /** Connected peers: each one's chart state (ready / awaitingPong) and last ping. */
+  peers: Map<string, PingPeer>
+}
+
+/** What the peer chart's actions act on. */
+interface PeerArg { context: PingContext; peer: string; entry: PingPeer; now: number; emit: (event: SendEffect | PingRtt) => void }
+
+/** The ping handler: the per-peer chart with its actions' implementations. */
+export const pingPeerChart = peerChart(pingPeerMachine, {
+  sendPing: ({ context, peer, entry, now, emit }: PeerArg) => {
+    entry.seq = ++context.seq
+    entry.sentAt = now
+    emit(toPeer(PING_ID, peer, [0, entry.seq]))
+  },
+  reportRtt: ({ peer, entry, now, emit }: PeerArg) => emit({ type: 'ping.rtt', peer, rtt: now - entry.sentAt }),
+})
+
+/** Step `peer`'s chart with `event` (a lost ping's timeout delivered first), if it is connected. */
+function stepPeer(context: PingContext, peer: string, event: PingPeerEvent, now: number, emit: PeerArg['emit']): void {
+  const entry = context.peers.get(peer)
+  if (!entry) return
+  const arg: PeerArg = { context, peer, entry, now, emit }
+  tickPeerChart(pingPeerChart, entry, now, arg)
+  pingPeerChart.send(entry, event, now, arg)
 }
 
 export const pingMachine = setup({
@@ -60,36 +134,28 @@ export const pingMachine = setup({
   },
   delays: { interval: ({ context }) => context.interval },
   actions: {
-    addPeer: ({ context, event }) => { context.peers.set((event as { peer: string }).peer, null) },
-    removePeer: ({ context, event }) => { context.peers.delete((event as { peer: string }).peer) },
-    /** Ping the event's peer (if connected and not already waiting for its pong). */
-    pingOne: enqueueActions(({ context, event, enqueue, self }) => {
+    addPeer: ({ context, event, self }) => {
       const peer = (event as { peer: string }).peer
-      if (!context.peers.has(peer) || context.peers.get(peer)) return
-      const seq = ++context.seq
-      context.peers.set(peer, { seq, sentAt: inputTime(self) })
-      enqueue.emit(toPeer(PING_ID, peer, [0, seq]))
+      if (!context.peers.has(peer)) context.peers.set(peer, { ...pingPeerChart.start(inputTime(self), undefined as never), seq: 0, sentAt: 0 })
+    },
+    removePeer: ({ context, event }) => { context.peers.delete((event as { peer: string }).peer) },
+    /** Ping the event's peer (its chart ignores it while a pong is awaited). */
+    pingOne: enqueueActions(({ context, event, enqueue, self }) => {
+      stepPeer(context, (event as { peer: string }).peer, { type: 'ping.due', lostAfter: LOST_AFTER * context.interval }, inputTime(self), enqueue.emit)
     }),
     pingAll: enqueueActions(({ context, enqueue, self }) => {
       const now = inputTime(self)
-      for (const [peer, outstanding] of context.peers) {
-        if (outstanding && now - outstanding.sentAt < LOST_AFTER * context.interval) continue
-        const seq = ++context.seq
-        context.peers.set(peer, { seq, sentAt: now })
-        enqueue.emit(toPeer(PING_ID, peer, [0, seq]))
-      }
+      for (const peer of context.peers.keys()) stepPeer(context, peer, { type: 'ping.due', lostAfter: LOST_AFTER * context.interval }, now, enqueue.emit)
     }),
-    /** Answer pings; turn a matching pong into `ping.rtt`. */
+    /** Answer pings; hand a pong to the peer's chart. */
     receive: enqueueActions(({ context, event, enqueue, self }) => {
       const { peer, body } = event as { peer: string; body: PingMessage }
       if (body[0] === 0) {
         enqueue.emit(toPeer(PING_ID, peer, [1, body[1]]))
         return
       }
-      const outstanding = context.peers.get(peer)
-      if (!outstanding || outstanding.seq !== body[1]) return
-      context.peers.set(peer, null)
-      enqueue.emit({ type: 'ping.rtt', peer, rtt: inputTime(self) - outstanding.sentAt })
+      const matches = context.peers.get(peer)?.seq === body[1]
+      stepPeer(context, peer, { type: 'ping.pong', matches }, inputTime(self), enqueue.emit)
     }),
   },
 }).createMachine({
@@ -121,5 +187,5 @@ export function pingProtocol(options: Partial<PingOptions> = {}): ProtocolDefini
   if (options.interval !== undefined && (!Number.isFinite(options.interval) || options.interval <= 0)) {
     throw new RangeError(`"ping.interval" expected a positive number of ms, got ${options.interval}`)
   }
-  return defineProtocol({ id: PING_ID, machine: pingMachine, parse: parsePing, options })
+  return defineProtocol({ id: PING_ID, machine: pingMachine, handler: pingPeerChart, parse: parsePing, options })
 }

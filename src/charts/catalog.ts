@@ -1,6 +1,6 @@
 /**
  * Which machines `xswarm export` writes: every statechart `xswarm/machines` exports, the
- * machines they use as child actors (found through `setup({ actors })`, so a chart a colleague
+ * peer charts (`handler`) of protocol definitions, the machines they use as child actors (found through `setup({ actors })`, so a chart a colleague
  * adds is found without a list to keep), and the machines of user protocols loaded from modules.
  * @module
  */
@@ -24,11 +24,13 @@ export function isMachine(value: unknown): value is AnyStateMachine {
     typeof (value as { root?: unknown }).root === 'object' && typeof (value as { config?: unknown }).config === 'object'
 }
 
-/** The machine of a protocol definition (`defineProtocol({ id, machine })`), if `value` is one. */
-function protocolMachine(value: unknown): AnyStateMachine | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
-  const def = value as { id?: unknown; machine?: unknown }
-  return typeof def.id === 'string' && isMachine(def.machine) ? def.machine : undefined
+/** The machines of a protocol definition (`defineProtocol({ id, machine, handler? })`): its behaviour, then its peer chart. */
+function protocolMachines(value: unknown): AnyStateMachine[] {
+  if (typeof value !== 'object' || value === null) return []
+  const def = value as { id?: unknown; machine?: unknown; handler?: { machine?: unknown } }
+  if (typeof def.id !== 'string' || !isMachine(def.machine)) return []
+  const handler = def.handler?.machine
+  return isMachine(handler) ? [def.machine, handler] : [def.machine]
 }
 
 /** Machines in a module's exports (machines and protocol definitions), with their children. */
@@ -43,8 +45,7 @@ export function machinesOf(exports: Record<string, unknown>, origin: string): Ex
     for (const [key, child] of Object.entries(actors)) if (isMachine(child)) add(child, `${from}, child actor '${key}' of ${machine.id}`)
   }
   for (const [key, value] of Object.entries(exports)) {
-    const machine = isMachine(value) ? value : protocolMachine(value)
-    if (machine) add(machine, `${origin} (export ${key})`)
+    for (const machine of isMachine(value) ? [value] : protocolMachines(value)) add(machine, `${origin} (export ${key})`)
   }
   // Two machines with one id get distinct file names.
   const counts = new Map<string, number>()
