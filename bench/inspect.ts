@@ -29,13 +29,18 @@ if (!label) {
   process.exit(2)
 }
 
-interface Received { bytes: number; messages: number; byType: Record<string, { messages: number; bytes: number }>; largest: { type: string; name: string; bytes: number }[] }
+interface Received {
+  bytes: number; messages: number; byType: Record<string, { messages: number; bytes: number }>; largest: { type: string; name: string; bytes: number }[]
+  /** Bytes per actor (its name; both swarms' actors of one name together), all event types. */
+  byActor: Record<string, number>
+}
 
 /** A local WebSocket server standing in for the inspector: it counts what arrives. */
 async function startReceiver(): Promise<{ url: string; received: Received; close: () => Promise<void> }> {
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
   await new Promise<void>((resolve) => server.once('listening', () => resolve()))
-  const received: Received = { bytes: 0, messages: 0, byType: {}, largest: [] }
+  const received: Received = { bytes: 0, messages: 0, byType: {}, largest: [], byActor: {} }
+  const names = new Map<string, string>()
   server.on('connection', (socket) => {
     socket.on('message', (data) => {
       const text = String(data)
@@ -46,6 +51,9 @@ async function startReceiver(): Promise<{ url: string; received: Received; close
       const slot = (received.byType[event.type] ??= { messages: 0, bytes: 0 })
       slot.messages++
       slot.bytes += bytes
+      if (event.type === '@xstate.actor' && event.name && event.sessionId) names.set(event.sessionId, event.name.replace(/^[cd]\d+$/, 'connection'))
+      const actor = names.get(event.sessionId ?? '') ?? event.name ?? '?'
+      received.byActor[actor] = (received.byActor[actor] ?? 0) + bytes
       received.largest.push({ type: event.type, name: event.name ?? event.sessionId ?? '', bytes })
       received.largest.sort((a, b) => b.bytes - a.bytes).splice(5)
     })
@@ -106,10 +114,12 @@ const result = {
   messages: received.messages,
   byType: received.byType,
   largest: received.largest,
+  byActor: received.byActor,
   machine: machineInfo(),
 }
 console.log(`${label}: ${result.kib} KiB in ${result.messages} inspection messages`)
 for (const [type, slot] of Object.entries(received.byType)) console.log(`  ${type.padEnd(16)} ${String(slot.messages).padStart(5)} msgs ${(slot.bytes / 1024).toFixed(1).padStart(9)} KiB`)
+for (const [actor, bytes] of Object.entries(received.byActor).sort((x, y) => y[1] - x[1])) console.log(`  ${actor.padEnd(34)} ${(bytes / 1024).toFixed(1).padStart(9)} KiB`)
 
 const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'inspect.json')
 mkdirSync(dirname(file), { recursive: true })

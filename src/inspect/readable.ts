@@ -7,7 +7,9 @@
  * key as 330 characters, a frame body as kilobytes), and walks into machine definitions kept in
  * context. Here a Map becomes a record (string or number keys) or an array of `[key, value]`
  * pairs, a Set an array, bytes a short hex text (`<hex 1a2b3c4d… 32 B>`), an actor ref
- * `<actor id>`, a machine `<machine id>`; functions are left out. Every level is bounded (depth,
+ * `<actor id>`, a machine `<machine id>`, a protocol definition `<protocol /id>` (its options
+ * show in its own actor's context, so the root's snapshots do not repeat them), a peer chart
+ * `<peer chart id>`; functions are left out. Every level is bounded (depth,
  * entries, string length), so one snapshot costs a bounded amount however large the state.
  * Fields named like secrets (`privateKey`, `psk`, the Noise chaining and cipher keys, …) read
  * `<redacted>` when they hold bytes or objects (a count named `k` stays): the machines keep no
@@ -46,6 +48,16 @@ const isActorRef = (v: object): v is { id: string; sessionId: string } =>
 const isMachine = (v: object): v is { id: string } =>
   typeof (v as { transition?: unknown }).transition === 'function' && typeof (v as { config?: unknown }).config === 'object'
 
+/** A protocol definition (`defineProtocol`): an id and a machine. */
+const isProtocol = (v: object): v is { id: string; machine: object } =>
+  typeof (v as { id?: unknown }).id === 'string' && typeof (v as { machine?: unknown }).machine === 'object' &&
+  (v as { machine: object | null }).machine !== null && isMachine((v as { machine: object }).machine)
+
+/** A peer chart (`peerChart(machine, actions)`, machines/lib/peer-chart.ts). */
+const isPeerChart = (v: object): v is { machine: { id: string } } =>
+  typeof (v as { send?: unknown }).send === 'function' && typeof (v as { machine?: unknown }).machine === 'object' &&
+  (v as { machine: object | null }).machine !== null && isMachine((v as { machine: object }).machine)
+
 /** Plain, bounded, secret-free data for `value` (see the module comment). */
 export function readable(value: unknown, limits: ReadableLimits = DEFAULT_READABLE_LIMITS): Plain | undefined {
   return convert(value, limits, limits.depth, new WeakSet())
@@ -72,6 +84,8 @@ function convert(value: unknown, limits: ReadableLimits, depth: number, seen: We
   if (object instanceof ArrayBuffer) return hex(new Uint8Array(object), limits.bytes)
   if (isActorRef(object)) return `<actor ${object.id}>`
   if (isMachine(object)) return `<machine ${object.id}>`
+  if (isProtocol(object)) return `<protocol ${object.id}>`
+  if (isPeerChart(object)) return `<peer chart ${object.machine.id}>`
   if (object instanceof Secret) return SECRET_LABEL
   if (object instanceof Date) return object.toISOString()
   if (object instanceof Error) return `${object.name}: ${object.message}`

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { createActor, createMachine } from 'xstate'
 import { readable } from '../../src/inspect/readable.js'
+import { pingProtocol } from '../../machines/protocols/ping.machine.js'
 
 describe('readable', () => {
   it('shows maps as records or pairs, sets as arrays, bytes as short hex, and leaves functions out', () => {
@@ -47,5 +48,10 @@ describe('readable', () => {
     const machine = createMachine({ id: 'm' })
     const actor = createActor(machine, { id: 'a1' })
     expect(readable({ ref: actor, logic: machine })).toEqual({ ref: '<actor a1>', logic: '<machine m>' })
+  })
+
+  it('shows a protocol definition by its id (its actor shows its options) and a peer chart by its machine', () => {
+    const ping = pingProtocol({ interval: 5000 })
+    expect(readable({ protocols: [ping], handler: ping.handler })).toEqual({ protocols: ['<protocol /xswarm/ping/1>'], handler: '<peer chart pingPeer>' })
   })
 })
