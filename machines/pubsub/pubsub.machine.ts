@@ -41,6 +41,7 @@ import { defineProtocol, hangUpRequest, protocolSystemId, toPeer, type FromSwarm
 import { inputTime, stopTracked } from '../lib/runtime.js'
 import { decayPeers, expireCaches, hangUpLowScorers, maintainTopics, shiftMessageCache } from './heartbeat.js'
 import { atTopicLimit, joinTopic, leaveTopic, peerConnected, peerDisconnected, publish, publishFailed, subscribedTo, validTopic } from './local.js'
+import { membership } from './members.js'
 import { emitEvent, scoreOf } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
 import { handleRpc, validationDone, type Verdict } from './receive.js'
@@ -255,6 +256,7 @@ export function pubsubProtocol(options: PubsubProtocolOptions = {}): ProtocolDef
   return defineProtocol<Rpc, typeof PUBSUB_ID>({
     id: PUBSUB_ID,
     machine: pubsubMachine,
+    handler: membership, // per (peer, topic) in a mesh: membership.machine.ts
     parse: (body) => parseRpc(body, params),
     options: machineOptions,
     calls: validate ? { validate } : undefined,

@@ -78,6 +78,14 @@ describe('xswarm export', () => {
     expect(source).toContain('patience: 2500') // a constant delay keeps its value
   })
 
+  it('a protocol definition brings its per-peer chart (handler) along', async () => {
+    const { code, out } = await exportTo(['--no-builtins', '--protocol', join(import.meta.dirname, '..', 'fixtures', 'handler-protocol.ts')])
+    expect(code).toBe(0)
+    expect(out.some((f) => f.endsWith('fixtureBehaviour.machine.ts'))).toBe(true)
+    expect(out.some((f) => f.endsWith('fixturePeer.machine.ts'))).toBe(true)
+    expect(out.some((f) => f.endsWith('fixturePeer.svg'))).toBe(true)
+  })
+
   it('refuses a module that exports no machine, and a missing one, with a clear message', async () => {
     const none = await exportTo(['--no-builtins', '--protocol', join(import.meta.dirname, '..', '..', 'src', 'charts', 'svg.ts')])
     expect(none.code).toBe(1)
