@@ -136,10 +136,13 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
   }
 }
 
-/** Deliver the delays of `entry` that are due at `now` (in order); true when one was. */
+/** Delays delivered per entry per tick at most (a chart whose delay re-enters its own state at once cannot loop). */
+export const MAX_DELAYS_PER_TICK = 16
+
+/** Deliver the delays of `entry` that are due at `now` (in order, at most MAX_DELAYS_PER_TICK); true when one was. */
 export function tickPeerChart<TArg>(chart: PeerChart<any, TArg>, entry: PeerChartEntry, now: number, arg: TArg): boolean {
   let fired = false
-  while (entry.timers && entry.timers.length > 0 && entry.timers[0].at <= now) {
+  for (let n = 0; n < MAX_DELAYS_PER_TICK && entry.timers && entry.timers.length > 0 && entry.timers[0].at <= now; n++) {
     const timer = entry.timers.shift() as PeerTimer
     if (entry.timers.length === 0) delete entry.timers
     chart.send(entry, { type: timer.id }, now, arg)

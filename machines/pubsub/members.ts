@@ -59,7 +59,7 @@ function store(t: TopicState, peer: string, entry: PeerChartEntry): void {
 /** Step the (peer, topic) pair's chart with `event` (due backoffs delivered first). */
 export function stepMember(s: RouterState, topic: string, t: TopicState, peer: string, event: MembershipEvent, now: number): void {
   const pair: Pair = { s, topic, peer, now }
-  const entry = t.members.get(peer) ?? { state: membership.initial }
+  const entry = t.members.get(peer) ?? membership.start(now, pair)
   tickPeerChart(membership, entry, now, pair)
   membership.send(entry, event, now, pair)
   store(t, peer, entry)

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest'
 import { assign, createActor, createMachine, setup, SimulatedClock, type AnyMachineSnapshot, type AnyTransitionDefinition } from 'xstate'
 import { getAdjacencyMap, getShortestPaths, getStateNodes } from 'xstate/graph'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
-import { isAtRest, peerChart, tickPeerChart } from '../../machines/lib/peer-chart.js'
+import { isAtRest, MAX_DELAYS_PER_TICK, peerChart, tickPeerChart } from '../../machines/lib/peer-chart.js'
 import { defineProtocol } from '../../machines/lib/protocol.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
 import { createSignerIssuer } from '../../machines/lib/signer.js'
@@ -136,6 +136,15 @@ describe('peer charts (machines/lib/peer-chart.ts)', () => {
     const chart = peerChart(assigning, {})
     const entry = chart.start(0, undefined)
     expect(() => chart.send(entry, { type: 'bump' }, 0, undefined)).toThrow(/keeps no context/)
+  })
+
+  it('delivers at most MAX_DELAYS_PER_TICK delays per tick (a zero delay back into its own state cannot loop)', () => {
+    const spin = setup({ actions: { turn: () => {} } }).createMachine({ id: 'spin', initial: 'a', states: { a: { after: { 0: { target: 'a', reenter: true, actions: 'turn' } } } } })
+    let turns = 0
+    const chart = peerChart(spin, { turn: () => { turns++ } })
+    const entry = chart.start(0, undefined)
+    expect(tickPeerChart(chart, entry, 0, undefined)).toBe(true)
+    expect(turns).toBe(MAX_DELAYS_PER_TICK)
   })
 
   it('defineProtocol checks a handler', () => {
