@@ -8,7 +8,10 @@
  * status and readable context (from `@xstate.snapshot`); the events actors
  * receive (`@xstate.event`, the page's event log); each topic's mesh as a node's pubsub state
  * holds it (any `mesh` list of peer ids in an actor's readable context, under its topic);
- * and each machine's chart laid out once by elkjs (layout.ts), for the page to draw.
+ * each entry of a protocol's per-peer chart (its `handler`, machines/lib/peer-chart.ts: ping's
+ * ready/awaitingPong, pubsub's mesh membership) as a card of its own below the protocol actor,
+ * drawn with that chart (peer-cards.ts); and each machine's chart laid out once by elkjs
+ * (layout.ts), for the page to draw.
  *
  * Bounded: at most `maxEvents` events kept for late pages, `maxStoppedActors` stopped actors
  * kept per node; a listener that cannot keep up is the server's to drop.
@@ -20,6 +23,7 @@ import { chartOf } from '../charts/chart.js'
 import { layoutChart, type ChartLayout } from '../charts/layout.js'
 import { isMachine } from '../charts/catalog.js'
 import { readableSnapshot } from '../inspect/observer.js'
+import { PeerCards } from './peer-cards.js'
 
 export type UiMessage =
   | { t: 'node'; node: string; peerId: string }
@@ -59,6 +63,7 @@ export class UiHub {
   private readonly started = Date.now()
   private readonly maxEvents: number
   private readonly maxStoppedActors: number
+  private readonly peerCards = new PeerCards()
 
   constructor(elk: ELK, options: HubOptions = {}) {
     this.elk = elk
@@ -139,6 +144,13 @@ export class UiHub {
       this.keepActor(node, m)
       this.meshesOf(node, m.context)
       this.send(m)
+      for (const card of this.peerCards.cards(node, ref, m.session, (event.snapshot as { context?: unknown }).context)) {
+        const key = this.chartKey(card.machine)
+        const { machine: _, ...shown } = card
+        const cardMessage: ActorMessage = key ? { ...shown, chart: key } : shown
+        this.keepActor(node, cardMessage)
+        this.send(cardMessage)
+      }
     } else if (event.type === '@xstate.event') {
       const type = (event.event as { type?: unknown }).type
       if (typeof type !== 'string' || type.startsWith('xstate.')) return
