@@ -12,6 +12,9 @@ import type { AnyStateMachine } from 'xstate'
 import { builtinMachines, isMachine } from '../../src/charts/catalog.js'
 import { chartOf, statesOf, type Chart } from '../../src/charts/chart.js'
 import { cli } from '../../src/cli/cli.js'
+import { createElk } from '../../src/charts/elk.js'
+import { layoutChart } from '../../src/charts/layout.js'
+import { chartSvg } from '../../src/charts/svg.js'
 import { chartMachine } from '../fixtures/chart-protocol.js'
 
 const dirs: string[] = []
@@ -77,6 +80,20 @@ describe('xswarm export', () => {
     const source = await readFile(join(dir, 'chartFixture.machine.ts'), 'utf8')
     expect(source).toContain('patience: 2500') // a constant delay keeps its value
   })
+
+  it('docs/charts has the current diagram of every built-in chart the README links', async () => {
+    const docs = join(import.meta.dirname, '..', '..', 'docs', 'charts')
+    const readme = await readFile(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8')
+    const elk = createElk()
+    const stale: string[] = []
+    for (const { name, machine } of builtinMachines()) {
+      expect(readme, `README links docs/charts/${name}.svg`).toContain(`docs/charts/${name}.svg`)
+      const current = chartSvg(await layoutChart(chartOf(machine), elk))
+      const committed = await readFile(join(docs, `${name}.svg`), 'utf8').catch(() => '')
+      if (committed !== current) stale.push(name)
+    }
+    expect(stale, 'regenerate: npx tsx src/cli/main.ts export --out tmp/charts && cp tmp/charts/*.svg docs/charts/').toEqual([])
+  }, 60_000)
 
   it('a protocol definition brings its per-peer chart (handler) along', async () => {
     const { code, out } = await exportTo(['--no-builtins', '--protocol', join(import.meta.dirname, '..', 'fixtures', 'handler-protocol.ts')])
