@@ -4,35 +4,19 @@
  * copy from another peer counts once with its data length.
  */
 import { describe, expect, it } from 'vitest'
-import { createActor, SimulatedClock } from 'xstate'
 import { ed25519 } from '@noble/curves/ed25519.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { base58 } from '@scure/base'
-import { nobleSuite } from '../../machines/lib/crypto-noble.js'
-import { pubsubProtocol, PUBSUB_ID } from '../../machines/pubsub/pubsub.machine.js'
+import { PUBSUB_ID } from '../../machines/pubsub/pubsub.machine.js'
 import { signedBytes } from '../../machines/pubsub/wire.js'
-import { createSignerIssuer, protocolSignedBytes } from '../../machines/lib/signer.js'
+import { protocolSignedBytes } from '../../machines/lib/signer.js'
+import { startPubsub, testKey } from '../helpers/pubsub-actor.js'
 
-function key(i: number) {
-  const secretKey = sha256(new TextEncoder().encode(`dup-${i}`))
-  const publicKey = ed25519.getPublicKey(secretKey)
-  return { secretKey, publicKey, peerId: base58.encode(sha256(publicKey)) }
-}
+const key = (i: number) => testKey(`dup-${i}`)
 
 describe('pubsub duplicates', () => {
   it('two more copies of a 1,000-byte message: 2 duplicates, 2,000 duplicate bytes, one delivery', () => {
-    const me = key(0)
-    const protocol = pubsubProtocol()
-    const actor = createActor(protocol.machine, {
-      clock: new SimulatedClock(),
-      input: {
-        peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32), options: protocol.options, addresses: [],
-        crypto: nobleSuite, publicKey: me.publicKey, signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
-      },
-    } as never)
+    const { actor } = startPubsub({}, key(0))
     let delivered = 0
     actor.on('*', (e: { type: string }) => { if (e.type === 'pubsub.message') delivered++ })
-    actor.start()
     actor.send({ type: 'pubsub.subscribe', topic: 't' } as never)
     const peers = [1, 2, 3].map((i) => key(100 + i).peerId)
     for (const peer of peers) {
