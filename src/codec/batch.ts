@@ -36,7 +36,7 @@ function binHeaderLength(length: number): number {
   return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5
 }
 
-/** Encoded size of a batch holding `count` parts of `bytes` bytes in all, before their bin headers. */
+/** Encoded size of a batch's envelope and array header for `count` parts (the parts and their bin headers come on top). */
 export function batchOverhead(count: number): number {
   return ENVELOPE.length + (count < 16 ? 1 : count < 0x10000 ? 3 : 5)
 }
