@@ -41,16 +41,27 @@ export interface SignerIssuer {
   close(): void
 }
 
+/**
+ * What a signer of `protocol` puts before every message: domain ‖ u16 |id| ‖ id. A caller that
+ * builds the message itself can write it in front (see `verifyPrefixedSignature`) and save the
+ * copy `protocolSignedBytes` makes.
+ */
+export function protocolSignaturePrefix(protocol: string): Uint8Array {
+  const id = new TextEncoder().encode(protocol)
+  const out = new Uint8Array(PROTOCOL_SIGNATURE_DOMAIN.length + 2 + id.length)
+  out.set(PROTOCOL_SIGNATURE_DOMAIN)
+  out[PROTOCOL_SIGNATURE_DOMAIN.length] = id.length >>> 8
+  out[PROTOCOL_SIGNATURE_DOMAIN.length + 1] = id.length & 0xff
+  out.set(id, PROTOCOL_SIGNATURE_DOMAIN.length + 2)
+  return out
+}
+
 /** The bytes a signer of `protocol` signs for `message`: domain ‖ u16 |id| ‖ id ‖ message. */
 export function protocolSignedBytes(protocol: string, message: Uint8Array): Uint8Array {
-  const id = new TextEncoder().encode(protocol)
-  const out = new Uint8Array(PROTOCOL_SIGNATURE_DOMAIN.length + 2 + id.length + message.length)
-  out.set(PROTOCOL_SIGNATURE_DOMAIN)
-  let at = PROTOCOL_SIGNATURE_DOMAIN.length
-  out[at++] = id.length >>> 8
-  out[at++] = id.length & 0xff
-  out.set(id, at)
-  out.set(message, at + id.length)
+  const prefix = protocolSignaturePrefix(protocol)
+  const out = new Uint8Array(prefix.length + message.length)
+  out.set(prefix)
+  out.set(message, prefix.length)
   return out
 }
 
@@ -59,6 +70,20 @@ export function verifyProtocolSignature(
   suite: CryptoSuite, protocol: string, signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array,
 ): boolean {
   return message instanceof Uint8Array && suite.ed25519Verify(signature, protocolSignedBytes(protocol, message), publicKey)
+}
+
+/**
+ * Like `verifyProtocolSignature` for bytes that already start with
+ * `protocolSignaturePrefix(protocol)` (checked: other bytes verify as false), so the message is
+ * not copied behind the prefix. Never throws.
+ */
+export function verifyPrefixedSignature(
+  suite: CryptoSuite, protocol: string, signature: Uint8Array, prefixed: Uint8Array, publicKey: Uint8Array,
+): boolean {
+  const prefix = protocolSignaturePrefix(protocol)
+  if (!(prefixed instanceof Uint8Array) || prefixed.length < prefix.length) return false
+  for (let i = 0; i < prefix.length; i++) if (prefixed[i] !== prefix[i]) return false
+  return suite.ed25519Verify(signature, prefixed, publicKey)
 }
 
 /** A signer of `protocol` for `secretKey` (kept in this closure only). */

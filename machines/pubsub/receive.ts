@@ -20,8 +20,8 @@ import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
 import { queue, type PeerState, type RouterState } from './state.js'
-import { ID_LENGTH, PUBSUB_ID, idToHex, signedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
-import { verifyProtocolSignature } from '../lib/signer.js'
+import { ID_LENGTH, PUBSUB_ID, PUBSUB_SIGNATURE_PREFIX, idToHex, prefixedSignedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
+import { verifyPrefixedSignature } from '../lib/signer.js'
 
 /** A verdict of the application validator. */
 export type Verdict = 'accept' | 'reject' | 'ignore'
@@ -65,12 +65,12 @@ function authorMatches(s: RouterState, m: WireMessage): boolean {
   return true
 }
 
-/** Id of a wire message: its hex form and the 20 bytes. Also returns the signed bytes. */
+/** Id of a wire message: its hex form and the 20 bytes. Also returns the signed bytes behind the signer's prefix. */
 export function messageId(s: RouterState, m: WireMessage): { hex: string; id: Uint8Array; signed: Uint8Array } {
-  const { buffer, signedLength } = signedBytes(m.f, m.n, m.t, m.d)
-  buffer.set(m.s, signedLength)
-  const id = s.crypto.sha256(buffer).slice(0, ID_LENGTH)
-  return { hex: idToHex(id), id, signed: buffer.subarray(0, signedLength) }
+  const { buffer, end } = prefixedSignedBytes(PUBSUB_SIGNATURE_PREFIX, m.f, m.n, m.t, m.d)
+  buffer.set(m.s, end)
+  const id = s.crypto.sha256(buffer.subarray(PUBSUB_SIGNATURE_PREFIX.length)).slice(0, ID_LENGTH)
+  return { hex: idToHex(id), id, signed: buffer.subarray(0, end) }
 }
 
 function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessage, now: number): void {
@@ -107,7 +107,7 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
     entry.status = 'ignored'
     return
   }
-  if (!authorMatches(s, m) || !verifyProtocolSignature(s.crypto, PUBSUB_ID, m.s, signed, m.k)) {
+  if (!authorMatches(s, m) || !verifyPrefixedSignature(s.crypto, PUBSUB_ID, m.s, signed, m.k)) {
     entry.status = 'invalid'
     penalizeInvalid(s, peer, ps, m.t, now)
     return

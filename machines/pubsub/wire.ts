@@ -16,10 +16,13 @@
  * of `WireLimits`; the swarm then closes the connection (`invalid-message`).
  * @module
  */
+import { protocolSignaturePrefix } from '../lib/signer.js'
 import { DEFAULT_PARAMS, type WireLimits } from './params.js'
 
 /** The protocol id. */
 export const PUBSUB_ID = '/xswarm/pubsub/1'
+/** What pubsub's signer puts before the signed bytes (machines/lib/signer.ts). */
+export const PUBSUB_SIGNATURE_PREFIX = protocolSignaturePrefix(PUBSUB_ID)
 
 /** Length of a message id on the wire. */
 export const ID_LENGTH = 20
@@ -199,13 +202,26 @@ export function parseRpc(body: unknown, limits: WireLimits = DEFAULT_PARAMS): Rp
  * Layout: "xswarm/pubsub/1\n" ‖ u8 |f| ‖ f ‖ u32 n_hi ‖ u32 n_lo ‖ u16 |t| ‖ t ‖ d.
  */
 export function signedBytes(f: string, n: number, t: string, d: Uint8Array): { buffer: Uint8Array; signedLength: number } {
+  const { buffer, end } = prefixedSignedBytes(EMPTY, f, n, t, d)
+  return { buffer, signedLength: end }
+}
+
+/**
+ * `signedBytes` written after `prefix` in one buffer: prefix ‖ signed bytes ‖ 64 spare bytes.
+ * The signed bytes are `buffer.subarray(prefix.length, end)`. With the signer's prefix
+ * (protocolSignaturePrefix) in front, `buffer.subarray(0, end)` is what the signature covers
+ * and `buffer.subarray(prefix.length)` is what the message id hashes, so a received message
+ * is copied once, not once for its id and again for its verification.
+ */
+export function prefixedSignedBytes(prefix: Uint8Array, f: string, n: number, t: string, d: Uint8Array): { buffer: Uint8Array; end: number } {
   // Author ids are ASCII (parseRpc checks it; ours is base58); topics may be any UTF-8.
   const topic = isAscii(t) ? undefined : utf8.encode(t)
   const topicLength = topic ? topic.length : t.length
-  const signedLength = DOMAIN.length + 1 + f.length + 8 + 2 + topicLength + d.length
-  const buffer = new Uint8Array(signedLength + SIGNATURE_LENGTH)
+  const end = prefix.length + DOMAIN.length + 1 + f.length + 8 + 2 + topicLength + d.length
+  const buffer = new Uint8Array(end + SIGNATURE_LENGTH)
   const view = new DataView(buffer.buffer)
-  let at = 0
+  buffer.set(prefix, 0)
+  let at = prefix.length
   buffer.set(DOMAIN, at); at += DOMAIN.length
   buffer[at++] = f.length
   for (let i = 0; i < f.length; i++) buffer[at++] = f.charCodeAt(i) & 0x7f
@@ -213,8 +229,10 @@ export function signedBytes(f: string, n: number, t: string, d: Uint8Array): { b
   view.setUint16(at, topicLength); at += 2
   if (topic) { buffer.set(topic, at); at += topic.length } else for (let i = 0; i < t.length; i++) buffer[at++] = t.charCodeAt(i)
   buffer.set(d, at)
-  return { buffer, signedLength }
+  return { buffer, end }
 }
+
+const EMPTY = new Uint8Array(0)
 
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
