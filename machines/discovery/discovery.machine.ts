@@ -15,7 +15,8 @@
  *                    expiry:    waiting ⟲ after(providerSweep): dropExpiredProviders
  *   In `active`, decisions are guards on the transitions:
  *     peer.connected [isNewConnection]: trackConnection, rememberConnectedPeer, greetPeer, sendAwaitedQueries
- *     peer.disconnected [isTrackedConnection]: untrackConnection, failQueriesToPeer, fillConnections
+ *     peer.disconnected: [isTrimmedWhileNeeded] untrackConnection, redialForWork, fillConnections ·
+ *                        [isTrackedConnection] untrackConnection, failQueriesToPeer, fillConnections
  *     dial.failed: [isUnknownDial] dropHeardAddress (a dial replaced by a newer one) · [isHarmlessDialFailure] forgetDial ·
  *                  countFailedDial, failQueriesToDialedPeer, forgetDial, fillConnections
  *                  (countFailedDial: a heard address is dropped, a peer known only by hearsay
@@ -74,8 +75,8 @@ import {
 import { expireProviders } from './provider-store.js'
 import { expireHeardPeers } from './peers.js'
 import {
-  answerFindPeerAtOnce, cancelLookups, failQueriesTo, flushAwaiting, onLookupDone, onLookupQuery, randomKey,
-  refuseFindPeer, startFindLookup, startLookup,
+  answerFindPeerAtOnce, cancelLookups, failQueriesTo, flushAwaiting, hasWorkFor, MANAGER_REASONS, onLookupDone, onLookupQuery,
+  randomKey, redialForWork, refuseFindPeer, startFindLookup, startLookup,
 } from './queries.js'
 import type { FindMessage, FoundMessage, GetProvidersMessage, HelloMessage, ProvidedMessage, ProvideMessage, ProvidersMessage } from './messages.js'
 
@@ -122,6 +123,12 @@ export const discoveryMachine = setup({
     isNewConnection: ({ context, event }) =>
       event.type === 'peer.connected' && event.peer !== context.peerId && !context.connected.has(event.peer),
     isTrackedConnection: ({ context, event }) => event.type === 'peer.disconnected' && context.connected.has(event.peer),
+    /**
+     * A connection closed by a connection manager (we hung up, or the remote says `trimmed`)
+     * while lookup queries or provider records waited on it: the peer is not gone.
+     */
+    isTrimmedWhileNeeded: ({ context, event }) => event.type === 'peer.disconnected' && context.connected.has(event.peer)
+      && (context.hangingUp.has(event.peer) || MANAGER_REASONS.has(event.reason)) && hasWorkFor(context, event.peer),
     isUnknownDial: ({ context, event }) => dialKeyOf(context, event) === undefined,
     /** A bootstrap address without a peer id, or a peer connected anyway: nothing to hold against it. */
     isHarmlessDialFailure: ({ context, event }) => isHarmlessDialFailure(context, dialKeyOf(context, event)!),
@@ -163,6 +170,8 @@ export const discoveryMachine = setup({
     sendAwaitedQueries: step<'peer.connected'>((ctx, e, _now, out) => { flushAwaiting(ctx, e.peer, out); flushOffers(ctx, e.peer, out) }),
     untrackConnection: step<'peer.disconnected'>((ctx, e, now) => untrackConnection(ctx, e.peer, now)),
     failQueriesToPeer: step<'peer.disconnected'>((ctx, e, _now, out) => failQueriesTo(ctx, e.peer, out)),
+    /** Dial the peer again; its queries and provider records wait for the connection. */
+    redialForWork: step<'peer.disconnected'>((ctx, e, now, out) => redialForWork(ctx, e.peer, now, out)),
     dropHeardAddress: step<'dial.failed'>((ctx, e) => { if (e.peer !== undefined) dropHeardAddress(ctx, e.peer, e.address) }),
     countFailedDial: step<'dial.failed'>((ctx, e, now) => countFailedDial(ctx, dialKeyOf(ctx, e)!, e.address, now)),
     failQueriesToDialedPeer: step((ctx, e, _now, out) => failQueriesTo(ctx, dialKeyOf(ctx, e)!, out)),
@@ -277,10 +286,10 @@ export const discoveryMachine = setup({
           guard: 'isNewConnection',
           actions: ['trackConnection', 'rememberConnectedPeer', 'greetPeer', 'sendAwaitedQueries', 'flush'],
         },
-        'peer.disconnected': {
-          guard: 'isTrackedConnection',
-          actions: ['untrackConnection', 'failQueriesToPeer', 'fillConnections', 'flush'],
-        },
+        'peer.disconnected': [
+          { guard: 'isTrimmedWhileNeeded', actions: ['untrackConnection', 'redialForWork', 'fillConnections', 'flush'] },
+          { guard: 'isTrackedConnection', actions: ['untrackConnection', 'failQueriesToPeer', 'fillConnections', 'flush'] },
+        ],
         'dial.failed': [
           { guard: 'isUnknownDial', actions: 'dropHeardAddress' },
           { guard: 'isHarmlessDialFailure', actions: 'forgetDial' },

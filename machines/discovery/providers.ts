@@ -107,13 +107,14 @@ export function finishAnnounce(ctx: DiscoveryContext, info: LookupInfo, output: 
   const provided = ctx.provided.get(hex)
   if (!provided || !output || output.cancelled) return
   for (const peer of output.closest) {
-    if (peer === ctx.peerId || ctx.hangingUp.has(peer)) continue
-    if (ctx.connected.has(peer)) {
+    if (peer === ctx.peerId) continue
+    if (ctx.connected.has(peer) && !ctx.hangingUp.has(peer)) {
       out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, provideMessage(ctx, provided.key)) })
       continue
     }
+    // Not connected: dial it. Being hung up on (a trim): it is dialed again once that connection is gone (redialForWork).
     const record = ctx.store.records.get(peer)
-    if (!record || !(ctx.dialing.has(peer) || dialKnown(ctx, record, now, 'lookup', out))) continue
+    if (!ctx.hangingUp.has(peer) && (!record || !(ctx.dialing.has(peer) || dialKnown(ctx, record, now, 'lookup', out)))) continue
     const waiting = ctx.offers.get(peer)
     if (!waiting) ctx.offers.set(peer, [hex])
     else if (!waiting.includes(hex)) waiting.push(hex)

@@ -67,16 +67,24 @@ export function onLookupQuery(ctx: DiscoveryContext, event: LookupQuery, now: nu
       sendFind(ctx, event.lookupId, peer, out)
       continue
     }
+    // We are hanging up on it (a trim): the query waits, and the peer is dialed again once the
+    // connection is gone (redialForWork).
+    if (ctx.hangingUp.has(peer)) { awaitPeer(ctx, peer, event.lookupId); continue }
     const record = ctx.store.records.get(peer)
     const claimed = event.dial?.[peer]
     const reachable = !ctx.connected.has(peer) && peer !== ctx.peerId && (claimed !== undefined
       ? dialClaimed(ctx, peer, claimed, now, out)
       : ctx.dialing.has(peer) || (record !== undefined && dialKnown(ctx, record, now, 'lookup', out)))
     if (!reachable) { fail(event.lookupId, peer, out); continue }
-    const waiting = ctx.awaiting.get(peer)
-    if (!waiting) ctx.awaiting.set(peer, [event.lookupId])
-    else if (!waiting.includes(event.lookupId)) waiting.push(event.lookupId)
+    awaitPeer(ctx, peer, event.lookupId)
   }
+}
+
+/** `lookupId` waits for a connection to `peer` before it can query it. */
+function awaitPeer(ctx: DiscoveryContext, peer: string, lookupId: string): void {
+  const waiting = ctx.awaiting.get(peer)
+  if (!waiting) ctx.awaiting.set(peer, [lookupId])
+  else if (!waiting.includes(lookupId)) waiting.push(lookupId)
 }
 
 /**
@@ -113,6 +121,35 @@ export function failQueriesTo(ctx: DiscoveryContext, peer: string, out: Out[]): 
     if (q.peer !== peer) continue
     ctx.pending.delete(id)
     fail(q.lookupId, peer, out)
+  }
+}
+
+/**
+ * Close reasons of a connection manager (`trimmed`: ours or the remote's): the connection was
+ * closed by a decision about connection counts, which says nothing about the peer's health.
+ */
+export const MANAGER_REASONS: ReadonlySet<string> = new Set(['trimmed'])
+
+/** Lookup queries or provider records wait on `peer` (in flight, waiting for a connection, or an offer). */
+export function hasWorkFor(ctx: DiscoveryContext, peer: string): boolean {
+  if (ctx.awaiting.has(peer) || ctx.offers.has(peer)) return true
+  for (const q of ctx.pending.values()) if (q.peer === peer) return true
+  return false
+}
+
+/**
+ * A connection a connection manager closed (our trim, or the remote's: the two cross when a
+ * query goes out as the remote trims) while lookup queries or provider records waited on it:
+ * the peer is not gone, so dial it again and send them once connected (a query keeps its
+ * lookup's deadline, which bounds the retry). Failed as usual when it cannot be dialed now.
+ */
+export function redialForWork(ctx: DiscoveryContext, peer: string, now: number, out: Out[]): void {
+  const record = ctx.store.records.get(peer)
+  if (!record || !(ctx.dialing.has(peer) || dialKnown(ctx, record, now, 'lookup', out))) return failQueriesTo(ctx, peer, out)
+  for (const [id, q] of ctx.pending) {
+    if (q.peer !== peer) continue
+    ctx.pending.delete(id)
+    awaitPeer(ctx, peer, q.lookupId)
   }
 }
 

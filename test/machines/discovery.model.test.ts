@@ -91,6 +91,8 @@ function samplesFor(connected: boolean): Sample[] {
   return [
     ...common,
     { type: 'peer.disconnected', peer: P, reason: 'x' },
+    // Trimmed (by P) while the self-lookup's query to P is in flight: P is dialed again.
+    { type: 'peer.disconnected', peer: P, reason: 'trimmed', branch: 'isTrimmedWhileNeeded' },
     message({ t: 'hello', addrs: [P_ADDR], peers: [] }, 'isFirstHello'),
     message({ t: 'find', id: 1, target: new Uint8Array(32) }, 'isFind'),
     // Connecting made us online: the self-lookup queried P with request id 1.
@@ -132,8 +134,9 @@ const branch = (name: string) => ({ event }: { event: Sample }) => event.branch 
 const model = withoutActions(discoveryMachine).provide({
   actions: {
     trackConnection: assign({ modelConnected: 1 } as never),
-    // P is the announce lookup's only peer: losing it ends that lookup at once
-    untrackConnection: assign({ modelConnected: 0, modelAnnouncing: 0 } as never),
+    untrackConnection: assign({ modelConnected: 0 } as never),
+    // P is the announce lookup's only peer: losing it ends that lookup at once (a trim does not: P is dialed again)
+    failQueriesToPeer: assign({ modelAnnouncing: 0 } as never),
     provideKey: assign(({ context }: { context: ModelContext }) => (context.modelProvided === 1 ? {} : { modelProvided: 1, modelDue: 1 })) as never,
     unprovideKey: assign({ modelProvided: 0, modelDue: 0 } as never),
     markAllDue: assign(({ context }: { context: ModelContext }) => ({ modelDue: context.modelProvided ?? 0 })) as never,
@@ -147,6 +150,8 @@ const model = withoutActions(discoveryMachine).provide({
     isOnline: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected === 1,
     isNewConnection: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected !== 1,
     isTrackedConnection: ({ context }: { context: { modelConnected?: number } }) => context.modelConnected === 1,
+    isTrimmedWhileNeeded: ({ context, event }: { context: { modelConnected?: number }; event: Sample }) =>
+      context.modelConnected === 1 && event.branch === 'isTrimmedWhileNeeded',
     canAnnounce: ({ context }: { context: ModelContext }) => context.modelDue === 1 && context.modelConnected === 1 && context.modelAnnouncing !== 1,
     isAnnounceDone: ({ context }: { context: ModelContext }) => context.modelAnnouncing !== 1,
     ...Object.fromEntries([

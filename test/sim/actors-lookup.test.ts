@@ -62,10 +62,7 @@ describe(`actors.lookup on a simulated network (${N} swarms)`, () => {
   }
 
   it('an actor on one node is found by name from a node not connected to it; its ref works; after stop + TTL it is gone', async () => {
-    // Seed 4: with frame coalescing (one batch per peer and settle) the seeded timeline changed,
-    // and under seed 5 this lookup now misses (seeds 1-4 and 6-8 find the actor): a lookup on
-    // this 24-node DHT (k = 4) is not certain to find a record; reported to the discovery work.
-    const { sim, host, asker, found } = await findFromAfar(4)
+    const { sim, host, asker, found } = await findFromAfar(5)
     expect(found.error).toBeUndefined()
     expect(peersOf(found.value!)).toEqual([host.peerId])
     host.swarm.actors.ref(found.value![0].address) // same address form as a ref made by hand
@@ -85,6 +82,20 @@ describe(`actors.lookup on a simulated network (${N} swarms)`, () => {
     const none = await outcome(sim, asker.swarm.actors.lookup('nobody'))
     expect(none.value).toEqual([])
   }, 60_000)
+
+  // Seeds 5, 12 and 14 once answered []: the lookup started as every node's connection manager
+  // trimmed, and the queries to the peers holding the record counted as failed (machine-level:
+  // test/machines/discovery-trim-race.test.ts).
+  it('the actor is found from afar on every one of 8 seeds', async () => {
+    const seeds = [4, 5, 10, 11, 12, 13, 14, 15]
+    const missed: number[] = []
+    for (const seed of seeds) {
+      const { host, found, nodes } = await findFromAfar(seed)
+      if (found.error !== undefined || peersOf(found.value!).join() !== host.peerId) missed.push(seed)
+      for (const n of nodes) n.crash()
+    }
+    expect(missed, 'seeds whose lookup missed the living actor').toEqual([])
+  }, 120_000)
 
   it('the same seed gives the same answer', async () => {
     const a = await findFromAfar(9)
