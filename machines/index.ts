@@ -6,6 +6,7 @@
  */
 export * from './vocab.js'
 export { swarmMachine, survivor, type SwarmInput } from './swarm.machine.js'
+export { swarmPeerMachine, type SwarmPeerEvent, type SwarmPeerState } from './swarm/peer.machine.js'
 export { connectionMachine, CONTROL_PROTOCOL, type ConnectionInput, type ConnectionTimeouts } from './connection.machine.js'
 export { refusalsMachine, REFUSALS_PER_WINDOW, REFUSAL_WINDOW_MS } from './refusals.machine.js'
 export { HANDSHAKE_PROTOCOL, identityBindingMessage, type HandshakeInput, type HandshakeOutput } from './handshake.machine.js'

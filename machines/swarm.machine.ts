@@ -11,36 +11,31 @@
  *    ([isStaleDial]), or is inbound and goes to admission (`admitInbound`: lib/admission.ts
  *    refuses it with a reason — total, per-source and rate limits — or accepts it, shedding the
  *    oldest pending inbound connection when the pending slots are full);
- *  - an authenticated connection, a peer's connection(s) and their duplicate resolution: it is
- *    refused as a self-dial, confirmed if already bound as a replacement, takes the peer over
- *    if it wins ([winsDuplicate], no disconnect/connect flap) or connects a new peer
- *    ([isNewPeer]). That survivor is decided first and never refused by the per-peer limit
- *    (both sides pick the same one by the survivor rule; refusing it on one side would
- *    disconnect the pair): at the limit ([isAtPerPeerLimit]) the peer's oldest connections
- *    already closing make room for it (`dropClosingOverLimit`). A connection that loses is
- *    refused over the per-peer limit, held while the peer's established current connection
- *    is probed ([losesToProbeable]: a restarted peer's old connection may be half-open; the
- *    probe's answer keeps the old one, its silence moves the peer to the new one), or closed
- *    as a duplicate ([losesDuplicate]);
- *  - an ended connection moves its peer to the connection held for its probe
- *    ([isBoundWithProbeWaiting]) or to the connection the remote kept
- *    ([isBoundWithReplacement], running only), disconnects its peer ([isBoundConnection]),
- *    reports a failed dial ([isFailedDial]) or a refused inbound connection ([isRefusedInbound]),
- *    or is only forgotten;
+ *  - an authenticated connection is refused as a self-dial, or goes to its peer's chart
+ *    (`tellPeerAuthenticated`); a connection of a peer that ends ([isPeersConnection]: bound to
+ *    its peer or held for a probe) and the answer to a probe ([isBoundConnection]) go there
+ *    too. The peer's chart (swarm/peer.machine.ts: disconnected / connected / probing) shows
+ *    what happens to one peer: its first connection, duplicate resolution by the survivor rule,
+ *    the per-peer limit, the probe of an established connection, the move to a replacement, the
+ *    disconnect;
+ *  - another ended connection reports a failed dial ([isFailedDial]) or a refused inbound
+ *    connection ([isRefusedInbound]), or is only forgotten;
  *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol.
  * Refused inbound connections (admission, and [isRefusedInbound]) go to the `refusals` child
  * (refusals.machine.ts), which shows them as `connection.refused`, at most 10 a second.
  * Each connection's own lifecycle (dialing, handshaking, open, closing) is its child actor
  * (connection.machine.ts); each protocol is a child actor (systemId `protocol:<id>`).
  *
- * Chart and data: the states and guarded transitions above are the chart. The registries of
- * connections and peers are data (swarm/registry.ts): Maps kept in context and mutated in place
- * by the named actions, and children are created with `spawnTracked` into those Maps (not
+ * Chart and data: the states and guarded transitions above are the chart, and each peer's
+ * chart (swarm/peer.machine.ts, a peer chart stepped purely by `tellPeer*`, no actor per peer).
+ * The registries of connections and peers are data (swarm/registry.ts): Maps kept in context
+ * and mutated in place by the named actions (a peer's record is its chart entry, `{ state, key,
+ * direction, address }`), and children are created with `spawnTracked` into those Maps (not
  * `spawnChild`, whose `children` object XState copies on every spawn and stop), so connection
  * churn is O(1).
  * @module
  */
-import { and, emit, enqueueActions, setup } from 'xstate'
+import { emit, enqueueActions, setup } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
 import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
 import { createDrbg } from './lib/rng.js'
@@ -49,9 +44,10 @@ import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admissio
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
 import { broadcast, dialFailed, disconnect, isRefusal, reportRefused } from './swarm/announce.js'
 import { refusalsMachine } from './refusals.machine.js'
+import { authenticatedFacts, closeConn, endedFacts, stepPeer } from './swarm/peers.js'
 import {
-  awaitingProbeFor, childId, closingOverLimit, connByConnId, connectionInput, connectionsOf, connOf, countPending, dialTarget, duplicateWinner, forget,
-  isBound, isProbeable, peerOf, peerOfConn, replacementFor, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
+  childId, connByConnId, connectionInput, connOf, countPending, dialTarget, forget,
+  isBound, peerOf, peerOfConn, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
 import { restartProtocol, startProtocol } from './protocol-restart.js'
 import { Reasons, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
@@ -75,9 +71,13 @@ const DIAL = [
   { actions: 'startDial' },
 ] as const
 
-/** What an ended connection means for its peer or its dial (after the running-only replacement check). */
-const ENDED = [
-  { guard: 'isBoundConnection', actions: ['refuseProbeWaiting', 'disconnectPeer', 'forgetConnection'] },
+/**
+ * What an ended connection means: for its peer (its chart decides, swarm/peer.machine.ts), for
+ * its dial, for a refused inbound connection, or nothing (it is only forgotten).
+ */
+const ended = (closing: boolean) => [
+  { guard: 'isUnknownConnection' },
+  { guard: 'isPeersConnection', actions: [{ type: 'tellPeerConnectionEnded', params: { closing } }, 'forgetConnection'] },
   { guard: 'isFailedDial', actions: ['reportDialFailure', 'forgetConnection'] },
   { guard: 'isRefusedInbound', actions: ['reportRefusal', 'forgetConnection'] },
   { actions: 'forgetConnection' },
@@ -200,47 +200,30 @@ export const swarmMachine = setup({
     /** Tell the authenticating connection to close, with a reason. */
     closeConnection: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
       const rec = connOf(context, event)
-      if (!rec) return
-      rec.closing = params.reason
-      enqueue.sendTo(rec.ref, { type: 'conn.close', reason: params.reason })
+      if (rec) closeConn(rec, params.reason, enqueue as never)
     }),
-    /** Remember the peer and the handshake hash an authenticated connection proved. */
-    recordAuthentication: ({ context, event }) => {
+    /** A connection proved its peer: the peer's chart decides (swarm/peer.machine.ts). */
+    tellPeerAuthenticated: enqueueActions(({ context, event, enqueue, self }) => {
       const e = event as Authenticated
+      stepPeer(context, enqueue as never, e.peer, authenticatedFacts(context, e), e, inputTime(self))
+    }),
+    /** A connection of a peer ended (before it leaves the registry): the peer's chart decides. */
+    tellPeerConnectionEnded: enqueueActions(({ context, event, enqueue, self }, params: { closing: boolean }) => {
+      const e = event as Ended
       const rec = connOf(context, e)!
-      rec.peer = e.peer
-      rec.handshakeHash = e.handshakeHash
-    },
+      stepPeer(context, enqueue as never, peerOf(rec)!, endedFacts(context, rec, e.reason, params.closing), e, inputTime(self))
+    }),
+    /** The peer's probed connection answered, or stayed silent: the peer's chart decides. */
+    tellPeerProbed: enqueueActions(({ context, event, enqueue, self }, params: { answered: boolean }) => {
+      const e = event as { type: string; key: string }
+      const facts = { type: params.answered ? 'peer.probeAnswered' : 'peer.probeFailed' } as const
+      stepPeer(context, enqueue as never, peerOfConn(context, e), facts, e, inputTime(self))
+    }),
     /** The connection has been open for a handshake's time. */
     recordSettled: ({ context, event }) => {
       const rec = connOf(context, event)
       if (rec) rec.settled = true
     },
-    /** Hold the new connection and ask the peer's current one whether its remote is still there. */
-    probeCurrentConnection: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Authenticated
-      connOf(context, e)!.awaitingProbe = true
-      enqueue.sendTo(context.conns.get(context.peers.get(e.peer)!.key)!.ref, { type: 'conn.probe' })
-    }),
-    /** The held connection loses after all (the probed one answered, or lost to a third): close it. */
-    refuseProbeWaiting: enqueueActions(({ context, event, enqueue }) => {
-      const rec = connOf(context, event)
-      const peer = rec === undefined ? undefined : peerOf(rec)
-      const waiting = peer === undefined ? undefined : awaitingProbeFor(context, peer)
-      if (!waiting) return
-      waiting.awaitingProbe = false
-      waiting.closing = Reasons.duplicate
-      enqueue.sendTo(waiting.ref, { type: 'conn.close', reason: Reasons.duplicate })
-    }),
-    /** The probed connection is gone or silent: its peer moves to the held connection, no flap. */
-    moveToProbeWaiting: enqueueActions(({ context, event, enqueue }) => {
-      const peer = peerOfConn(context, event)
-      const waiting = awaitingProbeFor(context, peer)!
-      waiting.awaitingProbe = false
-      context.peers.get(peer)!.key = waiting.key
-      enqueue.emit({ type: 'effect.bind', peer, connId: waiting.connId })
-      enqueue.sendTo(waiting.ref, { type: 'conn.accepted' })
-    }),
     /** An outbound handshake proved its peer; the connection now waits for the responder's `ready`. */
     recordSecured: ({ context, event }) => {
       const e = event as { key: string; peer: string; handshakeHash: Uint8Array }
@@ -249,70 +232,11 @@ export const swarmMachine = setup({
       rec.securedPeer = e.peer
       rec.handshakeHash = e.handshakeHash
     },
-    acceptConnection: enqueueActions(({ context, event, enqueue }) => {
-      enqueue.sendTo(connOf(context, event)!.ref, { type: 'conn.accepted' })
-    }),
-    /** The new connection wins the duplicate: move the peer to it silently, close the old one. */
-    moveToNewConnection: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Authenticated
-      const rec = connOf(context, e)!
-      const current = context.peers.get(e.peer)!
-      const old = context.conns.get(current.key)!
-      // One held for a probe of the old one loses to the new one too (the rule is a total order).
-      const waiting = awaitingProbeFor(context, e.peer)
-      if (waiting) {
-        waiting.awaitingProbe = false
-        waiting.closing = Reasons.duplicate
-        enqueue.sendTo(waiting.ref, { type: 'conn.close', reason: Reasons.duplicate })
-      }
-      old.closing = Reasons.duplicate
-      context.peers.set(e.peer, { ...current, key: rec.key })
-      enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
-      enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
-      enqueue.sendTo(old.ref, { type: 'conn.close', reason: Reasons.duplicate })
-    }),
-    /**
-     * The survivor at the per-peer limit takes the place of the peer's oldest connections
-     * already closing: they leave the registry now and the shell finishes their close (sent
-     * again with their reason, in case their actor had not sent it yet).
-     */
-    dropClosingOverLimit: enqueueActions(({ context, event, enqueue }) => {
-      for (const rec of closingOverLimit(context, (event as Authenticated).peer)) {
-        enqueue.emit({ type: 'effect.close', connId: rec.connId!, reason: rec.closing! })
-        forget(context, rec)
-        // Stopped after what was queued for it in this macrostep (its `conn.close`).
-        enqueue.sendTo(rec.ref, { type: 'xstate.stop' })
-      }
-    }),
-    /** The first connection of a peer: bind it and announce the peer. */
-    connectPeer: enqueueActions(({ context, event, enqueue }) => {
-      const e = event as Authenticated
-      const rec = connOf(context, e)!
-      const { address, direction } = rec
-      context.peers.set(e.peer, { key: rec.key, direction, address })
-      enqueue.emit({ type: 'effect.bind', peer: e.peer, connId: rec.connId })
-      enqueue.sendTo(rec.ref, { type: 'conn.accepted' })
-      enqueue.emit({ type: 'peer.connected', peer: e.peer, address, direction })
-      broadcast(context, enqueue as never, { type: 'peer.connected', peer: e.peer, address, direction })
-    }),
     /** An ended connection: out of every registry, its actor stopped. */
     forgetConnection: enqueueActions(({ context, event }) => {
       const rec = connOf(context, event)!
       forget(context, rec)
       stopTracked(rec.ref)
-    }),
-    /**
-     * The remote kept our other connection to this peer and closed this one before that one's
-     * `ready` reached us (two connections are not ordered): move over, no flap.
-     */
-    moveToReplacement: enqueueActions(({ context, event, enqueue }) => {
-      const peer = peerOfConn(context, event)
-      const replacement = replacementFor(context, peer)!
-      context.peers.get(peer)!.key = replacement.key
-      enqueue.emit({ type: 'effect.bind', peer, connId: replacement.connId })
-    }),
-    disconnectPeer: enqueueActions(({ context, event, enqueue }) => {
-      disconnect(context, enqueue as never, peerOfConn(context, event), (event as Ended).reason)
     }),
     reportRefusal: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Ended
@@ -395,35 +319,16 @@ export const swarmMachine = setup({
     },
     isUnknownConnection: ({ context, event }) => connOf(context, event) === undefined,
     isSelfConnection: ({ context, event }) => (event as Authenticated).peer === context.peerId,
-    /** The peer holds as many connections as it may (those closing count until they are gone). */
-    isAtPerPeerLimit: ({ context, event }) => connectionsOf(context, (event as Authenticated).peer) >= context.limits.maxConnectionsPerPeer,
-    /** No connection of this peer is bound yet: this one becomes its connection. */
-    isNewPeer: ({ context, event }) => !context.peers.has((event as Authenticated).peer),
-    /** Already bound as the replacement of a connection the remote closed as a duplicate. */
-    isAlreadyBound: ({ context, event }) => context.peers.get((event as Authenticated).peer)?.key === (event as Authenticated).key,
-    /** The peer's current connection survives (survivor rule, the same on both sides). */
-    losesDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'current',
-    /** It loses to the peer's current connection, which is established and may be probed first. */
-    losesToProbeable: ({ context, event }) =>
-      duplicateWinner(context, event as Authenticated) === 'current' && isProbeable(context, (event as Authenticated).peer),
-    /** The probed connection (still the peer's current one) did not answer, and a connection is held for it. */
-    isProbedWithWaiting: ({ context, event }) => {
+    /** The connection is its peer's bound one. */
+    isBoundConnection: ({ context, event }) => {
       const rec = connOf(context, event)
-      return rec !== undefined && isBound(context, rec) && awaitingProbeFor(context, peerOf(rec)!) !== undefined
+      return rec !== undefined && isBound(context, rec)
     },
-    /** The current connection died (not closed as a duplicate by the remote) while a connection is held for its probe. */
-    isBoundWithProbeWaiting: ({ context, event }) => {
+    /** The connection matters to its peer's chart: it is the peer's bound one, or held for a probe. */
+    isPeersConnection: ({ context, event }) => {
       const rec = connOf(context, event)!
-      return isBound(context, rec) && (event as Ended).reason !== Reasons.duplicate && awaitingProbeFor(context, peerOf(rec)!) !== undefined
+      return rec.awaitingProbe === true || isBound(context, rec)
     },
-    winsDuplicate: ({ context, event }) => duplicateWinner(context, event as Authenticated) === 'new',
-    /** The remote closed the bound connection as a duplicate or as one too many (so it keeps another), and we have that one. */
-    isBoundWithReplacement: ({ context, event }) => {
-      const rec = connOf(context, event)!
-      const reason = (event as Ended).reason
-      return isBound(context, rec) && (reason === Reasons.duplicate || reason === Reasons.tooManyPerPeer) && replacementFor(context, peerOf(rec)!) !== undefined
-    },
-    isBoundConnection: ({ context, event }) => isBound(context, connOf(context, event)!),
     /** A dial that never opened and whose peer is not connected through another connection. */
     isFailedDial: ({ context, event }) => {
       const e = event as Ended
@@ -470,23 +375,12 @@ export const swarmMachine = setup({
     'conn.authenticated': [
       { guard: 'isUnknownConnection' },
       { guard: 'isSelfConnection', actions: { type: 'closeConnection', params: { reason: Reasons.selfDial } } },
-      // The survivor first: the remote picks the same one by the same rule, so the per-peer
-      // limit never refuses it; at the limit it takes the place of the oldest closing one.
-      { guard: and(['isAlreadyBound', 'isAtPerPeerLimit']), actions: ['recordAuthentication', 'acceptConnection', 'dropClosingOverLimit'] },
-      { guard: 'isAlreadyBound', actions: ['recordAuthentication', 'acceptConnection'] },
-      { guard: and(['winsDuplicate', 'isAtPerPeerLimit']), actions: ['recordAuthentication', 'moveToNewConnection', 'dropClosingOverLimit'] },
-      { guard: 'winsDuplicate', actions: ['recordAuthentication', 'moveToNewConnection'] },
-      { guard: and(['isNewPeer', 'isAtPerPeerLimit']), actions: ['recordAuthentication', 'dropClosingOverLimit', 'connectPeer'] },
-      { guard: 'isNewPeer', actions: ['recordAuthentication', 'connectPeer'] },
-      // A connection that loses to the peer's current one.
-      { guard: 'isAtPerPeerLimit', actions: { type: 'closeConnection', params: { reason: Reasons.tooManyPerPeer } } },
-      { guard: 'losesToProbeable', actions: ['recordAuthentication', 'probeCurrentConnection'] },
-      { guard: 'losesDuplicate', actions: ['recordAuthentication', { type: 'closeConnection', params: { reason: Reasons.duplicate } }] },
+      { actions: 'tellPeerAuthenticated' },
     ],
     'conn.secured': { actions: 'recordSecured' },
     'conn.settled': { actions: 'recordSettled' },
-    'conn.probe.answered': { actions: 'refuseProbeWaiting' },
-    'conn.probe.failed': { guard: 'isProbedWithWaiting', actions: 'moveToProbeWaiting' },
+    'conn.probe.answered': { guard: 'isBoundConnection', actions: { type: 'tellPeerProbed', params: { answered: true } } },
+    'conn.probe.failed': { guard: 'isBoundConnection', actions: { type: 'tellPeerProbed', params: { answered: false } } },
     'io.call.done': { actions: 'forwardCallResult' },
     'xstate.error.actor.*': [
       { guard: 'isConnectionActor', actions: ['dropFailedConnection', { type: 'reportChildFailure', params: { code: 'connection-failed' } }] },
@@ -513,12 +407,7 @@ export const swarmMachine = setup({
           { guard: 'isStaleDial', actions: { type: 'closeSocket', params: { reason: Reasons.dialTimeout } } },
           { actions: 'admitInbound' },
         ],
-        'conn.ended': [
-          { guard: 'isUnknownConnection' },
-          { guard: 'isBoundWithProbeWaiting', actions: ['moveToProbeWaiting', 'forgetConnection'] },
-          { guard: 'isBoundWithReplacement', actions: ['refuseProbeWaiting', 'moveToReplacement', 'forgetConnection'] },
-          ...ENDED,
-        ],
+        'conn.ended': ended(false),
         'cmd.hangUp': { actions: 'hangUp' },
         'proto.hangUp': { actions: 'hangUp' },
         'cmd.protocol': { actions: 'forwardCommand' },
@@ -530,7 +419,7 @@ export const swarmMachine = setup({
       always: { guard: 'noConnectionsLeft', target: 'closed' },
       on: {
         'io.conn.opened': { actions: { type: 'closeSocket', params: { reason: Reasons.swarmClosed } } },
-        'conn.ended': [{ guard: 'isUnknownConnection' }, ...ENDED],
+        'conn.ended': ended(true),
         'cmd.dial': { actions: 'refuseDialWhileClosing' },
         'proto.dial': {},
         'cmd.protocol': { actions: 'forwardCommand' },

@@ -1,9 +1,10 @@
 /**
  * The root's data: the registries of connections and peers (Maps in the root's context,
  * mutated in place by its named actions, so connection churn is O(1)), and the pure questions
- * its guards ask of them. The decisions themselves are guarded transitions in
- * swarm.machine.ts; this module only answers "is this connection ours", "which of two
- * connections to a peer survives", "how many dials are pending".
+ * its guards ask of them. The decisions themselves are guarded transitions: of the root
+ * (swarm.machine.ts) for dials and connections, of each peer's chart (swarm/peer.machine.ts)
+ * for a peer's connections and their duplicates. This module only answers "is this connection
+ * ours", "which of two connections to a peer survives", "how many dials are pending".
  * @module
  */
 import type { AnyActorRef } from 'xstate'
@@ -12,6 +13,7 @@ import type { HandshakeInput } from '../handshake.machine.js'
 import type { CryptoSuite } from '../lib/crypto.js'
 import type { AdmissionState, AdmittedConn } from '../lib/admission.js'
 import type { Limits, Timeouts } from '../lib/limits.js'
+import type { PeerChartEntry } from '../lib/peer-chart.js'
 import { splitAddress, type ProtocolDefinition } from '../lib/protocol.js'
 import { drbgBytes, type Drbg } from '../lib/rng.js'
 import { seal, unseal, type Secret } from '../lib/secret.js'
@@ -71,8 +73,11 @@ export interface ConnRecord extends AdmittedConn {
   closing?: string
 }
 
-/** A connected peer and its bound connection (the one frames to it go to). */
-export interface PeerRecord { key: string; direction: Direction; address: string }
+/**
+ * A connected peer: its entry in the per-peer chart (swarm/peer.machine.ts: `connected` or
+ * `probing`) and its bound connection (the one frames to it go to).
+ */
+export interface PeerRecord extends PeerChartEntry { key: string; direction: Direction; address: string }
 
 export interface SwarmContext extends Omit<SwarmInput, 'seed'> {
   /** The key-material generator, sealed. */

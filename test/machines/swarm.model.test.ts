@@ -12,62 +12,12 @@
  * `closesLast` ends the last connection of its replay.
  */
 import { describe, expect, it } from 'vitest'
-import { createActor, SimulatedClock, type AnyMachineSnapshot, type InspectionEvent } from 'xstate'
-import { identityBindingMessage } from '../../machines/handshake.machine.js'
-import { nobleSuite } from '../../machines/lib/crypto-noble.js'
-import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '../../machines/lib/limits.js'
-import { peerIdFromPublicKey } from '../../machines/lib/peer-id.js'
-import { bindRuntime } from '../../machines/lib/runtime.js'
-import { seal } from '../../machines/lib/secret.js'
-import { swarmMachine, type SwarmInput } from '../../machines/swarm.machine.js'
+import type { AnyMachineSnapshot } from 'xstate'
+import { swarmMachine } from '../../machines/swarm.machine.js'
 import { walkAndReplay, withoutActions, type Ev, type Sample } from './model-walk.js'
-import { createSignerIssuer } from '../../machines/lib/signer.js'
-
-function key(i: number): Uint8Array {
-  return new Uint8Array(32).fill(i)
-}
-
-function identity(i: number): { peerId: string; secret: Uint8Array; publicKey: Uint8Array } {
-  const secret = key(i)
-  const publicKey = nobleSuite.ed25519PublicKey(secret)
-  return { peerId: peerIdFromPublicKey(nobleSuite.sha256, publicKey), secret, publicKey }
-}
-
-const me = identity(1)
-const X = identity(2).peerId
-const staticKey = { privateKey: key(3), publicKey: nobleSuite.x25519PublicKey(key(3)) }
-const input: SwarmInput = {
-  peerId: me.peerId,
-  suite: nobleSuite,
-  identityKey: me.publicKey,
-  signers: createSignerIssuer(nobleSuite, me.secret),
-  noiseKeys: seal({ staticKey, identitySignature: nobleSuite.ed25519Sign(me.secret, identityBindingMessage(staticKey.publicKey)) }),
-  seed: seal(key(4)),
-  limits: { ...DEFAULT_LIMITS, maxConnections: 3, maxPendingConnections: 2, maxConnectionsPerPeer: 2, maxPendingDials: 1 },
-  timeouts: DEFAULT_TIMEOUTS,
-  protocols: [],
-}
-
-const hash = (b: number): Uint8Array => new Uint8Array(32).fill(b)
-const opened = (connId: number, dialId?: number): Ev => ({ type: 'io.conn.opened', connId, remoteAddr: `memory://r${connId}`, ...(dialId ? { dialId } : {}) })
-const auth = (k: string, peer: string, h = 5): Ev => ({ type: 'conn.authenticated', key: k, peer, handshakeHash: hash(h), direction: k.startsWith('d') ? 'outbound' : 'inbound' })
-const ended = (k: string, reason: string, over: Record<string, unknown> = {}): Sample =>
-  ({ type: 'conn.ended', key: k, peer: null, address: 'memory://r', direction: 'inbound', wasOpen: true, reason, ...over })
-const dialAny: Ev = { type: 'cmd.dial', address: 'memory://y', url: 'memory://y' }
-/** X's c1 is settled (open for a handshake's time) and c2, which loses to it, waits for its probe. */
-const probing: Ev[] = [opened(1), auth('c1', X), { type: 'conn.settled', key: 'c1' }, opened(2), auth('c2', X, 9)]
-/** c1 is X's bound connection. */
-const connectX: Ev[] = [opened(1), auth('c1', X)]
-/** X connected through c1; our dial d1 proved X and waits for `ready`. */
-const securedReplacement: Ev[] = [...connectX, dialAny, opened(7, 1), { type: 'conn.secured', key: 'd1', peer: X, handshakeHash: hash(6) }]
-
-/**
- * X bound to our dial d1 (secured, confirming) after the remote closed c1 as a duplicate, and
- * X's c2 and c3 lost to it (we are the smaller id, so our dials win): X holds the limit, 2.
- */
-const boundReplacementAtLimit: Ev[] = [
-  ...securedReplacement, opened(2), auth('c2', X, 9), ended('c1', 'duplicate'), opened(3), auth('c3', X, 9),
-]
+import {
+  auth, boundReplacementAtLimit, connectX, dialAny, ended, hash, input, me, opened, probing, securedReplacement, startRoot as start, X,
+} from './swarm-fixtures.js'
 
 /** The dial samples, for one of the two dial events. */
 function dials(type: 'cmd.dial' | 'proto.dial'): Sample[] {
@@ -154,14 +104,6 @@ function samples(snapshot: AnyMachineSnapshot): Sample[] {
 const model = withoutActions(swarmMachine).provide({
   guards: { noConnectionsLeft: ({ event }: { event: Sample }) => event.closesLast === true } as never,
 })
-
-function start(inspect: (event: InspectionEvent) => void) {
-  const clock = new SimulatedClock()
-  const root = createActor(swarmMachine, { input, clock, inspect, systemId: 'swarm' })
-  bindRuntime(root, { sink: () => {}, now: () => clock.now() })
-  root.start()
-  return { send: (event: Ev) => root.send(event as never), snapshot: () => root.getSnapshot() as AnyMachineSnapshot }
-}
 
 describe('root swarm chart: model-based (xstate/graph)', () => {
   it('every edge replayed on a real root reaches the predicted state; every transition is taken', () => {
