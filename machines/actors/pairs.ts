@@ -13,15 +13,18 @@
  * counter), so the receiver, which keys its duplicate detection by epoch, takes it as a new
  * pair instead of as duplicates of the forgotten one's numbers.
  *
- * Chart and data: no actor per pair. `stepPair` runs XState's pure transition on the pair's
- * snapshot (kept in the pair) and performs what it returns: the chart's named actions, and its
+ * Chart and data: no actor per pair. `stepPair` runs XState's pure step (lib/pure-step.ts) on
+ * the pair's snapshot (kept in the pair) and performs what it returns: the chart's named actions, and its
  * `after` delays as delayed `actors.pairDue` events of the actors protocol, one timer id per pair.
  * @module
  */
-import { createActor, type AnyActorScope } from 'xstate'
+import { pureInitial, pureStep } from '../lib/pure-step.js'
 import type { ActorsContext, OutPair, Out } from './context.js'
 import { frame } from './outbound.js'
 import { pairMachine, type PairEvent } from './pair.machine.js'
+
+/** The input of the inert actor behind the pure steps (its context is never read). */
+const SCOPE_INPUT = { resendMs: 0 }
 
 export const pairKey = (from: string, peer: string, to: string) => `${from}\0${peer}\0${to}`
 
@@ -32,7 +35,7 @@ export function openPair(ctx: ActorsContext, from: string, peer: string, node: s
   if (!pair) {
     if (ctx.pairs.size >= ctx.limits.maxPairs && !evictOneIdle(ctx, out)) return undefined
     const epoch = ((ctx.epoch + ctx.pairsMade++) >>> 0) || 1
-    const state = pairMachine.getInitialSnapshot(inertScope(), { resendMs: ctx.timeouts.redialMin })
+    const [state] = pureInitial(pairMachine, { resendMs: ctx.timeouts.redialMin })
     ctx.pairs.set(key, (pair = { peer, node, to, from, seq: 0, epoch, unacked: new Map(), sentAtLastLook: 0, state }))
     armSweep(ctx, out)
   }
@@ -44,9 +47,9 @@ export function openPair(ctx: ActorsContext, from: string, peer: string, node: s
  * (`forgotten`) is forgotten.
  */
 export function stepPair(ctx: ActorsContext, key: string, pair: OutPair, event: PairEvent | { type: string }, out: Out[]): void {
-  const scope = inertScope()
-  pair.state = pairMachine.transition(pair.state, event as PairEvent, scope)
-  for (const action of executed.splice(0)) {
+  const [next, actions] = pureStep(pairMachine, pair.state, event, SCOPE_INPUT)
+  pair.state = next as OutPair['state']
+  for (const action of actions) {
     switch (action.type) {
       case 'xstate.raise': {
         const { event: raised, delay } = action.params as { event: { type: string }; delay?: number }
@@ -98,22 +101,3 @@ function evictOneIdle(ctx: ActorsContext, out: Out[]): boolean {
 }
 
 const timerId = (pair: OutPair) => `pair:${pair.epoch}`
-
-/**
- * XState's pure step, `transition(logic, snapshot, event)`, builds an inert actor and system
- * for every call (≈ 50 µs). `stepPair` does what it does, `logic.transition` with an actor scope
- * whose `actionExecutor` only collects the actions, with one such scope made on first use.
- * Nothing is executed by XState: the actions are performed above, after the step.
- */
-const executed: Array<{ type: string; params?: unknown }> = []
-let scope: AnyActorScope | undefined
-function inertScope(): AnyActorScope {
-  if (scope) return scope
-  const self = createActor(pairMachine, { input: { resendMs: 0 } })
-  scope = {
-    self, id: '', sessionId: '', system: self.system,
-    defer: () => {}, logger: () => {}, stopChild: () => {}, emit: () => {},
-    actionExecutor: (action: { type: string; params?: unknown }) => { executed.push(action) },
-  } as unknown as AnyActorScope
-  return scope
-}

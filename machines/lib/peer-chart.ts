@@ -18,9 +18,18 @@
  *    the step, like an actor's actions;
  *  - `after` delays are coarse: a delay due at time T is delivered by the behaviour's next
  *    `tickPeerChart` at or after T (the behaviour calls it from its own timer, e.g. a heartbeat).
+ *
+ * Stepping is cheap, so a chart can sit on a hot path: XState selects the transition
+ * (`getTransitionData`, the guards run on the event), and what taking that transition from that
+ * state does (the next state, the actions in order: exits, the transition's, entries, delays
+ * started and cancelled) is the same for every peer, so it is worked out once by XState's own
+ * step (lib/pure-step.ts) and kept; only `after` delays are resolved again for each event (they
+ * may read it). A chart with eventless (`always`) transitions or actions with computed params is
+ * stepped by XState's step every time.
  * @module
  */
-import { initialTransition, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate'
+import type { AnyMachineSnapshot, AnyStateMachine, AnyTransitionDefinition, EventObject } from 'xstate'
+import { pureInitial, pureStep, type SteppedAction } from './pure-step.js'
 
 /** A pending `after` delay of one peer's chart. */
 export interface PeerTimer {
@@ -90,11 +99,15 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
   }
   // Peer charts have no context, so every peer in one state shares one snapshot.
   const logic = machine as AnyStateMachine
-  const [first, firstActions] = initialTransition(logic)
+  const [first, firstActions] = pureInitial(logic)
   const snapshots = new Map<string, AnyMachineSnapshot>([[stateKey(first), first]])
   const initial = stateKey(first)
+  const delays = afterDelays(logic)
+  const planned = isPlannable(logic)
+  /** What taking a transition from a state does, by transition and source state. */
+  const plans = new Map<AnyTransitionDefinition, Map<string, Plan>>()
 
-  const apply = (entry: PeerChartEntry, list: Array<{ type: string; params?: any }>, event: EventObject, now: number, arg: TArg): void => {
+  const apply = (entry: PeerChartEntry, list: readonly SteppedAction[], event: EventObject, now: number, arg: TArg): void => {
     for (const action of list) {
       const type = action.type
       if (type === 'xstate.raise') {
@@ -113,6 +126,32 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
     }
   }
 
+  /** XState's step from `snapshot` (the state of `entry`): the next state's key and the actions. */
+  const step = (snapshot: AnyMachineSnapshot, event: EventObject): Plan => {
+    const [next, list] = pureStep(logic, snapshot, event)
+    if (next.context !== snapshot.context) throw new Error(`peer chart ${machine.id}: a peer chart keeps no context (keep per-peer data in the entry)`)
+    const key = stateKey(next)
+    if (!snapshots.has(key)) snapshots.set(key, next)
+    return { next: key, actions: list, timed: list.some((a) => a.type === 'xstate.raise' && delays.has(a.params?.id)) }
+  }
+
+  /** The plan's actions for this event: its `after` delays resolved with the event (undefined if one is not a number). */
+  const resolved = (plan: Plan, event: EventObject): readonly SteppedAction[] | undefined => {
+    if (!plan.timed) return plan.actions
+    const out: SteppedAction[] = []
+    for (const action of plan.actions) {
+      const delayRef = action.type === 'xstate.raise' ? delays.get(action.params?.id) : undefined
+      if (delayRef === undefined) {
+        out.push(action)
+        continue
+      }
+      const delay = resolveDelay(logic, delayRef, event)
+      if (typeof delay !== 'number') return undefined
+      out.push({ type: action.type, params: { ...action.params, delay } })
+    }
+    return out
+  }
+
   return {
     machine,
     initial,
@@ -124,16 +163,73 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
     send(entry, event, now, arg) {
       const snapshot = snapshots.get(entry.state)
       if (!snapshot) throw new Error(`peer chart ${machine.id}: unknown state "${entry.state}"`)
-      const [next, list] = transition(logic, snapshot, event) as [AnyMachineSnapshot, Array<{ type: string; params?: any }>]
-      // A self-transition may give back the same snapshot, with actions: those still run.
-      if (next === snapshot && list.length === 0) return
-      if (next.context !== snapshot.context) throw new Error(`peer chart ${machine.id}: a peer chart keeps no context (keep per-peer data in the entry)`)
-      const key = stateKey(next)
-      if (!snapshots.has(key)) snapshots.set(key, next)
-      entry.state = key
+      const taken = planned ? logic.getTransitionData(snapshot as never, event) : undefined
+      if (taken !== undefined && taken.length === 0) return
+      let plan: Plan | undefined
+      let list: readonly SteppedAction[] | undefined
+      if (taken !== undefined && taken.length === 1) {
+        let byState = plans.get(taken[0])
+        if (!byState) plans.set(taken[0], (byState = new Map()))
+        plan = byState.get(entry.state)
+        if (!plan) byState.set(entry.state, (plan = step(snapshot, event)))
+        list = resolved(plan, event)
+      }
+      if (list === undefined) {
+        plan = step(snapshot, event)
+        list = plan.actions
+      }
+      entry.state = plan!.next
       apply(entry, list, event, now, arg)
     },
   }
+}
+
+/** What taking one transition from one state does: the next state and the actions, in order. */
+interface Plan {
+  next: string
+  actions: readonly SteppedAction[]
+  /** Whether it starts an `after` delay (resolved again for each event). */
+  timed?: boolean
+}
+
+/** Every `after` delay of the machine: the id of its delayed event → its delay (a name or ms). */
+function afterDelays(machine: AnyStateMachine): Map<string, string | number> {
+  const out = new Map<string, string | number>()
+  const walk = (node: AnyStateMachine['root']): void => {
+    for (const t of node.after) out.set(t.eventType, t.delay as string | number)
+    for (const child of Object.values(node.states)) walk(child)
+  }
+  walk(machine.root)
+  return out
+}
+
+/** A delay in ms, as XState resolves it for an `after` (a named delay may read the event). */
+function resolveDelay(machine: AnyStateMachine, delay: string | number, event: EventObject): unknown {
+  if (typeof delay === 'number') return delay
+  const impl = (machine.implementations.delays as Record<string, unknown>)[delay]
+  return typeof impl === 'function' ? impl({ context: undefined, event }, undefined) : impl
+}
+
+/**
+ * Whether a transition's effect may be worked out once and kept: no eventless transitions (they
+ * would be chosen after the step, by the event) and no action or guard params computed from it.
+ */
+function isPlannable(machine: AnyStateMachine): boolean {
+  let ok = true
+  const check = (list: unknown): void => {
+    for (const a of Array.isArray(list) ? list : list === undefined ? [] : [list]) {
+      if (typeof (a as { params?: unknown })?.params === 'function') ok = false
+    }
+  }
+  const walk = (node: AnyStateMachine['root']): void => {
+    if ((node.always ?? []).length > 0) ok = false
+    check(node.entry)
+    check(node.exit)
+    for (const list of node.transitions.values()) for (const t of list) check(t.actions)
+    for (const child of Object.values(node.states)) walk(child)
+  }
+  walk(machine.root)
+  return ok
 }
 
 /** Delays delivered per entry per tick at most (a chart whose delay re-enters its own state at once cannot loop). */
