@@ -22,8 +22,9 @@ import { pureStep } from '../machines/lib/pure-step.js'
 import { membershipMachine } from '../machines/pubsub/membership.machine.js'
 import { pingPeerMachine } from '../machines/protocols/ping.machine.js'
 import { swarmPeerMachine } from '../machines/swarm/peer.machine.js'
+import { receiveMachine } from '../machines/pubsub/receive.machine.js'
 
-interface Case { name: string; machine: AnyStateMachine; cycle: EventObject[] }
+interface Case { name: string; machine: AnyStateMachine; cycle: EventObject[]; restart?: boolean }
 
 const CASES: Case[] = [
   {
@@ -47,6 +48,16 @@ const CASES: Case[] = [
       { type: 'peer.authenticated', bound: false, atLimit: false, winner: 'none', probeable: false },
       { type: 'peer.authenticated', bound: false, atLimit: false, winner: 'current', probeable: false },
       { type: 'peer.connectionEnded', bound: true, held: false, reason: 'connection-lost', replacement: false, closing: false },
+    ] as unknown as EventObject[],
+  },
+  {
+    // Each message starts `arrived` (a chart per message): the cycle restarts it after each outcome.
+    name: 'pubsubReceive (a duplicate; a new message delivered)',
+    machine: receiveMachine,
+    restart: true,
+    cycle: [
+      { type: 'message.arrived', subscribed: true, knownCopy: true, seen: false, own: false, authentic: true, validator: false, validationsFull: false },
+      { type: 'message.arrived', subscribed: true, knownCopy: false, seen: false, own: false, authentic: true, validator: false, validationsFull: false },
     ] as unknown as EventObject[],
   },
 ]
@@ -74,17 +85,20 @@ function bench(c: Case): Record<string, number> {
   // transition(): the snapshot follows the cycle.
   const viaTransition = measure((steps) => {
     let s: AnyMachineSnapshot = initial
-    for (let i = 0; i < steps; i++) s = transition(c.machine, s, c.cycle[i % c.cycle.length])[0]
+    for (let i = 0; i < steps; i++) s = transition(c.machine, c.restart ? initial : s, c.cycle[i % c.cycle.length])[0]
   })
   const viaPureStep = measure((steps) => {
     let s: AnyMachineSnapshot = initial
-    for (let i = 0; i < steps; i++) s = pureStep(c.machine, s, c.cycle[i % c.cycle.length])[0]
+    for (let i = 0; i < steps; i++) s = pureStep(c.machine, c.restart ? initial : s, c.cycle[i % c.cycle.length])[0]
   })
   const names = Object.keys(c.machine.implementations.actions)
   const chart = peerChart(c.machine, Object.fromEntries(names.map((n) => [n, noop])))
   const viaPeerChart = measure((steps) => {
     const entry: PeerChartEntry = chart.start(0, undefined)
-    for (let i = 0; i < steps; i++) chart.send(entry, c.cycle[i % c.cycle.length] as never, i, undefined)
+    for (let i = 0; i < steps; i++) {
+      if (c.restart) entry.state = chart.initial
+      chart.send(entry, c.cycle[i % c.cycle.length] as never, i, undefined)
+    }
   })
   return { transition: viaTransition, pureStep: viaPureStep, peerChart: viaPeerChart }
 }

@@ -126,6 +126,18 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
     }
   }
 
+  /** The snapshot of a state not stepped into yet (an entry made by the behaviour in that state). */
+  const snapshotOf = (key: string): AnyMachineSnapshot => {
+    let snapshot: AnyMachineSnapshot
+    try {
+      snapshot = logic.resolveState({ value: key.startsWith('{') ? JSON.parse(key) : key, context: undefined as never })
+    } catch {
+      throw new Error(`peer chart ${machine.id}: unknown state "${key}"`)
+    }
+    snapshots.set(key, snapshot)
+    return snapshot
+  }
+
   /** XState's step from `snapshot` (the state of `entry`): the next state's key and the actions. */
   const step = (snapshot: AnyMachineSnapshot, event: EventObject): Plan => {
     const [next, list] = pureStep(logic, snapshot, event)
@@ -161,8 +173,7 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
       return entry
     },
     send(entry, event, now, arg) {
-      const snapshot = snapshots.get(entry.state)
-      if (!snapshot) throw new Error(`peer chart ${machine.id}: unknown state "${entry.state}"`)
+      const snapshot = snapshots.get(entry.state) ?? snapshotOf(entry.state)
       const taken = planned ? logic.getTransitionData(snapshot as never, event) : undefined
       if (taken !== undefined && taken.length === 0) return
       let plan: Plan | undefined

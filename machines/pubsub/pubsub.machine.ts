@@ -22,8 +22,10 @@
  * topic's mesh/fanout/members (shared with its actor), the seen and message
  * caches, and the per-settle outbox that `flush` emits in order: user events and `effect.call`s,
  * then one `effect.send` frame per peer (parts to the same peer batched), then hang-up requests
- * to the swarm (`proto.hangUp`). The receive path of a message (receive.ts) stays one action:
- * it is the hot path, and its steps are documented there. The heartbeat is an `after` delay, so
+ * to the swarm (`proto.hangUp`). What happens to each message a peer sends is a chart too
+ * (receive.machine.ts: arrived → dropped / duplicate / ignored / invalid / delivered / throttled /
+ * validating, and the validator's verdict), stepped purely per message by `receiveRpc` and
+ * `applyVerdict` (receive.ts; no actor per message, 1-3 µs a step). The heartbeat is an `after` delay, so
  * the shell's clock drives it; timestamps come from `inputTime(self)`.
  *
  * User commands (delivered as the inner event of `cmd.protocol`):

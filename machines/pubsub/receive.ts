@@ -1,17 +1,13 @@
 /**
  * The receive path of a parsed RPC: subscription changes, then messages, then control parts.
  *
- * A message goes through, in this order (cheapest first, so a flood costs little):
- *  1. ignored unless we are subscribed to its topic;
- *  2. message id = sha256(signedBytes ‖ signature) and the seen cache: a duplicate is never
- *     verified again — it only credits (P3) or penalizes (P4, if the id is known invalid);
- *     a byte-identical copy of a message still in the mcache is recognised by comparison,
- *     without hashing it again;
- *  3. v1.2: a large first copy makes us send IDONTWANT to our other mesh peers at once;
- *  4. the author check (peer id = text of sha256(public key), cached) and one ed25519 verify;
- *  5. the application validator (a user function through `effect.call`), if there is one;
- *  6. accepted: delivered to the user, cached for gossip, forwarded to the mesh minus the
- *     senders, the author, and peers that said IDONTWANT.
+ * What happens to each message is its receive chart (receive.machine.ts: arrived → dropped,
+ * duplicate, ignored, invalid, delivered, throttled or validating; validating → delivered,
+ * invalid or ignored on the validator's verdict), stepped purely here with the peer-chart
+ * stepping (no actor per message): `Received` is the chart's event, answering the guards'
+ * questions lazily in the chart's order (cheapest first: topic, a byte-identical copy of a
+ * cached message, the seen cache by id = sha256(signedBytes ‖ signature), our own, the author
+ * check and one ed25519 verify, the validator), and what its named actions act on.
  * @module
  */
 import { callRequest } from '../lib/protocol.js'
@@ -19,9 +15,11 @@ import { bytesEqual, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenE
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
-import { queue, type PeerState, type RouterState } from './state.js'
+import { queue, type PeerState, type PendingValidation, type RouterState } from './state.js'
 import { ID_LENGTH, PUBSUB_ID, PUBSUB_SIGNATURE_PREFIX, idToHex, prefixedSignedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 import { verifyPrefixedSignature } from '../lib/signer.js'
+import { peerChart } from '../lib/peer-chart.js'
+import { receiveMachine, type MessageArrived, type MessageVerdict } from './receive.machine.js'
 
 /** A verdict of the application validator. */
 export type Verdict = 'accept' | 'reject' | 'ignore'
@@ -73,13 +71,56 @@ export function messageId(s: RouterState, m: WireMessage): { hex: string; id: Ui
   return { hex: idToHex(id), id, signed: buffer.subarray(0, end) }
 }
 
-function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessage, now: number): void {
-  const topic = s.topics.get(m.t)
-  if (!isSubscribed(topic)) return
-  // A copy of a message still in the mcache (the common duplicate) has the cached message's
-  // id: found by comparing bytes, without rebuilding and hashing the signed bytes.
-  const known = mcacheKnownCopy(s.mcache, m)
-  if (known !== undefined) {
+/**
+ * One message a peer sent (or one waiting for its verdict): the receive chart's event, whose
+ * answers are worked out when a guard first asks (a duplicate is never hashed or verified), and
+ * what the chart's actions act on.
+ */
+class Received implements MessageArrived {
+  readonly type = 'message.arrived'
+  /** Its seen cache entry, once recorded (or, for a verdict, the pending one). */
+  entry: SeenEntry | undefined
+  private known?: string | null
+  private ids?: { hex: string; id: Uint8Array; signed?: Uint8Array }
+  private verified?: boolean
+
+  constructor(readonly s: RouterState, readonly peer: string, readonly ps: PeerState | undefined, readonly m: WireMessage, readonly now: number) {}
+
+  /** The id of the cached message this is a byte-identical copy of (found without hashing). */
+  knownHex(): string | undefined {
+    if (this.known === undefined) this.known = mcacheKnownCopy(this.s.mcache, this.m) ?? null
+    return this.known ?? undefined
+  }
+
+  /** Its id (hex and bytes) and signed bytes, computed once. */
+  id(): { hex: string; id: Uint8Array; signed?: Uint8Array } {
+    return (this.ids ??= messageId(this.s, this.m))
+  }
+
+  /** A message waiting for the validator's verdict, with its pending seen entry. */
+  static pending(s: RouterState, pending: PendingValidation, entry: SeenEntry, now: number): Received {
+    const r = new Received(s, pending.source, s.peers.get(pending.source), pending.msg, now)
+    r.ids = { hex: pending.hex, id: pending.id }
+    r.entry = entry
+    return r
+  }
+
+  get subscribed(): boolean { return isSubscribed(this.s.topics.get(this.m.t)) }
+  get knownCopy(): boolean { return this.knownHex() !== undefined }
+  get seen(): boolean { return this.s.seen.entries.has(this.id().hex) }
+  get own(): boolean { return this.m.f === this.s.self }
+  get authentic(): boolean {
+    return (this.verified ??= authorMatches(this.s, this.m) && verifyPrefixedSignature(this.s.crypto, PUBSUB_ID, this.m.s, this.id().signed!, this.m.k))
+  }
+  get validator(): boolean { return this.s.hasValidator }
+  get validationsFull(): boolean { return this.s.validations.size >= this.s.params.maxPendingValidations }
+}
+
+/** The receive chart (receive.machine.ts) with the router's implementations of its actions. */
+export const receiveChart = peerChart(receiveMachine, {
+  recordKnownCopy: (r: Received) => {
+    const { s, m, now } = r
+    const known = r.knownHex()!
     let seen = s.seen.entries.get(known)
     if (!seen) {
       // Still cached but pushed out of the (size-bounded) seen cache: a replay, never a new
@@ -87,43 +128,75 @@ function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessa
       seen = { at: now, status: 'valid', topic: m.t, validatedAt: -Infinity, senders: [] }
       seenAdd(s.seen, known, seen)
     }
-    duplicate(s, peer, ps, seen, m.d.length, now)
-    return
-  }
-  const { hex, id, signed } = messageId(s, m)
-  const seen = s.seen.entries.get(hex)
-  if (seen) {
-    duplicate(s, peer, ps, seen, m.d.length, now)
-    return
-  }
-  fulfilPromises(s, hex)
-  const entry: SeenEntry = { at: now, status: 'pending', topic: m.t, validatedAt: 0, senders: [peer] }
-  seenAdd(s.seen, hex, entry)
-  if (m.d.length >= s.params.idontwantMinSize) {
-    for (const q of topic.mesh) if (q !== peer) queue(s, q, 'idw', id)
-  }
-  if (m.f === s.self) {
-    // Our own message came back (e.g. after a restart): never delivered to ourselves.
-    entry.status = 'ignored'
-    return
-  }
-  if (!authorMatches(s, m) || !verifyPrefixedSignature(s.crypto, PUBSUB_ID, m.s, signed, m.k)) {
-    entry.status = 'invalid'
-    penalizeInvalid(s, peer, ps, m.t, now)
-    return
-  }
-  if (!s.hasValidator) {
-    accept(s, entry, hex, id, m, now)
-    return
-  }
-  if (s.validations.size >= s.params.maxPendingValidations) {
-    // Throttled: forget it (no penalty), a later copy may get through.
-    s.seen.entries.delete(hex)
-    return
-  }
-  const callId = s.nextCallId++
-  s.validations.set(callId, { hex, id, msg: m, source: peer, at: now })
-  emitEvent(s, callRequest(PUBSUB_ID, callId, 'validate', { topic: m.t, data: m.d, from: m.f }))
+    duplicate(s, r.peer, r.ps!, seen, m.d.length, now)
+  },
+  recordDuplicate: (r: Received) => duplicate(r.s, r.peer, r.ps!, r.s.seen.entries.get(r.id().hex)!, r.m.d.length, r.now),
+  recordNew: (r: Received) => {
+    const { hex } = r.id()
+    fulfilPromises(r.s, hex)
+    r.entry = { at: r.now, status: 'pending', topic: r.m.t, validatedAt: 0, senders: [r.peer] }
+    seenAdd(r.s.seen, hex, r.entry)
+  },
+  sendIdontwant: (r: Received) => {
+    const { s, m, peer } = r
+    if (m.d.length < s.params.idontwantMinSize) return
+    const topic = s.topics.get(m.t)
+    if (topic) for (const q of topic.mesh) if (q !== peer) queue(s, q, 'idw', r.id().id)
+  },
+  markIgnored: (r: Received) => { r.entry!.status = 'ignored' },
+  rejectInvalid: (r: Received) => {
+    r.entry!.status = 'invalid'
+    penalizeInvalid(r.s, r.peer, r.ps!, r.m.t, r.now)
+  },
+  rejectSenders: ({ s, entry, m, now }: Received) => {
+    entry!.status = 'invalid'
+    for (const sender of entry!.senders) {
+      const ps = s.peers.get(sender)
+      if (ps) penalizeInvalid(s, sender, ps, m.t, now)
+    }
+  },
+  deliver: (r: Received) => {
+    const { s, m, now } = r
+    const entry = r.entry!
+    const { hex, id } = r.id()
+    entry.status = 'valid'
+    entry.validatedAt = now
+    mcachePut(s.mcache, hex, id, m)
+    emitEvent(s, { type: 'pubsub.message', topic: m.t, data: m.d, from: m.f, id: hex })
+    entry.senders.forEach((sender, i) => {
+      const ps = s.peers.get(sender)
+      if (!ps) return
+      if (i === 0) scoreFirstDelivery(ps.stats, m.t, s.params.score)
+      else scoreMeshDelivery(ps.stats, m.t, s.params.score)
+    })
+  },
+  forward: (r: Received) => {
+    const { s, m } = r
+    const topic = s.topics.get(m.t)
+    if (!topic) return
+    const { hex } = r.id()
+    const senders = r.entry!.senders
+    for (const q of topic.mesh) {
+      if (senders.includes(q) || q === m.f) continue
+      const ps = s.peers.get(q)
+      if (!ps || ps.dontWant.has(hex)) continue
+      queue(s, q, 'msg', m)
+    }
+  },
+  forgetSeen: (r: Received) => { r.s.seen.entries.delete(r.id().hex) },
+  askValidator: (r: Received) => {
+    const { s, m } = r
+    const { hex, id } = r.id()
+    const callId = s.nextCallId++
+    s.validations.set(callId, { hex, id, msg: m, source: r.peer, at: r.now })
+    emitEvent(s, callRequest(PUBSUB_ID, callId, 'validate', { topic: m.t, data: m.d, from: m.f }))
+  },
+})
+
+/** A message from a peer: its receive chart decides (receive.machine.ts). */
+function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessage, now: number): void {
+  const r = new Received(s, peer, ps, m, now)
+  receiveChart.send({ state: 'arrived' }, r, now, r)
 }
 
 function duplicate(s: RouterState, peer: string, ps: PeerState, entry: SeenEntry, bytes: number, now: number): void {
@@ -150,28 +223,7 @@ function fulfilPromises(s: RouterState, hex: string): void {
   s.promises.delete(hex)
 }
 
-function accept(s: RouterState, entry: SeenEntry, hex: string, id: Uint8Array, m: WireMessage, now: number): void {
-  entry.status = 'valid'
-  entry.validatedAt = now
-  mcachePut(s.mcache, hex, id, m)
-  emitEvent(s, { type: 'pubsub.message', topic: m.t, data: m.d, from: m.f, id: hex })
-  entry.senders.forEach((sender, i) => {
-    const ps = s.peers.get(sender)
-    if (!ps) return
-    if (i === 0) scoreFirstDelivery(ps.stats, m.t, s.params.score)
-    else scoreMeshDelivery(ps.stats, m.t, s.params.score)
-  })
-  const topic = s.topics.get(m.t)
-  if (!topic) return
-  for (const q of topic.mesh) {
-    if (entry.senders.includes(q) || q === m.f) continue
-    const ps = s.peers.get(q)
-    if (!ps || ps.dontWant.has(hex)) continue
-    queue(s, q, 'msg', m)
-  }
-}
-
-/** The validator answered `call.done{callId}` (an error counts as 'ignore'). */
+/** The validator answered `call.done{callId}` (an error counts as 'ignore'): the message's chart decides. */
 export function validationDone(s: RouterState, callId: number, value: unknown, error: string | undefined, now: number): void {
   const pending = s.validations.get(callId)
   if (!pending) return
@@ -179,17 +231,8 @@ export function validationDone(s: RouterState, callId: number, value: unknown, e
   const entry = s.seen.entries.get(pending.hex)
   if (!entry || entry.status !== 'pending') return
   const verdict: Verdict = error === undefined && (value === 'accept' || value === 'reject') ? value : 'ignore'
-  if (verdict === 'accept' && isSubscribed(s.topics.get(pending.msg.t))) {
-    accept(s, entry, pending.hex, pending.id, pending.msg, now)
-  } else if (verdict === 'reject') {
-    entry.status = 'invalid'
-    for (const sender of entry.senders) {
-      const ps = s.peers.get(sender)
-      if (ps) penalizeInvalid(s, sender, ps, pending.msg.t, now)
-    }
-  } else {
-    entry.status = 'ignored'
-  }
+  const event: MessageVerdict = { type: 'message.verdict', verdict, subscribed: isSubscribed(s.topics.get(pending.msg.t)) }
+  receiveChart.send({ state: 'validating' }, event, now, Received.pending(s, pending, entry, now))
 }
 
 /** Heartbeat: validations the user never answered are dropped as 'ignore'. */
