@@ -6,7 +6,7 @@
  *  - `transition()`: XState's pure `transition(logic, snapshot, event)` (what lib/peer-chart.ts
  *    stepped with before), which builds an inert actor and system on every call;
  *  - `pureStep`: `logic.transition` with one reused inert actor scope (lib/pure-step.ts, what
- *    actors/pairs.ts stepped with before);
+ *    actors/pairs.ts stepped the pair chart with before it became a peer chart);
  *  - `peerChart.send`: lib/peer-chart.ts now: XState selects the transition, and what it does
  *    from that state is worked out once and kept (its actions run as no-ops here).
  *
@@ -23,6 +23,7 @@ import { membershipMachine } from '../machines/pubsub/membership.machine.js'
 import { pingPeerMachine } from '../machines/protocols/ping.machine.js'
 import { swarmPeerMachine } from '../machines/swarm/peer.machine.js'
 import { receiveMachine } from '../machines/pubsub/receive.machine.js'
+import { pairMachine, RESEND_DUE } from '../machines/actors/pair.machine.js'
 
 interface Case { name: string; machine: AnyStateMachine; cycle: EventObject[]; restart?: boolean }
 
@@ -48,6 +49,15 @@ const CASES: Case[] = [
       { type: 'peer.authenticated', bound: false, atLimit: false, winner: 'none', probeable: false },
       { type: 'peer.authenticated', bound: false, atLimit: false, winner: 'current', probeable: false },
       { type: 'peer.connectionEnded', bound: true, held: false, reason: 'connection-lost', replacement: false, closing: false },
+    ] as unknown as EventObject[],
+  },
+  {
+    name: 'pair (pending, resend period, settled)',
+    machine: pairMachine,
+    cycle: [
+      { type: 'pair.pending', connected: true, resendMs: 500 },
+      { type: RESEND_DUE, resendMs: 500 },
+      { type: 'pair.settled' },
     ] as unknown as EventObject[],
   },
   {

@@ -14,7 +14,7 @@ import { createDrbg, drbgBytes } from '../lib/rng.js'
 import type { ActorAddress } from './address.js'
 import type { ActorMessage, RefPath } from './wire.js'
 import type { ActorSettings } from './options.js'
-import type { PairSnapshot } from './pair.machine.js'
+import type { PeerChartEntry } from '../lib/peer-chart.js'
 
 export const ACTORS_ID = '/xswarm/actors/1'
 
@@ -61,7 +61,8 @@ export type PendingCall =
 export interface PendingAsk { peer: string; name: string; address: string; /** Input time after which it ends `timeout`. */ deadline: number }
 
 /** What this node sends one (sender actor, receiver actor) pair at least once (its life: pair.machine.ts, pairs.ts). */
-export interface OutPair {
+/** A pair's at-least-once state: the entry of its delivery chart (pair.machine.ts, `state`), and its data. */
+export interface OutPair extends PeerChartEntry {
   peer: string
   node: string
   to: string
@@ -72,8 +73,6 @@ export interface OutPair {
   unacked: Map<number, ActorMessage>
   /** The highest sequence number sent when the resend timer last looked (its `resendPeriod` in pair.machine.ts). */
   sentAtLastLook: number
-  /** Its delivery chart's state (pair.machine.ts, stepped by pairs.ts). */
-  state: PairSnapshot
 }
 
 /** A remote peer as the sender sees it. */

@@ -9,51 +9,47 @@
  *
  * Chart and data: this chart holds the state of a pair; the events themselves (sequence
  * numbers, the unacknowledged envelopes, the last look of the resend timer) are data in the
- * pair (`OutPair` in context.ts). There is no actor per pair: pairs.ts steps this chart with
- * XState's pure transition function and keeps the snapshot in the pair, and performs what the
- * step returns (the named actions below, and the `resendPeriod` timer as a delayed event of
- * the actors protocol). The events are facts about the pair's data, told by outbound.ts:
+ * pair (`OutPair` in context.ts). It is a peer chart (lib/peer-chart.ts): no actor per pair,
+ * pairs.ts steps it purely, the pair is its entry (`state`), and its `resendPeriod` timer is a
+ * delayed event of the actors protocol (exact, one per pair). The events entering `inFlight`
+ * carry the resend period (`resendMs`, the protocol's `timeouts.redialMin`): a peer chart keeps
+ * no context. The events are facts about the pair's data, told by outbound.ts:
  * `pair.pending` when its first unacknowledged event is sent, `pair.settled` when its last one
  * is acknowledged, `pair.refused` when a refusal left nothing unacknowledged.
  * @module
  */
-import { setup, type SnapshotFrom } from 'xstate'
+import { setup } from 'xstate'
 import { ActorCodes } from './wire.js'
 
 /** What a pair's chart hears. */
 export type PairEvent =
   /** The pair has an unacknowledged event now (it had none): sent if the peer is `connected`. */
-  | { type: 'pair.pending'; connected: boolean }
+  | { type: 'pair.pending'; connected: boolean; resendMs: number }
   /** Its last unacknowledged event was acknowledged. */
   | { type: 'pair.settled' }
   /** The receiving node refused an event and nothing else waits: `code` says why. */
   | { type: 'pair.refused'; code: string }
   /** The connection to the receiver's node is gone / is back. */
   | { type: 'peer.lost' }
-  | { type: 'peer.connected' }
+  | { type: 'peer.connected'; resendMs: number }
   /** The periodic sweep of idle pairs (`timeouts.pairIdle`). */
   | { type: 'pair.swept' }
   /** `maxPairs` reached: an idle pair makes room for a new one. */
   | { type: 'pair.evicted' }
 
-export interface PairContext {
-  /** How long an event may stay unacknowledged on a live connection before it is sent again (`timeouts.redialMin`). */
-  resendMs: number
-}
+/** The delayed event of the resend period (it carries `resendMs` too: the period starts again). */
+export const RESEND_DUE = 'xstate.after.resendPeriod.pair.unacked.inFlight'
 
 export const pairMachine = setup({
-  types: {
-    context: {} as PairContext,
-    events: {} as PairEvent,
-    input: {} as PairContext,
-  },
+  types: { events: {} as PairEvent },
   guards: {
     peerConnected: ({ event }) => event.type === 'pair.pending' && event.connected,
     /** The receiver does not exist (any more): nothing sent to it will ever be acknowledged. */
     receiverGone: ({ event }) => event.type === 'pair.refused' && (event.code === ActorCodes.noSuchActor || event.code === ActorCodes.actorStopped),
   },
   delays: {
-    resendPeriod: ({ context }) => context.resendMs,
+    /** How long an event may stay unacknowledged on a live connection before it is sent again (the event's `resendMs`). */
+    resendPeriod: ({ event }) => (event as { resendMs?: number }).resendMs ?? 0,
   },
   actions: {
     // Performed by pairs.ts (the chart is stepped purely; these name what the step asks for).
@@ -64,7 +60,6 @@ export const pairMachine = setup({
   },
 }).createMachine({
   id: 'pair',
-  context: ({ input }) => ({ resendMs: input.resendMs }),
   initial: 'idle',
   states: {
     /** Nothing waits for an acknowledgement. */
@@ -104,5 +99,3 @@ export const pairMachine = setup({
     forgotten: { type: 'final' },
   },
 })
-
-export type PairSnapshot = SnapshotFrom<typeof pairMachine>

@@ -13,18 +13,40 @@
  * counter), so the receiver, which keys its duplicate detection by epoch, takes it as a new
  * pair instead of as duplicates of the forgotten one's numbers.
  *
- * Chart and data: no actor per pair. `stepPair` runs XState's pure step (lib/pure-step.ts) on
- * the pair's snapshot (kept in the pair) and performs what it returns: the chart's named actions, and its
- * `after` delays as delayed `actors.pairDue` events of the actors protocol, one timer id per pair.
+ * Chart and data: no actor per pair. The pair is the entry of its peer chart (lib/peer-chart.ts,
+ * `state`), stepped purely by `stepPair`: the chart's named actions run here, and its `after`
+ * delays are delayed `actors.pairDue` events of the actors protocol, one timer id per pair.
  * @module
  */
-import { pureInitial, pureStep } from '../lib/pure-step.js'
+import { peerChart } from '../lib/peer-chart.js'
 import type { ActorsContext, OutPair, Out } from './context.js'
 import { frame } from './outbound.js'
 import { pairMachine, type PairEvent } from './pair.machine.js'
 
-/** The input of the inert actor behind the pure steps (its context is never read). */
-const SCOPE_INPUT = { resendMs: 0 }
+/** What the pair chart's actions and timers act on. */
+interface PairStep { ctx: ActorsContext; key: string; pair: OutPair; out: Out[] }
+
+const timerId = (pair: OutPair) => `pair:${pair.epoch}`
+
+/** The pair chart (pair.machine.ts) with its actions, and its timer as the protocol's delayed event. */
+const pairChart = peerChart(pairMachine, {
+  resendOverdue: ({ ctx, pair, out }: PairStep) => {
+    for (const msg of pair.unacked.values()) if (msg.k === 'msg' && msg.seq <= pair.sentAtLastLook) frame(ctx, pair.peer, msg, out)
+    pair.sentAtLastLook = pair.seq
+  },
+  resendAll: ({ ctx, pair, out }: PairStep) => {
+    for (const msg of pair.unacked.values()) frame(ctx, pair.peer, msg, out)
+    pair.sentAtLastLook = pair.seq
+  },
+}, {
+  schedule: ({ key, pair, out }: PairStep, id, delay) => {
+    out.push({ kind: 'later', event: { type: 'actors.pairDue', key, epoch: pair.epoch, event: id }, delay, id: timerId(pair) })
+  },
+  cancel: ({ pair, out }: PairStep) => { out.push({ kind: 'cancel', id: timerId(pair) }) },
+})
+
+/** A fact about a pair's data (pair.machine.ts `PairEvent`, without the resend period), or its due timer. */
+export type PairFact = { type: PairEvent['type'] | string; connected?: boolean; code?: string }
 
 export const pairKey = (from: string, peer: string, to: string) => `${from}\0${peer}\0${to}`
 
@@ -35,7 +57,7 @@ export function openPair(ctx: ActorsContext, from: string, peer: string, node: s
   if (!pair) {
     if (ctx.pairs.size >= ctx.limits.maxPairs && !evictOneIdle(ctx, out)) return undefined
     const epoch = ((ctx.epoch + ctx.pairsMade++) >>> 0) || 1
-    const [state] = pureInitial(pairMachine, { resendMs: ctx.timeouts.redialMin })
+    const { state } = pairChart.start(0, undefined as never)
     ctx.pairs.set(key, (pair = { peer, node, to, from, seq: 0, epoch, unacked: new Map(), sentAtLastLook: 0, state }))
     armSweep(ctx, out)
   }
@@ -46,28 +68,10 @@ export function openPair(ctx: ActorsContext, from: string, peer: string, node: s
  * Tell a pair's chart a fact and perform what its step asks for; a pair whose chart ends
  * (`forgotten`) is forgotten.
  */
-export function stepPair(ctx: ActorsContext, key: string, pair: OutPair, event: PairEvent | { type: string }, out: Out[]): void {
-  const [next, actions] = pureStep(pairMachine, pair.state, event, SCOPE_INPUT)
-  pair.state = next as OutPair['state']
-  for (const action of actions) {
-    switch (action.type) {
-      case 'xstate.raise': {
-        const { event: raised, delay } = action.params as { event: { type: string }; delay?: number }
-        if (delay !== undefined) out.push({ kind: 'later', event: { type: 'actors.pairDue', key, epoch: pair.epoch, event: raised.type }, delay, id: timerId(pair) })
-        break
-      }
-      case 'xstate.cancel': out.push({ kind: 'cancel', id: timerId(pair) }); break
-      case 'resendOverdue':
-        for (const msg of pair.unacked.values()) if (msg.k === 'msg' && msg.seq <= pair.sentAtLastLook) frame(ctx, pair.peer, msg, out)
-        pair.sentAtLastLook = pair.seq
-        break
-      case 'resendAll':
-        for (const msg of pair.unacked.values()) frame(ctx, pair.peer, msg, out)
-        pair.sentAtLastLook = pair.seq
-        break
-    }
-  }
-  if (pair.state.status === 'done' && ctx.pairs.get(key) === pair) ctx.pairs.delete(key)
+export function stepPair(ctx: ActorsContext, key: string, pair: OutPair, event: PairFact, out: Out[]): void {
+  // The chart keeps no context: the resend period travels on the events that start it.
+  pairChart.send(pair, { ...event, resendMs: ctx.timeouts.redialMin } as PairEvent, 0, { ctx, key, pair, out })
+  if (pair.state === 'forgotten' && ctx.pairs.get(key) === pair) ctx.pairs.delete(key)
 }
 
 /** A pair's timer (its chart's `after`) is due; a timer of a pair forgotten since is ignored. */
@@ -100,4 +104,3 @@ function evictOneIdle(ctx: ActorsContext, out: Out[]): boolean {
   return false
 }
 
-const timerId = (pair: OutPair) => `pair:${pair.epoch}`

@@ -17,7 +17,8 @@
  *    behaviour's own argument, the action's params and the event), and they run in order after
  *    the step, like an actor's actions;
  *  - `after` delays are coarse: a delay due at time T is delivered by the behaviour's next
- *    `tickPeerChart` at or after T (the behaviour calls it from its own timer, e.g. a heartbeat).
+ *    `tickPeerChart` at or after T (the behaviour calls it from its own timer, e.g. a heartbeat);
+ *    or exact, when the behaviour passes `timers` and schedules each delay itself.
  *
  * Stepping is cheap, so a chart can sit on a hot path: XState selects the transition
  * (`getTransitionData`, the guards run on the event), and what taking that transition from that
@@ -49,6 +50,18 @@ export interface PeerChartEntry {
 
 /** An action implementation: the behaviour's argument (its state, the peer...), params, event. */
 export type PeerChartAction<TArg> = (arg: TArg, params: any, event: EventObject) => void
+
+/**
+ * Exact timers, for a behaviour that schedules each entry's delays itself (e.g. as its own
+ * delayed events) instead of delivering them coarsely with `tickPeerChart`: the chart's `after`
+ * delays then go to these, in order with its actions, and never into the entry.
+ */
+export interface PeerChartTimers<TArg> {
+  /** Start the delay `id` (XState's id of the delayed event, also its event type) of `delay` ms. */
+  schedule(arg: TArg, id: string, delay: number): void
+  /** Cancel the delay `id` (its state was left). */
+  cancel(arg: TArg, id: string): void
+}
 
 /** A peer chart ready to step: the machine and the implementations of its named actions. */
 export interface PeerChart<TEvent extends EventObject = EventObject, TArg = unknown> {
@@ -88,11 +101,12 @@ function namedActions(machine: AnyStateMachine): Set<string> {
 /**
  * Make a peer chart of `machine` with the implementations of its named actions. Throws a
  * TypeError when an action the chart names has no implementation (a mistake in the protocol's
- * code, found when its module loads).
+ * code, found when its module loads). With `timers`, the delays are the behaviour's to schedule.
  */
 export function peerChart<TMachine extends AnyStateMachine, TArg>(
   machine: TMachine,
   actions: Record<string, PeerChartAction<TArg>>,
+  timers?: PeerChartTimers<TArg>,
 ): PeerChart<Parameters<TMachine['transition']>[1], TArg> {
   for (const name of namedActions(machine)) {
     if (typeof actions[name] !== 'function') throw new TypeError(`peer chart ${machine.id}: no implementation of action "${name}"`)
@@ -113,10 +127,18 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
       if (type === 'xstate.raise') {
         const delay = action.params?.delay
         if (typeof delay !== 'number') continue
-        const timers = (entry.timers ??= [])
-        timers.push({ id: action.params.id as string, at: now + delay })
-        timers.sort((a, b) => a.at - b.at)
+        if (timers) {
+          timers.schedule(arg, action.params.id as string, delay)
+          continue
+        }
+        const pending = (entry.timers ??= [])
+        pending.push({ id: action.params.id as string, at: now + delay })
+        pending.sort((a, b) => a.at - b.at)
       } else if (type === 'xstate.cancel') {
+        if (timers) {
+          timers.cancel(arg, action.params?.sendId as string)
+          continue
+        }
         if (!entry.timers) continue
         entry.timers = entry.timers.filter((t) => t.id !== action.params?.sendId)
         if (entry.timers.length === 0) delete entry.timers

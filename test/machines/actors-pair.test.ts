@@ -7,21 +7,21 @@
  */
 import { describe, expect, it } from 'vitest'
 import { getShortestPaths, getSimplePaths } from 'xstate/graph'
-import { pairMachine, type PairEvent } from '../../machines/actors/pair.machine.js'
+import { pairMachine, RESEND_DUE, type PairEvent } from '../../machines/actors/pair.machine.js'
 import { openPair, stepPair, onPairDue, onSweep, pairKey } from '../../machines/actors/pairs.js'
 import { createContext, type Out } from '../../machines/actors/context.js'
 import { DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS } from '../../machines/actors/options.js'
 import { ActorCodes, type ActorMessage } from '../../machines/actors/wire.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 
-const RESEND = 'xstate.after.resendPeriod.pair.unacked.inFlight'
-const EVENTS: Array<PairEvent | { type: string }> = [
-  { type: 'pair.pending', connected: true }, { type: 'pair.pending', connected: false },
-  { type: 'pair.settled' }, { type: 'peer.lost' }, { type: 'peer.connected' },
+const RESEND = RESEND_DUE
+const EVENTS: Array<PairEvent | { type: string; resendMs: number }> = [
+  { type: 'pair.pending', connected: true, resendMs: 500 }, { type: 'pair.pending', connected: false, resendMs: 500 },
+  { type: 'pair.settled' }, { type: 'peer.lost' }, { type: 'peer.connected', resendMs: 500 },
   { type: 'pair.refused', code: ActorCodes.noSuchActor }, { type: 'pair.refused', code: ActorCodes.overloaded },
-  { type: 'pair.swept' }, { type: 'pair.evicted' }, { type: RESEND },
+  { type: 'pair.swept' }, { type: 'pair.evicted' }, { type: RESEND, resendMs: 500 },
 ]
-const walk = { events: EVENTS, input: { resendMs: 500 } } as never
+const walk = { events: EVENTS } as never
 const name = (value: unknown): string => typeof value === 'string' ? value : Object.entries(value as object).map(([k, v]) => `${k}.${name(v)}`).join()
 const stepsOf = (path: { steps: Array<{ event: { type: string; connected?: boolean; code?: string } }> }) =>
   path.steps.slice(1).map(({ event: e }) => e.type + (e.connected !== undefined ? `(${e.connected})` : '') + (e.code !== undefined ? `(${e.code})` : ''))
@@ -85,7 +85,7 @@ describe('stepping a pair (pairs.ts)', () => {
     const settled: Out[] = []
     stepPair(ctx, key, pair, { type: 'pair.settled' }, settled)
     expect(settled).toEqual([{ kind: 'cancel', id: `pair:${pair.epoch}` }])
-    expect(pair.state.matches({ idle: 'fresh' })).toBe(true)
+    expect(pair.state).toBe(JSON.stringify({ idle: 'fresh' }))
     // A stale timer (another pair epoch) is ignored.
     const stale: Out[] = []
     onPairDue(ctx, key, pair.epoch + 1, RESEND, stale)
