@@ -8,7 +8,7 @@
  * @module
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent } from '../../src/swarm.js'
 import {
   RawListener, Target, installFaultRecorder, rawIdentity, sleep,
 } from '../helpers/raw-peer.js'
@@ -45,7 +45,7 @@ async function hostile(onPeer: Parameters<typeof RawListener.start>[0]): Promise
 }
 
 /** Dial `address` from `t`'s node; the dial's one outcome within `ms`. */
-async function dialOutcome(t: Target, address: string, ms = 3000): Promise<SwarmEvent> {
+async function dialOutcome(t: Target, address: string, ms = 3000): Promise<AnySwarmEvent> {
   const since = performance.now()
   t.node.swarm.dial(address)
   return t.node.waitFor((e) => (e.type === 'dial.failed' || e.type === 'peer.connected') &&

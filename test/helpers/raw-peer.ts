@@ -665,7 +665,7 @@ export class Driven {
     }
   }
 
-  count(pred: (e: SwarmEvent) => boolean): number {
+  count(pred: (e: SwarmEvent & { at: number }) => boolean): number {
     return this.events.filter(pred).length
   }
 }

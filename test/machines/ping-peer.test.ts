@@ -75,7 +75,7 @@ describe('ping per-peer chart (the protocol handler)', () => {
   })
 
   it('the ping behaviour follows the model on every edge, with the frames and events of the actions', () => {
-    const head = new Map(paths.map((p) => [String(p.state.value), p.steps.map((s) => s.event).filter((e) => e.type !== 'xstate.init')]))
+    const head = new Map(paths.map((p) => [String(p.state.value), p.steps.map((s) => s.event).filter((e) => (e.type as string) !== 'xstate.init')]))
     let edges = 0
     for (const [source, { transitions }] of Object.entries(getAdjacencyMap(pingPeerMachine, options as never))) {
       for (const { event, state: target } of Object.values(transitions) as Array<{ event: PingPeerEvent; state: AnyMachineSnapshot }>) {
@@ -88,7 +88,7 @@ describe('ping per-peer chart (the protocol handler)', () => {
         const types = ping.drain().map((e) => (e.type === 'effect.send' ? `send ${JSON.stringify((e.body as number[])[0])}` : e.type))
         if (source === 'ready' && event.type === 'ping.due') expect(types, label).toEqual(['send 0'])
         else if (source === 'awaitingPong' && event.type === 'ping.pong' && event.matches) expect(types, label).toEqual(['ping.rtt'])
-        else if (event.type !== AFTER) expect(types, label).toEqual([])
+        else if ((event.type as string) !== AFTER) expect(types, label).toEqual([])
         edges++
       }
     }

@@ -108,7 +108,7 @@ describe('mesh membership chart (per peer and topic)', () => {
 
   it('the pubsub router follows the model on every edge, with the frames the actions say', () => {
     let edges = 0
-    const head = new Map(paths.map((p) => [String(p.state.value), p.steps.map((s) => s.event).filter((e) => e.type !== 'xstate.init')]))
+    const head = new Map(paths.map((p) => [String(p.state.value), p.steps.map((s) => s.event).filter((e) => (e.type as string) !== 'xstate.init')]))
     for (const [source, { transitions }] of Object.entries(adjacency)) {
       for (const { event, state: target } of Object.values(transitions) as Array<{ event: MembershipEvent; state: AnyMachineSnapshot }>) {
         const router = realRouter()

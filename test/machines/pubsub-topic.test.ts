@@ -98,7 +98,7 @@ describe('topic lifecycle statechart', () => {
     let edges = 0
     for (const path of paths) {
       for (const last of EVENTS) {
-        const steps = [...path.steps.map((s) => s.event).filter((e) => e.type !== 'xstate.init'), last]
+        const steps = [...path.steps.map((s) => s.event).filter((e) => (e.type as string) !== 'xstate.init'), last]
         const node = realNode()
         let model = (getShortestPaths(topicMachine, { events: [], input: input() })[0].state) as TopicSnapshot
         const trail: string[] = []

@@ -45,7 +45,7 @@ describe('refusals', () => {
     for (let i = 0; i < REFUSALS_PER_WINDOW; i++) actor.send(refused(i))
     for (let i = 0; i < 40; i++) actor.send(refused(i, `reason-${i}`))
     clock.increment(REFUSAL_WINDOW_MS)
-    const summary = out.at(-1) as { count: number; reasons: Record<string, number> }
+    const summary = out.at(-1) as unknown as { count: number; reasons: Record<string, number> }
     expect(summary.count).toBe(40)
     expect(Object.keys(summary.reasons)).toHaveLength(MAX_SUMMARY_REASONS + 1)
     expect(summary.reasons.other).toBe(40 - MAX_SUMMARY_REASONS)

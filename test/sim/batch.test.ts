@@ -6,13 +6,13 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createSimulation } from '../../src/testing/simulation.js'
-import type { Swarm, SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent, Swarm } from '../../src/swarm.js'
 import { connectSim, createSimTestSwarm, eventsOf, NUMBERS_ID, numbersProtocol, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
 
 const got = (s: Swarm): number[] =>
-  (eventsOf(s) as Array<SwarmEvent & Record<string, any>>).filter((e) => e.type === 'numbers.got').map((e) => e.n as number)
+  (eventsOf(s) as Array<AnySwarmEvent & Record<string, any>>).filter((e) => e.type === 'numbers.got').map((e) => e.n as number)
 
 describe('batches', () => {
   it('200 frames sent in one settle leave as 4 socket frames and arrive all, in order', async () => {

@@ -30,9 +30,10 @@ async function network(seed: number, n = N): Promise<Net> {
   }), (node, event) => {
     net.log.push(`${sim.now()} ${node.index} ${event.type} ${(event as { peer?: string }).peer ?? ''}`)
     if (event.type === 'peer.discovered') {
+      const peer = event.peer as string
       const seen = net.discovered.get(node.index) ?? new Set()
-      if (seen.has(event.peer)) net.duplicates++
-      seen.add(event.peer)
+      if (seen.has(peer)) net.duplicates++
+      seen.add(peer)
       net.discovered.set(node.index, seen)
     }
   })

@@ -85,7 +85,7 @@ describe('protocol signers', () => {
     const sim = createSimulation()
     const a = await createSimTestSwarm(sim, {
       seed: 1, protocols: [evil],
-      inspect: (ev) => { if ((ev.actorRef as unknown as { systemId?: string }).systemId === 'swarm') root ??= ev.actorRef },
+      inspect: (ev) => { if ((ev.actorRef as unknown as { systemId?: string }).systemId === 'swarm') root ??= ev.actorRef as AnyActorRef },
     })
     const b = await createSimTestSwarm(sim, { seed: 2 })
     await connectSim(sim, a, b)

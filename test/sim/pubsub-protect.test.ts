@@ -21,7 +21,7 @@ describe('pubsub mesh peers are protected in discovery', () => {
         seed: 900 + i,
         ping: false,
         inspect: (ev) => {
-          if (ev.type === '@xstate.actor' && ev.actorRef.id === 'protocol:/xswarm/discovery/1') discoveryActors.set(i, ev.actorRef)
+          if (ev.type === '@xstate.actor' && (ev.actorRef as AnyActorRef).id === 'protocol:/xswarm/discovery/1') discoveryActors.set(i, ev.actorRef as AnyActorRef)
         },
       })
       sim.add(swarm)

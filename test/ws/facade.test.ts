@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { createSwarm } from '../../src/create-swarm.js'
 import { XswarmError } from '../../src/errors.js'
-import type { SwarmEvent } from '../../src/swarm.js'
+import type { AnySwarmEvent } from '../../src/swarm.js'
 import { connect, createTestSwarm, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
@@ -30,7 +30,7 @@ describe('ws: one reader', () => {
     const a = await createTestSwarm({ ping: { interval: 50 } })
     const b = await createTestSwarm({ ping: { interval: 50 } })
     await connect(a, b)
-    const first: SwarmEvent[] = []
+    const first: AnySwarmEvent[] = []
     const reading = (async () => {
       for await (const event of a) {
         first.push(event)

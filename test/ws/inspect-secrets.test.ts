@@ -14,9 +14,13 @@
  */
 import { base58, base64, base64nopad, base64url, base64urlnopad, hex } from '@scure/base'
 import { createInspector, type StatelyInspectionEvent } from '@statelyai/inspect'
-import fastSafeStringify from 'fast-safe-stringify'
+import fastSafe from 'fast-safe-stringify'
 import safeStableStringify from 'safe-stable-stringify'
 import { stringify as superjsonStringify } from 'superjson'
+
+// fast-safe-stringify is CommonJS (`export =`): its default import is the function at run time,
+// which its typings do not say under NodeNext.
+const fastSafeStringify = fastSafe as unknown as (value: unknown, replacer?: undefined, space?: number, options?: { depthLimit: number; edgesLimit: number }) => string
 import { describe, expect, it } from 'vitest'
 import type { AnyActorRef, InspectionEvent } from 'xstate'
 import { Secret, SECRET_LABEL, unseal } from '../../machines/lib/secret.js'
