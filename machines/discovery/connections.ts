@@ -1,6 +1,8 @@
 /**
  * The connection manager: connection facts in, dials and hang-ups out.
  *
+ * - Lookup connections (dialed only to query a peer) are closed (`lookup-done`) once idle for
+ *   `lookupLinger`, unless protected or needed for the low watermark (then kept as ordinary).
  * - Watermarks: above `highWatermark` live connections, hang up (`hangUpRequest(peer,
  *   'trimmed')`) down to `lowWatermark`; never on protected peers (bootstrap peers, peers
  *   protected by `discovery.protect`, e.g. pubsub mesh peers) or on peers a lookup is waiting
@@ -20,7 +22,7 @@ import { sample } from '../lib/rng.js'
 import { backoffDelay } from './backoff.js'
 import { peerKey, removePeer } from './kbucket.js'
 import { dropAddress, forgetPeer, markFailed, markSeen, randomPeers } from './peer-store.js'
-import { MAX_PROTECTED, type DiscoveryContext, type Out } from './context.js'
+import { LOOKUP_DONE, MAX_PROTECTED, TRIMMED, type DiscoveryContext, type Out } from './context.js'
 import { admit, canDial, isBusy, isProtected, liveConnections, nextAddress, remember, startDial } from './peers.js'
 import { failQueriesTo } from './queries.js'
 import type { Direction } from '../vocab.js'
@@ -30,7 +32,8 @@ export function trackConnection(ctx: DiscoveryContext, peer: string, address: st
   const transient = direction === 'outbound' && ctx.dialing.get(peer)?.purpose === 'lookup'
   ctx.dialing.delete(peer)
   ctx.dialing.delete(`addr:${address}`)
-  ctx.connected.set(peer, { since: now, greeted: false, transient, address })
+  ctx.connected.set(peer, { since: now, greeted: false, transient, address, usedBy: undefined, lastUsed: now })
+  if (transient) ctx.lookupConnections++
   const split = splitAddress(address)
   if (direction === 'outbound' && split && ctx.bootstrapUrls.has(split.url)) ctx.bootstrapPeers.add(peer)
 }
@@ -53,6 +56,7 @@ export function rememberConnectedPeer(
 
 /** A tracked connection is gone. */
 export function untrackConnection(ctx: DiscoveryContext, peer: string, now: number): void {
+  if (ctx.connected.get(peer)?.transient) ctx.lookupConnections--
   ctx.connected.delete(peer)
   ctx.hangingUp.delete(peer)
   const record = ctx.store.records.get(peer)
@@ -172,7 +176,28 @@ export function trim(ctx: DiscoveryContext, now: number, out: Out[]): void {
   if (chosen.length < excess) chosen.push(...sample(ctx.rng, settled, excess - chosen.length))
   for (const peer of chosen) {
     ctx.hangingUp.add(peer)
-    out.push({ kind: 'swarm', event: hangUpRequest(peer, 'trimmed') })
+    out.push({ kind: 'swarm', event: hangUpRequest(peer, TRIMMED) })
+  }
+}
+
+/**
+ * Connections we opened only for lookup queries, idle for `lookupLinger` (no query in flight or
+ * waiting, no provider record waiting): closed (`lookup-done`), so lookups do not leave the node
+ * above its watermarks for the next trim. One another use keeps (a protection tag: a pubsub
+ * mesh, the user), or one the node needs to stay at its low watermark, becomes an ordinary
+ * connection instead.
+ */
+export function releaseLookupConnections(ctx: DiscoveryContext, now: number, out: Out[]): void {
+  for (const [peer, c] of ctx.connected) {
+    if (!c.transient || c.usedBy !== undefined || ctx.hangingUp.has(peer) || now - c.lastUsed < ctx.options.lookupLinger) continue
+    if (isBusy(ctx, peer) || ctx.offers.has(peer)) continue
+    if (isProtected(ctx, peer) || liveConnections(ctx) <= ctx.options.lowWatermark) {
+      c.transient = false
+      ctx.lookupConnections--
+      continue
+    }
+    ctx.hangingUp.add(peer)
+    out.push({ kind: 'swarm', event: hangUpRequest(peer, LOOKUP_DONE) })
   }
 }
 

@@ -21,6 +21,10 @@ import { createProviderStore, type ProviderStore } from './provider-store.js'
 /** The protocol id. */
 export const DISCOVERY_ID = '/xswarm/discovery/1'
 
+/** Close reasons of discovery's connection manager: above the high watermark; a lookup's connection no longer used. */
+export const TRIMMED = 'trimmed'
+export const LOOKUP_DONE = 'lookup-done'
+
 /** User commands (sent with `cmd.protocol` to `/xswarm/discovery/1`). */
 export type DiscoveryCommand =
   /** Find a peer's addresses; answered by `discovery.peer.found` or `discovery.peer.notFound`. */
@@ -83,8 +87,15 @@ export interface ConnectionInfo {
   since: number
   /** Its `hello` arrived (only one is accepted per connection). */
   greeted: boolean
-  /** We dialed it only to query it for a lookup: trimmed first, and without the grace period once idle. */
+  /**
+   * We dialed it only to query it for a lookup: closed once idle for `lookupLinger`
+   * (connections.ts `releaseLookupConnections`), trimmed first.
+   */
   transient: boolean
+  /** The lookup that last sent a query over it, while that lookup runs. */
+  usedBy: string | undefined
+  /** Input time it opened, or the last lookup that used it ended: its idle time counts from there. */
+  lastUsed: number
   /** The address the connection runs over (the remote's source, or the one we dialed): its k-bucket group. */
   address: string
 }
@@ -126,6 +137,8 @@ export interface DiscoveryContext {
   store: PeerStore
   table: RoutingTable
   connected: Map<string, ConnectionInfo>
+  /** Connections in `connected` that are `transient` (the chart's `lookupConnections` region reads it). */
+  lookupConnections: number
   /** Peers we asked the swarm to hang up on, until their `peer.disconnected`. */
   hangingUp: Set<string>
   /** Dials in flight, by peer id (or `addr:<address>` for a bootstrap address without /p2p). */
@@ -178,6 +191,7 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     store,
     table: createTable(selfKey, options.k),
     connected: new Map(),
+    lookupConnections: 0,
     hangingUp: new Set(),
     dialing: new Map(),
     protections: new Map(),

@@ -7,6 +7,8 @@
  *                  bootstrap: checking → idle | dialing ⇄ after(bootstrapBackoff) (a bootstrap attempt) ⇄ connected
  *                  manager:   starting → watching ⟲ after(tickInterval): purgeStaleDials, expireHeardPeers, trimConnections,
  *                             fillConnections
+ *                  lookupConnections: none ─[hasLookupConnections]─▶ lingering ⟲ after(lookupLinger):
+ *                             releaseLookupConnections (those idle for lookupLinger) ─[hasNoLookupConnections]─▶ none
  *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval ±25%):
  *                             a random walk and a self-lookup, in turn (libp2p's periodic bootstrap)
  *                  providers (parallel):
@@ -65,7 +67,7 @@ import {
 } from './context.js'
 import {
   countFailedDial, dialBootstrap, dropHeardAddress, failedDialKey, fill, isHarmlessDialFailure, protect, purgeStaleDials,
-  rememberConnectedPeer, trackConnection, trim, unprotect, untrackConnection,
+  releaseLookupConnections, rememberConnectedPeer, trackConnection, trim, unprotect, untrackConnection,
 } from './connections.js'
 import { onFind, onFound, onHello, sendHello } from './exchange.js'
 import {
@@ -120,6 +122,8 @@ export const discoveryMachine = setup({
     hasNoConnections: ({ context }) => context.connected.size === 0,
     isOnline: ({ context }) => context.connected.size > 0 && tableSize(context.table) > 0,
     refreshDisabled: ({ context }) => context.options.refreshInterval === 0,
+    hasLookupConnections: ({ context }) => context.lookupConnections > 0,
+    hasNoLookupConnections: ({ context }) => context.lookupConnections === 0,
     isNewConnection: ({ context, event }) =>
       event.type === 'peer.connected' && event.peer !== context.peerId && !context.connected.has(event.peer),
     isTrackedConnection: ({ context, event }) => event.type === 'peer.disconnected' && context.connected.has(event.peer),
@@ -224,6 +228,8 @@ export const discoveryMachine = setup({
     fillConnections: step((ctx, _e, now, out) => fill(ctx, now, out)),
     /** Above the high watermark: hang up on unprotected idle peers down to the low one. */
     trimConnections: step((ctx, _e, now, out) => trim(ctx, now, out)),
+    /** Lookup connections idle for lookupLinger: hung up (`lookup-done`), or kept as ordinary ones. */
+    releaseLookupConnections: step((ctx, _e, now, out) => releaseLookupConnections(ctx, now, out)),
     purgeStaleDials: step((ctx, _e, now, out) => purgeStaleDials(ctx, now, out)),
     expireHeardPeers: step((ctx, _e, now) => expireHeardPeers(ctx, now)),
     startSelfLookup: step((ctx, _e, _now, out) => { startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out) }),
@@ -251,6 +257,7 @@ export const discoveryMachine = setup({
   delays: {
     bootstrapBackoff: ({ context }) => context.bootstrapDelay,
     tickInterval: ({ context }) => context.options.tickInterval,
+    lookupLinger: ({ context }) => context.options.lookupLinger,
     refreshInterval: ({ context }) => context.refreshDelay,
     republishInterval: ({ context }) => context.options.republishInterval,
     /** Expired records are skipped when read; the sweep frees their memory. */
@@ -357,6 +364,17 @@ export const discoveryMachine = setup({
             },
             watching: {
               after: { tickInterval: { target: 'watching', reenter: true, actions: ['purgeStaleDials', 'expireHeardPeers', 'trimConnections', 'fillConnections', 'flush'] } },
+            },
+          },
+        },
+        lookupConnections: {
+          initial: 'none',
+          states: {
+            none: { always: { guard: 'hasLookupConnections', target: 'lingering' } },
+            /** Connections opened for lookup queries are open: every lookupLinger, release those idle that long. */
+            lingering: {
+              always: { guard: 'hasNoLookupConnections', target: 'none' },
+              after: { lookupLinger: { target: 'lingering', reenter: true, actions: ['releaseLookupConnections', 'flush'] } },
             },
           },
         },

@@ -18,7 +18,7 @@ import type { Contact } from './lookup.js'
 import type { DiscoveryMessage, FindMessage, FoundMessage, HelloMessage, WirePeer } from './messages.js'
 import { addressesOf, markSeen, randomPeers, type PeerRecord } from './peer-store.js'
 import { DISCOVERY_ID, type DiscoveryContext, type Out } from './context.js'
-import { admit, remember } from './peers.js'
+import { admit, isUsable, remember } from './peers.js'
 
 /** Our `hello` for `peer`: own addresses and a random sample of healthy known peers. */
 export function buildHello(ctx: DiscoveryContext, peer: string): HelloMessage {
@@ -103,7 +103,7 @@ export function onAnswer(ctx: DiscoveryContext, peer: string, id: number, peers:
     // The addresses as this responder claims them (the store may not have room for them): a
     // lookup groups the contact by them and may dial the target at them.
     const claimed = addressesOf(p.id, p.addrs, ctx.options.maxAddresses)
-    contacts.push({ peer: r.peer, key: r.key, addresses: claimed.length > 0 ? claimed : r.addresses, proven: ctx.table.byPeer.has(r.peer) })
+    contacts.push({ peer: r.peer, key: r.key, addresses: claimed.length > 0 ? claimed : r.addresses, proven: ctx.table.byPeer.has(r.peer), connected: isUsable(ctx, r.peer) })
   }
   if (!ctx.lookups.has(request.lookupId)) return undefined
   out.push({ kind: 'lookup', id: request.lookupId, event: { type: 'lookup.response', peer, contacts } })

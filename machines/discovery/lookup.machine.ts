@@ -69,6 +69,8 @@ export interface LookupInput {
   contactTimeout?: number
   /** Disjoint paths (default 1). */
   paths?: number
+  /** Ask connected candidates among the k next first (refresh lookups: any close peers will do). */
+  preferConnected?: boolean
 }
 
 /** Addresses claimed for the target that the lookup keeps (tried in turn). */
@@ -84,6 +86,7 @@ export interface LookupContext {
   queryTimeout: number
   deadline: number
   contactTimeout: number
+  preferConnected: boolean
   list: Shortlist
   /** The sequence number of each pending query (a `lookup.deadline` for an older query is stale). */
   querySeq: Record<string, number>
@@ -202,7 +205,7 @@ export const lookupMachine = setup({
   },
   actions: {
     startRound: assign(({ context }) => {
-      const { list, peers } = takeNext(context.list, context.alpha)
+      const { list, peers } = takeNext(context.list, context.alpha, context.preferConnected ? context.k : 0)
       const zeros = Array.from({ length: context.list.paths }, () => 0)
       return { ...dispatch(context, list, peers), answers: 0, closer: 0, answersByPath: zeros, closerByPath: zeros.slice(), rounds: context.rounds + 1 }
     }),
@@ -234,7 +237,7 @@ export const lookupMachine = setup({
     }),
     /** A query failed mid-round: ask the next closest candidate at once instead of waiting for the round. */
     takeReplacement: assign(({ context }) => {
-      const { list, peers } = takeNext(context.list, 1)
+      const { list, peers } = takeNext(context.list, 1, context.preferConnected ? context.k : 0)
       return dispatch(context, list, peers)
     }),
     expireRound: assign(({ context }) => ({ list: expirePending(context.list) })),
@@ -258,6 +261,7 @@ export const lookupMachine = setup({
     queryTimeout: input.queryTimeout,
     deadline: input.deadline ?? (input.maxRounds + 1) * input.queryTimeout,
     contactTimeout: input.contactTimeout ?? input.queryTimeout,
+    preferConnected: input.preferConnected === true,
     list: createShortlist(input.target, input.k * 3, input.seeds, input.diversity, input.paths ?? 1),
     querySeq: {},
     claims: [],

@@ -30,6 +30,8 @@ export interface Candidate {
   group: Group | null
   /** It answered us before (a routing table peer): every round asks at least one such peer if it can. */
   proven: boolean
+  /** We had a connection to it when the lookup heard of it (a query then costs no dial). */
+  connected: boolean
   /** Its disjoint path. */
   path: number
 }
@@ -41,6 +43,8 @@ export interface Contact {
   addresses?: string[]
   /** In our routing table: we have had a working connection to it (it answered before). */
   proven?: boolean
+  /** Connected now. */
+  connected?: boolean
 }
 
 export interface Shortlist {
@@ -85,7 +89,7 @@ export function mergeContacts(list: Shortlist, contacts: readonly Contact[], top
     entries ??= list.entries.slice()
     let at = entries.length
     while (at > 0 && compareBytes(d, entries[at - 1].distance) < 0) at--
-    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new', group, proven: c.proven === true, path })
+    entries.splice(at, 0, { peer: c.peer, key: c.key, distance: d, state: 'new', group, proven: c.proven === true, connected: c.connected === true, path })
     if (rankAmongLive(entries, at, path) < top) closer++
     if (own.length + 1 > list.max) entries.splice(entries.lastIndexOf(own[own.length - 1]), 1)
   }
@@ -108,13 +112,16 @@ export function pathOf(list: Shortlist, peer: string): number {
  * The next closest `new` candidates of every path (`alpha` shared among the paths, at least one
  * each), now `pending`; when none of them answered us before and a proven one is left, it takes
  * the last place of its path (so fake "closer" contacts never seen working cannot take a whole
- * round: one query always follows peers that answered).
+ * round: one query always follows peers that answered). With `preferConnectedWithin` w > 0 (a
+ * refresh lookup, which needs no particular peer), connected candidates among a path's w next
+ * ones go first: they cost no dial, and their answers may bring closer peers that make the
+ * farther unconnected ones unnecessary.
  */
-export function takeNext(list: Shortlist, alpha: number): { list: Shortlist; peers: string[] } {
+export function takeNext(list: Shortlist, alpha: number, preferConnectedWithin = 0): { list: Shortlist; peers: string[] } {
   const fresh = list.entries.filter((e) => e.state === 'new')
   const perPath = Math.max(1, Math.round(alpha / list.paths))
   let chosen: Candidate[] = []
-  for (let p = 0; p < list.paths; p++) chosen.push(...fresh.filter((e) => e.path === p).slice(0, perPath))
+  for (let p = 0; p < list.paths; p++) chosen.push(...connectedFirst(fresh.filter((e) => e.path === p), preferConnectedWithin).slice(0, perPath))
   const wanted = Math.max(alpha, list.paths)
   if (wanted > 1 && chosen.length >= Math.min(wanted, 2) && !chosen.some((e) => e.proven)) {
     const proven = fresh.find((e) => e.proven && !chosen.includes(e))
@@ -125,6 +132,13 @@ export function takeNext(list: Shortlist, alpha: number): { list: Shortlist; pee
   const picked = new Set(chosen)
   const entries = list.entries.map((e) => (picked.has(e) ? { ...e, state: 'pending' as const } : e))
   return { list: { ...list, entries }, peers: entries.filter((e, i) => picked.has(list.entries[i])).map((e) => e.peer) }
+}
+
+/** The connected ones among the first `within` candidates first (order kept otherwise). */
+function connectedFirst(candidates: Candidate[], within: number): Candidate[] {
+  if (within <= 0) return candidates
+  const head = candidates.slice(0, within)
+  return [...head.filter((e) => e.connected), ...head.filter((e) => !e.connected), ...candidates.slice(within)]
 }
 
 /** A failed candidate may be asked again (the target, at an address not tried yet). */

@@ -41,6 +41,13 @@ export interface DiscoveryOptions {
   queryTimeout?: number
   /** Time one query of a lookup may take (dial included) before the next candidate is asked instead (ms). Default 3 s. */
   contactTimeout?: number
+  /**
+   * A connection discovery opened only to query a peer for a lookup is closed once it has been
+   * idle this long (ms): no query in flight or waiting on it. It stays, as an ordinary
+   * connection, when the peer is protected (a pubsub mesh, `discovery.protect`) or the node is at
+   * its low watermark. Default 2 s (a follow-up query within it reuses the connection).
+   */
+  lookupLinger?: number
   /** Disjoint paths of a lookup (S/Kademlia): a peer serves one path, α is shared among them, and each path runs until its own k closest have answered (about d times the queries). Default 1. */
   disjointPaths?: number
   /** Lookups running at once (findPeer beyond this is answered `too-many-lookups`). Default 4. */
@@ -93,6 +100,7 @@ export interface ResolvedDiscoveryOptions {
   queryTimeout: number
   contactTimeout: number
   disjointPaths: number
+  lookupLinger: number
   maxLookups: number
   maxPeers: number
   heardPeerTtl: number
@@ -125,6 +133,7 @@ export const DISCOVERY_DEFAULTS: ResolvedDiscoveryOptions = {
   queryTimeout: 10_000,
   contactTimeout: 3_000,
   disjointPaths: 1,
+  lookupLinger: 2_000,
   maxLookups: 4,
   maxPeers: 1_000,
   heardPeerTtl: 120_000,
@@ -189,6 +198,7 @@ export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscover
     queryTimeout: int('queryTimeout', o.queryTimeout, 10, 600_000),
     contactTimeout: int('contactTimeout', o.contactTimeout, 10, 600_000),
     disjointPaths: int('disjointPaths', o.disjointPaths, 1, 20),
+    lookupLinger: int('lookupLinger', o.lookupLinger, 10, 600_000),
     maxLookups: int('maxLookups', o.maxLookups, 1, 64),
     maxPeers: int('maxPeers', o.maxPeers, 1, 100_000),
     heardPeerTtl: int('heardPeerTtl', o.heardPeerTtl, 1_000, 86_400_000),

@@ -15,6 +15,11 @@ export function liveConnections(ctx: DiscoveryContext): number {
   return ctx.connected.size - ctx.hangingUp.size
 }
 
+/** A connection to `peer` a query can use now (open, not being hung up). */
+export function isUsable(ctx: DiscoveryContext, peer: string): boolean {
+  return ctx.connected.has(peer) && !ctx.hangingUp.has(peer)
+}
+
 /** Bootstrap peers and peers with a protection tag are never trimmed. */
 export function isProtected(ctx: DiscoveryContext, peer: string): boolean {
   return ctx.bootstrapPeers.has(peer) || ctx.protections.has(peer)

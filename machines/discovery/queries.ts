@@ -13,8 +13,8 @@ import { splitAddress, toPeer } from '../lib/protocol.js'
 import { nextU32 } from '../lib/rng.js'
 import { closest, peerKey, type Key } from './kbucket.js'
 import type { LookupOutput, LookupQuery } from './lookup.machine.js'
-import { DISCOVERY_ID, type DiscoveryContext, type LookupInfo, type Out } from './context.js'
-import { dialKnown, startDial } from './peers.js'
+import { DISCOVERY_ID, LOOKUP_DONE, TRIMMED, type DiscoveryContext, type LookupInfo, type Out } from './context.js'
+import { dialKnown, isUsable, startDial } from './peers.js'
 import { finishAnnounce, finishProvidersLookup } from './providers.js'
 
 /**
@@ -24,12 +24,15 @@ import { finishAnnounce, finishProvidersLookup } from './providers.js'
 export function startLookup(ctx: DiscoveryContext, info: LookupInfo, out: Out[], deadline?: number): string | 'too-many-lookups' | 'no-peers' {
   // The one announce lookup (providers.ts) runs besides the maxLookups others.
   if (ctx.lookups.size - (ctx.announcing === undefined ? 0 : 1) >= ctx.options.maxLookups && info.kind !== 'provide') return 'too-many-lookups'
-  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({ peer: e.peer, key: e.key, addresses: ctx.store.records.get(e.peer)?.addresses, proven: true }))
+  const seeds = closest(ctx.table, info.target, ctx.options.k).map((e) => ({
+    peer: e.peer, key: e.key, addresses: ctx.store.records.get(e.peer)?.addresses, proven: true, connected: isUsable(ctx, e.peer),
+  }))
   if (seeds.length === 0) return 'no-peers'
   const id = `lookup:${ctx.nextLookupId++}`
   ctx.lookups.set(id, info)
   const { alpha, k, maxRounds, queryTimeout, contactTimeout, disjointPaths: paths, diversity } = ctx.options
-  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, contactTimeout, paths, diversity, ...(deadline === undefined ? {} : { deadline }) } })
+  const preferConnected = info.kind === 'self' || info.kind === 'walk'
+  out.push({ kind: 'spawn', id, input: { lookupId: id, target: info.target, targetPeer: info.targetPeer, seeds, alpha, k, maxRounds, queryTimeout, contactTimeout, paths, diversity, preferConnected, ...(deadline === undefined ? {} : { deadline }) } })
   return id
 }
 
@@ -47,6 +50,8 @@ function sendFind(ctx: DiscoveryContext, lookupId: string, peer: string, out: Ou
   const id = ctx.nextRequestId
   ctx.nextRequestId = id >= 0xffff_ffff ? 1 : id + 1
   ctx.pending.set(id, { lookupId, peer })
+  const connection = ctx.connected.get(peer)
+  if (connection) connection.usedBy = lookupId
   const request = info.kind === 'providers' ? { t: 'getp', id, key: info.target } : { t: 'find', id, target: info.target }
   out.push({ kind: 'emit', event: toPeer(DISCOVERY_ID, peer, request) })
 }
@@ -63,7 +68,7 @@ function fail(lookupId: string, peer: string, out: Out[]): void {
 export function onLookupQuery(ctx: DiscoveryContext, event: LookupQuery, now: number, out: Out[]): void {
   if (!ctx.lookups.has(event.lookupId)) return
   for (const peer of event.peers) {
-    if (peer !== ctx.peerId && ctx.connected.has(peer) && !ctx.hangingUp.has(peer)) {
+    if (peer !== ctx.peerId && isUsable(ctx, peer)) {
       sendFind(ctx, event.lookupId, peer, out)
       continue
     }
@@ -125,10 +130,11 @@ export function failQueriesTo(ctx: DiscoveryContext, peer: string, out: Out[]): 
 }
 
 /**
- * Close reasons of a connection manager (`trimmed`: ours or the remote's): the connection was
- * closed by a decision about connection counts, which says nothing about the peer's health.
+ * Close reasons of a connection manager (ours or the remote's: `trimmed`, `lookup-done`): the
+ * connection was closed by a decision about connection counts, which says nothing about the
+ * peer's health.
  */
-export const MANAGER_REASONS: ReadonlySet<string> = new Set(['trimmed'])
+export const MANAGER_REASONS: ReadonlySet<string> = new Set([TRIMMED, LOOKUP_DONE])
 
 /** Lookup queries or provider records wait on `peer` (in flight, waiting for a connection, or an offer). */
 export function hasWorkFor(ctx: DiscoveryContext, peer: string): boolean {
@@ -165,6 +171,8 @@ export function onLookupDone(ctx: DiscoveryContext, id: string, output: LookupOu
   ctx.lookups.delete(id)
   out.push({ kind: 'stop', id })
   for (const [rid, q] of ctx.pending) if (q.lookupId === id) ctx.pending.delete(rid)
+  // its connections' idle time starts now (lookupLinger: a follow-up query may reuse them)
+  for (const c of ctx.connected.values()) if (c.usedBy === id) { c.usedBy = undefined; c.lastUsed = now }
   for (const [peer, ids] of ctx.awaiting) {
     const rest = ids.filter((x) => x !== id)
     if (rest.length === 0) ctx.awaiting.delete(peer)
