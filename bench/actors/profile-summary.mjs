@@ -1,6 +1,6 @@
 // Summarise a V8 CPU profile (node --cpu-prof) by package or directory and by function, self
 // time: what bench/README.md "Actors: where the time goes" quotes.
-// Usage: node --cpu-prof --cpu-prof-dir=prof --expose-gc run.mjs --systems xswarm --figures ask1
+// Usage: node --expose-gc run.mjs --systems xswarm --figures ask1 --prof prof
 //        node profile-summary.mjs prof/<file>.cpuprofile [functions to list, default 25]
 import { readFileSync } from 'node:fs'
 
