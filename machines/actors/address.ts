@@ -45,6 +45,11 @@ export function parseActorAddress(address: unknown): ActorAddress | undefined {
   return { node, peer, name }
 }
 
+/** Whether a valid actor address names an ask's one-shot reply slot (`~a<n>`), without parsing it. */
+export function isReplySlot(address: string): boolean {
+  return address.startsWith('~a', address.lastIndexOf('/actor/') + '/actor/'.length)
+}
+
 /** The node part for a swarm: its first listen address, else `/p2p/<peerId>` (not dialable). */
 export function nodeAddress(peerId: string, addresses: readonly string[]): string {
   return addresses[0] ?? `/p2p/${peerId}`

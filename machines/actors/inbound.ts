@@ -46,7 +46,10 @@ function receiveReply(ctx: ActorsContext, peer: string, msg: Msg, out: Out[]): v
   const askId = Number(msg.to.slice(2))
   const ask = ctx.asks.get(askId)
   if (!ask || ask.peer !== peer) return // late (timed out) or not from the node asked: dropped
-  answer(ctx, askId, out, msg.invalid !== undefined ? { code: ActorCodes.rejected } : { event: msg.event, refs: msg.refs, peer, trace: msg.trace })
+  if (msg.invalid !== undefined) return answer(ctx, askId, out, { code: ActorCodes.rejected })
+  // The reply's answer built at once (the common case of `answer`, with no result object to copy).
+  ctx.asks.delete(askId)
+  out.push({ kind: 'emit', event: { type: 'actors.answer', askId, event: msg.event, refs: msg.refs, peer, trace: msg.trace } })
 }
 
 /** Duplicate detection for at-least-once events; acknowledges duplicates again. */

@@ -18,7 +18,7 @@
 import type { Actor, ActorSystem, AnyActorLogic, AnyActorRef, AnyEventObject, EventObject } from 'xstate'
 
 type AnyActorSystem = ActorSystem<any>
-import { actorAddress, nodeAddress, parseActorAddress, USER_NAME } from '../../machines/actors/address.js'
+import { actorAddress, isReplySlot, nodeAddress, parseActorAddress, USER_NAME } from '../../machines/actors/address.js'
 import { ACTORS_ID, type AcceptPolicy, type ActorsCommand, type DeliverAnswer, type Supervise } from '../../machines/actors/context.js'
 import type { ActorSettings } from '../../machines/actors/options.js'
 import type { RefPath } from '../../machines/actors/wire.js'
@@ -73,6 +73,8 @@ const DEFAULT_SUPERVISE: Supervise = { restart: 'never', maxRestarts: 3, withinM
 const MAX_REMOTE_REFS = 10_000
 /** No exposed names (shared: the actors protocol only reads a command's `expose`). */
 const NO_NAMES: string[] = []
+/** The ref paths of an ask whose event holds no other ref (shared: nothing writes to ref paths). */
+const REPLY_REFS = Object.freeze([Object.freeze(['replyTo'])]) as unknown as RefPath[]
 /** Commands per input (a burst of sends to one local actor stays within its mailbox). */
 const MAX_BATCH = 256
 
@@ -191,13 +193,22 @@ export class Actors {
     if (!ref) {
       const parsed = parseActorAddress(address)
       if (!parsed) throw new RangeError(`"address" expected <node address>/actor/<name>, got ${JSON.stringify(address)}`)
-      // An ask's reply slot (`~a<n>`) is used once: caching it would keep every ask's ref alive
-      // long enough to be promoted out of the young generation (old-space GC pauses, the ask p99).
-      if (parsed.name.startsWith('~a')) return new RemoteRef(this._sender, address, checkDelivery(options.delivery))
-      if (this.#remote.size >= MAX_REMOTE_REFS) this.#remote.delete(this.#remote.keys().next().value!)
-      this.#remote.set(address, (ref = new RemoteRef(this._sender, address)))
+      ref = this.#newRef(address, parsed.name.startsWith('~a'))
     }
     return ref.withDelivery(checkDelivery(options.delivery))
+  }
+
+  /**
+   * A new ref to a valid address. An ask's reply slot (`~a<n>`) is used once: caching it would
+   * keep every ask's ref alive long enough to be promoted out of the young generation
+   * (old-space GC pauses, the ask p99).
+   */
+  #newRef(address: string, replySlot: boolean): RemoteRef {
+    const ref = new RemoteRef(this._sender, address)
+    if (replySlot) return ref
+    if (this.#remote.size >= MAX_REMOTE_REFS) this.#remote.delete(this.#remote.keys().next().value!)
+    this.#remote.set(address, ref)
+    return ref
   }
 
   /** Send with an explicit delivery guarantee (`ref.send` is at most once). */
@@ -219,9 +230,9 @@ export class Actors {
     const askId = ++this.#seq
     const wire = toWire(event, this.#refAddress)
     ;(wire.event as Record<string, unknown>).replyTo = actorAddress(this.#node, `~a${askId}`)
-    wire.refs = [...wire.refs, ['replyTo']]
+    const refs = wire.refs.length === 0 ? REPLY_REFS : [...wire.refs, ['replyTo']]
     const promise = new Promise<TReply>((resolve, reject) => this.#asks.set(askId, { resolve: resolve as (e: EventObject) => void, reject, address }))
-    this.#command({ type: 'actors.ask', askId, to: address, ...wire, trace: this.#traceId(), timeout, expose: this.#takeExposed() })
+    this.#command({ type: 'actors.ask', askId, to: address, event: wire.event, refs, trace: this.#traceId(), timeout, expose: this.#takeExposed() })
     return promise
   }
 
@@ -340,7 +351,11 @@ export class Actors {
     return names
   }
 
-  readonly #refFor = (address: string): AnyActorRef => this.ref(address)
+  /**
+   * The ref for an address the actors protocol has already checked (a ref path of an event it
+   * handed over, or of an answer: `checkEvent` in machines/actors/wire.ts), not parsed again.
+   */
+  readonly #refFor = (address: string): AnyActorRef => this.#remote.get(address) ?? this.#newRef(address, isReplySlot(address))
 
   #deliver(args: DeliverArgs): string {
     const target = this.#hosted.get(args.name)?.ref ?? this.#exposed.get(args.name)
@@ -405,7 +420,7 @@ export class Actors {
       if (!ask) return true
       this.#asks.delete(event.askId as number)
       if (event.code !== undefined) ask.reject(new XswarmError(event.code as string, `ask ${ask.address}: ${String(event.code)}`))
-      else ask.resolve(fromWire(event.event as EventObject, event.refs as RefPath[], (a) => this.ref(a)))
+      else ask.resolve(fromWire(event.event as EventObject, event.refs as RefPath[], this.#refFor))
     } else if (event.type === 'actors.spawned') {
       const spawn = this.#spawns.get(event.reqId as number)
       if (!spawn) return true

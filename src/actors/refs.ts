@@ -82,8 +82,9 @@ export function fromWire(event: EventObject, refs: readonly RefPath[], refFor: (
     const address = refAt(event, path)
     if (typeof address !== 'string') continue
     let parent: unknown = event
-    for (const key of path.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[key]
-    ;(parent as Record<string | number, unknown>)[path[path.length - 1]] = refFor(address)
+    const last = path.length - 1
+    for (let i = 0; i < last; i++) parent = (parent as Record<string | number, unknown>)[path[i]]
+    ;(parent as Record<string | number, unknown>)[path[last]] = refFor(address)
   }
   return event
 }

@@ -32,7 +32,6 @@ export class RemoteRef {
   /** The actor's address (`<node>/actor/<name>`); also its id. */
   readonly address: string
   readonly id: string
-  readonly sessionId: string
   readonly src = 'xswarm.remote'
   readonly _parent = undefined
   readonly ref = this
@@ -46,8 +45,12 @@ export class RemoteRef {
     this.address = address
     this.delivery = delivery
     this.id = address
-    this.sessionId = `remote:${address}${delivery === 'at-least-once' ? ':alo' : ''}`
     this.send = this.send.bind(this)
+  }
+
+  /** Unique per address and delivery (made when read: an ask's one-shot reply ref never needs it). */
+  get sessionId(): string {
+    return `remote:${this.address}${this.delivery === 'at-least-once' ? ':alo' : ''}`
   }
 
   /** The same actor, with the other delivery guarantee. */
