@@ -47,6 +47,14 @@ export interface ProtocolDefinition<
   readonly machine: AnyStateMachine
   /** Validate a peer's frame body; `undefined` rejects it (the connection closes). Default: accept. */
   readonly parse?: (body: unknown) => TMessage | undefined
+  /**
+   * Combine two parsed messages from one peer that arrived in one batch frame, `first` before
+   * `next`, into one message the machine handles exactly as it would handle the two in turn;
+   * `undefined` keeps them apart. Optional: it lets a batch of small frames cost the machine one
+   * step instead of one per frame. `first` came from `parse` (or from an earlier merge) and is
+   * the merger's to change.
+   */
+  readonly merge?: (first: TMessage, next: TMessage) => TMessage | undefined
   /** Protocol options, passed through to the machine's input as `options` (plain data). */
   readonly options?: unknown
   /**
@@ -187,6 +195,9 @@ export function defineProtocol<TMessage = unknown, const TId extends string = st
   }
   if (def.parse !== undefined && typeof def.parse !== 'function') {
     throw new TypeError(`"protocol.parse" of ${def.id} expected a function`)
+  }
+  if (def.merge !== undefined && typeof def.merge !== 'function') {
+    throw new TypeError(`"protocol.merge" of ${def.id} expected a function`)
   }
   return def as ProtocolDefinition<TMessage, TId, UserEventsOf<EmittedFrom<TMachine>>, UserCommandsOf<EventFromLogic<TMachine>>>
 }

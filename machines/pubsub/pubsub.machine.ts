@@ -48,7 +48,7 @@ import { emitEvent, scoreOf } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
 import { handleRpc, validationDone, type Verdict } from './receive.js'
 import { buildFrames, createRouterState, samePending, type PendingRpc, type PublishFailure, type PubsubContext, type PubsubMachineOptions, type PubsubUserEvent } from './state.js'
-import { PUBSUB_ID, parseRpc, type Rpc } from './wire.js'
+import { PUBSUB_ID, mergeRpcs, parseRpc, type Rpc } from './wire.js'
 
 export { PUBSUB_ID }
 
@@ -260,6 +260,7 @@ export function pubsubProtocol(options: PubsubProtocolOptions = {}): ProtocolDef
     machine: pubsubMachine,
     handler: membership, // per (peer, topic) in a mesh: membership.machine.ts
     parse: (body) => parseRpc(body, params),
+    merge: (first, next) => mergeRpcs(first, next, params), // a batch of RPCs from one peer, one step (wire.ts)
     options: machineOptions,
     calls: validate ? { validate } : undefined,
   }) as ProtocolDefinition<Rpc, typeof PUBSUB_ID, PubsubUserEvent, PubsubCommand> // its machine's `emitted` is loose; these are what it hands out

@@ -197,6 +197,26 @@ export function parseRpc(body: unknown, limits: WireLimits = DEFAULT_PARAMS): Rp
 }
 
 /**
+ * The protocol's `merge`: two RPCs from one peer, `first` then `next`, as one RPC that the router
+ * handles exactly as the two in turn (subscriptions, then messages, then control parts), so a
+ * batch of forwarded messages costs one step. That holds when `first` has no control part and
+ * `next` no subscription change; otherwise `undefined` (they stay apart). The merged RPC keeps
+ * within `maxMessagesPerRpc` (so it is never more work between two of the router's checks of
+ * the peer, such as the graylist, than one RPC the peer could send). `first` came from
+ * `parseRpc` (or an earlier merge): its message list is extended in place.
+ */
+export function mergeRpcs(first: Rpc, next: Rpc, limits: WireLimits = DEFAULT_PARAMS): Rpc | undefined {
+  if (first.ctl !== undefined || next.sub !== undefined) return undefined
+  if ((first.msg?.length ?? 0) + (next.msg?.length ?? 0) > limits.maxMessagesPerRpc) return undefined
+  if (next.msg !== undefined) {
+    if (first.msg === undefined) first.msg = next.msg
+    else for (const m of next.msg) first.msg.push(m)
+  }
+  if (next.ctl !== undefined) first.ctl = next.ctl
+  return first
+}
+
+/**
  * The bytes an author signs, with 64 spare bytes at the end for the signature so the message
  * id (sha256 over both) needs no second copy: `buffer.subarray(0, signedLength)` is signed.
  * Layout: "xswarm/pubsub/1\n" ‖ u8 |f| ‖ f ‖ u32 n_hi ‖ u32 n_lo ‖ u16 |t| ‖ t ‖ d.

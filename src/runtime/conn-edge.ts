@@ -20,7 +20,7 @@ import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import type { Limits } from '../../machines/lib/limits.js'
 import { decryptWithAd, encryptWithAd, type CipherState } from '../../machines/secure/cipher-state.js'
 import { HANDSHAKE_PROTOCOL } from '../../machines/handshake.machine.js'
-import type { CipherKeys, Input } from '../../machines/vocab.js'
+import type { CipherKeys, ConnFrame, Input } from '../../machines/vocab.js'
 import { CodecError } from '../errors.js'
 import { BATCH_PROTOCOL, BATCH_SEND_BYTES, BATCH_SEND_PARTS, batchParts, encodeBatch } from '../codec/batch.js'
 import { tryDecodeFrame, type CodecLimits, type Frame } from '../codec/frame.js'
@@ -47,6 +47,8 @@ export interface EdgeHost {
   readonly suite: CryptoSuite
   readonly codec: CodecLimits
   readonly parsers: ReadonlyMap<string, (body: unknown) => unknown>
+  /** Protocols' `merge` (ProtocolDefinition.merge), by protocol id. */
+  readonly mergers: ReadonlyMap<string, (first: unknown, next: unknown) => unknown>
   readonly stats: DriverStats
   readonly metrics?: FrameMetrics
   readonly load: QueueLoad
@@ -153,19 +155,39 @@ export class ConnEdge implements ConnHandler {
     return this.checked(frame, plain.length)
   }
 
-  /** The parts of a batch, each checked as a frame and counted against the rate limit, in order. */
+  /**
+   * The parts of a batch, each checked as a frame and counted against the rate limit, in order;
+   * consecutive frames of a protocol that merges its messages become one input (`mergeRun`).
+   */
   private takeBatch(body: unknown): Input | Input[] {
     const parts = batchParts(body)
     if (parts instanceof CodecError) return this.invalid(parts.code)
     const inputs: Input[] = []
     const now = this.host.scheduler.now()
+    let last: ConnFrame | undefined
     for (let i = 0; i < parts.length; i++) {
       // The batch was counted as one frame when it arrived; every further part counts now.
       const input = i > 0 && !this.frameBudget.take(1, now) ? this.invalid('rate-limit') : this.checkedPart(parts[i])
+      if (input.type === 'io.conn.invalid') {
+        inputs.push(input)
+        break
+      }
+      if (last !== undefined && input.type === 'io.conn.frame' && this.mergeRun(last, input)) continue
       inputs.push(input)
-      if (input.type === 'io.conn.invalid') break
+      last = input.type === 'io.conn.frame' ? input : undefined
     }
     return inputs
+  }
+
+  /** Fold `next` into `last` when both are frames of one protocol and its `merge` combines them. */
+  private mergeRun(last: ConnFrame, next: ConnFrame): boolean {
+    if (next.protocol !== last.protocol) return false
+    const merge = this.host.mergers.get(next.protocol)
+    if (merge === undefined) return false
+    const merged = merge(last.body, next.body)
+    if (merged === undefined) return false
+    last.body = merged
+    return true
   }
 
   private checkedPart(bytes: Uint8Array): Input {

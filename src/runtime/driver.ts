@@ -87,6 +87,7 @@ export class Driver implements EdgeHost {
   readonly suite: CryptoSuite
   readonly codec: CodecLimits
   readonly parsers = new Map<string, (body: unknown) => unknown>()
+  readonly mergers = new Map<string, (first: unknown, next: unknown) => unknown>()
   readonly load: QueueLoad
   readonly slowReaders: SlowReaders
   /** Counters a user can read with `swarm.stats()`. */
@@ -129,7 +130,10 @@ export class Driver implements EdgeHost {
     const enqueue = (input: Input): void => this.enqueue(input)
     this.dialer = new Dialer(options.transports, enqueue, (conn) => this.register(conn).id)
     this.calls = new UserCalls(options.protocols, enqueue)
-    for (const def of options.protocols) if (def.parse) this.parsers.set(def.id, def.parse)
+    for (const def of options.protocols) {
+      if (def.parse) this.parsers.set(def.id, def.parse)
+      if (def.merge) this.mergers.set(def.id, def.merge)
+    }
     const clock = new QueueClock(options.scheduler, (timer) => this.enqueue(timer))
     this.root = createActor(swarmMachine, {
       input: options.root,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_PARAMS, resolveParams, type WireLimits } from '../../machines/pubsub/params.js'
-import { parseRpc, signedBytes, type WireMessage } from '../../machines/pubsub/wire.js'
+import { mergeRpcs, parseRpc, signedBytes, type Rpc, type WireMessage } from '../../machines/pubsub/wire.js'
 import { pubsubProtocol } from '../../machines/pubsub/pubsub.machine.js'
 
 const L: WireLimits = {
@@ -145,5 +145,28 @@ describe('protocol definition and params', () => {
     const a = signedBytes('ab', 1, 'c', new Uint8Array([1]))
     const b = signedBytes('a', 1, 'bc', new Uint8Array([1]))
     expect(a.buffer.subarray(0, a.signedLength)).not.toEqual(b.buffer.subarray(0, b.signedLength))
+  })
+})
+
+describe('mergeRpcs (the protocol\'s merge: a batch of RPCs from one peer as one)', () => {
+  const parsed = (body: unknown): Rpc => parseRpc(body, L) as Rpc
+  const m = (n: number) => msg({ n })
+
+  it('joins the messages in order, keeping the first\'s subscriptions and the last\'s control part', () => {
+    const merged = mergeRpcs(parsed({ sub: [{ t: 'a', on: true }], msg: [m(1)] }), parsed({ msg: [m(2)], ctl: { graft: ['a'] } }), L)
+    expect(merged?.sub).toEqual([{ t: 'a', on: true }])
+    expect(merged?.msg?.map((x) => x.n)).toEqual([1, 2])
+    expect(merged?.ctl).toEqual({ graft: ['a'] })
+  })
+
+  it('keeps apart what would be handled in another order, or more messages than one RPC may carry', () => {
+    expect(mergeRpcs(parsed({ msg: [m(1)], ctl: { graft: ['a'] } }), parsed({ msg: [m(2)] }), L)).toBeUndefined()
+    expect(mergeRpcs(parsed({ msg: [m(1)] }), parsed({ sub: [{ t: 'a', on: false }] }), L)).toBeUndefined()
+    expect(mergeRpcs(parsed({ msg: [m(1), m(2)] }), parsed({ msg: [m(3)] }), L)).toBeUndefined()
+  })
+
+  it('is the pubsub protocol\'s merge', () => {
+    const merge = pubsubProtocol().merge
+    expect(merge?.(parsed({ msg: [m(1)] }), parsed({ msg: [m(2)] }))?.msg?.length).toBe(2)
   })
 })
