@@ -42,11 +42,26 @@ export interface SignerIssuer {
 }
 
 /**
+ * Prefixes computed once per protocol id (a verification reads one per message). Only the
+ * swarm's own code asks (protocol ids, not peer input), so the bound is a formality.
+ */
+const prefixes = new Map<string, Uint8Array>()
+const MAX_KNOWN_PREFIXES = 64
+
+/**
  * What a signer of `protocol` puts before every message: domain ‖ u16 |id| ‖ id. A caller that
  * builds the message itself can write it in front (see `verifyPrefixedSignature`) and save the
- * copy `protocolSignedBytes` makes.
+ * copy `protocolSignedBytes` makes. Shared: read it, never change it.
  */
 export function protocolSignaturePrefix(protocol: string): Uint8Array {
+  const known = prefixes.get(protocol)
+  if (known !== undefined) return known
+  const prefix = encodePrefix(protocol)
+  if (prefixes.size < MAX_KNOWN_PREFIXES) prefixes.set(protocol, prefix)
+  return prefix
+}
+
+function encodePrefix(protocol: string): Uint8Array {
   const id = new TextEncoder().encode(protocol)
   const out = new Uint8Array(PROTOCOL_SIGNATURE_DOMAIN.length + 2 + id.length)
   out.set(PROTOCOL_SIGNATURE_DOMAIN)
