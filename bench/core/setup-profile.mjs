@@ -1,0 +1,78 @@
+// Connection setups from the build, with an optional CPU profile of the timed window only: one
+// listener, N fresh dialer swarms (created before the clock starts) each dialing it once over ws,
+// C dials in flight, until both ends have handed out peer.connected (as bench/core/setup.ts, with
+// pubsub on and discovery and ping off). Prints one JSON line: setups/s and setups per CPU-second
+// of the process. `subscribed` subscribes every swarm to one topic first, so pubsub's hello and
+// subscription exchange come with every connection (as in bench/pubsub).
+// Usage: npm run build && node bench/core/setup-profile.mjs [N=128] [C=16] [plain|subscribed] [out.cpuprofile]
+//        node bench/pubsub/profile-shares.mjs out.cpuprofile --inclusive '/(src|machines)/' 60
+import { Session } from 'node:inspector/promises'
+import { writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const [countArg = '128', inFlightArg = '16', mode = 'plain', out = ''] = process.argv.slice(2)
+const count = Number(countArg), inFlight = Number(inFlightArg)
+const entry = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'index.js')
+const { createSwarm } = await import(pathToFileURL(entry).href)
+const options = {
+  ping: false, discovery: false,
+  limits: { maxFramesPerSecond: 1e6, maxBytesPerSecond: 4 * 1024 ** 3, maxConnections: 4096, maxPendingConnections: 1024 },
+}
+const listener = await createSwarm({ ...options, listen: ['ws://127.0.0.1:0'] })
+const connectedAtListener = new Set()
+const listenerWaits = []
+void (async () => {
+  for await (const e of listener) {
+    if (e.type !== 'peer.connected') continue
+    connectedAtListener.add(e.peer)
+    for (const wake of listenerWaits.splice(0)) wake()
+  }
+})()
+for (let i = 0; i < 500 && listener.addresses.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+const dialers = []
+for (let i = 0; i < count; i++) dialers.push(await createSwarm(options))
+if (mode === 'subscribed') for (const s of [listener, ...dialers]) s.subscribe('t')
+
+/** Resolves when `swarm` hands out its first peer.connected. */
+async function firstConnected(swarm) {
+  for await (const e of swarm) if (e.type === 'peer.connected') return
+}
+/** Resolves when the listener has handed out peer.connected for `peer`. */
+function listenerSaw(peer) {
+  return new Promise((resolveSeen) => {
+    const check = () => (connectedAtListener.has(peer) ? resolveSeen() : listenerWaits.push(check))
+    check()
+  })
+}
+
+const session = new Session()
+session.connect()
+if (out) {
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 200 })
+  await session.post('Profiler.start')
+}
+const cpu0 = process.cpuUsage()
+const t0 = performance.now()
+let next = 0
+const worker = async () => {
+  while (next < count) {
+    const dialer = dialers[next++]
+    const both = Promise.all([firstConnected(dialer), listenerSaw(dialer.peerId)])
+    dialer.dial(listener.addresses[0])
+    await both
+  }
+}
+const timeout = setTimeout(() => { console.error('setups did not finish within 120 s'); process.exit(1) }, 120_000)
+await Promise.all(Array.from({ length: inFlight }, worker))
+clearTimeout(timeout)
+const cpu = process.cpuUsage(cpu0)
+const ms = performance.now() - t0
+if (out) writeFileSync(out, JSON.stringify((await session.post('Profiler.stop')).profile))
+console.log(JSON.stringify({
+  mode, count, inFlight, setupsPerSecond: +(count * 1000 / ms).toFixed(1),
+  perCpuSecond: +(count * 1e6 / (cpu.user + cpu.system)).toFixed(1), load1: +loadavg()[0].toFixed(2),
+}))
+process.exit(0)
