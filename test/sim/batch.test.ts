@@ -63,7 +63,7 @@ describe('batches merged by their protocol', () => {
     await connectSim(sim, a, b)
     await sim.run({ forMs: 1000 })
     a.command(LISTS_ID, { type: 'lists.send', peer: b.peerId, count: 200 })
-    const lists = (): number[][] => (eventsOf(b) as Array<SwarmEvent & Record<string, any>>).filter((e) => e.type === 'lists.got').map((e) => e.ns as number[])
+    const lists = (): number[][] => (eventsOf(b) as Array<AnySwarmEvent & Record<string, any>>).filter((e) => e.type === 'lists.got').map((e) => e.ns as number[])
     expect((await sim.run({ until: () => lists().flat().length === 200, forMs: 1000 })).satisfied).toBe(true)
     expect(lists().map((ns) => ns.length)).toEqual([64, 64, 64, 8])
     expect(lists().flat()).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
