@@ -5,8 +5,10 @@
  * in process) reproduce the same failure, byte for byte.
  */
 import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { describeReport } from '../../src/cli/sim.js'
 import { FAULTS } from '../../src/testing/faults.js'
 import { runSeeds } from '../../src/testing/runner.js'
 import { runScenario } from '../../src/testing/scenario.js'
@@ -34,6 +36,18 @@ describe('seed runner', () => {
     expect((out as { code?: number }).code).toBe(1)
     expect(JSON.parse((out as { stdout: string }).stdout)).toEqual(JSON.parse(JSON.stringify(first.shrunk)))
   }, 120_000)
+
+  it("the README's worked example is what its replay command prints today", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const replay = /--scenario test\/testing\/broken-flood\.ts#brokenFloodScenario --seed (\d+) --nodes (\d+) --steps (\d+) --faults (\S+)\n/.exec(readme)
+    expect(replay, 'the README shows a shrunk replay command').not.toBeNull()
+    const [, seed, nodes, steps, faults] = replay!
+    const report = await runScenario(brokenFloodScenario, { seed: +seed, nodes: +nodes, steps: +steps, faults: faults.split(',') as never })
+    expect(report.failure, 'the seed the README shows still fails').toBeDefined()
+    const lines = describeReport(SPEC, report)
+    const story = lines.slice(lines.indexOf('faults:'), lines.findIndex((line) => line.startsWith('FAILED')) + 1).join('\n')
+    expect(readme, 'update the worked example in the README ("Simulate, record, replay") to what the replay prints').toContain(story)
+  }, 60_000)
 
   it('the correct pubsub passes the seeds the broken copy fails', async () => {
     const result = await runSeeds({ scenario: 'pubsub', seeds: { from: 1, count: 8 }, nodes: 5, steps: 20, faults: [...FAULTS], workers: 0 })
