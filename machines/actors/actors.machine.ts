@@ -7,7 +7,8 @@
  * `actors.ask`, `actors.host`, `actors.watch`, ...), and answers with frames, dial requests,
  * `effect.call`s (the shell delivers events to the hosted actors and recreates failed ones),
  * `discovery.provide`/`unprovide` to the discovery protocol for actors others may find by name
- * (names.ts), and events (`actor.down`, `actor.restarted`, `actor.undelivered`; `actors.answer` and
+ * (names.ts), `discovery.protect`/`unprotect` (tag `actors`) for the connected peers it sends
+ * to, and events (`actor.down`, `actor.restarted`, `actor.undelivered`; `actors.answer` and
  * `actors.spawned` settle the shell's promises). Its timers (ask timeouts, watch grace,
  * redial backoff, restart backoff) are named delayed self-events: they go through the swarm's
  * clock and queue like everything else.
@@ -106,7 +107,10 @@ function run(handler: Handler): any {
         case 'cancel': enqueue.cancel(o.id); break
       }
     }
-    for (const [peer, messages] of frames) for (const frame of framesOf(messages)) enqueue.emit(toPeer(ACTORS_ID, peer, frame))
+    for (const [peer, messages] of frames) {
+      for (const frame of framesOf(messages)) enqueue.emit(toPeer(ACTORS_ID, peer, frame))
+      if (!context.protectedPeers.has(peer) && context.connected.has(peer)) protectPeer(context, peer, system, enqueue)
+    }
     if (deliveries.length > 0) {
       // Handed over synchronously: the mailbox bound is per settle (see options.ts).
       for (const d of deliveries) { const h = context.hosted.get(d.name); if (h) h.mailbox = 0 }
@@ -115,6 +119,14 @@ function run(handler: Handler): any {
       enqueue.emit(callRequest(ACTORS_ID, callId, 'deliver', { items: deliveries }))
     }
   })
+}
+
+/** Keep discovery's connection manager off a connection that carries our actor traffic (until it closes). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function protectPeer(ctx: ActorsContext, peer: string, system: AnyActorSystem, enqueue: any): void {
+  ctx.protectedPeers.add(peer)
+  const discovery = system.get(DISCOVERY_SYSTEM_ID)
+  if (discovery) enqueue.sendTo(discovery, { type: 'discovery.protect', peer, tag: 'actors' })
 }
 
 /** A shell command (one of a batch). */
@@ -163,6 +175,7 @@ export const actorsMachine = setup({
     disconnected: run((ctx, e, _now, out) => {
       if (e.type !== 'peer.disconnected') return
       ctx.connected.delete(e.peer)
+      if (ctx.protectedPeers.delete(e.peer)) out.push({ kind: 'discovery', event: { type: 'discovery.unprotect', peer: e.peer, tag: 'actors' } })
       onLinkLost(ctx, e.peer, out)
       onWatchedPeerGone(ctx, e.peer, e.reason, out)
       releaseLink(ctx, e.peer)

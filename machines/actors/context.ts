@@ -102,6 +102,12 @@ export interface ActorsContext extends ActorSettings {
   epoch: number
   closing: boolean
   connected: Set<string>
+  /**
+   * Connected peers this node has sent actor frames to, protected from discovery's connection
+   * manager (tag `actors`) until they disconnect: a connection discovery opened for a lookup is
+   * otherwise closed once the lookup is done, under the asks and sends that came to use it.
+   */
+  protectedPeers: Set<string>
   hosted: Map<string, Hosted>
   calls: Map<number, PendingCall>
   callSeq: number
@@ -143,7 +149,7 @@ export type Out =
   | { kind: 'deliver'; item: Delivery }
   | { kind: 'swarm'; event: { type: string } & Record<string, unknown> }
   /** A command for the discovery protocol (provider records of announced actors; dropped when discovery is off). */
-  | { kind: 'discovery'; event: { type: 'discovery.provide' | 'discovery.unprovide'; key: Uint8Array } }
+  | { kind: 'discovery'; event: { type: 'discovery.provide' | 'discovery.unprovide'; key: Uint8Array } | { type: 'discovery.protect' | 'discovery.unprotect'; peer: string; tag: 'actors' } }
   | { kind: 'later'; event: ActorsTimerEvent; delay: number; id: string }
   | { kind: 'cancel'; id: string }
 
@@ -225,6 +231,7 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     epoch,
     closing: false,
     connected: new Set(),
+    protectedPeers: new Set(),
     hosted: new Map(),
     calls: new Map(),
     callSeq: 0,
