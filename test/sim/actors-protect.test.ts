@@ -5,10 +5,9 @@
  * peer disconnects. A peer that only sends to us is not protected by that (it protects us).
  */
 import { describe, expect, it } from 'vitest'
-import { assign, setup, type AnyActorRef } from 'xstate'
-import { createSwarm } from '../../src/create-swarm.js'
+import { assign, setup } from 'xstate'
 import { createSimulation } from '../../src/testing/simulation.js'
-import type { Swarm } from '../../src/swarm.js'
+import { startProtectingSwarms } from '../helpers/discovery-tags.js'
 
 const counter = setup({ types: { context: {} as { n: number } } }).createMachine({
   context: { n: 0 },
@@ -18,22 +17,7 @@ const counter = setup({ types: { context: {} as { n: number } } }).createMachine
 describe('peers with actor traffic are protected in discovery', () => {
   it('protects the peer we send to with the actors tag, and withdraws it when it disconnects', async () => {
     const sim = createSimulation()
-    const discoveryActors = new Map<number, AnyActorRef>()
-    const swarms: Swarm[] = []
-    for (let i = 0; i < 2; i++) {
-      const swarm = await createSwarm({
-        listen: ['memory://0'], transports: [sim.transport()], scheduler: sim.scheduler, seed: 700 + i, ping: false,
-        inspect: (ev) => {
-          if (ev.type === '@xstate.actor' && (ev.actorRef as AnyActorRef).id === 'protocol:/xswarm/discovery/1') discoveryActors.set(i, ev.actorRef as AnyActorRef)
-        },
-      })
-      sim.add(swarm)
-      swarms.push(swarm)
-    }
-    const [a, b] = swarms
-    await sim.run({ until: () => swarms.every((s) => s.addresses.length > 0), forMs: 1_000 })
-    const tags = (i: number, peer: string) =>
-      [...((discoveryActors.get(i)!.getSnapshot().context.protections as Map<string, Set<string>>).get(peer) ?? [])]
+    const { swarms: [a, b], tags } = await startProtectingSwarms(sim, 2, 700)
     const hosted = a.actors.spawn(counter, { name: 'counter', accept: 'any' })
     b.dial(a.addresses[0])
     await sim.run({ until: () => b.isConnected(a.peerId), forMs: 5_000 })
