@@ -96,6 +96,14 @@ export interface PubsubParams {
   floodPublish: boolean
   /** Messages at least this large trigger IDONTWANT to mesh peers (v1.2). */
   idontwantMinSize: number
+  /**
+   * A message at least forwardHoldMinSize large is forwarded forwardHold ms after it arrived
+   * (delivered at once; its IDONTWANT leaves at once, on its own), so the IDONTWANTs of mesh
+   * peers that got it at about the same time are read first and those peers skipped: fewer
+   * duplicate copies of large messages for this much latency per hop. 0: forward at once.
+   */
+  forwardHold: number
+  forwardHoldMinSize: number
   /** IDONTWANT ids kept per peer, and how long each is honoured. */
   maxDontWantPerPeer: number
   dontWantTtl: number
@@ -193,6 +201,8 @@ export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
   maxBackoff: 3_600_000,
   floodPublish: true,
   idontwantMinSize: 1024,
+  forwardHold: 2,
+  forwardHoldMinSize: 16 * 1024,
   maxDontWantPerPeer: 1024,
   dontWantTtl: 3_000,
   maxIdontwantPerHeartbeat: 512,

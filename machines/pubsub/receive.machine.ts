@@ -7,12 +7,15 @@
  *           ──message.arrived [isSeen] / recordDuplicate──▶ duplicate
  *           ──message.arrived [isOwnMessage] / recordNew, sendIdontwant, markIgnored──▶ ignored
  *           ──message.arrived [isForged] / recordNew, sendIdontwant, rejectInvalid──▶ invalid
+ *           ──message.arrived [needsNoValidation and holdsForward] / recordNew, sendIdontwant, deliver──▶ holding
  *           ──message.arrived [needsNoValidation] / recordNew, sendIdontwant, deliver, forward──▶ delivered
  *           ──message.arrived [isValidationFull] / recordNew, sendIdontwant, forgetSeen──▶ throttled
  *           ──message.arrived / recordNew, sendIdontwant, askValidator──▶ validating
- *   validating ──message.verdict [isAccepted] / deliver, forward──▶ delivered
+ *   validating ──message.verdict [isAccepted and holdsForward] / deliver──▶ holding
+ *              ──message.verdict [isAccepted] / deliver, forward──▶ delivered
  *              ──message.verdict [isRejected] / rejectSenders──▶ invalid
  *              ──message.verdict / markIgnored──▶ ignored
+ *   holding ──after(forwardHold) / forward──▶ delivered
  *
  * A duplicate (a byte-identical copy of a cached message, found without hashing, or an id in
  * the seen cache) is never verified again: it only credits its sender (P3) or penalizes it (P4,
@@ -21,14 +24,24 @@
  * sha256 of the public key) and one ed25519 verify, then the application validator if there is
  * one (a user function through `effect.call`, its answer the `message.verdict`).
  *
+ * A large message (`forwardHoldMinSize`) is delivered at once but forwarded `forwardHold` ms
+ * later: its IDONTWANT has left alone, in this settle's frames, and the wait lets the
+ * IDONTWANTs of mesh peers that got the message at about the same time arrive, so the forward
+ * skips them (without the wait, two peers that both have the message send it to each other,
+ * and each copy costs an encryption, a decryption, a decode and a compare). Peers that sent a
+ * copy during the wait are skipped too.
+ *
  * Chart and data: a chart per message, stepped purely by the router (receive.ts) with the
  * peer-chart stepping (lib/peer-chart.ts): no actor, and nothing kept per message but the seen
  * cache entry (caches.ts), whose `status` is this chart's state (`pending` = validating,
- * `valid` = delivered, `invalid`, `ignored`). Guards read only the event; the router's event
- * answers each question when a guard first asks it (a duplicate is never hashed or verified).
+ * `valid` = delivered or holding, `invalid`, `ignored`), and, while holding, the forward in
+ * the router's `held` list, which is where the `forwardHold` delay is scheduled (the pubsub
+ * actor's `holdingForwards` state waits for the first one due). Guards read only the event; the
+ * router's event answers each question when a guard first asks it (a duplicate is never hashed
+ * or verified).
  * @module
  */
-import { setup } from 'xstate'
+import { and, setup } from 'xstate'
 
 /** A message a peer sent, and the questions the guards ask about it. */
 export interface MessageArrived {
@@ -47,6 +60,10 @@ export interface MessageArrived {
   readonly validator: boolean
   /** As many validations are pending as may be. */
   readonly validationsFull: boolean
+  /** Large enough that its forward waits for IDONTWANTs (and room in the held list). */
+  readonly holdsForward: boolean
+  /** How long that forward waits (ms). */
+  readonly forwardHold: number
 }
 
 /** The application validator's verdict on a message waiting for it. */
@@ -55,6 +72,10 @@ export interface MessageVerdict {
   verdict: 'accept' | 'reject' | 'ignore'
   /** We are still subscribed to its topic. */
   subscribed: boolean
+  /** Large enough that its forward waits for IDONTWANTs (and room in the held list). */
+  holdsForward: boolean
+  /** How long that forward waits (ms). */
+  forwardHold: number
 }
 
 export type ReceiveEvent = MessageArrived | MessageVerdict
@@ -63,6 +84,10 @@ const arrived = (event: ReceiveEvent): MessageArrived | undefined => (event.type
 
 export const receiveMachine = setup({
   types: { events: {} as ReceiveEvent },
+  delays: {
+    /** The wait before a large message is forwarded (the `forwardHold` parameter, carried by the event). */
+    forwardHold: ({ event }) => (event as ReceiveEvent).forwardHold,
+  },
   guards: {
     isNotSubscribed: ({ event }) => arrived(event)?.subscribed === false,
     isKnownCopy: ({ event }) => arrived(event)?.knownCopy === true,
@@ -75,6 +100,8 @@ export const receiveMachine = setup({
     /** Accepted, and we are still subscribed to its topic. */
     isAccepted: ({ event }) => event.type === 'message.verdict' && event.verdict === 'accept' && event.subscribed,
     isRejected: ({ event }) => event.type === 'message.verdict' && event.verdict === 'reject',
+    /** A large message (forwardHoldMinSize, with a forwardHold above 0): its forward waits for IDONTWANTs. */
+    holdsForward: ({ event }) => (event as ReceiveEvent).holdsForward === true,
   },
   actions: {
     // Performed by the router (receive.ts); the chart is stepped purely.
@@ -94,7 +121,7 @@ export const receiveMachine = setup({
     rejectSenders: () => {},
     /** `pubsub.message` to the user, into the message cache (for gossip), senders credited (P2, P3). */
     deliver: () => {},
-    /** To our mesh peers for the topic, minus its senders, its author and those that said IDONTWANT. */
+    /** To our mesh peers for the topic, minus its senders, its author and those that said IDONTWANT (as they are when it runs). */
     forward: () => {},
     /** Out of the seen cache (no penalty): a later copy may get through. */
     forgetSeen: () => {},
@@ -113,6 +140,7 @@ export const receiveMachine = setup({
           { guard: 'isSeen', target: 'duplicate', actions: 'recordDuplicate' },
           { guard: 'isOwnMessage', target: 'ignored', actions: ['recordNew', 'sendIdontwant', 'markIgnored'] },
           { guard: 'isForged', target: 'invalid', actions: ['recordNew', 'sendIdontwant', 'rejectInvalid'] },
+          { guard: and(['needsNoValidation', 'holdsForward']), target: 'holding', actions: ['recordNew', 'sendIdontwant', 'deliver'] },
           { guard: 'needsNoValidation', target: 'delivered', actions: ['recordNew', 'sendIdontwant', 'deliver', 'forward'] },
           { guard: 'isValidationFull', target: 'throttled', actions: ['recordNew', 'sendIdontwant', 'forgetSeen'] },
           { target: 'validating', actions: ['recordNew', 'sendIdontwant', 'askValidator'] },
@@ -123,11 +151,19 @@ export const receiveMachine = setup({
     validating: {
       on: {
         'message.verdict': [
+          { guard: and(['isAccepted', 'holdsForward']), target: 'holding', actions: 'deliver' },
           { guard: 'isAccepted', target: 'delivered', actions: ['deliver', 'forward'] },
           { guard: 'isRejected', target: 'invalid', actions: 'rejectSenders' },
           { target: 'ignored', actions: 'markIgnored' },
         ],
       },
+    },
+    /**
+     * Delivered; its forward waits until the IDONTWANTs of mesh peers that got it at the same
+     * time can be read (seen cache status `valid`, the forward in the router's `held` list).
+     */
+    holding: {
+      after: { forwardHold: { target: 'delivered', actions: 'forward' } },
     },
     /** Not for us: we are not subscribed to its topic. */
     dropped: { type: 'final' },

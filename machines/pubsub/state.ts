@@ -14,7 +14,7 @@ import type { CryptoSuite } from '../lib/crypto.js'
 import type { CallEffect } from '../vocab.js'
 import { createRng, type Rng } from '../lib/rng.js'
 import type { ProtocolInput } from '../lib/protocol.js'
-import { createMessageCache, createSeenCache, type MessageCache, type SeenCache } from './caches.js'
+import { createMessageCache, createSeenCache, type MessageCache, type SeenCache, type SeenEntry } from './caches.js'
 import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
 import { createStats, type PeerStats } from './score.js'
 import type { AnyActorRef } from 'xstate'
@@ -77,6 +77,23 @@ export interface PendingValidation {
   at: number
 }
 
+/** Forwards held at most (beyond: a large message is forwarded at once, as a small one). */
+export const MAX_HELD_FORWARDS = 1024
+
+/** A large message delivered whose forward waits (receive.machine.ts, `holding`). */
+export interface HeldForward {
+  /** Input time its wait ends. */
+  due: number
+  /** Its chart's delayed event (`xstate.after.forwardHold...`), sent at `due`. */
+  timer: string
+  hex: string
+  id: Uint8Array
+  msg: WireMessage
+  /** The peer its first copy came from. */
+  source: string
+  entry: SeenEntry
+}
+
 /** Parts waiting to be sent to one peer during the current settle (lists made on first use). */
 export interface PendingRpc {
   sub?: SubOpt[]
@@ -121,6 +138,10 @@ export interface RouterState {
   /** Author peer id → public key whose hash was checked. */
   authors: Map<string, Uint8Array>
   validations: Map<number, PendingValidation>
+  /** Large messages whose forward waits (forwardHold), the first due first. */
+  held: HeldForward[]
+  /** A `pubsub.forwardsDue` is scheduled for the first of them. */
+  forwardTimer: boolean
   /** IWANT promises: id → peer → deadline. */
   promises: Map<string, Map<string, number>>
   promiseCount: number
@@ -191,6 +212,8 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     mcache: createMessageCache(params.mcacheLength, params.maxCachedMessages),
     authors: new Map(),
     validations: new Map(),
+    held: [],
+    forwardTimer: false,
     promises: new Map(),
     promiseCount: 0,
     duplicates: 0,

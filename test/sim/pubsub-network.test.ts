@@ -7,7 +7,9 @@
  * Checked: every message reaches every other subscriber exactly once; mesh degrees stay within
  * [D_lo, D_hi] after a few heartbeats; with 20% of the nodes removed mid-run (their neighbours
  * get `peer.disconnected`) at least 99% of deliveries still happen; the same seed gives the
- * same event log, byte for byte.
+ * same event log, byte for byte. With large messages (their forward waits for IDONTWANTs,
+ * `forwardHold`) every message still reaches every other subscriber exactly once, also when the
+ * publisher's neighbours, having sent their IDONTWANTs and holding the forward, disconnect.
  */
 import { describe, expect, it } from 'vitest'
 import { createActor, SimulatedClock, type AnyActorRef } from 'xstate'
@@ -35,7 +37,8 @@ interface SimNode {
 
 interface Delivery { from: number; to: number; body: unknown }
 
-function simulate(seed: number) {
+/** `size`: message data bytes (default: a few); the large run removes half the publisher's neighbours mid-flight. */
+function simulate(seed: number, size = 0) {
   const clock = new SimulatedClock()
   const rng: Rng = createRng(seed)
   const queue: Delivery[] = []
@@ -123,7 +126,8 @@ function simulate(seed: number) {
     for (let k = 0; k < count; k++) {
       const alive = nodes.map((n, i) => (n.alive ? i : -1)).filter((i) => i >= 0)
       const from = alive[nextInt(rng, alive.length)]
-      nodes[from].actor.send({ type: 'pubsub.publish', topic: TOPIC, data: new TextEncoder().encode(`m${k}-${seed}`) })
+      const data = new TextEncoder().encode(`m${k}-${seed}`)
+      nodes[from].actor.send({ type: 'pubsub.publish', topic: TOPIC, data: size ? Uint8Array.from({ length: size }, (_, j) => data[j % data.length]) : data })
       drain()
       advance(200)
     }
@@ -131,9 +135,20 @@ function simulate(seed: number) {
   publishFrom(20)
   advance(2_000)
 
+  const victims = new Set<number>()
+  let midFlight: string | undefined
+  // Large messages: one more, whose first hop arrives (they deliver, say IDONTWANT and hold the
+  // forward); then half of those nodes disconnect before forwarding. The rest at random.
+  if (size) {
+    const from = nextInt(rng, N)
+    nodes[from].actor.send({ type: 'pubsub.publish', topic: TOPIC, data: new Uint8Array(size).fill(9) })
+    drain()
+    midFlight = published.pop()!.id
+    const holding = [...nodes[from].links].filter((i) => (nodes[i].actor.getSnapshot().context as PubsubContext).s.held.length > 0)
+    for (const i of holding.slice(0, Math.ceil(holding.length / 2))) victims.add(i)
+  }
   // Remove 20% of the nodes at once; their neighbours see peer.disconnected.
   removed = true
-  const victims = new Set<number>()
   while (victims.size < N / 5) victims.add(nextInt(rng, N))
   for (const v of victims) {
     nodes[v].alive = false
@@ -148,52 +163,63 @@ function simulate(seed: number) {
   advance(5_000)
   const degreesAfter = meshDegrees()
   for (const node of nodes) if (node.alive) node.actor.stop()
-  return { log, received, published, victims, degreesBefore, degreesAfter }
+  return { log, received, published, victims, degreesBefore, degreesAfter, midFlight }
 }
 
-describe('pubsub: a 50-node simulated network', () => {
-  const run = simulate(42)
+for (const [name, size] of [['', 0], [' of large messages', 20_000]] as const) {
+  describe(`pubsub: a 50-node simulated network${name}`, () => {
+    const run = simulate(42, size)
 
-  it('delivers every message to every other subscriber exactly once', () => {
-    const before = run.published.filter((p) => !p.atRemoval)
-    expect(before).toHaveLength(20)
-    for (const { id, from } of before) {
-      const byNode = run.received.get(id) ?? new Map()
-      for (let i = 0; i < N; i++) {
-        // Nodes removed later may have received it too; each at most once.
-        if (i === from) expect(byNode.get(i)).toBeUndefined()
-        else expect(byNode.get(i), `node ${i} message ${id}`).toBe(1)
+    it('delivers every message to every other subscriber exactly once', () => {
+      const before = run.published.filter((p) => !p.atRemoval)
+      expect(before).toHaveLength(20)
+      for (const { id, from } of before) {
+        const byNode = run.received.get(id) ?? new Map()
+        for (let i = 0; i < N; i++) {
+          // Nodes removed later may have received it too; each at most once.
+          if (i === from) expect(byNode.get(i)).toBeUndefined()
+          else expect(byNode.get(i), `node ${i} message ${id}`).toBe(1)
+        }
       }
-    }
-  })
+    })
 
-  it('keeps mesh degrees within [D_lo, D_hi]', () => {
-    for (const d of run.degreesBefore) { expect(d).toBeGreaterThanOrEqual(4); expect(d).toBeLessThanOrEqual(12) }
-    for (const d of run.degreesAfter) expect(d).toBeLessThanOrEqual(12)
-  })
+    it('keeps mesh degrees within [D_lo, D_hi]', () => {
+      for (const d of run.degreesBefore) { expect(d).toBeGreaterThanOrEqual(4); expect(d).toBeLessThanOrEqual(12) }
+      for (const d of run.degreesAfter) expect(d).toBeLessThanOrEqual(12)
+    })
 
-  it('delivers at least 99% after 20% of the nodes are removed, never twice', () => {
-    const after = run.published.filter((p) => p.atRemoval)
-    expect(after).toHaveLength(20)
-    let expected = 0
-    let got = 0
-    for (const { id, from } of after) {
-      const byNode = run.received.get(id) ?? new Map()
-      for (let i = 0; i < N; i++) {
-        if (i === from || run.victims.has(i)) continue
-        expected++
-        const times = byNode.get(i) ?? 0
-        expect(times).toBeLessThanOrEqual(1)
-        got += times
+    it('delivers at least 99% after 20% of the nodes are removed, never twice', () => {
+      const after = run.published.filter((p) => p.atRemoval)
+      expect(after).toHaveLength(20)
+      let expected = 0
+      let got = 0
+      for (const { id, from } of after) {
+        const byNode = run.received.get(id) ?? new Map()
+        for (let i = 0; i < N; i++) {
+          if (i === from || run.victims.has(i)) continue
+          expected++
+          const times = byNode.get(i) ?? 0
+          expect(times).toBeLessThanOrEqual(1)
+          got += times
+        }
       }
-    }
-    expect(got / expected).toBeGreaterThanOrEqual(0.99)
-  })
+      expect(got / expected).toBeGreaterThanOrEqual(0.99)
+    })
 
-  it('gives the same event log for the same seed', () => {
-    const again = simulate(42)
-    expect(again.log.length).toBe(run.log.length)
-    expect(again.log).toEqual(run.log)
-    expect(simulate(7).log).not.toEqual(run.log)
+    it('gives the same event log for the same seed', () => {
+      const again = simulate(42, size)
+      expect(again.log.length).toBe(run.log.length)
+      expect(again.log).toEqual(run.log)
+      expect(simulate(7, size).log).not.toEqual(run.log)
+    })
+
+    it.runIf(size > 0)('a large message reaches every node still there when half its first hop leaves after IDONTWANT, before forwarding', () => {
+      const byNode = run.received.get(run.midFlight!) ?? new Map()
+      const from = run.log.find((line) => line.includes(`pubsub.published ${run.midFlight}`))!.split(' ')[1]
+      for (let i = 0; i < N; i++) {
+        if (String(i) === from || run.victims.has(i)) continue
+        expect(byNode.get(i), `node ${i}`).toBe(1)
+      }
+    })
   })
-})
+}
