@@ -18,6 +18,7 @@ import { shuffled } from '../lib/rng.js'
 import { mcacheGossipIds, mcacheShift, seenExpire } from './caches.js'
 import { candidates, checkDisconnect, graftPeer, inBackoff, isSubscribed, prunePeer, scoreOf } from './mesh.js'
 import { tickMembers } from './members.js'
+import { expireNeeds } from './announce.js'
 import { expireValidations } from './receive.js'
 import { decayStats, scoreBehaviour } from './score.js'
 import { dropTopic, queue, stepTopic, type RouterState, type TopicState } from './state.js'
@@ -32,6 +33,8 @@ export function decayPeers(s: RouterState, now: number): void {
     ps.iasked = 0
     ps.iwantServed = 0
     ps.idontwantCount = 0
+    ps.announced = 0
+    ps.needServed = 0
     for (const [hex, until] of ps.dontWant) {
       if (until > now) break
       ps.dontWant.delete(hex)
@@ -46,6 +49,7 @@ export function decayPeers(s: RouterState, now: number): void {
 /** Step 2: broken IWANT promises become penalties; seen-cache and validation expiry. */
 export function expireCaches(s: RouterState, now: number): void {
   expirePromises(s, now)
+  expireNeeds(s, now)
   seenExpire(s.seen, now, s.params.seenTtl)
   expireValidations(s, now)
 }

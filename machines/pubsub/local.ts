@@ -9,6 +9,7 @@
  * a topic we are not subscribed to. The publisher does not receive its own message.
  * @module
  */
+import { reaskNeeds } from './announce.js'
 import { mcachePut, seenAdd } from './caches.js'
 import { candidates, emitEvent, graftPeer, inBackoff, isSubscribed, prunePeer, publishTargets, removeTopicPeer, scoreOf } from './mesh.js'
 import { stepMember } from './members.js'
@@ -27,6 +28,7 @@ export function peerConnected(s: RouterState, peer: string, outbound: boolean, n
 export function peerDisconnected(s: RouterState, peer: string, now: number): void {
   const ps = s.peers.get(peer)
   if (!ps) return
+  reaskNeeds(s, peer, now)
   for (const topic of [...ps.topics]) removeTopicPeer(s, peer, ps, topic, now)
   for (const [topic, t] of s.topics) {
     if (t.mesh.has(peer)) stepMember(s, topic, t, peer, { type: 'member.left' }, now)

@@ -97,13 +97,17 @@ export interface PubsubParams {
   /** Messages at least this large trigger IDONTWANT to mesh peers (v1.2). */
   idontwantMinSize: number
   /**
-   * A message at least forwardHoldMinSize large is forwarded forwardHold ms after it arrived
-   * (delivered at once; its IDONTWANT leaves at once, on its own), so the IDONTWANTs of mesh
-   * peers that got it at about the same time are read first and those peers skipped: fewer
-   * duplicate copies of large messages for this much latency per hop. 0: forward at once.
+   * A message at least announceMinSize large is not pushed to mesh peers by a forwarder: it is
+   * announced (IANNOUNCE, implies IDONTWANT), and a peer that lacks it asks one announcer
+   * (INEED), then the next one if that one leaves or has not answered within needTimeout
+   * (checked at the heartbeat). Above maxMessageSize: always push.
    */
-  forwardHold: number
-  forwardHoldMinSize: number
+  announceMinSize: number
+  needTimeout: number
+  /** IANNOUNCE ids taken from one peer per heartbeat, and INEED ids answered to it. */
+  maxAnnouncedPerHeartbeat: number
+  /** Large messages asked for at once at most (beyond: announces wait for gossip). */
+  maxPendingNeeds: number
   /** IDONTWANT ids kept per peer, and how long each is honoured. */
   maxDontWantPerPeer: number
   dontWantTtl: number
@@ -201,8 +205,10 @@ export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
   maxBackoff: 3_600_000,
   floodPublish: true,
   idontwantMinSize: 1024,
-  forwardHold: 2,
-  forwardHoldMinSize: 16 * 1024,
+  announceMinSize: 16 * 1024,
+  needTimeout: 1_000,
+  maxAnnouncedPerHeartbeat: 5_000,
+  maxPendingNeeds: 1_024,
   maxDontWantPerPeer: 1024,
   dontWantTtl: 3_000,
   maxIdontwantPerHeartbeat: 512,

@@ -5,7 +5,6 @@
  *
  *   running ──after(heartbeat): decayPeers, expireCaches, maintainTopics, shiftMessageCache,
  *     │                         hangUpLowScorers, flush, protectMesh ──▶ running (again)
- *     │  pubsub.forwardsDue: releaseForwards, flush, armForwardTimer
  *     │  pubsub.subscribe:   [isInvalidTopic] refuse · [isSubscribedTopic] confirm ·
  *     │                      [isAtTopicLimit] refuse · joinTopic
  *     │  pubsub.unsubscribe: [isSubscribedTopic] leaveTopic · confirm
@@ -25,12 +24,9 @@
  * then one `effect.send` frame per peer (parts to the same peer batched), then hang-up requests
  * to the swarm (`proto.hangUp`). What happens to each message a peer sends is a chart too
  * (receive.machine.ts: arrived → dropped / duplicate / ignored / invalid / delivered / throttled /
- * validating / holding, and the validator's verdict), stepped purely per message by `receiveRpc` and
+ * validating, and the validator's verdict), stepped purely per message by `receiveRpc` and
  * `applyVerdict` (receive.ts; no actor per message, 1-3 µs a step). The heartbeat is an `after` delay, so
- * the shell's clock drives it; timestamps come from `inputTime(self)`. A large message's forward
- * waits in its receive chart's `holding` state (an `after(forwardHold)`): those delays are kept
- * in the router's `held` list and this actor schedules one delayed self-event for the first due,
- * `pubsub.forwardsDue`, through the same clock (as the actors protocol does with its timers).
+ * the shell's clock drives it; timestamps come from `inputTime(self)`.
  *
  * User commands (delivered as the inner event of `cmd.protocol`):
  *   pubsub.subscribe {topic} · pubsub.unsubscribe {topic} · pubsub.publish {topic, data, publishId?}
@@ -50,7 +46,7 @@ import { atTopicLimit, joinTopic, leaveTopic, peerConnected, peerDisconnected, p
 import { membership } from './members.js'
 import { emitEvent, scoreOf } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
-import { handleRpc, nextForwardDue, releaseForwards, validationDone, type Verdict } from './receive.js'
+import { handleRpc, validationDone, type Verdict } from './receive.js'
 import { buildFrames, createRouterState, samePending, type PendingRpc, type PublishFailure, type PubsubContext, type PubsubMachineOptions, type PubsubUserEvent } from './state.js'
 import { PUBSUB_ID, mergeRpcs, parseRpc, type Rpc } from './wire.js'
 
@@ -65,10 +61,7 @@ export type PubsubCommand =
   /** Publish data (answered by pubsub.published or pubsub.publish.failed, echoing publishId). */
   | { type: 'pubsub.publish'; topic: string; data: Uint8Array; publishId?: number }
 
-/** The actor's own delayed event: the first held forward of a large message is due. */
-export type PubsubTimerEvent = { type: 'pubsub.forwardsDue' }
-
-export type PubsubEvent = FromSwarm<Rpc, PubsubCommand> | PubsubTimerEvent
+export type PubsubEvent = FromSwarm<Rpc, PubsubCommand>
 
 /** Everything the actor emits: effects and user events. */
 export type PubsubEmitted = { type: string }
@@ -124,22 +117,6 @@ export const pubsubMachine = setup({
     applyVerdict: ({ context, event, self }) => {
       if (event.type === 'call.done') validationDone(context.s, event.callId, event.value, event.error, now(context, self))
     },
-    /** Forward the large messages whose hold is over (receive.machine.ts, `holding`). */
-    releaseForwards: ({ context, self }) => {
-      context.s.forwardTimer = false
-      releaseForwards(context.s, now(context, self))
-    },
-    /**
-     * The receive chart's `forwardHold` delays (receive.machine.ts, `holding`) as one delayed
-     * self-event through the swarm's clock: `pubsub.forwardsDue` when the first held forward is due.
-     */
-    armForwardTimer: enqueueActions(({ context, enqueue, self }) => {
-      const s = context.s
-      const due = nextForwardDue(s)
-      if (due === undefined || s.forwardTimer) return
-      s.forwardTimer = true
-      enqueue.sendTo(self, { type: 'pubsub.forwardsDue' }, { delay: Math.max(0, due - s.lastTime), id: 'forwardsDue' })
-    }),
     decayPeers: ({ context, self }) => decayPeers(context.s, now(context, self)),
     expireCaches: ({ context, self }) => expireCaches(context.s, now(context, self)),
     maintainTopics: enqueueActions(({ context, self }) => maintainTopics(context.s, now(context, self))),
@@ -233,7 +210,7 @@ export const pubsubMachine = setup({
         'peer.disconnected': { guard: 'isKnownPeer', actions: ['removePeer', 'flush'] },
         message: [
           { guard: 'isGraylisted' },
-          { actions: ['receiveRpc', 'flush', 'armForwardTimer'] },
+          { actions: ['receiveRpc', 'flush'] },
         ],
         'pubsub.subscribe': [
           { guard: 'isInvalidTopic', actions: [{ type: 'refuseSubscription', params: { reason: 'invalid-topic' } }, 'flush'] },
@@ -251,8 +228,7 @@ export const pubsubMachine = setup({
           { guard: 'isTooLarge', actions: [{ type: 'refusePublish', params: { reason: 'too-large' } }, 'flush'] },
           { actions: ['publishMessage', 'flush'] },
         ],
-        'call.done': { actions: ['applyVerdict', 'flush', 'armForwardTimer'] },
-        'pubsub.forwardsDue': { actions: ['releaseForwards', 'flush', 'armForwardTimer'] },
+        'call.done': { actions: ['applyVerdict', 'flush'] },
         'swarm.closing': { target: 'closed' },
       },
     },

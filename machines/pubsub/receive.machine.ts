@@ -7,41 +7,31 @@
  *           ──message.arrived [isSeen] / recordDuplicate──▶ duplicate
  *           ──message.arrived [isOwnMessage] / recordNew, sendIdontwant, markIgnored──▶ ignored
  *           ──message.arrived [isForged] / recordNew, sendIdontwant, rejectInvalid──▶ invalid
- *           ──message.arrived [needsNoValidation and holdsForward] / recordNew, sendIdontwant, deliver──▶ holding
  *           ──message.arrived [needsNoValidation] / recordNew, sendIdontwant, deliver, forward──▶ delivered
  *           ──message.arrived [isValidationFull] / recordNew, sendIdontwant, forgetSeen──▶ throttled
  *           ──message.arrived / recordNew, sendIdontwant, askValidator──▶ validating
- *   validating ──message.verdict [isAccepted and holdsForward] / deliver──▶ holding
- *              ──message.verdict [isAccepted] / deliver, forward──▶ delivered
+ *   validating ──message.verdict [isAccepted] / deliver, forward──▶ delivered
  *              ──message.verdict [isRejected] / rejectSenders──▶ invalid
  *              ──message.verdict / markIgnored──▶ ignored
- *   holding ──after(forwardHold) / forward──▶ delivered
  *
  * A duplicate (a byte-identical copy of a cached message, found without hashing, or an id in
  * the seen cache) is never verified again: it only credits its sender (P3) or penalizes it (P4,
  * if the message is known invalid). A new message enters the seen cache, and if large (v1.2)
  * makes us send IDONTWANT to our other mesh peers at once; then the author check (peer id =
  * sha256 of the public key) and one ed25519 verify, then the application validator if there is
- * one (a user function through `effect.call`, its answer the `message.verdict`).
- *
- * A large message (`forwardHoldMinSize`) is delivered at once but forwarded `forwardHold` ms
- * later: its IDONTWANT has left alone, in this settle's frames, and the wait lets the
- * IDONTWANTs of mesh peers that got the message at about the same time arrive, so the forward
- * skips them (without the wait, two peers that both have the message send it to each other,
- * and each copy costs an encryption, a decryption, a decode and a compare). Peers that sent a
- * copy during the wait are skipped too.
+ * one (a user function through `effect.call`, its answer the `message.verdict`). A large
+ * message (announceMinSize) is forwarded as an announce: the peers that lack it pull it from
+ * one announcer (announce.ts), so each node receives about one copy instead of one from every
+ * neighbour that had it first.
  *
  * Chart and data: a chart per message, stepped purely by the router (receive.ts) with the
  * peer-chart stepping (lib/peer-chart.ts): no actor, and nothing kept per message but the seen
  * cache entry (caches.ts), whose `status` is this chart's state (`pending` = validating,
- * `valid` = delivered or holding, `invalid`, `ignored`), and, while holding, the forward in
- * the router's `held` list, which is where the `forwardHold` delay is scheduled (the pubsub
- * actor's `holdingForwards` state waits for the first one due). Guards read only the event; the
- * router's event answers each question when a guard first asks it (a duplicate is never hashed
- * or verified).
+ * `valid` = delivered, `invalid`, `ignored`). Guards read only the event; the router's event
+ * answers each question when a guard first asks it (a duplicate is never hashed or verified).
  * @module
  */
-import { and, setup } from 'xstate'
+import { setup } from 'xstate'
 
 /** A message a peer sent, and the questions the guards ask about it. */
 export interface MessageArrived {
@@ -60,10 +50,6 @@ export interface MessageArrived {
   readonly validator: boolean
   /** As many validations are pending as may be. */
   readonly validationsFull: boolean
-  /** Large enough that its forward waits for IDONTWANTs (and room in the held list). */
-  readonly holdsForward: boolean
-  /** How long that forward waits (ms). */
-  readonly forwardHold: number
 }
 
 /** The application validator's verdict on a message waiting for it. */
@@ -72,10 +58,6 @@ export interface MessageVerdict {
   verdict: 'accept' | 'reject' | 'ignore'
   /** We are still subscribed to its topic. */
   subscribed: boolean
-  /** Large enough that its forward waits for IDONTWANTs (and room in the held list). */
-  holdsForward: boolean
-  /** How long that forward waits (ms). */
-  forwardHold: number
 }
 
 export type ReceiveEvent = MessageArrived | MessageVerdict
@@ -84,10 +66,6 @@ const arrived = (event: ReceiveEvent): MessageArrived | undefined => (event.type
 
 export const receiveMachine = setup({
   types: { events: {} as ReceiveEvent },
-  delays: {
-    /** The wait before a large message is forwarded (the `forwardHold` parameter, carried by the event). */
-    forwardHold: ({ event }) => (event as ReceiveEvent).forwardHold,
-  },
   guards: {
     isNotSubscribed: ({ event }) => arrived(event)?.subscribed === false,
     isKnownCopy: ({ event }) => arrived(event)?.knownCopy === true,
@@ -100,8 +78,6 @@ export const receiveMachine = setup({
     /** Accepted, and we are still subscribed to its topic. */
     isAccepted: ({ event }) => event.type === 'message.verdict' && event.verdict === 'accept' && event.subscribed,
     isRejected: ({ event }) => event.type === 'message.verdict' && event.verdict === 'reject',
-    /** A large message (forwardHoldMinSize, with a forwardHold above 0): its forward waits for IDONTWANTs. */
-    holdsForward: ({ event }) => (event as ReceiveEvent).holdsForward === true,
   },
   actions: {
     // Performed by the router (receive.ts); the chart is stepped purely.
@@ -111,7 +87,7 @@ export const receiveMachine = setup({
     recordDuplicate: () => {},
     /** Into the seen cache (pending, the sender first), promises of it kept. */
     recordNew: () => {},
-    /** A large message (v1.2): IDONTWANT to our other mesh peers. */
+    /** A large message (v1.2): IDONTWANT to our other mesh peers (not one we announce: the announce says it). */
     sendIdontwant: () => {},
     /** Seen, never delivered (our own, or the validator said ignore). */
     markIgnored: () => {},
@@ -121,7 +97,11 @@ export const receiveMachine = setup({
     rejectSenders: () => {},
     /** `pubsub.message` to the user, into the message cache (for gossip), senders credited (P2, P3). */
     deliver: () => {},
-    /** To our mesh peers for the topic, minus its senders, its author and those that said IDONTWANT (as they are when it runs). */
+    /**
+     * To our mesh peers for the topic, minus its senders, its author and those that said
+     * IDONTWANT or announced it; a message of announceMinSize or more is announced to them
+     * instead (IANNOUNCE), and each asks one announcer for it (announce.ts).
+     */
     forward: () => {},
     /** Out of the seen cache (no penalty): a later copy may get through. */
     forgetSeen: () => {},
@@ -140,7 +120,6 @@ export const receiveMachine = setup({
           { guard: 'isSeen', target: 'duplicate', actions: 'recordDuplicate' },
           { guard: 'isOwnMessage', target: 'ignored', actions: ['recordNew', 'sendIdontwant', 'markIgnored'] },
           { guard: 'isForged', target: 'invalid', actions: ['recordNew', 'sendIdontwant', 'rejectInvalid'] },
-          { guard: and(['needsNoValidation', 'holdsForward']), target: 'holding', actions: ['recordNew', 'sendIdontwant', 'deliver'] },
           { guard: 'needsNoValidation', target: 'delivered', actions: ['recordNew', 'sendIdontwant', 'deliver', 'forward'] },
           { guard: 'isValidationFull', target: 'throttled', actions: ['recordNew', 'sendIdontwant', 'forgetSeen'] },
           { target: 'validating', actions: ['recordNew', 'sendIdontwant', 'askValidator'] },
@@ -151,19 +130,11 @@ export const receiveMachine = setup({
     validating: {
       on: {
         'message.verdict': [
-          { guard: and(['isAccepted', 'holdsForward']), target: 'holding', actions: 'deliver' },
           { guard: 'isAccepted', target: 'delivered', actions: ['deliver', 'forward'] },
           { guard: 'isRejected', target: 'invalid', actions: 'rejectSenders' },
           { target: 'ignored', actions: 'markIgnored' },
         ],
       },
-    },
-    /**
-     * Delivered; its forward waits until the IDONTWANTs of mesh peers that got it at the same
-     * time can be read (seen cache status `valid`, the forward in the router's `held` list).
-     */
-    holding: {
-      after: { forwardHold: { target: 'delivered', actions: 'forward' } },
     },
     /** Not for us: we are not subscribed to its topic. */
     dropped: { type: 'final' },

@@ -12,10 +12,11 @@
  */
 import { callRequest } from '../lib/protocol.js'
 import { bytesEqual, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
+import { needMet } from './announce.js'
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
-import { MAX_HELD_FORWARDS, queue, type HeldForward, type PeerState, type PendingValidation, type RouterState } from './state.js'
+import { queue, type PeerState, type PendingValidation, type RouterState } from './state.js'
 import { ID_LENGTH, PUBSUB_ID, PUBSUB_SIGNATURE_PREFIX, idToHex, prefixedSignedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 import { verifyPrefixedSignature } from '../lib/signer.js'
 import { peerChart } from '../lib/peer-chart.js'
@@ -114,36 +115,6 @@ class Received implements MessageArrived {
   }
   get validator(): boolean { return this.s.hasValidator }
   get validationsFull(): boolean { return this.s.validations.size >= this.s.params.maxPendingValidations }
-  get holdsForward(): boolean { return holdsForward(this.s, this.m) }
-  get forwardHold(): number { return this.s.params.forwardHold }
-
-  /** A held forward whose wait is over, with its seen entry. */
-  static held(s: RouterState, held: HeldForward, now: number): Received {
-    const r = new Received(s, held.source, s.peers.get(held.source), held.msg, now)
-    r.ids = { hex: held.hex, id: held.id }
-    r.entry = held.entry
-    return r
-  }
-}
-
-/** Whether the forward of `m` waits for IDONTWANTs: large, a hold configured, room in the held list. */
-function holdsForward(s: RouterState, m: WireMessage): boolean {
-  const p = s.params
-  return p.forwardHold > 0 && m.d.length >= p.forwardHoldMinSize && s.held.length < MAX_HELD_FORWARDS
-}
-
-/**
- * The receive chart's `forwardHold` delay goes into the router's `held` list (in due order: the
- * delay is the same for every message and input time never goes back); the pubsub actor waits
- * for the first one due (its `holdingForwards` state) and `releaseForwards` delivers it.
- */
-const heldTimers = {
-  schedule: (r: Received, id: string, delay: number): void => {
-    const { hex, id: bytes } = r.id()
-    r.s.held.push({ due: r.now + delay, timer: id, hex, id: bytes, msg: r.m, source: r.peer, entry: r.entry! })
-  },
-  // Left only by its own delay, whose entry `releaseForwards` has taken off the list already.
-  cancel: (): void => {},
 }
 
 /** The receive chart (receive.machine.ts) with the router's implementations of its actions. */
@@ -164,12 +135,14 @@ export const receiveChart = peerChart(receiveMachine, {
   recordNew: (r: Received) => {
     const { hex } = r.id()
     fulfilPromises(r.s, hex)
+    needMet(r.s, hex)
     r.entry = { at: r.now, status: 'pending', topic: r.m.t, validatedAt: 0, senders: [r.peer] }
     seenAdd(r.s.seen, hex, r.entry)
   },
   sendIdontwant: (r: Received) => {
     const { s, m, peer } = r
-    if (m.d.length < s.params.idontwantMinSize) return
+    // A message we will announce (announce.ts) needs no IDONTWANT: the announce says as much.
+    if (m.d.length < s.params.idontwantMinSize || m.d.length >= s.params.announceMinSize) return
     const topic = s.topics.get(m.t)
     if (topic) for (const q of topic.mesh) if (q !== peer) queue(s, q, 'idw', r.id().id)
   },
@@ -204,13 +177,15 @@ export const receiveChart = peerChart(receiveMachine, {
     const { s, m } = r
     const topic = s.topics.get(m.t)
     if (!topic) return
-    const { hex } = r.id()
+    const { hex, id } = r.id()
     const senders = r.entry!.senders
+    const announce = m.d.length >= s.params.announceMinSize
     for (const q of topic.mesh) {
       if (senders.includes(q) || q === m.f) continue
       const ps = s.peers.get(q)
       if (!ps || ps.dontWant.has(hex)) continue
-      queue(s, q, 'msg', m)
+      if (announce) queue(s, q, 'iann', id)
+      else queue(s, q, 'msg', m)
     }
   },
   forgetSeen: (r: Received) => { r.s.seen.entries.delete(r.id().hex) },
@@ -221,27 +196,12 @@ export const receiveChart = peerChart(receiveMachine, {
     s.validations.set(callId, { hex, id, msg: m, source: r.peer, at: r.now })
     emitEvent(s, callRequest(PUBSUB_ID, callId, 'validate', { topic: m.t, data: m.d, from: m.f }))
   },
-}, heldTimers)
+})
 
 /** A message from a peer: its receive chart decides (receive.machine.ts). */
 function handleMessage(s: RouterState, peer: string, ps: PeerState, m: WireMessage, now: number): void {
   const r = new Received(s, peer, ps, m, now)
   receiveChart.send({ state: 'arrived' }, r, now, r)
-}
-
-/** Forward the held messages whose wait is over (their charts leave `holding`). */
-export function releaseForwards(s: RouterState, now: number): void {
-  let n = 0
-  while (n < s.held.length && s.held[n].due <= now) n++
-  if (n === 0) return
-  for (const held of s.held.splice(0, n)) {
-    receiveChart.send({ state: 'holding' }, { type: held.timer } as never, now, Received.held(s, held, now))
-  }
-}
-
-/** Input time at which the first held forward is due (undefined: none held). */
-export function nextForwardDue(s: RouterState): number | undefined {
-  return s.held.length === 0 ? undefined : s.held[0].due
 }
 
 function duplicate(s: RouterState, peer: string, ps: PeerState, entry: SeenEntry, bytes: number, now: number): void {
@@ -276,10 +236,7 @@ export function validationDone(s: RouterState, callId: number, value: unknown, e
   const entry = s.seen.entries.get(pending.hex)
   if (!entry || entry.status !== 'pending') return
   const verdict: Verdict = error === undefined && (value === 'accept' || value === 'reject') ? value : 'ignore'
-  const event: MessageVerdict = {
-    type: 'message.verdict', verdict, subscribed: isSubscribed(s.topics.get(pending.msg.t)),
-    holdsForward: holdsForward(s, pending.msg), forwardHold: s.params.forwardHold,
-  }
+  const event: MessageVerdict = { type: 'message.verdict', verdict, subscribed: isSubscribed(s.topics.get(pending.msg.t)) }
   receiveChart.send({ state: 'validating' }, event, now, Received.pending(s, pending, entry, now))
 }
 

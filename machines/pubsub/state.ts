@@ -14,7 +14,7 @@ import type { CryptoSuite } from '../lib/crypto.js'
 import type { CallEffect } from '../vocab.js'
 import { createRng, type Rng } from '../lib/rng.js'
 import type { ProtocolInput } from '../lib/protocol.js'
-import { createMessageCache, createSeenCache, type MessageCache, type SeenCache, type SeenEntry } from './caches.js'
+import { createMessageCache, createSeenCache, type MessageCache, type SeenCache } from './caches.js'
 import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
 import { createStats, type PeerStats } from './score.js'
 import type { AnyActorRef } from 'xstate'
@@ -57,6 +57,9 @@ export interface PeerState {
   iasked: number
   iwantServed: number
   idontwantCount: number
+  /** IANNOUNCE ids taken and INEED ids answered (per heartbeat, each up to maxAnnouncedPerHeartbeat). */
+  announced: number
+  needServed: number
   /** A hang-up was requested already. */
   hungUp: boolean
 }
@@ -77,21 +80,14 @@ export interface PendingValidation {
   at: number
 }
 
-/** Forwards held at most (beyond: a large message is forwarded at once, as a small one). */
-export const MAX_HELD_FORWARDS = 1024
-
-/** A large message delivered whose forward waits (receive.machine.ts, `holding`). */
-export interface HeldForward {
-  /** Input time its wait ends. */
-  due: number
-  /** Its chart's delayed event (`xstate.after.forwardHold...`), sent at `due`. */
-  timer: string
-  hex: string
+/** A large message we asked an announcer for (INEED), and the other peers that announced it. */
+export interface PendingNeed {
   id: Uint8Array
-  msg: WireMessage
-  /** The peer its first copy came from. */
-  source: string
-  entry: SeenEntry
+  /** The announcer asked, and when. */
+  peer: string
+  at: number
+  /** Other announcers, asked in turn if that one leaves or does not answer in time. */
+  others: string[]
 }
 
 /** Parts waiting to be sent to one peer during the current settle (lists made on first use). */
@@ -103,6 +99,8 @@ export interface PendingRpc {
   graft?: string[]
   prune?: Prune[]
   idw?: Uint8Array[]
+  iann?: Uint8Array[]
+  ineed?: Uint8Array[]
 }
 
 type Part<K extends keyof PendingRpc> = NonNullable<PendingRpc[K]>[number]
@@ -138,10 +136,8 @@ export interface RouterState {
   /** Author peer id → public key whose hash was checked. */
   authors: Map<string, Uint8Array>
   validations: Map<number, PendingValidation>
-  /** Large messages whose forward waits (forwardHold), the first due first. */
-  held: HeldForward[]
-  /** A `pubsub.forwardsDue` is scheduled for the first of them. */
-  forwardTimer: boolean
+  /** Large messages announced to us that we asked one announcer for (INEED), by hex id (announce.ts). */
+  needs: Map<string, PendingNeed>
   /** IWANT promises: id → peer → deadline. */
   promises: Map<string, Map<string, number>>
   promiseCount: number
@@ -212,8 +208,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     mcache: createMessageCache(params.mcacheLength, params.maxCachedMessages),
     authors: new Map(),
     validations: new Map(),
-    held: [],
-    forwardTimer: false,
+    needs: new Map(),
     promises: new Map(),
     promiseCount: 0,
     duplicates: 0,
@@ -230,7 +225,7 @@ export function createPeer(s: RouterState, peer: string, outbound: boolean, now:
   const stats = kept && kept.until > now ? kept.stats : createStats()
   return {
     outbound, topics: new Set(), stats, dontWant: new Map(),
-    ihaveCount: 0, iasked: 0, iwantServed: 0, idontwantCount: 0, hungUp: false,
+    ihaveCount: 0, iasked: 0, iwantServed: 0, idontwantCount: 0, announced: 0, needServed: 0, hungUp: false,
   }
 }
 
@@ -268,7 +263,9 @@ export function queue<K extends keyof PendingRpc>(s: RouterState, peer: string, 
   else rpc[key] = [part] as PendingRpc[K]
 }
 
-const PART_KEYS = ['sub', 'msg', 'ihave', 'iwant', 'graft', 'prune', 'idw'] as const
+const PART_KEYS = ['sub', 'msg', 'ihave', 'iwant', 'graft', 'prune', 'idw', 'iann', 'ineed'] as const
+/** Control parts that are lists of message ids (each within maxIdontwantIdsPerRpc per RPC). */
+const ID_PARTS = ['idw', 'iann', 'ineed'] as const
 
 /** Whether two peers' pending parts are the same objects in the same order (their frames are then equal). */
 export function samePending(a: PendingRpc, b: PendingRpc): boolean {
@@ -313,8 +310,10 @@ export function buildFrames(p: PubsubParams, rpc: PendingRpc): Rpc[] {
     if (graft) { ctl.graft = graft; hasCtl = true }
     const prune = take(rpc.prune, p.maxPrunesPerRpc)
     if (prune) { ctl.prune = prune; hasCtl = true }
-    const idw = take(rpc.idw, p.maxIdontwantIdsPerRpc)
-    if (idw) { ctl.idw = idw; hasCtl = true; budget -= idw.length * 24 }
+    for (const key of ID_PARTS) {
+      const ids = take(rpc[key], p.maxIdontwantIdsPerRpc)
+      if (ids) { ctl[key] = ids; hasCtl = true; budget -= ids.length * 24 }
+    }
     const iwant = take(rpc.iwant, p.maxIwantIdsPerRpc)
     if (iwant) { ctl.iwant = iwant; hasCtl = true; budget -= iwant.length * 24 }
     if (ihaveIds.length) {
@@ -339,6 +338,6 @@ export function buildFrames(p: PubsubParams, rpc: PendingRpc): Rpc[] {
       if (n > 0) frame.msg = n === msgs.length ? msgs.splice(0) : msgs.splice(0, n)
     }
     frames.push(frame)
-  } while (pending(rpc.sub) || pending(rpc.msg) || ihaveIds.length || pending(rpc.iwant) || pending(rpc.graft) || pending(rpc.prune) || pending(rpc.idw))
+  } while (pending(rpc.sub) || pending(rpc.msg) || ihaveIds.length || pending(rpc.iwant) || pending(rpc.graft) || pending(rpc.prune) || ID_PARTS.some((key) => pending(rpc[key])))
   return frames
 }

@@ -53,13 +53,20 @@ export interface WireMessage {
 export interface IHave { t: string; ids: Uint8Array[] }
 export interface Prune { t: string; /** Backoff in seconds the sender asks for. */ b?: number }
 
-/** Control parts (gossipsub ControlMessage plus v1.2 IDONTWANT). */
+/**
+ * Control parts (gossipsub ControlMessage plus v1.2 IDONTWANT, and, for large messages, an
+ * announce and a request in the manner of the gossipsub v2.0 proposal's IANNOUNCE / INEED).
+ */
 export interface Control {
   ihave?: IHave[]
   iwant?: Uint8Array[]
   graft?: string[]
   prune?: Prune[]
   idw?: Uint8Array[]
+  /** IANNOUNCE: large messages the sender has (for a mesh peer: instead of pushing them); implies IDONTWANT. */
+  iann?: Uint8Array[]
+  /** INEED: send me these messages you announced (one announcer asked at a time). */
+  ineed?: Uint8Array[]
 }
 
 export interface Rpc {
@@ -118,7 +125,7 @@ export function parseMessage(value: unknown, limits: WireLimits = DEFAULT_PARAMS
 }
 
 function parseControl(value: unknown, limits: WireLimits): Control | undefined {
-  if (!isPlainObject(value) || !onlyKeys(value, ['ihave', 'iwant', 'graft', 'prune', 'idw'])) return undefined
+  if (!isPlainObject(value) || !onlyKeys(value, ['ihave', 'iwant', 'graft', 'prune', 'idw', 'iann', 'ineed'])) return undefined
   const ctl: Control = {}
   if (value.ihave !== undefined) {
     if (!Array.isArray(value.ihave) || value.ihave.length > limits.maxIhaveTopicsPerRpc) return undefined
@@ -137,10 +144,11 @@ function parseControl(value: unknown, limits: WireLimits): Control | undefined {
     if (!ids) return undefined
     ctl.iwant = ids
   }
-  if (value.idw !== undefined) {
-    const ids = idList(value.idw, limits.maxIdontwantIdsPerRpc)
+  for (const key of ['idw', 'iann', 'ineed'] as const) {
+    if (value[key] === undefined) continue
+    const ids = idList(value[key], limits.maxIdontwantIdsPerRpc)
     if (!ids) return undefined
-    ctl.idw = ids
+    ctl[key] = ids
   }
   if (value.graft !== undefined) {
     if (!Array.isArray(value.graft) || value.graft.length > limits.maxGraftsPerRpc) return undefined

@@ -2,8 +2,7 @@
  * Model-based test of pubsub's receive chart (machines/pubsub/receive.machine.ts): `xstate/graph`
  * walks it with sample facts (every state reached); on a real pubsub actor, fed the messages of
  * each situation (another topic, a copy of a delivered message, a copy of a forged one, our own,
- * a forged one, a new one with and without a validator, the validator full, each verdict, a
- * large one whose forward waits, with and without a validator, and that wait's end), every
+ * a forged one, a new one with and without a validator, the validator full, each verdict), every
  * step of the router's receive chart takes the transition XState picks for its event and
  * reaches that transition's state, every transition of the chart is taken by some situation,
  * and each situation shows what a user sees (deliveries, validator calls, duplicates counted).
@@ -25,8 +24,8 @@ const me = testKey('receive-0')
 const author = testKey('receive-1')
 const peers = [2, 3].map((i) => testKey(`receive-${i}`).peerId)
 
-function wire(from: TestKey, n: number, topic = 't', forged = false, size = 64): WireMessage {
-  const d = new Uint8Array(size).fill(n)
+function wire(from: TestKey, n: number, topic = 't', forged = false): WireMessage {
+  const d = new Uint8Array(64).fill(n)
   const { buffer, signedLength } = signedBytes(from.peerId, n, topic, d)
   const s = ed25519.sign(protocolSignedBytes(PUBSUB_ID, buffer.subarray(0, signedLength)), from.secretKey)
   if (forged) s[0] ^= 1
@@ -46,7 +45,7 @@ function run(options: PubsubProtocolOptions, inputs: (calls: number[]) => Input[
     send(entry, event, now, arg)
     steps.push({ from, to: entry.state, taken })
   })
-  const { actor, clock } = startPubsub(options, me)
+  const { actor } = startPubsub(options, me)
   const delivered: number[] = []
   const calls: number[] = []
   actor.on('*', (e: { type: string; data?: Uint8Array; callId?: number }) => {
@@ -62,8 +61,7 @@ function run(options: PubsubProtocolOptions, inputs: (calls: number[]) => Input[
   const list = inputs(calls)
   for (let i = 0; i < list.length; i++) {
     const input = list[i]
-    if (input.type === 'wait') clock.increment(input.ms as number)
-    else actor.send((input.type === 'verdict' ? { type: 'call.done', callId: calls.at(-1), value: input.value } : input) as never)
+    actor.send((input.type === 'verdict' ? { type: 'call.done', callId: calls.at(-1), value: input.value } : input) as never)
   }
   const router = (actor.getSnapshot().context as { s: { duplicates: number } }).s
   actor.stop()
@@ -73,8 +71,6 @@ function run(options: PubsubProtocolOptions, inputs: (calls: number[]) => Input[
 
 const msg = (peer: string, m: WireMessage): Input => ({ type: 'message', peer, body: { msg: [m] } })
 const validate = { validate: () => 'accept' as const }
-const large = wire(author, 1, 't', false, 20_000)
-const hold = { forwardHold: 5 }
 
 const SITUATIONS: Array<{ name: string; options?: PubsubProtocolOptions; inputs: Input[]; last: string; sees: { delivered?: number[]; calls?: number; duplicates?: number } }> = [
   { name: 'another topic', inputs: [msg(peers[0], wire(author, 1, 'other'))], last: 'dropped', sees: { delivered: [] } },
@@ -88,9 +84,6 @@ const SITUATIONS: Array<{ name: string; options?: PubsubProtocolOptions; inputs:
   { name: 'accepted', options: validate, inputs: [msg(peers[0], wire(author, 1)), { type: 'verdict', value: 'accept' }], last: 'delivered', sees: { delivered: [1], calls: 1 } },
   { name: 'rejected', options: validate, inputs: [msg(peers[0], wire(author, 1)), { type: 'verdict', value: 'reject' }], last: 'invalid', sees: { delivered: [] } },
   { name: 'ignored', options: validate, inputs: [msg(peers[0], wire(author, 1)), { type: 'verdict', value: 'ignore' }], last: 'ignored', sees: { delivered: [] } },
-  { name: 'a new large message', options: hold, inputs: [msg(peers[0], large)], last: 'holding', sees: { delivered: [1] } },
-  { name: 'a large message, its hold over', options: hold, inputs: [msg(peers[0], large), { type: 'wait', ms: 5 }], last: 'delivered', sees: { delivered: [1] } },
-  { name: 'a large message accepted', options: { ...validate, ...hold }, inputs: [msg(peers[0], large), { type: 'verdict', value: 'accept' }], last: 'holding', sees: { delivered: [1], calls: 1 } },
   { name: 'accepted after we unsubscribed', options: validate, inputs: [msg(peers[0], wire(author, 1)), { type: 'pubsub.unsubscribe', topic: 't' }, { type: 'verdict', value: 'accept' }], last: 'ignored', sees: { delivered: [] } },
 ]
 
@@ -98,16 +91,14 @@ afterEach(() => { vi.restoreAllMocks() })
 
 describe('pubsub receive chart: model-based', () => {
   it('xstate/graph reaches every state from the sample facts', () => {
-    const facts = { subscribed: true, knownCopy: false, seen: false, own: false, authentic: true, validator: false, validationsFull: false, holdsForward: false, forwardHold: 5 }
-    const verdict = { subscribed: true, holdsForward: false, forwardHold: 5 }
+    const facts = { subscribed: true, knownCopy: false, seen: false, own: false, authentic: true, validator: false, validationsFull: false }
     const events: ReceiveEvent[] = [
       { type: 'message.arrived', ...facts, subscribed: false }, { type: 'message.arrived', ...facts, knownCopy: true },
       { type: 'message.arrived', ...facts, seen: true }, { type: 'message.arrived', ...facts, own: true },
       { type: 'message.arrived', ...facts, authentic: false }, { type: 'message.arrived', ...facts },
       { type: 'message.arrived', ...facts, validator: true, validationsFull: true }, { type: 'message.arrived', ...facts, validator: true },
-      { type: 'message.verdict', verdict: 'accept', ...verdict }, { type: 'message.verdict', verdict: 'reject', ...verdict },
-      { type: 'message.verdict', verdict: 'ignore', ...verdict }, { type: 'message.arrived', ...facts, holdsForward: true },
-      { type: 'xstate.after.forwardHold.pubsubReceive.holding' } as never,
+      { type: 'message.verdict', verdict: 'accept', subscribed: true }, { type: 'message.verdict', verdict: 'reject', subscribed: true },
+      { type: 'message.verdict', verdict: 'ignore', subscribed: true },
     ]
     const paths = getShortestPaths(receiveMachine, { events, serializeState: (s: AnyMachineSnapshot) => String(s.value) } as never)
     expect(new Set(paths.map((p) => String(p.state.value)))).toEqual(new Set(Object.keys(receiveMachine.root.states)))

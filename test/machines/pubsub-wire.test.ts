@@ -26,7 +26,7 @@ describe('parseRpc shape', () => {
     const body = {
       sub: [{ t: 'a', on: true }, { t: 'b', on: false }],
       msg: [msg()],
-      ctl: { ihave: [{ t: 'a', ids: [id()] }], iwant: [id(2)], graft: ['a'], prune: [{ t: 'b', b: 60 }, { t: 'c' }], idw: [id(3)] },
+      ctl: { ihave: [{ t: 'a', ids: [id()] }], iwant: [id(2)], graft: ['a'], prune: [{ t: 'b', b: 60 }, { t: 'c' }], idw: [id(3)], iann: [id(4)], ineed: [id(5)] },
     }
     expect(parseRpc(body, L)).toEqual(body)
     ok({})
@@ -101,14 +101,18 @@ describe('parseRpc bounds (one each)', () => {
   it('message ids of 20 bytes', () => {
     bad({ ctl: { iwant: [new Uint8Array(19)] } })
     bad({ ctl: { idw: [new Uint8Array(21)] } })
+    bad({ ctl: { iann: [new Uint8Array(19)] } })
+    bad({ ctl: { ineed: [new Uint8Array(21)] } })
   })
   it('maxIwantIdsPerRpc', () => {
     ok({ ctl: { iwant: ids(3) } })
     bad({ ctl: { iwant: ids(4) } })
   })
-  it('maxIdontwantIdsPerRpc', () => {
-    ok({ ctl: { idw: ids(3) } })
-    bad({ ctl: { idw: ids(4) } })
+  it('maxIdontwantIdsPerRpc, for IDONTWANT, IANNOUNCE and INEED each', () => {
+    for (const key of ['idw', 'iann', 'ineed']) {
+      ok({ ctl: { [key]: ids(3) } })
+      bad({ ctl: { [key]: ids(4) } })
+    }
   })
   it('maxGraftsPerRpc', () => {
     ok({ ctl: { graft: ['a', 'b'] } })

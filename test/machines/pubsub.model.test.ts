@@ -71,7 +71,6 @@ const SAMPLES: Sample[] = [
   publish('t', new Uint8Array(2048)),
   { ...publish('held', new Uint8Array([1])), before: [connect(P), { type: 'message', peer: P, body: { sub: [{ t: 'held', on: true }] } }] },
   { type: 'call.done', callId: 1, value: 'accept' },
-  { type: 'pubsub.forwardsDue' },
   { type: 'swarm.closing' },
   { type: 'xstate.after.heartbeat.pubsub.running' },
 ]

@@ -1,0 +1,92 @@
+/**
+ * Large messages are pulled, not pushed, between mesh peers (in the manner of the gossipsub
+ * v2.0 proposal's IANNOUNCE / INEED): a forwarder announces a message of at least
+ * `announceMinSize` to its mesh peers (receive.ts, `forward`), and a peer that lacks it asks ONE
+ * announcer for it and keeps the others in reserve. Pushing, every peer sends a large message to
+ * every mesh peer but its senders, so a node gets it from each neighbour that had it before the
+ * node's IDONTWANT could arrive: ≈ 2-3.5 copies per delivery in a ring with chords. Pulling, a
+ * node receives one copy (plus one more when an announcer answers late), at the price of an
+ * announce and a request per hop.
+ *
+ * Nothing is lost when an announcer leaves or does not answer: a peer that disconnects is
+ * replaced at once by the next announcer (`reaskNeeds`), one that has not answered within
+ * `needTimeout` at the heartbeat (`expireNeeds`); with no announcer left the request is dropped
+ * and gossip (IHAVE/IWANT of the message cache) still reaches the node. An announce also means
+ * "I have it": the announcer is never sent that message (as IDONTWANT).
+ * @module
+ */
+import { queue, type PeerState, type RouterState } from './state.js'
+import { idToHex } from './wire.js'
+
+/** Remember that `ps` does not want `hex` (IDONTWANT, or it announced it), bounded per peer. */
+export function markDontWant(s: RouterState, ps: PeerState, hex: string, now: number): void {
+  if (ps.dontWant.size >= s.params.maxDontWantPerPeer) {
+    const oldest = ps.dontWant.keys().next().value
+    if (oldest !== undefined) ps.dontWant.delete(oldest)
+  }
+  ps.dontWant.set(hex, now + s.params.dontWantTtl)
+}
+
+/** IANNOUNCE from `peer`: ask it for each message we lack and have not asked anyone for. */
+export function handleAnnounce(s: RouterState, peer: string, ps: PeerState, ids: Uint8Array[], now: number): void {
+  const p = s.params
+  for (const id of ids) {
+    if (ps.announced >= p.maxAnnouncedPerHeartbeat) return
+    ps.announced++
+    const hex = idToHex(id)
+    markDontWant(s, ps, hex, now)
+    if (s.seen.entries.has(hex)) continue
+    const need = s.needs.get(hex)
+    if (need) {
+      if (need.peer !== peer && !need.others.includes(peer) && need.others.length < p.D * 2) need.others.push(peer)
+      continue
+    }
+    if (s.needs.size >= p.maxPendingNeeds) continue
+    s.needs.set(hex, { id, peer, at: now, others: [] })
+    queue(s, peer, 'ineed', id)
+  }
+}
+
+/** INEED from `peer`: send it the cached messages it asks for (each at most gossipRetransmission times). */
+export function handleNeed(s: RouterState, peer: string, ps: PeerState, ids: Uint8Array[]): void {
+  const p = s.params
+  for (const id of ids) {
+    if (ps.needServed >= p.maxAnnouncedPerHeartbeat) return
+    const cached = s.mcache.entries.get(idToHex(id))
+    if (!cached) continue
+    const times = cached.served.get(peer) ?? 0
+    if (times >= p.gossipRetransmission) continue
+    cached.served.set(peer, times + 1)
+    ps.needServed++
+    queue(s, peer, 'msg', cached.msg)
+  }
+}
+
+/** The message arrived (any way): nothing more to ask for. */
+export function needMet(s: RouterState, hex: string): void {
+  s.needs.delete(hex)
+}
+
+/** Ask the next announcer still connected for `hex`, or give up on it (gossip may still bring it). */
+function askNext(s: RouterState, hex: string, now: number): void {
+  const need = s.needs.get(hex)!
+  let next: string | undefined
+  while ((next = need.others.shift()) !== undefined && !s.peers.has(next));
+  if (next === undefined) {
+    s.needs.delete(hex)
+    return
+  }
+  need.peer = next
+  need.at = now
+  queue(s, next, 'ineed', need.id)
+}
+
+/** `peer` left: what we had asked it for, we ask the next announcer for at once. */
+export function reaskNeeds(s: RouterState, peer: string, now: number): void {
+  for (const [hex, need] of s.needs) if (need.peer === peer) askNext(s, hex, now)
+}
+
+/** Heartbeat: a request unanswered for needTimeout goes to the next announcer. */
+export function expireNeeds(s: RouterState, now: number): void {
+  for (const [hex, need] of s.needs) if (need.at + s.params.needTimeout <= now) askNext(s, hex, now)
+}

@@ -1,0 +1,100 @@
+/**
+ * Large messages are pulled between mesh peers (announce.ts): a forwarder announces a message of
+ * announceMinSize or more (IANNOUNCE) instead of pushing it; a peer that lacks it asks one
+ * announcer (INEED) and the next one when that one leaves or has not answered within
+ * needTimeout; an announce also means IDONTWANT. Small messages are still pushed.
+ */
+import { describe, expect, it } from 'vitest'
+import { ed25519 } from '@noble/curves/ed25519.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { PUBSUB_ID, type PubsubProtocolOptions } from '../../machines/pubsub/pubsub.machine.js'
+import { signedBytes, type WireMessage } from '../../machines/pubsub/wire.js'
+import { protocolSignedBytes } from '../../machines/lib/signer.js'
+import { startPubsub, testKey } from '../helpers/pubsub-actor.js'
+
+const key = (i: number) => testKey(`announce-${i}`)
+const author = key(1)
+const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((i) => key(100 + i).peerId)
+
+function message(size: number, n = 1): { msg: WireMessage; id: Uint8Array } {
+  const data = new Uint8Array(size).fill(n)
+  const { buffer, signedLength } = signedBytes(author.peerId, n, 't', data)
+  const s = ed25519.sign(protocolSignedBytes(PUBSUB_ID, buffer.subarray(0, signedLength)), author.secretKey)
+  buffer.set(s, signedLength)
+  return { msg: { f: author.peerId, k: author.publicKey, n, t: 't', d: data, s }, id: sha256(buffer).slice(0, 20) }
+}
+
+type Out = { type: string; peer?: string; body?: any }
+
+/** Us, subscribed to 't' with a..e in the mesh; what we emit. */
+function meshOfFive(options: PubsubProtocolOptions = {}) {
+  const { actor, clock } = startPubsub(options, key(0))
+  const out: Out[] = []
+  actor.on('*', (ev: Out) => { out.push(ev) })
+  for (const peer of [a, b, c, d, e]) {
+    actor.send({ type: 'peer.connected', peer, direction: 'outbound', address: '' } as never)
+    actor.send({ type: 'message', peer, body: { sub: [{ t: 't', on: true }] } } as never)
+  }
+  actor.send({ type: 'pubsub.subscribe', topic: 't' } as never)
+  out.length = 0
+  const rpc = (peer: string, body: unknown): void => actor.send({ type: 'message', peer, body } as never)
+  const sends = (peer: string): unknown[] => out.filter((o) => o.type === 'effect.send' && o.peer === peer).map((o) => o.body)
+  const delivered = (): number => out.filter((o) => o.type === 'pubsub.message').length
+  return { actor, clock, out, rpc, sends, delivered, clear: () => { out.length = 0 } }
+}
+
+describe('pubsub: large messages are announced and pulled', () => {
+  it('forwards a large message as an announce to the mesh peers but its sender; a small one is pushed', () => {
+    const n = meshOfFive()
+    const large = message(20_000)
+    n.rpc(a, { msg: [large.msg] })
+    expect(n.delivered()).toBe(1)
+    for (const peer of [b, c, d, e]) expect(n.sends(peer)).toEqual([{ ctl: { iann: [large.id] } }])
+    expect(n.sends(a)).toEqual([])
+    n.clear()
+    const small = message(2048, 2)
+    n.rpc(a, { msg: [small.msg] })
+    for (const peer of [b, c, d, e]) expect(n.sends(peer)).toEqual([{ msg: [small.msg], ctl: { idw: [small.id] } }])
+    n.actor.stop()
+  })
+
+  it('asks one announcer; when it disconnects, asks the next at once; the message then skips every announcer', () => {
+    const n = meshOfFive()
+    const { msg, id } = message(20_000)
+    n.rpc(b, { ctl: { iann: [id] } })
+    n.rpc(c, { ctl: { iann: [id] } })
+    expect(n.sends(b)).toEqual([{ ctl: { ineed: [id] } }])
+    expect(n.sends(c)).toEqual([])
+    n.clear()
+    n.actor.send({ type: 'peer.disconnected', peer: b, reason: 'test' } as never)
+    expect(n.sends(c)).toEqual([{ ctl: { ineed: [id] } }])
+    n.clear()
+    n.rpc(c, { msg: [msg] })
+    expect(n.delivered()).toBe(1)
+    for (const peer of [a, d, e]) expect(n.sends(peer)).toEqual([{ ctl: { iann: [id] } }])
+    expect(n.sends(b)).toEqual([])
+    expect(n.sends(c)).toEqual([])
+    n.actor.stop()
+  })
+
+  it('asks the next announcer when one has not answered within needTimeout (at the heartbeat)', () => {
+    const n = meshOfFive({ needTimeout: 1000 })
+    const { id } = message(20_000)
+    n.rpc(b, { ctl: { iann: [id] } })
+    n.rpc(c, { ctl: { iann: [id] } })
+    n.clear()
+    n.clock.increment(1000)
+    expect(n.sends(c)).toEqual([{ ctl: { ineed: [id] } }])
+    n.actor.stop()
+  })
+
+  it('answers INEED with a message it has, up to gossipRetransmission times, and ignores unknown ids', () => {
+    const n = meshOfFive({ gossipRetransmission: 2 })
+    const { msg, id } = message(20_000)
+    n.rpc(a, { msg: [msg] })
+    n.clear()
+    for (let i = 0; i < 3; i++) n.rpc(b, { ctl: { ineed: [id, message(20_000, 9).id] } })
+    expect(n.sends(b)).toEqual([{ msg: [msg] }, { msg: [msg] }])
+    n.actor.stop()
+  })
+})
