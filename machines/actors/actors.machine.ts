@@ -7,16 +7,21 @@
  * `actors.ask`, `actors.host`, `actors.watch`, ...), and answers with frames, dial requests,
  * `effect.call`s (the shell delivers events to the hosted actors and recreates failed ones),
  * `discovery.provide`/`unprovide` to the discovery protocol for actors others may find by name
- * (names.ts), `discovery.protect`/`unprotect` (tag `actors`) for the connected peers it sends
- * to, and events (`actor.down`, `actor.restarted`, `actor.undelivered`; `actors.answer` and
- * `actors.spawned` settle the shell's promises). Its timers (ask timeouts, watch grace,
- * redial backoff, restart backoff) are named delayed self-events: they go through the swarm's
- * clock and queue like everything else.
+ * (names.ts), `discovery.protect`/`unprotect` (tag `actors`) for the connected peers it has
+ * actor traffic with (protection.ts), and events (`actor.down`, `actor.restarted`,
+ * `actor.undelivered`; `actors.answer` and `actors.spawned` settle the shell's promises). Its
+ * timers (ask timeouts, watch grace, redial backoff, restart backoff) are named delayed
+ * self-events, and its protection sweep a named `after`: they go through the swarm's clock and
+ * queue like everything else.
  *
  *   active ──(swarm.closing)──▶ closed
+ *   in active, the protection sweep:
+ *     unused ──[anyPeerProtected]──▶ sweeping ──after protectionSweep / sweepProtections──▶ swept
+ *     swept ──[anyPeerProtected]──▶ sweeping;  swept ──else──▶ unused
  *
- * The chart shows the protocol's life and names each handler; per-item state (actors, asks,
- * watches, peers, pairs) is data in Maps, as context.ts explains.
+ * The chart shows the protocol's life, the one protection sweep (it runs only while some peer
+ * is protected) and names each handler; per-item state (actors, asks, watches, peers, pairs,
+ * each protected peer's last active sweep) is data in Maps, as context.ts explains.
  * @module
  */
 import { enqueueActions, setup, type ActorSystem, type AnyActorRef } from 'xstate'
@@ -32,6 +37,7 @@ import { onAck, onAsk, onAsksDue, onDialFailed, onLinkLost, onNack, onRedial, on
 import { onPairDue, onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onReprovide, onRestartDue, onRestarted } from './supervision.js'
+import { forgetProtection, noteReceived, noteSent, onProtectionSweep, protectCommand, protectionSweepMs } from './protection.js'
 import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
 import { estimateSize, parseActorFrame, type ActorMessage } from './wire.js'
 
@@ -109,7 +115,10 @@ function run(handler: Handler): any {
     }
     for (const [peer, messages] of frames) {
       for (const frame of framesOf(messages)) enqueue.emit(toPeer(ACTORS_ID, peer, frame))
-      if (!context.protectedPeers.has(peer) && context.connected.has(peer)) protectPeer(context, peer, system, enqueue)
+      if (noteSent(context, peer)) {
+        const discovery = system.get(DISCOVERY_SYSTEM_ID)
+        if (discovery) enqueue.sendTo(discovery, protectCommand(peer))
+      }
     }
     if (deliveries.length > 0) {
       // Handed over synchronously: the mailbox bound is per settle (see options.ts).
@@ -119,14 +128,6 @@ function run(handler: Handler): any {
       enqueue.emit(callRequest(ACTORS_ID, callId, 'deliver', { items: deliveries }))
     }
   })
-}
-
-/** Keep discovery's connection manager off a connection that carries our actor traffic (until it closes). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function protectPeer(ctx: ActorsContext, peer: string, system: AnyActorSystem, enqueue: any): void {
-  ctx.protectedPeers.add(peer)
-  const discovery = system.get(DISCOVERY_SYSTEM_ID)
-  if (discovery) enqueue.sendTo(discovery, { type: 'discovery.protect', peer, tag: 'actors' })
 }
 
 /** A shell command (one of a batch). */
@@ -175,7 +176,7 @@ export const actorsMachine = setup({
     disconnected: run((ctx, e, _now, out) => {
       if (e.type !== 'peer.disconnected') return
       ctx.connected.delete(e.peer)
-      if (ctx.protectedPeers.delete(e.peer)) out.push({ kind: 'discovery', event: { type: 'discovery.unprotect', peer: e.peer, tag: 'actors' } })
+      forgetProtection(ctx, e.peer, out)
       onLinkLost(ctx, e.peer, out)
       onWatchedPeerGone(ctx, e.peer, e.reason, out)
       releaseLink(ctx, e.peer)
@@ -187,7 +188,9 @@ export const actorsMachine = setup({
       if (e.type === 'swarm.listening' && e.addresses.length > 0) ctx.node = e.addresses[0]
     }),
     receive: run((ctx, e, _now, out) => {
-      if (e.type === 'message') for (const m of e.body) receive(ctx, e.peer, m, out)
+      if (e.type !== 'message') return
+      for (const m of e.body) receive(ctx, e.peer, m, out)
+      noteReceived(ctx, e.peer, e.body, out)
     }),
     /** A command of the shell, or a batch of them (in order). */
     command: run((ctx, e, now, out) => { command(ctx, e as ActorsCommand, now, out) }),
@@ -199,6 +202,8 @@ export const actorsMachine = setup({
     pairDue: run((ctx, e, _now, out) => { if (e.type === 'actors.pairDue') onPairDue(ctx, e.key, e.epoch, e.event, out) }),
     /** Forget at-least-once pairs that stayed idle (pairs.ts). */
     sweepPairs: run((ctx, _e, _now, out) => onSweep(ctx, out)),
+    /** Unprotect the peers idle for `protectIdle` that nothing needs (protection.ts). */
+    sweepProtections: run((ctx, _e, _now, out) => onProtectionSweep(ctx, out)),
     /**
      * The shell finished a call: a delivery, a restart or a spawn. A delivery answers with each
      * event's outcome and the commands its actors queued while handling them (`DeliverAnswer`),
@@ -223,12 +228,29 @@ export const actorsMachine = setup({
     }),
     close: ({ context }) => { context.closing = true },
   },
+  guards: {
+    /** Some connected peer is protected for its actor traffic (so the protection sweep runs). */
+    anyPeerProtected: ({ context }) => context.protectedPeers.size > 0,
+  },
+  delays: {
+    /** The protection sweep's period: half of `timeouts.protectIdle` (protection.ts). */
+    protectionSweep: ({ context }) => protectionSweepMs(context),
+  },
 }).createMachine({
   id: 'actors',
   context: ({ input }) => createContext(input),
   initial: 'active',
   states: {
     active: {
+      initial: 'unused',
+      states: {
+        /** No peer is protected: no sweep runs. */
+        unused: { always: { guard: 'anyPeerProtected', target: 'sweeping' } },
+        /** Some peers are protected: the next sweep unprotects those idle that nothing needs. */
+        sweeping: { after: { protectionSweep: { target: 'swept', actions: 'sweepProtections' } } },
+        /** A sweep is done: the next one waits while some peer is still protected. */
+        swept: { always: [{ guard: 'anyPeerProtected', target: 'sweeping' }, { target: 'unused' }] },
+      },
       on: {
         'peer.connected': { actions: 'connected' },
         'peer.disconnected': { actions: 'disconnected' },

@@ -2,11 +2,12 @@
  * The actor layer's state and vocabulary: what its protocol actor holds, hears and says.
  *
  * Chart and data: the protocol actor's chart (actors.machine.ts) shows its life (active →
- * closed) and names every handler; the per-item state below is data in Maps (one entry per
- * hosted actor, pending ask, watch, peer and sender/receiver pair), because an actor per item
- * would cost more than the items themselves. Each handler (outbound.ts, inbound.ts, watch.ts,
- * supervision.ts) updates this context and returns `Out` items, which the machine performs as
- * `emit`, `sendTo(swarm)` or delayed self-events (its timers, through the swarm's clock).
+ * closed) and its one protection sweep, and names every handler; the per-item state below is
+ * data in Maps (one entry per hosted actor, pending ask, watch, peer, protected peer and
+ * sender/receiver pair), because an actor per item would cost more than the items
+ * themselves. Each handler (outbound.ts, inbound.ts, watch.ts, supervision.ts, protection.ts)
+ * updates this context and returns `Out` items, which the machine performs as `emit`,
+ * `sendTo(swarm)` or delayed self-events (its timers, through the swarm's clock).
  * @module
  */
 import type { ProtocolInput } from '../lib/protocol.js'
@@ -103,11 +104,14 @@ export interface ActorsContext extends ActorSettings {
   closing: boolean
   connected: Set<string>
   /**
-   * Connected peers this node has sent actor frames to, protected from discovery's connection
-   * manager (tag `actors`) until they disconnect: a connection discovery opened for a lookup is
-   * otherwise closed once the lookup is done, under the asks and sends that came to use it.
+   * Connected peers with actor traffic, protected from discovery's connection manager (tag
+   * `actors`; a connection discovery opened for a lookup is otherwise closed once the lookup is
+   * done, under the asks and sends that came to use it), each with the number of protection
+   * sweeps done when a frame last went to it or came from it (protection.ts).
    */
-  protectedPeers: Set<string>
+  protectedPeers: Map<string, number>
+  /** Protection sweeps done so far (the clock of `protectedPeers`; the chart's `protectionSweep`). */
+  protectionSweeps: number
   hosted: Map<string, Hosted>
   calls: Map<number, PendingCall>
   callSeq: number
@@ -231,7 +235,8 @@ export function createContext(input: ProtocolInput<ActorsProtocolOptions>): Acto
     epoch,
     closing: false,
     connected: new Set(),
-    protectedPeers: new Set(),
+    protectedPeers: new Map(),
+    protectionSweeps: 0,
     hosted: new Map(),
     calls: new Map(),
     callSeq: 0,

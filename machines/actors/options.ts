@@ -53,6 +53,13 @@ export interface ActorTimeouts {
   pairIdle: number
   /** A lookup's default timeout, in ms (at most 600 s). Default 10 s. */
   lookup: number
+  /**
+   * A connected peer with actor traffic is protected from discovery's connection manager (tag
+   * `actors`) until no actor frame has gone to it or come from it for this long (ms) and nothing
+   * still needs its connection (protection.ts): it is unprotected 1-1.5 times this after its
+   * last frame. An integer in 100 ms..1 day. Default 60 s.
+   */
+  protectIdle: number
 }
 
 export const DEFAULT_ACTOR_LIMITS: Readonly<ActorLimits> = Object.freeze({
@@ -75,14 +82,23 @@ export const DEFAULT_ACTOR_TIMEOUTS: Readonly<ActorTimeouts> = Object.freeze({
   redialMax: 30_000,
   pairIdle: 30_000,
   lookup: 10_000,
+  protectIdle: 60_000,
 })
+
+/** Bounds of `timeouts.protectIdle` (ms): a sweep every 50 ms at the least, once a day at the most. */
+const MIN_PROTECT_IDLE = 100
+const MAX_PROTECT_IDLE = 86_400_000
 
 export interface ActorSettings { limits: ActorLimits; timeouts: ActorTimeouts }
 
 /** Merge overrides into the defaults (RangeError/TypeError name the bad field). */
 export function resolveActorSettings(options: { limits?: Partial<ActorLimits>; timeouts?: Partial<ActorTimeouts> } = {}): ActorSettings {
-  return {
-    limits: resolveBounds(DEFAULT_ACTOR_LIMITS, options.limits, 'actors.limits'),
-    timeouts: resolveBounds(DEFAULT_ACTOR_TIMEOUTS, options.timeouts, 'actors.timeouts'),
+  const timeouts = resolveBounds(DEFAULT_ACTOR_TIMEOUTS, options.timeouts, 'actors.timeouts')
+  const { protectIdle } = timeouts
+  // Its sweep runs every half of it (protection.ts): a whole number of ms, and a timer Node can arm.
+  if (!Number.isInteger(protectIdle) || protectIdle < MIN_PROTECT_IDLE || protectIdle > MAX_PROTECT_IDLE) {
+    throw new RangeError(`"actors.timeouts.protectIdle" expected an integer number of ms in ${MIN_PROTECT_IDLE}..${MAX_PROTECT_IDLE}, got ${String(protectIdle)}`)
   }
+  return { limits: resolveBounds(DEFAULT_ACTOR_LIMITS, options.limits, 'actors.limits'), timeouts }
 }
+

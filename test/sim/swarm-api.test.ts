@@ -28,6 +28,7 @@ describe('createSwarm arguments', () => {
     ['a limit out of range', { limits: { maxFrameBytes: -1 } }, RangeError, /"limits.maxFrameBytes" expected a positive number/],
     ['an unknown limit', { limits: { maxFrames: 1 } }, RangeError, /"limits.maxFrames" is not a known setting/],
     ['a timeout of the wrong type', { timeouts: { dial: '1s' } }, TypeError, /"timeouts.dial" expected a number/],
+    ['an actors timeout out of range', { actors: { timeouts: { protectIdle: 50 } } }, RangeError, /"actors.timeouts.protectIdle" expected an integer number of ms in 100..86400000, got 50/],
     ['swarmKey of the wrong type', { swarmKey: 'secret' }, TypeError, /"options.swarmKey" expected Uint8Array/],
     ['swarmKey of the wrong length', { swarmKey: new Uint8Array(31) }, RangeError, /length=31/],
     ['secretKey of the wrong type', { secretKey: [1, 2, 3] }, TypeError, /"options.secretKey"/],

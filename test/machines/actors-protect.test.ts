@@ -1,0 +1,120 @@
+/**
+ * The actors protocol machine alone (actors-harness.ts): which connected peers it protects
+ * from discovery's connection manager (its `protectedPeers`, what it tells discovery), and its
+ * protection sweep (machines/actors/protection.ts). A peer idle for `protectIdle` is
+ * unprotected, between 1 and 1.5 times `protectIdle` after its last frame, unless something
+ * still needs its connection: an ask in flight either way, a watch either way, an
+ * unacknowledged at-least-once event. Traffic protects it again.
+ * @module
+ */
+import { describe, expect, it } from 'vitest'
+import { resolveActorSettings, DEFAULT_ACTOR_TIMEOUTS } from '../../machines/actors/options.js'
+import { addr, B, C, msg, start } from './actors-harness.js'
+
+const IDLE = DEFAULT_ACTOR_TIMEOUTS.protectIdle
+const D = 'D'.repeat(44)
+const E = 'E'.repeat(44)
+const F = 'F'.repeat(44)
+
+function machine() {
+  const m = start()
+  const protectedPeers = () => [...m.actor.getSnapshot().context.protectedPeers.keys()].sort()
+  const sweep = () => JSON.stringify(m.actor.getSnapshot().value)
+  const sendTo = (peer: string, delivery = 'at-most-once') =>
+    m.send({ type: 'actors.send', to: addr(peer, 'w'), from: 'me', event: { type: 'job' }, refs: [], trace: 't', delivery, expose: [] })
+  /**
+   * Let `ms` pass in steps of 1 s (a SimulatedClock fires a timer at most once per increment,
+   * and a periodic one starts its next period at the increment's end: the test's times are whole seconds).
+   */
+  const elapse = (ms: number) => {
+    for (let left = ms; left > 0; left -= 1000) m.clock.increment(Math.min(1000, left))
+  }
+  return { ...m, protectedPeers, sweep, sendTo, elapse }
+}
+
+describe('actor traffic protects a peer until it is idle', () => {
+  it('a peer sent to is protected; idle for protectIdle it is unprotected (by 1.5 times it); traffic protects it again', () => {
+    const m = machine()
+    expect(m.sweep()).toBe('{"active":"unused"}')
+    m.connect(B)
+    m.sendTo(B)
+    expect(m.protectedPeers()).toEqual([B])
+    expect(m.sweep()).toBe('{"active":"sweeping"}')
+
+    // Traffic in between (a frame from it) keeps it active.
+    m.elapse(IDLE * 0.75)
+    m.from(B, msg('me', 'w'))
+    m.elapse(IDLE - 1000)
+    expect(m.protectedPeers()).toEqual([B])
+    m.elapse(IDLE / 2)
+    expect(m.protectedPeers()).toEqual([])
+    expect(m.sweep(), 'the sweep stops with nothing protected').toBe('{"active":"unused"}')
+
+    m.sendTo(B)
+    expect(m.protectedPeers()).toEqual([B])
+    m.elapse(IDLE - 1000)
+    expect(m.protectedPeers()).toEqual([B])
+    m.elapse(IDLE / 2 + 1000)
+    expect(m.protectedPeers()).toEqual([])
+  })
+
+  it('a one-way event from a peer does not protect it here; its ask, watch or at-least-once event does', () => {
+    const m = machine()
+    for (const p of [B, C, D, E]) m.connect(p)
+    m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
+    m.from(B, msg('w', 'x'))
+    expect(m.protectedPeers()).toEqual([])
+    m.from(C, msg('w', '~a1'))
+    m.from(D, { k: 'watch', watchId: 1, name: 'w' })
+    m.from(E, msg('w', 'x', 1, 7))
+    expect(m.protectedPeers()).toEqual([C, D, E])
+  })
+
+  it('not while an ask (either way), a watch (either way) or an at-least-once event is pending; then unprotected once idle', () => {
+    const m = machine()
+    for (const p of [B, C, D, E, F]) m.connect(p)
+    m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
+    m.send({ type: 'actors.ask', askId: 1, to: addr(B, 'x'), event: { type: 'q' }, refs: [], trace: 't', timeout: IDLE * 10, expose: [] })
+    m.send({ type: 'actors.watch', watchId: 1, address: addr(C, 'x') })
+    m.sendTo(D, 'at-least-once')
+    m.sendTo(E)
+    m.from(F, msg('w', '~a9')) // F asks our actor, which has not answered yet
+    const call = m.drain().find((e) => e.type === 'effect.call')!
+    m.send({ type: 'call.done', callId: call.callId, value: { results: ['ok'], commands: [] } })
+    expect(m.protectedPeers()).toEqual([B, C, D, E, F].sort())
+
+    m.elapse(IDLE * 3)
+    expect(m.protectedPeers(), 'only the idle peer nothing needs is unprotected').toEqual([B, C, D, F].sort())
+
+    // What they waited for ends: the reply, the unwatch, the ack, our actor's answer.
+    m.from(B, msg('~a1', 'x'))
+    m.send({ type: 'actors.unwatch', watchId: 1 })
+    const epoch = (m.framesTo(m.drain(), D).find((f) => f.k === 'msg') as { epoch: number }).epoch
+    m.from(D, { k: 'ack', to: 'w', from: 'me', epoch, seq: 1 })
+    m.send({ type: 'actors.send', to: `${addr(F, '~a9')}`, from: 'w', event: { type: 'r' }, refs: [], trace: 't', delivery: 'at-most-once', expose: [] })
+    m.elapse(IDLE - 1000)
+    expect(m.protectedPeers()).toEqual([B, C, D, F].sort())
+    m.elapse(IDLE / 2 + 1000)
+    expect(m.protectedPeers()).toEqual([])
+  })
+
+  it('a disconnect ends the protection at once; a close stops the sweep', () => {
+    const m = machine()
+    m.connect(B)
+    m.connect(C)
+    m.sendTo(B)
+    m.sendTo(C)
+    m.send({ type: 'peer.disconnected', peer: B, reason: 'connection-lost' })
+    expect(m.protectedPeers()).toEqual([C])
+    m.send({ type: 'swarm.closing' })
+    expect(m.sweep()).toBe('"closed"')
+  })
+
+  it('protectIdle: an integer number of ms in 100 ms..1 day', () => {
+    expect(resolveActorSettings({ timeouts: { protectIdle: 5_000 } }).timeouts.protectIdle).toBe(5_000)
+    expect(() => resolveActorSettings({ timeouts: { protectIdle: 50 } })).toThrow(/"actors.timeouts.protectIdle" expected an integer number of ms in 100..86400000, got 50/)
+    expect(() => resolveActorSettings({ timeouts: { protectIdle: 1000.5 } })).toThrow(RangeError)
+    expect(() => resolveActorSettings({ timeouts: { protectIdle: 0 } })).toThrow(/"actors.timeouts.protectIdle" expected a positive number/)
+    expect(() => resolveActorSettings({ timeouts: { protectIdle: '1m' as never } })).toThrow(TypeError)
+  })
+})
