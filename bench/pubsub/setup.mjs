@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+// # Connection setups per second, xswarm and js-libp2p side by side (issue 13, item 5)
+//
+//   npm run build                      # repository root: the xswarm build measured (dist/)
+//   cd bench/pubsub && npm install     # once: js-libp2p 2.10 (versions: package.json)
+//   npm run setup                      # = node --expose-gc setup.mjs → ../results/setup.json
+//   node --expose-gc setup.mjs --quick # a smoke run (≈ 1 min), written to setup.quick.tmp
+//        [--systems xswarm,libp2p] [--in-flight 1,16,64] [--count 256]
+//        [--repeat 3] [--out FILE]
+//   XSWARM_DIST=/other/checkout/dist node --expose-gc setup.mjs --systems xswarm-dist,xswarm,libp2p
+//                                      # an A/B of two xswarm builds in the same run
+//
+// A setup is: a fresh dialer node dials one listener node over ws on 127.0.0.1, the secure
+// channel is negotiated (xswarm: Noise XX with its identity binding; js-libp2p: multistream-select,
+// Noise XX with its identity payload, multistream-select, yamux), and BOTH ends have reported the
+// connection (xswarm: `peer.connected` taken from each swarm's event stream; js-libp2p: `dial()`
+// resolved on the dialer and `connection:open` on the listener). Both ends live in one process,
+// so every figure pays for both ends of every connection.
+//
+// What runs: js-libp2p with ws + noise + yamux and no services (no identify), its connection
+// monitor off; xswarm with ping and discovery off (pubsub and the actors protocol are always on;
+// with no subscription pubsub sends nothing at connect). So each side pays for the connection
+// and what its runtime starts with every connection, and nothing a user chose to add.
+//
+// Measurement (the same code for every system): `count` dialer nodes (and the listener) are
+// created before the clock starts; a pool keeps `in-flight` dials outstanding until all `count`
+// are done. setups/s = count / (time from the first dial to the last setup); per CPU-s = count /
+// the process's CPU time over the same window (user + system, all threads); p50/p99 = the
+// latency of one setup. The listeners' admission limits are raised (xswarm: maxConnections 4096,
+// maxPendingConnections 1024; js-libp2p: maxConnections 4096, maxIncomingPendingConnections 1024,
+// inboundConnectionThreshold 10,000 per host) so that no setup is refused while earlier
+// connections stay open; everything else is default.
+//
+// Process model: every (system, in-flight, repetition) runs in its OWN child process,
+// one after the other, and the systems alternate (their order rotates with each repetition), so
+// each cell compares runs made seconds apart under the same load. The table shows medians over
+// the repetitions, and the ratio xswarm / js-libp2p by the clock and per CPU-second.
+import { execFileSync, fork } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setupSystems } from './setup-systems.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+function parseArgs (argv) {
+  const a = { systems: ['xswarm', 'libp2p'], inFlight: [1, 16, 64], count: 256, repeat: 3, quick: false, out: '' }
+  for (let i = 0; i < argv.length; i++) {
+    const next = () => argv[++i]
+    switch (argv[i]) {
+      case '--systems': a.systems = next().split(','); break
+      case '--in-flight': a.inFlight = next().split(',').map(Number); break
+      case '--count': a.count = Number(next()); break
+      case '--repeat': a.repeat = Number(next()); break
+      case '--quick': a.quick = true; break
+      case '--out': a.out = next(); break
+      case '--child': a.child = JSON.parse(next()); break
+      default: throw new Error(`setup.mjs: unknown argument ${argv[i]}`)
+    }
+  }
+  if (a.quick) { a.count = Math.min(a.count, 64); a.repeat = 1 }
+  return a
+}
+
+/** Run `count` jobs with `inFlight` outstanding; the window's wall and CPU time, per-job latencies. */
+async function pool (count, inFlight, job) {
+  let next = 0
+  const latencies = []
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const worker = async () => {
+    while (next < count) {
+      const i = next++
+      const s = performance.now()
+      await job(i)
+      latencies.push(performance.now() - s)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker))
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, latencies: latencies.sort((x, y) => x - y) }
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]
+const round = (x, digits = 1) => Number(x.toFixed(digits))
+
+/** One measurement, in this (child) process. */
+async function child ({ system, inFlight, count }) {
+  const sys = await setupSystems[system]({ count })
+  try {
+    globalThis.gc?.()
+    const load1 = os.loadavg()[0]
+    const deadline = setTimeout(() => { console.error(`${system}: ${count} setups did not finish within 180 s`); process.exit(1) }, 180_000)
+    const r = await pool(count, inFlight, (i) => sys.setup(i))
+    clearTimeout(deadline)
+    return {
+      system, inFlight, count,
+      setupsPerSecond: round((count * 1000) / r.ms),
+      perCpuSecond: round((count * 1000) / r.cpuMs),
+      cpuMsPerSetup: round(r.cpuMs / count, 2),
+      p50Ms: round(pct(r.latencies, 0.5), 2),
+      p99Ms: round(pct(r.latencies, 0.99), 2),
+      load1: round(load1, 2),
+      note: sys.note,
+    }
+  } finally {
+    await sys.stop()
+  }
+}
+
+function runChild (spec) {
+  return new Promise((resolvePromise, reject) => {
+    const c = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(spec)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    let result
+    const kill = setTimeout(() => c.kill('SIGKILL'), 300_000)
+    c.on('message', (m) => { result = m })
+    c.on('exit', (code) => {
+      clearTimeout(kill)
+      if (result) resolvePromise(result)
+      else reject(new Error(`${spec.system} c${spec.inFlight}: child exited ${code} with no result`))
+    })
+  })
+}
+
+function gitCommit () {
+  try { return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim() } catch { return 'unknown' }
+}
+
+const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+
+function summarize (runs, systems, inFlights) {
+  return inFlights.map((inFlight) => {
+    const row = { inFlight }
+    for (const system of systems) {
+      const mine = runs.filter((r) => r.system === system && r.inFlight === inFlight)
+      if (mine.length === 0) continue
+      row[system] = {
+        setupsPerSecond: round(median(mine.map((r) => r.setupsPerSecond))),
+        perCpuSecond: round(median(mine.map((r) => r.perCpuSecond))),
+        p50Ms: round(median(mine.map((r) => r.p50Ms)), 2),
+        p99Ms: round(median(mine.map((r) => r.p99Ms)), 2),
+        load1: mine.map((r) => r.load1),
+      }
+    }
+    const [ref, other] = [row[systems[0]], row.libp2p]
+    if (ref && other && systems[0] !== 'libp2p') {
+      row.ratio = { bySetupsPerSecond: round(ref.setupsPerSecond / other.setupsPerSecond, 2), byPerCpuSecond: round(ref.perCpuSecond / other.perCpuSecond, 2) }
+    }
+    return row
+  })
+}
+
+function printTable (rows, systems) {
+  const head = ['in flight', ...systems.map((s) => `${s} /s (per CPU-s)`), 'ratio /s (per CPU-s)']
+  const lines = rows.map((r) => [String(r.inFlight), ...systems.map((s) => r[s] ? `${r[s].setupsPerSecond} (${r[s].perCpuSecond})` : '-'), r.ratio ? `${r.ratio.bySetupsPerSecond}x (${r.ratio.byPerCpuSecond}x)` : '-'])
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
+  for (const l of [head, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i])).join('  '))
+}
+
+const args = parseArgs(process.argv.slice(2))
+if (args.child) {
+  const result = await child(args.child)
+  process.send(result)
+  process.exit(0)
+} else {
+  const runs = []
+  const started = new Date().toISOString()
+  for (let rep = 0; rep < args.repeat; rep++) {
+    const order = args.systems.map((_, i) => args.systems[(i + rep) % args.systems.length])
+    for (const inFlight of args.inFlight) {
+      for (const system of order) {
+        const r = await runChild({ system, inFlight, count: args.count })
+        console.error(`  ${system} c${inFlight} #${rep + 1}: ${r.setupsPerSecond}/s, ${r.perCpuSecond} per CPU-s (load ${r.load1})`)
+        runs.push(r)
+      }
+    }
+  }
+  const rows = summarize(runs, args.systems, args.inFlight)
+  printTable(rows, args.systems)
+  const out = args.out || resolve(here, '..', 'results', args.quick ? 'setup.quick.tmp' : 'setup.json')
+  mkdirSync(dirname(out), { recursive: true })
+  writeFileSync(out, JSON.stringify({
+    command: `node --expose-gc bench/pubsub/setup.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { commit: gitCommit(), node: process.version, cpu: os.cpus()[0]?.model, cpus: os.cpus().length, started, finished: new Date().toISOString() },
+    options: { systems: args.systems, inFlight: args.inFlight, count: args.count, repeat: args.repeat },
+    rows, runs,
+  }, null, 2) + '\n')
+  console.error(`written ${out}`)
+}
