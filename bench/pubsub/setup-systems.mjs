@@ -101,6 +101,53 @@ async function libp2pSystem ({ count }) {
   }
 }
 
+/**
+ * The socket floor: the `ws` package alone (the version bench/pubsub installs), client connect +
+ * `open` on the dialer and `connection` on the listener, no handshake, nothing on top.
+ */
+async function rawWsSystem ({ count }) {
+  const { WebSocket, WebSocketServer } = await import('ws')
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise((r) => wss.once('listening', r))
+  const url = `ws://127.0.0.1:${wss.address().port}`
+  const opened = new Seen()
+  let accepted = 0
+  wss.on('connection', () => opened.add(++accepted))
+  const clients = []
+  return {
+    note: 'ws 8.23 alone: connect + open at both ends, no handshake (the socket floor)',
+    setup (i) {
+      const ws = new WebSocket(url, { perMessageDeflate: false })
+      clients.push(ws)
+      // connections are accepted in order only with 1 in flight: wait for the i-th acceptance
+      return Promise.all([new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) }), opened.when(i + 1)])
+    },
+    async stop () {
+      for (const ws of clients) ws.terminate()
+      for (const ws of wss.clients) ws.terminate()
+      await Promise.race([new Promise((r) => wss.close(r)), sleep(5_000)])
+    },
+  }
+}
+
+/**
+ * The crypto floor: xswarm's Noise XX with the identity payloads verified both ways, both sides
+ * in memory, fresh ephemeral keys each time (bench/core/handshake.ts from the build), no sockets
+ * and no XState. One handshake per setup, run synchronously.
+ */
+async function noiseSystem () {
+  const handshake = resolve(root, 'dist', 'bench', 'core', 'handshake.js')
+  if (!existsSync(handshake)) throw new Error(`noise: ${handshake} not found: run "npm run build" at the repository root first`)
+  const { handshaker } = await import(pathToFileURL(handshake).href)
+  const { nativeSuite } = await import(pathToFileURL(resolve(root, 'dist', 'src', 'crypto', 'native.js')).href)
+  const once = handshaker(nativeSuite, true)
+  return {
+    note: 'xswarm Noise XX + identity payloads verified both ways, in memory, both sides (the crypto floor)',
+    setup () { once(); return Promise.resolve() },
+    async stop () {},
+  }
+}
+
 export const setupSystems = {
   xswarm: xswarmSystem(resolve(root, 'dist', 'src', 'index.js'), 'xswarm'),
   'xswarm-dist': (opts) => {
@@ -109,4 +156,6 @@ export const setupSystems = {
     return xswarmSystem(resolve(dist, 'src', 'index.js'), 'xswarm-dist')(opts)
   },
   libp2p: libp2pSystem,
+  'raw-ws': rawWsSystem,
+  noise: noiseSystem,
 }

@@ -5,7 +5,7 @@
 //   cd bench/pubsub && npm install     # once: js-libp2p 2.10 (versions: package.json)
 //   npm run setup                      # = node --expose-gc setup.mjs → ../results/setup.json
 //   node --expose-gc setup.mjs --quick # a smoke run (≈ 1 min), written to setup.quick.tmp
-//        [--systems xswarm,libp2p] [--in-flight 1,16,64] [--count 256]
+//        [--systems xswarm,libp2p,raw-ws,noise] [--in-flight 1,16,64] [--count 256] [--warm-up 32]
 //        [--repeat 3] [--out FILE]
 //   XSWARM_DIST=/other/checkout/dist node --expose-gc setup.mjs --systems xswarm-dist,xswarm,libp2p
 //                                      # an A/B of two xswarm builds in the same run
@@ -17,14 +17,21 @@
 // resolved on the dialer and `connection:open` on the listener). Both ends live in one process,
 // so every figure pays for both ends of every connection.
 //
+// Floors, measured in the same run with the same code (not systems one could use): raw-ws is
+// the `ws` package alone (connect + open at both ends, no handshake), noise is xswarm's Noise XX
+// with the identity payloads in memory (both sides, no sockets, no XState). A setup of either
+// system costs at least raw-ws + noise of CPU; their sum bounds what any change could reach.
+//
 // What runs: js-libp2p with ws + noise + yamux and no services (no identify), its connection
 // monitor off; xswarm with ping and discovery off (pubsub and the actors protocol are always on;
 // with no subscription pubsub sends nothing at connect). So each side pays for the connection
 // and what its runtime starts with every connection, and nothing a user chose to add.
 //
-// Measurement (the same code for every system): `count` dialer nodes (and the listener) are
-// created before the clock starts; a pool keeps `in-flight` dials outstanding until all `count`
-// are done. setups/s = count / (time from the first dial to the last setup); per CPU-s = count /
+// Measurement (the same code for every system): `warm-up` + `count` dialer nodes (and the
+// listener) are created before the clock starts; `warm-up` setups (default 32, with the same
+// in-flight level) run first, untimed, so that the figure is the steady rate and not the JIT
+// compiling the setup path (a cold window measured ~10% fewer setups per CPU-second for xswarm);
+// then a pool keeps `in-flight` dials outstanding until all `count` are done. setups/s = count / (time from the first dial to the last setup); per CPU-s = count /
 // the process's CPU time over the same window (user + system, all threads); p50/p99 = the
 // latency of one setup. The listeners' admission limits are raised (xswarm: maxConnections 4096,
 // maxPendingConnections 1024; js-libp2p: maxConnections 4096, maxIncomingPendingConnections 1024,
@@ -45,13 +52,14 @@ import { setupSystems } from './setup-systems.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 
 function parseArgs (argv) {
-  const a = { systems: ['xswarm', 'libp2p'], inFlight: [1, 16, 64], count: 256, repeat: 3, quick: false, out: '' }
+  const a = { systems: ['xswarm', 'libp2p', 'raw-ws', 'noise'], inFlight: [1, 16, 64], count: 256, warmUp: 32, repeat: 3, quick: false, out: '' }
   for (let i = 0; i < argv.length; i++) {
     const next = () => argv[++i]
     switch (argv[i]) {
       case '--systems': a.systems = next().split(','); break
       case '--in-flight': a.inFlight = next().split(',').map(Number); break
       case '--count': a.count = Number(next()); break
+      case '--warm-up': a.warmUp = Number(next()); break
       case '--repeat': a.repeat = Number(next()); break
       case '--quick': a.quick = true; break
       case '--out': a.out = next(); break
@@ -59,7 +67,7 @@ function parseArgs (argv) {
       default: throw new Error(`setup.mjs: unknown argument ${argv[i]}`)
     }
   }
-  if (a.quick) { a.count = Math.min(a.count, 64); a.repeat = 1 }
+  if (a.quick) { a.count = Math.min(a.count, 64); a.warmUp = Math.min(a.warmUp, 16); a.repeat = 1 }
   return a
 }
 
@@ -87,16 +95,17 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted
 const round = (x, digits = 1) => Number(x.toFixed(digits))
 
 /** One measurement, in this (child) process. */
-async function child ({ system, inFlight, count }) {
-  const sys = await setupSystems[system]({ count })
+async function child ({ system, inFlight, count, warmUp }) {
+  const sys = await setupSystems[system]({ count: warmUp + count })
   try {
+    await pool(warmUp, inFlight, (i) => sys.setup(i))
     globalThis.gc?.()
     const load1 = os.loadavg()[0]
     const deadline = setTimeout(() => { console.error(`${system}: ${count} setups did not finish within 180 s`); process.exit(1) }, 180_000)
-    const r = await pool(count, inFlight, (i) => sys.setup(i))
+    const r = await pool(count, inFlight, (i) => sys.setup(warmUp + i))
     clearTimeout(deadline)
     return {
-      system, inFlight, count,
+      system, inFlight, count, warmUp,
       setupsPerSecond: round((count * 1000) / r.ms),
       perCpuSecond: round((count * 1000) / r.cpuMs),
       cpuMsPerSetup: round(r.cpuMs / count, 2),
@@ -171,7 +180,7 @@ if (args.child) {
     const order = args.systems.map((_, i) => args.systems[(i + rep) % args.systems.length])
     for (const inFlight of args.inFlight) {
       for (const system of order) {
-        const r = await runChild({ system, inFlight, count: args.count })
+        const r = await runChild({ system, inFlight, count: args.count, warmUp: args.warmUp })
         console.error(`  ${system} c${inFlight} #${rep + 1}: ${r.setupsPerSecond}/s, ${r.perCpuSecond} per CPU-s (load ${r.load1})`)
         runs.push(r)
       }
@@ -184,7 +193,7 @@ if (args.child) {
   writeFileSync(out, JSON.stringify({
     command: `node --expose-gc bench/pubsub/setup.mjs ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { commit: gitCommit(), node: process.version, cpu: os.cpus()[0]?.model, cpus: os.cpus().length, started, finished: new Date().toISOString() },
-    options: { systems: args.systems, inFlight: args.inFlight, count: args.count, repeat: args.repeat },
+    options: { systems: args.systems, inFlight: args.inFlight, count: args.count, warmUp: args.warmUp, repeat: args.repeat },
     rows, runs,
   }, null, 2) + '\n')
   console.error(`written ${out}`)
