@@ -3,9 +3,15 @@
 // C dials in flight, until both ends have handed out peer.connected (as bench/core/setup.ts, with
 // pubsub on and discovery and ping off). Prints one JSON line: setups/s and setups per CPU-second
 // of the process. `subscribed` subscribes every swarm to one topic first, so pubsub's hello and
-// subscription exchange come with every connection (as in bench/pubsub).
-// Usage: npm run build && node bench/core/setup-profile.mjs [N=128] [C=16] [plain|subscribed] [out.cpuprofile]
+// subscription exchange come with every connection (as in bench/pubsub); `discovery` runs
+// discovery (default options: its hello exchange with every connection, and each fresh node's
+// first connection starts its join lookup).
+// Usage: npm run build && node bench/core/setup-profile.mjs [N=128] [C=16] [plain|subscribed|discovery] [out.cpuprofile]
 //        node bench/pubsub/profile-shares.mjs out.cpuprofile --inclusive '/(src|machines)/' 60
+// With an out file ending in .heapprofile, V8's sampling heap profiler runs instead (objects
+// that GC already collected counted too, so the figure does not depend on when GC ran): it
+// prints the bytes allocated per setup (both ends) and the functions that allocated most (a
+// native allocation such as `new Set` counted in the JS function that called it).
 import { Session } from 'node:inspector/promises'
 import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
@@ -17,7 +23,7 @@ const count = Number(countArg), inFlight = Number(inFlightArg)
 const entry = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'src', 'index.js')
 const { createSwarm } = await import(pathToFileURL(entry).href)
 const options = {
-  ping: false, discovery: false,
+  ping: false, discovery: mode === 'discovery',
   limits: { maxFramesPerSecond: 1e6, maxBytesPerSecond: 4 * 1024 ** 3, maxConnections: 4096, maxPendingConnections: 1024 },
 }
 const listener = await createSwarm({ ...options, listen: ['ws://127.0.0.1:0'] })
@@ -47,9 +53,36 @@ function listenerSaw(peer) {
   })
 }
 
+/** Bytes allocated per setup, in all and by the JS function that allocated them (top 25). */
+function printAllocations(profile) {
+  const by = new Map()
+  const byPackage = new Map()
+  let total = 0
+  const walk = (node, caller, callerUrl) => {
+    const f = node.callFrame
+    const name = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '')}:${f.lineNumber + 1}`
+    const key = f.url === '' ? `${f.functionName} <- ${caller}` : name
+    const url = f.url === '' ? callerUrl : f.url
+    const pkg = /node_modules\/xstate\//.test(url) ? 'xstate' : /\/dist\/(src|machines)\//.test(url) ? 'src, machines' : url.startsWith('node:') ? 'node' : 'other'
+    if (node.selfSize > 0) {
+      by.set(key, (by.get(key) ?? 0) + node.selfSize)
+      byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + node.selfSize)
+    }
+    total += node.selfSize
+    for (const child of node.children) walk(child, f.url === '' ? caller : name, url)
+  }
+  walk(profile.head, '(root)', '')
+  const shares = [...byPackage].sort((a, b) => b[1] - a[1]).map(([pkg, bytes]) => `${pkg} ${Math.round((100 * bytes) / total)}%`)
+  console.log(`allocated per setup: ${Math.round(total / count)} bytes (by the allocating function's package: ${shares.join(', ')})`)
+  for (const [key, bytes] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${String(Math.round(bytes / count)).padStart(8)}  ${key}`)
+}
+
 const session = new Session()
 session.connect()
-if (out) {
+const heap = out.endsWith('.heapprofile')
+if (heap) {
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+} else if (out) {
   await session.post('Profiler.enable')
   await session.post('Profiler.setSamplingInterval', { interval: 200 })
   await session.post('Profiler.start')
@@ -70,7 +103,11 @@ await Promise.all(Array.from({ length: inFlight }, worker))
 clearTimeout(timeout)
 const cpu = process.cpuUsage(cpu0)
 const ms = performance.now() - t0
-if (out) writeFileSync(out, JSON.stringify((await session.post('Profiler.stop')).profile))
+if (heap) {
+  const { profile } = await session.post('HeapProfiler.stopSampling')
+  writeFileSync(out, JSON.stringify(profile))
+  printAllocations(profile)
+} else if (out) writeFileSync(out, JSON.stringify((await session.post('Profiler.stop')).profile))
 console.log(JSON.stringify({
   mode, count, inFlight, setupsPerSecond: +(count * 1000 / ms).toFixed(1),
   perCpuSecond: +(count * 1e6 / (cpu.user + cpu.system)).toFixed(1), load1: +loadavg()[0].toFixed(2),
