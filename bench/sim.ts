@@ -4,11 +4,16 @@
  *   time, deliveries, latencies in simulated time);
  * - seeds per minute of a 5-node, 60-second pubsub scenario with every fault, through the seed
  *   runner's worker threads (one per core);
- * - simulated time per wall second of the pubsub scenario without faults at 100 and 1,000 nodes.
+ * - simulated time per wall second of the pubsub scenario without faults at 100 and 1,000 nodes
+ *   (the whole 65-s run: the network's start, its steps and settling);
+ * - the same at 100 nodes in the steady state: the pubsub scenario for 10 minutes simulated (a
+ *   publish every 2 s), timed over its last 5 minutes of steps, once the network has formed
+ *   (what a running network costs, against the start-up the whole-run figure includes).
  *
  * Run from the repository root, from the build: `npm run build && node dist/bench/sim.js
- * [--quick] [--only large,seeds,speed100,speed1000]` (`--quick`: 200 nodes instead of 1,000 and
- * fewer seeds, a smoke run; `--only`: some of the figures, merged into the results file).
+ * [--quick] [--only large,seeds,speed100,steady100,speed1000] [--prof DIR]` (`--quick`: 200 nodes
+ * instead of 1,000 and fewer seeds, a smoke run; `--only`: some of the figures, merged into the
+ * results file; `--prof DIR`: a CPU profile of the steady-state window alone, DIR/steady100.cpuprofile).
  * `npx tsx bench/sim.ts` works too, but then every worker thread of the seed runner compiles the
  * TypeScript sources first (about 2.5 CPU-s per worker here), which the seeds-per-minute figure
  * pays. Figures depend on the machine and its load (recorded); CPU time (all threads) is the
@@ -16,21 +21,25 @@
  * @module
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector'
 import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { FAULTS } from '../src/testing/faults.js'
 import { runSeeds } from '../src/testing/runner.js'
-import { runScenario, type RunReport } from '../src/testing/scenario.js'
+import type { InvariantFactory } from '../src/testing/invariants.js'
+import { runScenario, type RunReport, type World } from '../src/testing/scenario.js'
 import { pubsubScenario } from '../src/testing/scenarios.js'
 import { load, machineInfo } from './core/util.js'
 
 const quick = process.argv.includes('--quick')
 const BIG = quick ? 200 : 1_000
-const PARTS = ['large', 'seeds', 'speed100', 'speed1000'] as const
+const PARTS = ['large', 'seeds', 'speed100', 'steady100', 'speed1000'] as const
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...PARTS]
 for (const part of only) if (!(PARTS as readonly string[]).includes(part)) throw new RangeError(`--only: unknown part "${part}" (known: ${PARTS.join(', ')})`)
 const wanted = (part: (typeof PARTS)[number]): boolean => only.includes(part)
+const profAt = process.argv.indexOf('--prof')
+const profDir = profAt > 0 ? process.argv[profAt + 1] : undefined
 /** Whether this runs from the build (the seed runner's workers then load the build too). */
 const fromBuild = import.meta.url.endsWith('.js')
 
@@ -42,10 +51,10 @@ function cpuMs(): number {
 
 interface Timed { report: RunReport; wallMs: number; cpuMs: number; load: number }
 
-async function timed(nodes: number, steps: number, faults: typeof FAULTS[number][]): Promise<Timed> {
+async function timed(nodes: number, steps: number, faults: typeof FAULTS[number][], extra: InvariantFactory[] = []): Promise<Timed> {
   const started = performance.now()
   const cpu = cpuMs()
-  const report = await runScenario(pubsubScenario, { seed: 1, nodes, steps, faults })
+  const report = await runScenario(pubsubScenario, { seed: 1, nodes, steps, faults }, extra)
   return { report, wallMs: Math.round(performance.now() - started), cpuMs: Math.round(cpuMs() - cpu), load: load() }
 }
 
@@ -65,6 +74,78 @@ function speed(r: Timed): Record<string, unknown> {
     figures: r.report.figures,
     load: r.load,
   }
+}
+
+/** Where the network and its clocks are at one instant of a run. */
+interface Mark { simulatedMs: number; wallMs: number; cpuMs: number; inputs: number }
+
+function mark(world: World): Mark {
+  return {
+    simulatedMs: world.sim.now(),
+    wallMs: performance.now(),
+    cpuMs: cpuMs(),
+    inputs: world.nodes.reduce((sum, n) => sum + n.swarm.stats().inputs, 0),
+  }
+}
+
+/**
+ * The steady state at `nodes` nodes: the pubsub scenario (no faults) for `totalMs` simulated,
+ * timed from `fromMs` to its last step (the 15 s of settling after it excluded). It observes the
+ * run through the scenario's step hook (an invariant that never fails), so the run is the
+ * scenario's own, unchanged. With --prof, the window alone is profiled.
+ */
+async function steady(nodes: number, fromMs: number, totalMs: number): Promise<Record<string, unknown>> {
+  const steps = Math.round((totalMs - pubsubScenario.warmupMs) / pubsubScenario.stepMs)
+  let start: Mark | undefined
+  let end: Mark | undefined
+  let stepsTaken = 0
+  const session = profDir === undefined ? undefined : new Session()
+  const window: InvariantFactory = () => ({
+    name: 'steady-state-window',
+    afterStep(world) {
+      stepsTaken++
+      if (start === undefined && world.sim.now() >= fromMs) {
+        start = mark(world)
+        if (session) { session.connect(); session.post('Profiler.enable'); session.post('Profiler.start') }
+      }
+      if (stepsTaken === steps) end = mark(world)
+      return undefined
+    },
+  })
+  const whole = await timed(nodes, steps, [], [window])
+  if (start === undefined || end === undefined) throw new Error('steady: the window was never reached')
+  if (session) await writeProfile(session, 'steady100')
+  const simulated = end.simulatedMs - start.simulatedMs
+  const wall = end.wallMs - start.wallMs
+  const cpu = end.cpuMs - start.cpuMs
+  const inputs = end.inputs - start.inputs
+  return {
+    nodes,
+    steps,
+    faults: [],
+    window: { fromMs: start.simulatedMs, toMs: end.simulatedMs },
+    simulatedMs: simulated,
+    wallMs: Math.round(wall),
+    cpuMs: Math.round(cpu),
+    simulatedPerWallSecond: Number((simulated / wall).toFixed(2)),
+    simulatedPerCpuSecond: Number((simulated / cpu).toFixed(2)),
+    inputs,
+    cpuUsPerInput: Math.round((1000 * cpu) / inputs),
+    wholeRun: { simulatedMs: whole.report.simulatedMs, wallMs: whole.wallMs, cpuMs: whole.cpuMs, inputs: whole.report.inputs },
+    failure: whole.report.failure ?? null,
+    figures: whole.report.figures,
+    load: whole.load,
+  }
+}
+
+async function writeProfile(session: Session, name: string): Promise<void> {
+  const profile = await new Promise<unknown>((resolve, reject) => {
+    session.post('Profiler.stop', (error, result) => (error ? reject(error) : resolve(result.profile)))
+  })
+  session.disconnect()
+  await mkdir(profDir!, { recursive: true })
+  await writeFile(join(profDir!, `${name}.cpuprofile`), JSON.stringify(profile))
+  process.stderr.write(`wrote ${join(profDir!, `${name}.cpuprofile`)}\n`)
 }
 
 async function main(): Promise<void> {
@@ -100,10 +181,17 @@ async function main(): Promise<void> {
       measured,
     }
   }
-  for (const nodes of [100, BIG]) {
-    if (!wanted(nodes === 100 ? 'speed100' : 'speed1000')) continue
-    process.stderr.write(`speed at ${nodes} nodes...\n`)
-    results[`speed${nodes}`] = { ...speed(await timed(nodes, 20, [])), measured }
+  if (wanted('speed100')) {
+    process.stderr.write('speed at 100 nodes...\n')
+    results.speed100 = { ...speed(await timed(100, 20, [])), measured }
+  }
+  if (wanted('steady100')) {
+    process.stderr.write('steady state at 100 nodes (10 min simulated, the last 5 timed)...\n')
+    results.steady100 = { ...(await steady(100, 300_000, 600_000)), measured }
+  }
+  if (wanted('speed1000')) {
+    process.stderr.write(`speed at ${BIG} nodes...\n`)
+    results[`speed${BIG}`] = { ...speed(await timed(BIG, 20, [])), measured }
   }
   console.log(JSON.stringify(results, null, 2))
   if (!quick) {
