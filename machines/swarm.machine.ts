@@ -35,7 +35,8 @@
  * churn is O(1).
  * @module
  */
-import { emit, enqueueActions, setup } from 'xstate'
+import { emit, setup } from 'xstate'
+import { enqueueActions } from './lib/enqueue.js'
 import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
 import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
 import { createDrbg } from './lib/rng.js'

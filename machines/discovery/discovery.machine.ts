@@ -50,7 +50,8 @@
  * `discovery.provide.refused` (see context.ts).
  * @module
  */
-import { enqueueActions, setup, type AnyActorRef } from 'xstate'
+import { setup, type AnyActorRef } from 'xstate'
+import { enqueueActions } from '../lib/enqueue.js'
 import { defineProtocol, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { nextFloat } from '../lib/rng.js'
 import { inputTime } from '../lib/runtime.js'

@@ -41,7 +41,8 @@
  * ignored.
  * @module
  */
-import { assign, enqueueActions, sendTo, setup, type AnyActorRef } from 'xstate'
+import { assign, sendTo, setup, type AnyActorRef } from 'xstate'
+import { enqueueActions } from '../lib/enqueue.js'
 import type { Key } from './kbucket.js'
 import type { Diversity } from './diversity.js'
 import {

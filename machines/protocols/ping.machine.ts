@@ -17,7 +17,8 @@
  * time) is data in the `peers` Map, readable in the inspector.
  * @module
  */
-import { enqueueActions, setup } from 'xstate'
+import { setup } from 'xstate'
+import { enqueueActions } from '../lib/enqueue.js'
 import { peerChart, tickPeerChart, type PeerChartEntry } from '../lib/peer-chart.js'
 import { defineProtocol, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime } from '../lib/runtime.js'

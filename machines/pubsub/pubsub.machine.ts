@@ -38,7 +38,8 @@
  *   pubsub.peer.subscribed {peer, topic} · pubsub.peer.unsubscribed {peer, topic}
  * @module
  */
-import { enqueueActions, setup, type AnyActorRef } from 'xstate'
+import { setup, type AnyActorRef } from 'xstate'
+import { enqueueActions } from '../lib/enqueue.js'
 import { defineProtocol, hangUpRequest, protocolSystemId, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime, stopTracked } from '../lib/runtime.js'
 import { decayPeers, expireCaches, hangUpLowScorers, maintainTopics, shiftMessageCache } from './heartbeat.js'
