@@ -79,6 +79,19 @@ function topicOf(event: PubsubEvent): string {
   return (event as { topic: string }).topic
 }
 
+/** Whether the peers last protected are exactly the peers in some mesh now (`protectMesh` has nothing to do). */
+function meshIsProtected(context: PubsubContext): boolean {
+  const topics = context.s.topics
+  for (const topic of topics.values()) for (const peer of topic.mesh) if (!context.protectedPeers.has(peer)) return false
+  for (const peer of context.protectedPeers) if (!inSomeMesh(topics.values(), peer)) return false
+  return true
+}
+
+function inSomeMesh(topics: Iterable<{ mesh: Set<string> }>, peer: string): boolean {
+  for (const topic of topics) if (topic.mesh.has(peer)) return true
+  return false
+}
+
 export const pubsubMachine = setup({
   types: {
     context: {} as PubsubContext,
@@ -131,6 +144,7 @@ export const pubsubMachine = setup({
      * heartbeat, protect peers that entered a mesh and unprotect those that left every mesh.
      */
     protectMesh: enqueueActions(({ context, enqueue, system }) => {
+      if (meshIsProtected(context)) return // the usual heartbeat: nothing to tell, nothing allocated
       const discovery = system.get(protocolSystemId('/xswarm/discovery/1'))
       if (!discovery) return
       const inMesh = new Set<string>()
@@ -147,6 +161,7 @@ export const pubsubMachine = setup({
     /** Emit what this settle produced: events and calls, one frame per peer, hang-up requests. */
     flush: enqueueActions(({ context, enqueue, system }) => {
       const s = context.s
+      if (s.events.length === 0 && s.out.size === 0 && s.hangUps.length === 0) return // nothing (a duplicate, say)
       for (const event of s.events) enqueue.emit(event)
       s.events.length = 0
       // Consecutive peers with the same parts (a message forwarded to the mesh) share the frame
