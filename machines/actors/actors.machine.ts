@@ -37,7 +37,7 @@ import { onAck, onAsk, onAsksDue, onDialFailed, onLinkLost, onNack, onRedial, on
 import { onPairDue, onSweep } from './pairs.js'
 import { onSpawnAnswer, onSpawnDone, onSpawnOn, onSpawnRequest } from './spawn.js'
 import { onExited, onFailed, onHost, onReprovide, onRestartDue, onRestarted } from './supervision.js'
-import { forgetProtection, noteReceived, noteSent, onProtectionSweep, protectCommand, protectionSweepMs } from './protection.js'
+import { adoptProtections, forgetProtection, noteReceived, noteSent, onProtectionSweep, protectCommand, protectionSweepMs, reprotect } from './protection.js'
 import { onGraceOver, onUnwatch, onUnwatchBy, onWatch, onWatchedPeerGone, onWatchMessage, rewatch } from './watch.js'
 import { estimateSize, parseActorFrame, type ActorMessage } from './wire.js'
 
@@ -143,7 +143,10 @@ function command(ctx: ActorsContext, e: ActorsCommand, now: number, out: Out[]):
     case 'actors.unwatch': return onUnwatch(ctx, e.watchId, out)
     case 'actors.unwatchBy': return onUnwatchBy(ctx, e.by, e.address, out)
     case 'actors.spawnOn': return onSpawnOn(ctx, e, out)
-    case 'actors.reprovide': return onReprovide(ctx, out)
+    case 'actors.reprovide':
+      onReprovide(ctx, out)
+      return reprotect(ctx, out)
+    case 'actors.adoptProtections': return adoptProtections(ctx, out)
   }
 }
 
@@ -269,6 +272,7 @@ export const actorsMachine = setup({
         'actors.unwatchBy': { actions: 'command' },
         'actors.spawnOn': { actions: 'command' },
         'actors.reprovide': { actions: 'command' },
+        'actors.adoptProtections': { actions: 'command' },
         'actors.askTimeout': { actions: 'asksDue' },
         'actors.restart': { actions: 'restartDue' },
         'actors.graceOver': { actions: 'graceOver' },

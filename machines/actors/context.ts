@@ -195,8 +195,10 @@ export type ActorsCommand =
   /** Local actor `by` stops watching `address`. */
   | { type: 'actors.unwatchBy'; by: string; address: string }
   | { type: 'actors.spawnOn'; reqId: number; node: string; peer: string; logic: string; name: string; input: unknown }
-  /** Discovery restarted with empty state: announce the announced actors again. */
+  /** Discovery restarted with empty state: announce the announced actors again, protect the protected peers again. */
   | { type: 'actors.reprovide' }
+  /** This protocol actor was restarted with empty state: take over the protections discovery may hold for the one before (protection.ts). */
+  | { type: 'actors.adoptProtections' }
 
 /** User-visible events (and `actors.answer`, which the shell keeps to settle asks and spawnOn). */
 export type ActorsUserEvent =

@@ -77,6 +77,25 @@ function asksForAnswer(m: ActorMessage): boolean {
   return m.k === 'watch' || m.k === 'spawn' || (m.k === 'msg' && (m.seq > 0 || m.from.startsWith('~a')))
 }
 
+/** Discovery restarted and forgot every protection: the peers protected here are protected again. */
+export function reprotect(ctx: ActorsContext, out: Out[]): void {
+  for (const peer of ctx.protectedPeers.keys()) out.push({ kind: 'discovery', event: protectCommand(peer) })
+}
+
+/**
+ * This protocol actor was restarted with empty state, while discovery may still protect peers
+ * for the one before (whose list is gone): every connected peer is taken as protected and
+ * active now, so that the sweep ends the protections of those that stay idle instead of them
+ * lasting until their connections close.
+ */
+export function adoptProtections(ctx: ActorsContext, out: Out[]): void {
+  for (const peer of ctx.connected) {
+    if (ctx.protectedPeers.has(peer)) continue
+    ctx.protectedPeers.set(peer, ctx.protectionSweeps)
+    out.push({ kind: 'discovery', event: protectCommand(peer) })
+  }
+}
+
 /** `peer` disconnected: its protection ends with its connection. */
 export function forgetProtection(ctx: ActorsContext, peer: string, out: Out[]): void {
   if (ctx.protectedPeers.delete(peer)) out.push({ kind: 'discovery', event: unprotectCommand(peer) })

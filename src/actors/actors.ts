@@ -398,8 +398,10 @@ export class Actors {
       this.#lookups?.failAll(ErrorCodes.NOT_FOUND, 'discovery restarted')
       this.#command({ type: 'actors.reprovide' })
     } else if (event.type === 'protocol.restarted' && event.protocol === ACTORS_ID) {
-      // The actors protocol actor was restarted with empty state: tell it again what is hosted here.
+      // The actors protocol actor was restarted with empty state: tell it again what is hosted
+      // here, and that discovery may still protect peers for the actor before it.
       for (const [name, command] of this.#hostCommands) if (this.#hosted.has(name) || this.#exposed.has(name)) this.#command(command)
+      this.#command({ type: 'actors.adoptProtections' })
     }
     else if (event.type === 'swarm.closed') {
       for (const h of this.#hosted.values()) if (h.running) h.stop()

@@ -1,15 +1,16 @@
 /**
  * The actors protocol machine alone, for its tests: started with a SimulatedClock for its timers,
- * collecting the frames, calls and events it emits. Peer ids are 44-character base58 strings so
- * that addresses parse.
+ * collecting the frames, calls and events it emits, and the commands it sends to a stand-in for
+ * the discovery protocol. Peer ids are 44-character base58 strings so that addresses parse.
  * @module
  */
-import { createActor, SimulatedClock } from 'xstate'
+import { createActor, fromTransition, SimulatedClock } from 'xstate'
 import { actorsMachine, ACTORS_ID } from '../../machines/actors/actors.machine.js'
 import { DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS, type ActorLimits, type ActorTimeouts } from '../../machines/actors/options.js'
 import { encodeMessage, parseActorFrame, type ActorMessage } from '../../machines/actors/wire.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { bindRuntime } from '../../machines/lib/runtime.js'
+import { protocolSystemId } from '../../machines/lib/protocol.js'
 import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 export type Ev = { type: string; [k: string]: unknown }
@@ -33,11 +34,17 @@ export function start(limits: Partial<ActorLimits> = {}, timeouts: Partial<Actor
   })
   bindRuntime(actor, { sink: () => {}, now: () => clock.now() })
   actor.on('*', (e) => { out.push(e as unknown as Ev) })
+  // A stand-in for the discovery protocol in the same system: it keeps the commands it is sent.
+  const toDiscovery: Ev[] = []
+  const discovery = createActor(fromTransition((s: null, e: Ev) => { toDiscovery.push(e); return s }, null), { parent: actor, systemId: protocolSystemId('/xswarm/discovery/1') } as never)
+  discovery.start()
   actor.start()
   const send = (e: Ev) => actor.send(e as never)
   return {
     actor, send, clock,
     drain: () => out.splice(0),
+    /** The commands the discovery protocol was sent since the last call (`discovery.protect`, ...). */
+    discoveryCommands: () => toDiscovery.splice(0),
     /** Frames sent to `peer`, decoded back to messages. */
     framesTo: (events: Ev[], peer: string) => events.filter((e) => e.type === 'effect.send' && e.peer === peer).flatMap((e) => parseActorFrame(e.body, DEFAULT_ACTOR_LIMITS)!),
     from: (peer: string, ...msgs: ActorMessage[]) => send({ type: 'message', peer, body: parseActorFrame(msgs.map(encodeMessage), DEFAULT_ACTOR_LIMITS) }),

@@ -4,7 +4,8 @@
  * protection sweep (machines/actors/protection.ts). A peer idle for `protectIdle` is
  * unprotected, between 1 and 1.5 times `protectIdle` after its last frame, unless something
  * still needs its connection: an ask in flight either way, a watch either way, an
- * unacknowledged at-least-once event. Traffic protects it again.
+ * unacknowledged at-least-once event. Traffic protects it again. Restarts of discovery or of
+ * this protocol leave no peer protected for good.
  * @module
  */
 import { describe, expect, it } from 'vitest'
@@ -15,6 +16,8 @@ const IDLE = DEFAULT_ACTOR_TIMEOUTS.protectIdle
 const D = 'D'.repeat(44)
 const E = 'E'.repeat(44)
 const F = 'F'.repeat(44)
+const protect = (peer: string) => ({ type: 'discovery.protect', peer, tag: 'actors' })
+const unprotect = (peer: string) => ({ type: 'discovery.unprotect', peer, tag: 'actors' })
 
 function machine() {
   const m = start()
@@ -39,6 +42,7 @@ describe('actor traffic protects a peer until it is idle', () => {
     m.connect(B)
     m.sendTo(B)
     expect(m.protectedPeers()).toEqual([B])
+    expect(m.discoveryCommands()).toEqual([protect(B)])
     expect(m.sweep()).toBe('{"active":"sweeping"}')
 
     // Traffic in between (a frame from it) keeps it active.
@@ -48,6 +52,7 @@ describe('actor traffic protects a peer until it is idle', () => {
     expect(m.protectedPeers()).toEqual([B])
     m.elapse(IDLE / 2)
     expect(m.protectedPeers()).toEqual([])
+    expect(m.discoveryCommands()).toEqual([unprotect(B)])
     expect(m.sweep(), 'the sweep stops with nothing protected').toBe('{"active":"unused"}')
 
     m.sendTo(B)
@@ -108,6 +113,23 @@ describe('actor traffic protects a peer until it is idle', () => {
     expect(m.protectedPeers()).toEqual([C])
     m.send({ type: 'swarm.closing' })
     expect(m.sweep()).toBe('"closed"')
+  })
+
+  it('discovery restarted: the protected peers are protected again; this protocol restarted: connected peers are taken over, then swept', () => {
+    const m = machine()
+    for (const p of [B, C]) m.connect(p)
+    m.sendTo(B)
+    m.discoveryCommands()
+    m.send({ type: 'actors.reprovide' })
+    expect(m.discoveryCommands()).toEqual([protect(B)])
+
+    // A restarted actor knows nothing of what the one before protected: it takes over every connected peer.
+    m.send({ type: 'actors.adoptProtections' })
+    expect(m.discoveryCommands()).toEqual([protect(C)])
+    expect(m.protectedPeers()).toEqual([B, C])
+    m.elapse(IDLE * 1.5)
+    expect(m.protectedPeers()).toEqual([])
+    expect(m.discoveryCommands()).toEqual([unprotect(B), unprotect(C)])
   })
 
   it('protectIdle: an integer number of ms in 100 ms..1 day', () => {

@@ -69,6 +69,25 @@ describe('peers with actor traffic are protected in discovery', () => {
     expect(tags(1, a.peerId)).not.toContain('actors')
   })
 
+  it('a restarted actors protocol takes over the protections of the one before, and ends them once idle', async () => {
+    const sim = createSimulation()
+    const { swarms: [a, b], events, tags } = await startProtectingSwarms(sim, 2, 720)
+    const hosted = a.actors.spawn(counter, { name: 'counter', accept: 'any' })
+    b.dial(a.addresses[0])
+    await sim.run({ until: () => b.isConnected(a.peerId), forMs: 5_000 })
+    b.actors.ref(hosted.address).send({ type: 'inc' })
+    await sim.run({ until: () => hosted.ref.getSnapshot().context.n === 1, forMs: 5_000 })
+    expect(tags(1, a.peerId)).toContain('actors')
+
+    b.command('/xswarm/actors/1', { type: 'actors.batch', commands: null } as never) // makes it throw
+    await sim.run({ until: () => events[1].some((e) => e.type === 'protocol.restarted'), forMs: 1_000 })
+    expect(events[1].filter((e) => e.type === 'protocol.restarted')).toMatchObject([{ protocol: '/xswarm/actors/1' }])
+    expect(tags(1, a.peerId)).toContain('actors')
+    await sim.run({ forMs: 1.5 * IDLE + 1_000 })
+    expect(b.isConnected(a.peerId)).toBe(true)
+    expect(tags(1, a.peerId), 'not protected for good by the actor before the restart').not.toContain('actors')
+  })
+
   it('an idle peer found by a lookup is trimmed after protectIdle; a watched one keeps its connection', async () => {
     const { sim, client, idleHost, watchedHost, asked, events, tags, viaLookup, reply, lastTraffic, seen } = await findAskAndWatch()
     expect(reply.value).toMatchObject({ type: 'count', n: 0 })
