@@ -26,7 +26,7 @@ class Seen {
 }
 
 /** xswarm from the build whose entry module is `entry`. */
-function xswarmSystem (entry, name) {
+function xswarmSystem (entry, name, extra = {}) {
   return async ({ count }) => {
     if (!existsSync(entry)) throw new Error(`${name}: ${entry} not found: run "npm run build" at the repository root first`)
     const { createSwarm } = await import(pathToFileURL(entry).href)
@@ -34,6 +34,7 @@ function xswarmSystem (entry, name) {
       ping: false,
       discovery: false,
       limits: { maxFramesPerSecond: 1e6, maxBytesPerSecond: 4 * 1024 ** 3, maxConnections: 4096, maxPendingConnections: 1024 },
+      ...extra,
     }
     /** A started swarm whose events are taken by its own loop; `seen` holds its connected peers. */
     const start = async (opts) => {
@@ -47,7 +48,7 @@ function xswarmSystem (entry, name) {
     const dialers = []
     for (let i = 0; i < count; i++) dialers.push(await start(options))
     return {
-      note: `${name}: ws, Noise XX (native crypto), ping and discovery off (pubsub and actors on, no subscription)`,
+      note: `${name}: ws, Noise XX (native crypto), ping off, discovery ${options.discovery ? 'on (default options)' : 'off'} (pubsub and actors on, no subscription)`,
       setup (i) {
         const d = dialers[i]
         const both = Promise.all([d.seen.when(listener.swarm.peerId), listener.seen.when(d.swarm.peerId)])
@@ -64,7 +65,10 @@ function xswarmSystem (entry, name) {
 }
 
 /** js-libp2p 2.10 (versions and overrides: package.json, after shared/notes/js-libp2p-on-node20.md). */
-async function libp2pSystem ({ count }) {
+/** js-libp2p as `libp2pSystem`, with `services` (e.g. identify). */
+const libp2pWith = (services, note) => (opts) => libp2pSystem(opts, services, note)
+
+async function libp2pSystem ({ count }, services = async () => ({}), note = 'js-libp2p 2.10.0: ws + noise + yamux, no services, connection monitor off') {
   const { createLibp2p } = await import('libp2p')
   const { webSockets } = await import('@libp2p/websockets')
   const wsFilters = await import('@libp2p/websockets/filters')
@@ -78,6 +82,7 @@ async function libp2pSystem ({ count }) {
       streamMuxers: [yamux()],
       connectionMonitor: { enabled: false },
       connectionManager: { maxConnections: 4096, maxIncomingPendingConnections: 1024, inboundConnectionThreshold: 10_000 },
+      services: await services(),
     })
     const seen = new Seen()
     node.addEventListener('connection:open', (evt) => seen.add(evt.detail.remotePeer.toString()))
@@ -89,7 +94,7 @@ async function libp2pSystem ({ count }) {
   const dialers = []
   for (let i = 0; i < count; i++) dialers.push(await make([]))
   return {
-    note: 'js-libp2p 2.10.0: ws + noise + yamux, no services, connection monitor off',
+    note,
     setup (i) {
       const d = dialers[i]
       const atListener = listener.seen.when(d.node.peerId.toString())
@@ -155,7 +160,10 @@ export const setupSystems = {
     if (!dist) throw new Error('xswarm-dist: set XSWARM_DIST to the dist directory of the build to compare')
     return xswarmSystem(resolve(dist, 'src', 'index.js'), 'xswarm-dist')(opts)
   },
-  libp2p: libp2pSystem,
+  libp2p: (opts) => libp2pSystem(opts),
+  // With what each runtime runs on every connection by default: js-libp2p's identify, xswarm's discovery.
+  'libp2p-identify': libp2pWith(async () => ({ identify: (await import('@libp2p/identify')).identify() }), 'js-libp2p 2.10.0: ws + noise + yamux + identify, connection monitor off'),
+  'xswarm-discovery': xswarmSystem(resolve(root, 'dist', 'src', 'index.js'), 'xswarm-discovery', { discovery: true }),
   'raw-ws': rawWsSystem,
   noise: noiseSystem,
 }

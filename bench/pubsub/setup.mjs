@@ -5,7 +5,8 @@
 //   cd bench/pubsub && npm install     # once: js-libp2p 2.10 (versions: package.json)
 //   npm run setup                      # = node --expose-gc setup.mjs → ../results/setup.json
 //   node --expose-gc setup.mjs --quick # a smoke run (≈ 1 min), written to setup.quick.tmp
-//        [--systems xswarm,libp2p,raw-ws,noise] [--in-flight 1,16,64] [--count 256] [--warm-up 32]
+//        [--systems xswarm,libp2p,xswarm-discovery,libp2p-identify,raw-ws,noise] [--in-flight 1,16,64]
+//        [--count 256] [--warm-up 32]
 //        [--repeat 3] [--out FILE]
 //   XSWARM_DIST=/other/checkout/dist node --expose-gc setup.mjs --systems xswarm-dist,xswarm,libp2p
 //                                      # an A/B of two xswarm builds in the same run
@@ -16,6 +17,12 @@
 // connection (xswarm: `peer.connected` taken from each swarm's event stream; js-libp2p: `dial()`
 // resolved on the dialer and `connection:open` on the listener). Both ends live in one process,
 // so every figure pays for both ends of every connection.
+//
+// With what each runtime runs on every connection by default: xswarm-discovery (discovery on,
+// default options: its hello exchange with every connection, and, since every dialer here is a
+// fresh node, each one's join lookup) against libp2p-identify (+ identify, which js-libp2p runs
+// on every connection). A setup still ends when both ends have reported the connection; the
+// hello and identify exchanges run in the window alongside the setups that follow.
 //
 // Floors, measured in the same run with the same code (not systems one could use): raw-ws is
 // the `ws` package alone (connect + open at both ends, no handshake), noise is xswarm's Noise XX
@@ -41,7 +48,8 @@
 // Process model: every (system, in-flight, repetition) runs in its OWN child process,
 // one after the other, and the systems alternate (their order rotates with each repetition), so
 // each cell compares runs made seconds apart under the same load. The table shows medians over
-// the repetitions, and the ratio xswarm / js-libp2p by the clock and per CPU-second.
+// the repetitions, and the ratios xswarm / js-libp2p and xswarm-discovery / libp2p-identify by
+// the clock and per CPU-second.
 import { execFileSync, fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -52,7 +60,7 @@ import { setupSystems } from './setup-systems.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 
 function parseArgs (argv) {
-  const a = { systems: ['xswarm', 'libp2p', 'raw-ws', 'noise'], inFlight: [1, 16, 64], count: 256, warmUp: 32, repeat: 3, quick: false, out: '' }
+  const a = { systems: ['xswarm', 'libp2p', 'xswarm-discovery', 'libp2p-identify', 'raw-ws', 'noise'], inFlight: [1, 16, 64], count: 256, warmUp: 32, repeat: 3, quick: false, out: '' }
   for (let i = 0; i < argv.length; i++) {
     const next = () => argv[++i]
     switch (argv[i]) {
@@ -134,8 +142,11 @@ function runChild (spec) {
 }
 
 function gitCommit () {
-  try { return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim() } catch { return 'unknown' }
+  try { return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() } catch { return 'unknown' }
 }
+
+/** The ratios the table shows: each xswarm variant against the js-libp2p set-up it compares with. */
+const PAIRS = { xswarm: 'libp2p', 'xswarm-dist': 'libp2p', 'xswarm-discovery': 'libp2p-identify' }
 
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 
@@ -153,17 +164,19 @@ function summarize (runs, systems, inFlights) {
         load1: mine.map((r) => r.load1),
       }
     }
-    const [ref, other] = [row[systems[0]], row.libp2p]
-    if (ref && other && systems[0] !== 'libp2p') {
-      row.ratio = { bySetupsPerSecond: round(ref.setupsPerSecond / other.setupsPerSecond, 2), byPerCpuSecond: round(ref.perCpuSecond / other.perCpuSecond, 2) }
+    for (const [mine, theirs] of Object.entries(PAIRS)) {
+      const [x, y] = [row[mine], row[theirs]]
+      if (x && y) (row.ratio ??= {})[`${mine}/${theirs}`] = { bySetupsPerSecond: round(x.setupsPerSecond / y.setupsPerSecond, 2), byPerCpuSecond: round(x.perCpuSecond / y.perCpuSecond, 2) }
     }
     return row
   })
 }
 
 function printTable (rows, systems) {
-  const head = ['in flight', ...systems.map((s) => `${s} /s (per CPU-s)`), 'ratio /s (per CPU-s)']
-  const lines = rows.map((r) => [String(r.inFlight), ...systems.map((s) => r[s] ? `${r[s].setupsPerSecond} (${r[s].perCpuSecond})` : '-'), r.ratio ? `${r.ratio.bySetupsPerSecond}x (${r.ratio.byPerCpuSecond}x)` : '-'])
+  const pairs = Object.entries(PAIRS).filter(([x, y]) => systems.includes(x) && systems.includes(y)).map(([x, y]) => `${x}/${y}`)
+  const head = ['in flight', ...systems.map((s) => `${s} /s (per CPU-s)`), ...pairs.map((p) => `${p} /s (per CPU-s)`)]
+  const lines = rows.map((r) => [String(r.inFlight), ...systems.map((s) => r[s] ? `${r[s].setupsPerSecond} (${r[s].perCpuSecond})` : '-'),
+    ...pairs.map((p) => r.ratio?.[p] ? `${r.ratio[p].bySetupsPerSecond}x (${r.ratio[p].byPerCpuSecond}x)` : '-')])
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)))
   for (const l of [head, ...lines]) console.log(l.map((c, i) => c.padEnd(widths[i])).join('  '))
 }
