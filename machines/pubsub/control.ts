@@ -94,6 +94,9 @@ function handleIwant(s: RouterState, peer: string, ps: PeerState, ids: Uint8Arra
     if (times >= p.gossipRetransmission) continue
     cached.served.set(peer, times + 1)
     ps.iwantServed++
-    if (!ps.dontWant.has(hex)) queue(s, peer, 'msg', cached.msg)
+    // A peer asks only for an id it does not know (any more): it may have dropped the message
+    // unvalidated after its IDONTWANT (validator queue full), so the request wins over that.
+    ps.dontWant.delete(hex)
+    queue(s, peer, 'msg', cached.msg)
   }
 }

@@ -2,7 +2,8 @@
  * Large messages are pulled between mesh peers (announce.ts): a forwarder announces a message of
  * announceMinSize or more (IANNOUNCE) instead of pushing it; a peer that lacks it asks one
  * announcer (INEED) and the next one when that one leaves or has not answered within
- * needTimeout; an announce also means IDONTWANT. Small messages are still pushed.
+ * needTimeout; an announce also means IDONTWANT. Small messages are still pushed. An IWANT
+ * is answered even after the same peer's IDONTWANT.
  */
 import { describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -95,6 +96,18 @@ describe('pubsub: large messages are announced and pulled', () => {
     n.clear()
     for (let i = 0; i < 3; i++) n.rpc(b, { ctl: { ineed: [id, message(20_000, 9).id] } })
     expect(n.sends(b)).toEqual([{ msg: [msg] }, { msg: [msg] }])
+    n.actor.stop()
+  })
+
+  it('answers an IWANT that follows the same peer\'s IDONTWANT or announce (it asks because it dropped the message)', () => {
+    const n = meshOfFive()
+    const small = message(2048)
+    const large = message(20_000, 2)
+    n.rpc(a, { msg: [small.msg, large.msg] })
+    n.rpc(b, { ctl: { idw: [small.id], iann: [large.id] } })
+    n.clear()
+    n.rpc(b, { ctl: { iwant: [small.id, large.id] } })
+    expect(n.sends(b)).toEqual([{ msg: [small.msg, large.msg] }])
     n.actor.stop()
   })
 })
