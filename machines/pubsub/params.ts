@@ -205,7 +205,7 @@ export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
   maxBackoff: 3_600_000,
   floodPublish: true,
   idontwantMinSize: 1024,
-  announceMinSize: 16 * 1024,
+  announceMinSize: 4 * 1024,
   needTimeout: 1_000,
   maxAnnouncedPerHeartbeat: 5_000,
   maxPendingNeeds: 1_024,
