@@ -13,8 +13,20 @@
  * `needTimeout` at the heartbeat (`expireNeeds`); with no announcer left the request is dropped
  * and gossip (IHAVE/IWANT of the message cache) still reaches the node. An announce also means
  * "I have it": the announcer is never sent that message (as IDONTWANT).
+ *
+ * An announce is a promise, like an IHAVE answered by IWANT (gossipsub v1.1 promise tracking):
+ * - an INEED unanswered within needTimeout is a broken promise, a P7 behaviour penalty for the
+ *   announcer, at most one per announcer per heartbeat (gossipsub counts one per IWANT, not per
+ *   id), so a node that stalls once pays little and one that keeps announcing what it does not
+ *   serve falls below the gossip threshold;
+ * - a peer below the gossip threshold is not asked (its announce still counts as IDONTWANT);
+ * - INEED is answered only for an id we announced to that peer, once: the answer stands in for
+ *   the push a mesh peer would have had, so it is given whatever the asker's score above the
+ *   graylist (a graylisted peer's RPCs are dropped whole), and INEED cannot fetch anything else.
  * @module
  */
+import type { CachedMessage } from './caches.js'
+import { scoreBehaviour } from './score.js'
 import { queue, type PeerState, type RouterState } from './state.js'
 import { idToHex } from './wire.js'
 
@@ -27,15 +39,30 @@ export function markDontWant(s: RouterState, ps: PeerState, hex: string, now: nu
   ps.dontWant.set(hex, now + s.params.dontWantTtl)
 }
 
-/** IANNOUNCE from `peer`: ask it for each message we lack and have not asked anyone for. */
-export function handleAnnounce(s: RouterState, peer: string, ps: PeerState, ids: Uint8Array[], now: number): void {
+/** Announce the cached message `id` to mesh peer `peer`, which may then ask for it once. */
+export function announceTo(s: RouterState, peer: string, cached: CachedMessage, id: Uint8Array): void {
+  (cached.announcedTo ??= new Set()).add(peer)
+  queue(s, peer, 'iann', id)
+}
+
+/** Decision: an announcer at this score is worth asking (not below the gossip threshold). */
+export function worthAsking(s: RouterState, score: number): boolean {
+  return score >= s.params.score.gossipThreshold
+}
+
+/**
+ * IANNOUNCE from `peer`: ask it for each message we lack and have not asked anyone for (when it
+ * is `askable`, see `worthAsking`); every announce counts as IDONTWANT.
+ */
+export function handleAnnounce(s: RouterState, peer: string, ps: PeerState, ids: Uint8Array[], askable: boolean, now: number): void {
   const p = s.params
   for (const id of ids) {
     if (ps.announced >= p.maxAnnouncedPerHeartbeat) return
     ps.announced++
     const hex = idToHex(id)
     markDontWant(s, ps, hex, now)
-    if (s.seen.entries.has(hex)) continue
+    // Cached but no longer seen (the seen cache is size-bounded): had, nothing to ask.
+    if (!askable || s.seen.entries.has(hex) || s.mcache.entries.has(hex)) continue
     const need = s.needs.get(hex)
     if (need) {
       if (need.peer !== peer && !need.others.includes(peer) && need.others.length < p.D * 2) need.others.push(peer)
@@ -47,16 +74,13 @@ export function handleAnnounce(s: RouterState, peer: string, ps: PeerState, ids:
   }
 }
 
-/** INEED from `peer`: send it the cached messages it asks for (each at most gossipRetransmission times). */
+/** INEED from `peer`: send it each cached message we announced to it, once (else IWANT is the way). */
 export function handleNeed(s: RouterState, peer: string, ps: PeerState, ids: Uint8Array[]): void {
   const p = s.params
   for (const id of ids) {
     if (ps.needServed >= p.maxAnnouncedPerHeartbeat) return
     const cached = s.mcache.entries.get(idToHex(id))
-    if (!cached) continue
-    const times = cached.served.get(peer) ?? 0
-    if (times >= p.gossipRetransmission) continue
-    cached.served.set(peer, times + 1)
+    if (!cached?.announcedTo?.delete(peer)) continue
     ps.needServed++
     queue(s, peer, 'msg', cached.msg)
   }
@@ -86,7 +110,20 @@ export function reaskNeeds(s: RouterState, peer: string, now: number): void {
   for (const [hex, need] of s.needs) if (need.peer === peer) askNext(s, hex, now)
 }
 
-/** Heartbeat: a request unanswered for needTimeout goes to the next announcer. */
+/**
+ * Heartbeat: a request unanswered for needTimeout is a broken promise of its announcer (P7, at
+ * most one per announcer per heartbeat) and goes to the next announcer.
+ */
 export function expireNeeds(s: RouterState, now: number): void {
-  for (const [hex, need] of s.needs) if (need.at + s.params.needTimeout <= now) askNext(s, hex, now)
+  let penalized: Set<string> | undefined
+  for (const [hex, need] of s.needs) {
+    if (need.at + s.params.needTimeout > now) continue
+    const ps = s.peers.get(need.peer)
+    if (ps && !penalized?.has(need.peer)) {
+      penalized ??= new Set()
+      penalized.add(need.peer)
+      scoreBehaviour(ps.stats)
+    }
+    askNext(s, hex, now)
+  }
 }

@@ -64,6 +64,8 @@ export interface CachedMessage {
   msg: WireMessage
   /** Times it was sent to each peer in answer to IWANT (bounded by gossipRetransmission). */
   served: Map<string, number>
+  /** Mesh peers it was announced to (IANNOUNCE) that have not asked for it yet (announce.ts). */
+  announcedTo?: Set<string>
 }
 
 export interface MessageCache {

@@ -1,12 +1,14 @@
 /**
  * Control parts of a received RPC: GRAFT, PRUNE (gossipsub v1.0/v1.1, without peer exchange:
  * discovery finds peers), IHAVE/IWANT (lazy gossip, with v1.1's limits and IWANT promises)
- * and IDONTWANT (v1.2), IANNOUNCE / INEED for large messages (announce.ts). Every peer-controlled amount is bounded per RPC by `parseRpc` and per
- * heartbeat here; peers below the gossip threshold get no gossip answered at all.
+ * and IDONTWANT (v1.2), IANNOUNCE / INEED for large messages (announce.ts). Every
+ * peer-controlled amount is bounded per RPC by `parseRpc` and per heartbeat here; peers below
+ * the gossip threshold get no gossip answered at all and are not asked for what they announce
+ * (INEED is still answered for what we announced to them: it replaces a mesh push).
  * @module
  */
 import { nextInt, sample } from '../lib/rng.js'
-import { handleAnnounce, handleNeed, markDontWant } from './announce.js'
+import { handleAnnounce, handleNeed, markDontWant, worthAsking } from './announce.js'
 import { backoffLeft, stepMember } from './members.js'
 import { isSubscribed, scoreOf } from './mesh.js'
 import { queue, type PeerState, type RouterState } from './state.js'
@@ -17,7 +19,7 @@ export function handleControl(s: RouterState, peer: string, ps: PeerState, ctl: 
   if (ctl.graft) for (const topic of ctl.graft) handleGraft(s, peer, ps, topic, score, now)
   if (ctl.prune) for (const prune of ctl.prune) handlePrune(s, peer, prune, now)
   if (ctl.idw) handleIdontwant(s, ps, ctl.idw, now)
-  if (ctl.iann) handleAnnounce(s, peer, ps, ctl.iann, now)
+  if (ctl.iann) handleAnnounce(s, peer, ps, ctl.iann, worthAsking(s, score), now)
   if (ctl.ineed) handleNeed(s, peer, ps, ctl.ineed)
   if (score < s.params.score.gossipThreshold) return
   if (ctl.ihave) handleIhave(s, peer, ps, ctl.ihave, now)

@@ -2,7 +2,7 @@
  * The heartbeat (gossipsub v1.0 §Heartbeat, v1.1 changes), run once per `heartbeatInterval`, one
  * exported step per named action of the pubsub machine's `heartbeat` transition:
  *  1. score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry;
- *  2. broken IWANT promises become P7 penalties; seen-cache and validation expiry;
+ *  2. broken IWANT and INEED promises become P7 penalties; seen-cache and validation expiry;
  *  3. per subscribed topic: negative-score peers pruned, mesh filled to D below D_lo, cut to D
  *     above D_hi (D_score best by score, the rest at random, D_out outbound kept); every
  *     opportunisticGraftTicks, peers above a poor median mesh score grafted (v1.1);
@@ -46,7 +46,7 @@ export function decayPeers(s: RouterState, now: number): void {
   }
 }
 
-/** Step 2: broken IWANT promises become penalties; seen-cache and validation expiry. */
+/** Step 2: broken IWANT and INEED promises become penalties; seen-cache and validation expiry. */
 export function expireCaches(s: RouterState, now: number): void {
   expirePromises(s, now)
   expireNeeds(s, now)

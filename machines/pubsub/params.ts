@@ -40,7 +40,7 @@ export interface ScoreParams {
   /** P4 invalid messages: counter² × weight (negative), decay. */
   invalidWeight: number
   invalidDecay: number
-  /** P7 behaviour penalty (broken IWANT promises, GRAFT in backoff): (counter − threshold)² × weight. */
+  /** P7 behaviour penalty (broken IWANT and INEED promises, GRAFT in backoff): (counter − threshold)² × weight. */
   behaviourWeight: number
   behaviourThreshold: number
   behaviourDecay: number
@@ -100,7 +100,7 @@ export interface PubsubParams {
    * A message at least announceMinSize large is not pushed to mesh peers by a forwarder: it is
    * announced (IANNOUNCE, implies IDONTWANT), and a peer that lacks it asks one announcer
    * (INEED), then the next one if that one leaves or has not answered within needTimeout
-   * (checked at the heartbeat). Above maxMessageSize: always push.
+   * (checked at the heartbeat; a broken promise, P7). Above maxMessageSize: always push.
    */
   announceMinSize: number
   needTimeout: number

@@ -12,7 +12,7 @@
  */
 import { callRequest } from '../lib/protocol.js'
 import { bytesEqual, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
-import { needMet } from './announce.js'
+import { announceTo, needMet } from './announce.js'
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
@@ -179,12 +179,14 @@ export const receiveChart = peerChart(receiveMachine, {
     if (!topic) return
     const { hex, id } = r.id()
     const senders = r.entry!.senders
-    const announce = m.d.length >= s.params.announceMinSize
+    // Announced only when cached (a full message cache takes nothing): an announce is a promise
+    // to answer INEED, and the peers count a broken one against us.
+    const cached = m.d.length >= s.params.announceMinSize ? s.mcache.entries.get(hex) : undefined
     for (const q of topic.mesh) {
       if (senders.includes(q) || q === m.f) continue
       const ps = s.peers.get(q)
       if (!ps || ps.dontWant.has(hex)) continue
-      if (announce) queue(s, q, 'iann', id)
+      if (cached) announceTo(s, q, cached, id)
       else queue(s, q, 'msg', m)
     }
   },

@@ -3,7 +3,7 @@
  *
  * Per peer and topic: P1 time in mesh, P2 first deliveries, P3 mesh delivery deficit, P3b the
  * deficit carried out of the mesh when pruned, P4 invalid messages; per peer: P7 behaviour
- * penalty (broken IWANT promises, GRAFT during backoff). P5 (application) and P6 (IP
+ * penalty (broken IWANT and INEED promises, GRAFT during backoff). P5 (application) and P6 (IP
  * colocation) are not used: the swarm knows no IPs per peer. Counters decay once per heartbeat;
  * the score is computed on demand (topics per peer are few). The router uses the thresholds:
  * below 0 no mesh, below gossip no IHAVE/IWANT, below publish no flood publishing, below
@@ -129,7 +129,7 @@ export function scoreInvalid(stats: PeerStats, topic: string): void {
   topicStats(stats, topic).invalid += 1
 }
 
-/** A protocol misbehaviour (broken IWANT promise, GRAFT in backoff). */
+/** A protocol misbehaviour (broken IWANT or INEED promise, GRAFT in backoff). */
 export function scoreBehaviour(stats: PeerStats, amount = 1): void {
   stats.behaviour += amount
 }

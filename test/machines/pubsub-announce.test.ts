@@ -3,13 +3,16 @@
  * announceMinSize or more (IANNOUNCE) instead of pushing it; a peer that lacks it asks one
  * announcer (INEED) and the next one when that one leaves or has not answered within
  * needTimeout; an announce also means IDONTWANT. Small messages are still pushed. An IWANT
- * is answered even after the same peer's IDONTWANT.
+ * is answered even after the same peer's IDONTWANT. An announce is a promise: an INEED left
+ * unanswered is a behaviour penalty, and a peer below the gossip threshold is not asked; INEED
+ * is answered only for what was announced to the asker.
  */
 import { describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { PUBSUB_ID, type PubsubProtocolOptions } from '../../machines/pubsub/pubsub.machine.js'
 import { signedBytes, type WireMessage } from '../../machines/pubsub/wire.js'
+import { computeScore } from '../../machines/pubsub/score.js'
 import { protocolSignedBytes } from '../../machines/lib/signer.js'
 import { startPubsub, testKey } from '../helpers/pubsub-actor.js'
 
@@ -41,7 +44,9 @@ function meshOfFive(options: PubsubProtocolOptions = {}) {
   const rpc = (peer: string, body: unknown): void => actor.send({ type: 'message', peer, body } as never)
   const sends = (peer: string): unknown[] => out.filter((o) => o.type === 'effect.send' && o.peer === peer).map((o) => o.body)
   const delivered = (): number => out.filter((o) => o.type === 'pubsub.message').length
-  return { actor, clock, out, rpc, sends, delivered, clear: () => { out.length = 0 } }
+  const router = (): any => actor.getSnapshot().context.s
+  const score = (peer: string): number => computeScore(router().peers.get(peer).stats, router().params.score, clock.now())
+  return { actor, clock, out, rpc, sends, delivered, router, score, clear: () => { out.length = 0 } }
 }
 
 describe('pubsub: large messages are announced and pulled', () => {
@@ -89,13 +94,77 @@ describe('pubsub: large messages are announced and pulled', () => {
     n.actor.stop()
   })
 
-  it('answers INEED with a message it has, up to gossipRetransmission times, and ignores unknown ids', () => {
+  it('answers INEED once, only for a message it announced to the asker', () => {
     const n = meshOfFive({ gossipRetransmission: 2 })
     const { msg, id } = message(20_000)
     n.rpc(a, { msg: [msg] })
     n.clear()
     for (let i = 0; i < 3; i++) n.rpc(b, { ctl: { ineed: [id, message(20_000, 9).id] } })
-    expect(n.sends(b)).toEqual([{ msg: [msg] }, { msg: [msg] }])
+    expect(n.sends(b)).toEqual([{ msg: [msg] }])
+    n.rpc(a, { ctl: { ineed: [id] } })
+    expect(n.sends(a)).toEqual([])
+    n.actor.stop()
+  })
+
+  it('an announcer that does not answer within needTimeout is penalized and the next one asked; one that keeps doing it is no longer asked', () => {
+    const n = meshOfFive({ needTimeout: 1000 })
+    const first = message(20_000, 1)
+    n.rpc(b, { ctl: { iann: [first.id] } })
+    n.rpc(c, { ctl: { iann: [first.id] } })
+    const before = n.score(b)
+    n.clear()
+    n.clock.increment(1000)
+    expect(n.sends(c)).toEqual([{ ctl: { ineed: [first.id] } }])
+    expect(n.score(b)).toBeLessThan(before)
+    expect(n.score(c)).toBeGreaterThanOrEqual(0)
+    n.rpc(c, { msg: [first.msg] })
+    n.clock.increment(1000)
+    expect(n.score(c)).toBeGreaterThanOrEqual(0)
+    const second = message(20_000, 2)
+    n.rpc(b, { ctl: { iann: [second.id] } })
+    n.clock.increment(1000)
+    expect(n.score(b)).toBeLessThan(n.router().params.score.gossipThreshold)
+    n.clear()
+    const third = message(20_000, 3)
+    n.rpc(b, { ctl: { iann: [third.id] } })
+    n.rpc(d, { ctl: { iann: [third.id] } })
+    expect(n.sends(b)).toEqual([])
+    expect(n.sends(d)).toEqual([{ ctl: { ineed: [third.id] } }])
+    n.actor.stop()
+  })
+
+  it('counts at most one broken promise per announcer per heartbeat', () => {
+    const n = meshOfFive({ needTimeout: 1000 })
+    n.rpc(b, { ctl: { iann: [1, 2, 3, 4].map((i) => message(20_000, i).id) } })
+    n.clock.increment(1000)
+    expect(n.router().peers.get(b).stats.behaviour).toBe(1)
+    n.actor.stop()
+  })
+
+  it('drops a request when the message arrives another way: no penalty, nobody else asked', () => {
+    const n = meshOfFive({ needTimeout: 1000 })
+    const { msg, id } = message(20_000)
+    n.rpc(b, { ctl: { iann: [id] } })
+    n.rpc(c, { ctl: { iann: [id] } })
+    n.rpc(d, { msg: [msg] })
+    expect(n.router().needs.size).toBe(0)
+    n.clear()
+    n.clock.increment(1000)
+    expect(n.sends(c).filter((body: any) => body.ctl?.ineed)).toEqual([])
+    expect(n.router().peers.get(b).stats.behaviour).toBe(0)
+    n.actor.stop()
+  })
+
+  it('keeps nothing for an announce of a message it has, nor past maxAnnouncedPerHeartbeat', () => {
+    const n = meshOfFive({ maxAnnouncedPerHeartbeat: 3 })
+    const had = message(20_000)
+    n.rpc(a, { msg: [had.msg] })
+    n.clear()
+    n.rpc(b, { ctl: { iann: [had.id] } })
+    expect(n.sends(b)).toEqual([])
+    n.rpc(c, { ctl: { iann: [2, 3, 4, 5, 6].map((i) => message(20_000, i).id) } })
+    expect(n.router().needs.size).toBe(3)
+    expect(n.router().peers.get(c).dontWant.size).toBe(3)
     n.actor.stop()
   })
 
