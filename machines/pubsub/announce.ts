@@ -86,7 +86,7 @@ export function handleNeed(s: RouterState, peer: string, ps: PeerState, ids: Uin
   }
 }
 
-/** The message arrived (any way): nothing more to ask for. */
+/** The message arrived (any way, even after we left its topic): nothing more to ask for. */
 export function needMet(s: RouterState, hex: string): void {
   s.needs.delete(hex)
 }

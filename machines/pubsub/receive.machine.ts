@@ -2,7 +2,7 @@
  * What the router does with one message a peer sent (gossipsub's receive path), the chart the
  * README draws (`docs/charts/pubsubReceive.svg`). Cheapest check first, so a flood costs little:
  *
- *   arrived ──message.arrived [isNotSubscribed]──▶ dropped
+ *   arrived ──message.arrived [isNotSubscribed] / clearNeed──▶ dropped
  *           ──message.arrived [isKnownCopy] / recordKnownCopy──▶ duplicate
  *           ──message.arrived [isSeen] / recordDuplicate──▶ duplicate
  *           ──message.arrived [isOwnMessage] / recordNew, sendIdontwant, markIgnored──▶ ignored
@@ -81,6 +81,11 @@ export const receiveMachine = setup({
   },
   actions: {
     // Performed by the router (receive.ts); the chart is stepped purely.
+    /**
+     * A message we asked an announcer for (INEED) arrived after we left its topic: the request
+     * is answered all the same, so the announcer is not counted a broken promise.
+     */
+    clearNeed: () => {},
     /** A copy of a cached message: back into the seen cache if it was pushed out, then as `recordDuplicate`. */
     recordKnownCopy: () => {},
     /** Count the duplicate; credit its sender (P3) if the message was delivered recently, penalize it (P4) if invalid. */
@@ -115,7 +120,7 @@ export const receiveMachine = setup({
     arrived: {
       on: {
         'message.arrived': [
-          { guard: 'isNotSubscribed', target: 'dropped' },
+          { guard: 'isNotSubscribed', target: 'dropped', actions: 'clearNeed' },
           { guard: 'isKnownCopy', target: 'duplicate', actions: 'recordKnownCopy' },
           { guard: 'isSeen', target: 'duplicate', actions: 'recordDuplicate' },
           { guard: 'isOwnMessage', target: 'ignored', actions: ['recordNew', 'sendIdontwant', 'markIgnored'] },

@@ -119,6 +119,8 @@ class Received implements MessageArrived {
 
 /** The receive chart (receive.machine.ts) with the router's implementations of its actions. */
 export const receiveChart = peerChart(receiveMachine, {
+  // Hashed only while some request is pending: a flood for a topic we left stays cheap.
+  clearNeed: (r: Received) => { if (r.s.needs.size > 0) needMet(r.s, r.id().hex) },
   recordKnownCopy: (r: Received) => {
     const { s, m, now } = r
     const known = r.knownHex()!

@@ -155,6 +155,19 @@ describe('pubsub: large messages are announced and pulled', () => {
     n.actor.stop()
   })
 
+  it('an announcer that answers after we left the topic kept its promise: no penalty', () => {
+    const n = meshOfFive({ needTimeout: 1000 })
+    const { msg, id } = message(20_000)
+    n.rpc(b, { ctl: { iann: [id] } })
+    expect(n.sends(b)).toEqual([{ ctl: { ineed: [id] } }])
+    n.actor.send({ type: 'pubsub.unsubscribe', topic: 't' } as never)
+    n.rpc(b, { msg: [msg] })
+    expect(n.delivered()).toBe(0)
+    n.clock.increment(1000)
+    expect(n.router().peers.get(b).stats.behaviour).toBe(0)
+    n.actor.stop()
+  })
+
   it('keeps nothing for an announce of a message it has, nor past maxAnnouncedPerHeartbeat', () => {
     const n = meshOfFive({ maxAnnouncedPerHeartbeat: 3 })
     const had = message(20_000)
