@@ -101,4 +101,3 @@ export function resolveActorSettings(options: { limits?: Partial<ActorLimits>; t
   }
   return { limits: resolveBounds(DEFAULT_ACTOR_LIMITS, options.limits, 'actors.limits'), timeouts }
 }
-
