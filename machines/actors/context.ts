@@ -43,8 +43,11 @@ export interface Hosted {
   restarts: number
   /** Waiting for its restart (events to it are refused with `actor-stopped`). */
   restarting: boolean
-  /** Ask slots (`peer\0~a<n>`) it was asked through and has not answered. */
-  asked: Set<string>
+  /**
+   * Ask slots (`peer\0~a<n>`) it was asked through and has not answered, each with the
+   * protection sweep from which it is dropped (the asker stopped waiting; protection.ts).
+   */
+  asked: Map<string, number>
 }
 
 /**

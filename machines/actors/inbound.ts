@@ -12,7 +12,8 @@
  */
 import type { ActorsContext, Delivery, Hosted, Out } from './context.js'
 import { answer, failSent, frame } from './outbound.js'
-import { ActorCodes, type ActorMessage } from './wire.js'
+import { askSlotExpiry } from './protection.js'
+import { ActorCodes, askWaitOf, type ActorMessage } from './wire.js'
 
 type Msg = Extract<ActorMessage, { k: 'msg' }>
 
@@ -27,8 +28,8 @@ export function receiveMsg(ctx: ActorsContext, peer: string, msg: Msg, out: Out[
   if (h.mailbox >= ctx.limits.maxMailbox) return refuse(ctx, peer, msg, ActorCodes.overloaded, out)
   h.mailbox++
   if (msg.from.startsWith('~a')) {
-    if (h.asked.size >= ctx.limits.maxMailbox) h.asked.delete(h.asked.values().next().value!)
-    h.asked.add(`${peer}\0${msg.from}`)
+    if (h.asked.size >= ctx.limits.maxMailbox) h.asked.delete(h.asked.keys().next().value!)
+    h.asked.set(`${peer}\0${msg.from}`, askSlotExpiry(ctx, askWaitOf(msg)))
   }
   const check = h.accept === 'custom' && peer !== ctx.peerId && !h.granted.has(peer)
   out.push({
@@ -85,7 +86,7 @@ export function onDelivered(ctx: ActorsContext, call: Delivery, result: string, 
 
 /** A hosted actor is gone: asks it was handling end `actor-stopped`. */
 export function failAsked(ctx: ActorsContext, h: Hosted, name: string, out: Out[]): void {
-  for (const key of h.asked) {
+  for (const key of h.asked.keys()) {
     const [peer, from] = key.split('\0')
     refuse(ctx, peer, { k: 'msg', to: name, from, event: { type: '' }, refs: [], trace: '', seq: 0, epoch: 0 }, ActorCodes.actorStopped, out)
   }

@@ -43,6 +43,14 @@ export interface ActorLimits {
 export interface ActorTimeouts {
   /** An ask's default timeout, in ms. Default 10 s. */
   ask: number
+  /**
+   * The longest this node holds a peer's ask to one of its actors open for the reply (ms). An
+   * ask carries its asker's timeout, clamped to this; an ask that does not say (an older peer)
+   * is held this long. While held, the asking peer's connection counts as needed (protection.ts)
+   * and the actor stopping answers `actor-stopped`; after it the reply slot is dropped (a reply
+   * sent later still goes, and the asker, whose ask has timed out, ignores it). Default 5 min.
+   */
+  askHold: number
   /** How long an unreachable watched actor's node may stay away before `actor.down`. Default 3 s. */
   watchGrace: number
   /** First redial delay for a peer with unacknowledged at-least-once events (doubles up to `redialMax`). Default 500 ms. */
@@ -77,6 +85,7 @@ export const DEFAULT_ACTOR_LIMITS: Readonly<ActorLimits> = Object.freeze({
 
 export const DEFAULT_ACTOR_TIMEOUTS: Readonly<ActorTimeouts> = Object.freeze({
   ask: 10_000,
+  askHold: 300_000,
   watchGrace: 3_000,
   redialMin: 500,
   redialMax: 30_000,

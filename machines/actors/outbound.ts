@@ -18,7 +18,7 @@ import { receiveMsg } from './inbound.js'
 import { openPair, pairKey, stepPair } from './pairs.js'
 import { failSpawns } from './spawn.js'
 import { endWatch } from './watch.js'
-import { encodeEnvelope, encodeMessage, estimateSize, ActorCodes, type ActorMessage } from './wire.js'
+import { askWaitOnWire, encodeEnvelope, encodeMessage, estimateSize, ActorCodes, type ActorMessage } from './wire.js'
 
 /** Put one message on the wire to a connected peer (dropped if it is not: acks and nacks are idempotent). */
 export function frame(ctx: ActorsContext, peer: string, msg: ActorMessage, out: Out[]): void {
@@ -44,8 +44,8 @@ function targetOf(ctx: ActorsContext, address: string): ActorAddress | undefined
   return target
 }
 
-/** A user's (or an actor's) send. */
-export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
+/** A user's (or an actor's) send; from an ask, `askWait` is its timeout as the wire carries it (wire.ts). */
+export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[], askWait = 0): void {
   const target = targetOf(ctx, cmd.to)
   if (!target) return undelivered(out, cmd.to, cmd.from, 'invalid-address')
   grant(ctx, cmd.expose, target.peer)
@@ -57,17 +57,20 @@ export function onSend(ctx: ActorsContext, cmd: SendCommand, out: Out[]): void {
   const bytes = remote ? estimateSize(cmd.event, ctx.limits.maxEventBytes) : 0
   if (cmd.delivery === 'at-most-once' && ctx.connected.has(target.peer) && bytes <= ctx.limits.maxEventBytes) {
     // The common case, straight to its wire tuple (what `transmit` would do, with no message object).
-    out.push({ kind: 'wire', peer: target.peer, message: encodeEnvelope(target.name, cmd.from, cmd.event, cmd.refs, cmd.trace, 0, 0), bytes: bytes + ENVELOPE_BYTES })
+    out.push({ kind: 'wire', peer: target.peer, message: encodeEnvelope(target.name, cmd.from, cmd.event, cmd.refs, cmd.trace, 0, askWait), bytes: bytes + ENVELOPE_BYTES })
     return
   }
-  const msg: ActorMessage = { k: 'msg', to: target.name, from: cmd.from, event: cmd.event, refs: cmd.refs, trace: cmd.trace, seq: 0, epoch: 0 }
+  const msg: ActorMessage = { k: 'msg', to: target.name, from: cmd.from, event: cmd.event, refs: cmd.refs, trace: cmd.trace, seq: 0, epoch: askWait }
   if (!remote) return receiveMsg(ctx, ctx.peerId, msg, out)
   if (bytes > ctx.limits.maxEventBytes) return failSent(ctx, target.peer, msg, ActorCodes.rejected, out)
   if (cmd.delivery === 'at-least-once') return sendReliably(ctx, target.peer, target.node, msg, out)
   transmit(ctx, target.peer, target.node, msg, out)
 }
 
-/** An ask: the event goes out from the one-shot slot `~a<askId>`; a reply to it, a failure or the timer settles it. */
+/**
+ * An ask: the event goes out from the one-shot slot `~a<askId>`, with its timeout (the host
+ * holds the slot that long at most); a reply to it, a failure or the timer settles it.
+ */
 export function onAsk(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'actors.ask' }>, now: number, out: Out[]): void {
   const target = targetOf(ctx, cmd.to)
   if (!target) return answer(ctx, cmd.askId, out, { code: ActorCodes.unreachable })
@@ -76,7 +79,7 @@ export function onAsk(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: 'a
   ctx.asks.set(cmd.askId, { peer: target.peer, name: target.name, address: cmd.to, deadline })
   armAskTimer(ctx, deadline, now, out)
   const { askId, to, event, refs, trace, expose } = cmd
-  onSend(ctx, { type: 'actors.send', to, from: `~a${askId}`, event, refs, trace, delivery: 'at-most-once', expose }, out)
+  onSend(ctx, { type: 'actors.send', to, from: `~a${askId}`, event, refs, trace, delivery: 'at-most-once', expose }, out, askWaitOnWire(cmd.timeout))
 }
 
 /** Settle an ask (once): the reply, or the code of what went wrong. */

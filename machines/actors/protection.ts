@@ -29,6 +29,15 @@
  * after its last frame. They are plain functions rather than guards of the chart: a guard
  * decides one transition, these decide once per peer within the sweep's one transition.
  *
+ * Ask slots: a peer's ask to a hosted actor needs the connection back until the actor answers
+ * (`Hosted.asked`), but no longer than the asker waits. The ask carries its timeout (wire.ts),
+ * clamped to `askHold`; the slot is dropped at the first sweep after that much time
+ * (`askSlotExpiry`, `expireAskSlots`). The sweep is reused rather than a timer per ask: the
+ * expiry only matters to the protection, which the sweep decides, so a finer clock would end
+ * no protection sooner (an ask within `protectIdle` expires by the sweep that finds its peer
+ * idle anyway), and an ask would pay a delayed event and its cancel on the hot path, as asks
+ * did before the one ask timer (outbound.ts).
+ *
  * A lookup needs nothing from here: discovery never closes or trims a connection one of its
  * lookups is waiting on or using (`isBusy`, `usedBy` in machines/discovery).
  * @module
@@ -102,11 +111,31 @@ export function forgetProtection(ctx: ActorsContext, peer: string, out: Out[]): 
 }
 
 /**
- * A sweep: every protected peer that has been idle for `protectIdle` and whose connection
- * nothing needs is unprotected (discovery may close it from now on).
+ * The sweep count from which an ask slot taken now may be dropped: the asker's timeout
+ * `wait` (ms; 0: not said) clamped to `askHold`, and one sweep more, so that at least that
+ * much time has passed (the sweep in progress may be almost due).
+ */
+export function askSlotExpiry(ctx: ActorsContext, wait: number): number {
+  const hold = wait > 0 ? Math.min(wait, ctx.timeouts.askHold) : ctx.timeouts.askHold
+  return ctx.protectionSweeps + Math.ceil(hold / protectionSweepMs(ctx)) + 1
+}
+
+/** Drop the ask slots whose askers stopped waiting: the actor answers none of them in time. */
+export function expireAskSlots(ctx: ActorsContext): void {
+  for (const h of ctx.hosted.values()) {
+    if (h.asked.size === 0) continue
+    for (const [slot, expiry] of h.asked) if (expiry <= ctx.protectionSweeps) h.asked.delete(slot)
+  }
+}
+
+/**
+ * A sweep: the expired ask slots are dropped, then every protected peer that has been idle for
+ * `protectIdle` and whose connection nothing needs is unprotected (discovery may close it from
+ * now on).
  */
 export function onProtectionSweep(ctx: ActorsContext, out: Out[]): void {
   ctx.protectionSweeps++
+  expireAskSlots(ctx)
   let needed: Set<string> | undefined
   for (const [peer, lastActive] of ctx.protectedPeers) {
     if (!isIdleProtected(ctx, lastActive)) continue
@@ -142,7 +171,7 @@ export function needsConnection(inUse: ReadonlySet<string>, peer: string): boole
 export function peersInUse(ctx: ActorsContext): Set<string> {
   const peers = new Set<string>()
   for (const ask of ctx.asks.values()) peers.add(ask.peer)
-  for (const h of ctx.hosted.values()) for (const key of h.asked) peers.add(key.slice(0, key.indexOf('\0')))
+  for (const h of ctx.hosted.values()) for (const key of h.asked.keys()) peers.add(key.slice(0, key.indexOf('\0')))
   for (const w of ctx.watching.values()) peers.add(w.peer)
   for (const peer of ctx.watchCount.keys()) peers.add(peer)
   for (const pair of ctx.pairs.values()) if (pair.unacked.size > 0) peers.add(pair.peer)

@@ -29,7 +29,7 @@ export function onHost(ctx: ActorsContext, cmd: Extract<ActorsCommand, { type: '
     restartTimes: [],
     restarts: 0,
     restarting: false,
-    asked: new Set(),
+    asked: new Map(),
   })
 }
 

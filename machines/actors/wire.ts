@@ -8,6 +8,15 @@
  * well framed but breaks a limit (too big, too many refs, a ref path that does not point at an
  * address) is kept as a message with `invalid` set, so the receiver answers `rejected` instead
  * of dropping the connection: the sender's ask learns why.
+ *
+ * An ask is an event from a one-shot reply slot (`from` `~a<n>`, at most once: `seq` 0). Its
+ * `epoch` element, which only at-least-once events use, carries the asker's timeout instead
+ * (whole ms, 0: not said), so that the host can drop the reply slot when the asker stops
+ * waiting (`askHold` in options.ts, protection.ts). The slot was chosen over a ninth element so
+ * that both directions between this version and an older one keep working: an older host takes
+ * exactly eight elements and ignores `epoch` at `seq` 0, and an older asker sends 0 there (the
+ * host then holds the slot its own limit). A timeout that is not a whole number of ms is
+ * refused (`rejected`), as an event that breaks a limit is.
  * @module
  */
 import { parseActorAddress, WIRE_NAME } from './address.js'
@@ -37,7 +46,10 @@ const NACK_CODES = new Set<string>(['no-such-actor', 'rejected', 'overloaded', '
 export type RefPath = (string | number)[]
 
 export type ActorMessage =
-  /** An event for actor `to` from actor `from` (`''`: the node itself). `seq` 0: at most once. */
+  /**
+   * An event for actor `to` from actor `from` (`''`: the node itself). `seq` 0: at most once.
+   * `epoch`: the sender pair's epoch (at least once); in an ask, the asker's timeout in ms (0: not said; `askWaitOf`).
+   */
   | { k: 'msg'; to: string; from: string; event: { type: string }; refs: RefPath[]; trace: string; seq: number; epoch: number; invalid?: string }
   /** `to` handled everything `from` (of sender incarnation `epoch`) sent it up to `seq`. */
   | { k: 'ack'; to: string; from: string; epoch: number; seq: number }
@@ -106,11 +118,14 @@ function parseMessage(raw: unknown, limits: ActorLimits): ActorMessage | undefin
   const a: unknown = raw[1], b: unknown = raw[2], c: unknown = raw[3], d: unknown = raw[4], e: unknown = raw[5], f: unknown = raw[6], g: unknown = raw[7]
   switch (kind) {
     case 'msg': {
-      if (raw.length !== 8 || !isName(a) || !isFrom(b) || !isText(e, MAX_TRACE) || !isId(f) || !isId(g)) return undefined
+      if (raw.length !== 8 || !isName(a) || !isFrom(b) || !isText(e, MAX_TRACE) || !isId(f)) return undefined
       if (!Array.isArray(d)) return undefined
-      const invalid = checkEvent(c, d, limits)
-      if (invalid) return { k: 'msg', to: a, from: b, event: { type: 'xswarm.invalid' }, refs: [], trace: e, seq: f, epoch: g, invalid }
-      return { k: 'msg', to: a, from: b, event: c as { type: string }, refs: d as RefPath[], trace: e, seq: f, epoch: g }
+      if (!isId(g) && !isAsk(b, f)) return undefined
+      // An ask whose timeout is not a whole number of ms is refused like a bad event: its asker learns why.
+      const invalid = isId(g) ? checkEvent(c, d, limits) : 'ask-timeout'
+
+      if (invalid) return { k: 'msg', to: a, from: b, event: { type: 'xswarm.invalid' }, refs: [], trace: e, seq: f, epoch: 0, invalid }
+      return { k: 'msg', to: a, from: b, event: c as { type: string }, refs: d as RefPath[], trace: e, seq: f, epoch: g as number }
     }
     case 'ack':
       return raw.length === 5 && isName(a) && isFrom(b) && isId(c) && isId(d) ? { k: 'ack', to: a, from: b, epoch: c, seq: d } : undefined
@@ -131,6 +146,24 @@ function parseMessage(raw: unknown, limits: ActorLimits): ActorMessage | undefin
     default: return undefined
   }
 }
+
+/** An envelope from a one-shot reply slot, at most once: an ask (its `epoch` element is the asker's timeout). */
+export function isAsk(from: string, seq: number): boolean {
+  return seq === 0 && from.startsWith('~a')
+}
+
+/** The timeout an ask envelope carries (ms; 0: not said), or 0 for any other event. */
+export function askWaitOf(m: Extract<ActorMessage, { k: 'msg' }>): number {
+  return isAsk(m.from, m.seq) ? m.epoch : 0
+}
+
+/** What an asker puts in its ask's `epoch` element: its timeout in whole ms (at least 1), at most `MAX_WIRE_WAIT`. */
+export function askWaitOnWire(timeout: number): number {
+  return Number.isFinite(timeout) && timeout > 0 ? Math.min(Math.ceil(timeout), MAX_WIRE_WAIT) : 0
+}
+
+/** The largest timeout an asker puts on the wire (about 24.8 days; hosts clamp it to their `askHold` anyway). */
+const MAX_WIRE_WAIT = 2 ** 31 - 1
 
 /** Why an event (with its ref paths) breaks the rules, or `undefined` if it is fine. */
 export function checkEvent(event: unknown, refs: unknown[], limits: ActorLimits): string | undefined {

@@ -9,7 +9,8 @@
  * @module
  */
 import { describe, expect, it } from 'vitest'
-import { resolveActorSettings, DEFAULT_ACTOR_TIMEOUTS } from '../../machines/actors/options.js'
+import { resolveActorSettings, DEFAULT_ACTOR_LIMITS, DEFAULT_ACTOR_TIMEOUTS, type ActorTimeouts } from '../../machines/actors/options.js'
+import { encodeEnvelope, parseActorFrame } from '../../machines/actors/wire.js'
 import { addr, B, C, msg, start } from './actors-harness.js'
 
 const IDLE = DEFAULT_ACTOR_TIMEOUTS.protectIdle
@@ -19,8 +20,8 @@ const F = 'F'.repeat(44)
 const protect = (peer: string) => ({ type: 'discovery.protect', peer, tag: 'actors' })
 const unprotect = (peer: string) => ({ type: 'discovery.unprotect', peer, tag: 'actors' })
 
-function machine() {
-  const m = start()
+function machine(timeouts: Partial<ActorTimeouts> = {}) {
+  const m = start({}, timeouts)
   const protectedPeers = () => [...m.actor.getSnapshot().context.protectedPeers.keys()].sort()
   const sweep = () => JSON.stringify(m.actor.getSnapshot().value)
   const sendTo = (peer: string, delivery = 'at-most-once') =>
@@ -101,6 +102,56 @@ describe('actor traffic protects a peer until it is idle', () => {
     expect(m.protectedPeers()).toEqual([B, C, D, F].sort())
     m.elapse(IDLE / 2 + 1000)
     expect(m.protectedPeers()).toEqual([])
+  })
+
+  it("a peer's unanswered ask is held for the asker's timeout, clamped to askHold (not said: askHold); then its peer is unprotected once idle", () => {
+    const HOLD = 2 * IDLE
+    const m = machine({ askHold: HOLD })
+    for (const p of [B, C, D]) m.connect(p)
+    m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
+    m.discoveryCommands() // its name's provider record
+    m.from(B, msg('w', '~a1', 0, 2_000)) // asks with a 2 s timeout
+    m.from(C, msg('w', '~a1', 0, 100 * IDLE)) // more than this node holds: clamped to askHold
+    m.from(D, msg('w', '~a1')) // an older peer: no timeout on the wire
+    for (const call of m.drain().filter((e) => e.type === 'effect.call')) m.send({ type: 'call.done', callId: call.callId, value: { results: ['ok'], commands: [] } })
+    expect(m.protectedPeers()).toEqual([B, C, D].sort())
+
+    m.elapse(IDLE - 1000)
+    expect(m.protectedPeers()).toEqual([B, C, D].sort())
+    m.elapse(IDLE / 2 + 1000)
+    expect(m.protectedPeers(), 'the 2 s ask expired: its peer is idle and nothing needs it').toEqual([C, D].sort())
+    expect(m.discoveryCommands()).toEqual([protect(B), protect(C), protect(D), unprotect(B)])
+    m.elapse(HOLD - 1.5 * IDLE - 1000)
+    expect(m.protectedPeers()).toEqual([C, D].sort())
+    m.elapse(IDLE + 1000)
+    expect(m.protectedPeers(), 'held askHold at most').toEqual([])
+
+    // The actor answers after all: the reply still goes (its asker, timed out, ignores it) and protects the peer again.
+    m.drain()
+    m.send({ type: 'actors.send', to: addr(B, '~a1'), from: 'w', event: { type: 'late' }, refs: [], trace: 't', delivery: 'at-most-once', expose: [] })
+    expect(m.framesTo(m.drain(), B)).toMatchObject([{ k: 'msg', to: '~a1', from: 'w', event: { type: 'late' } }])
+    expect(m.protectedPeers()).toEqual([B])
+  })
+
+  it('an ask carries its timeout in whole ms; a timeout that is not one is refused (rejected), as a bad event is', () => {
+    const m = machine()
+    m.connect(B)
+    m.send({ type: 'actors.ask', askId: 7, to: addr(B, 'x'), event: { type: 'q' }, refs: [], trace: 't', timeout: 1500.2, expose: [] })
+    expect(m.framesTo(m.drain(), B)).toMatchObject([{ k: 'msg', to: 'x', from: '~a7', seq: 0, epoch: 1501 }])
+
+    m.send({ type: 'actors.host', name: 'w', accept: 'any', granted: [] })
+    for (const wait of [-1, 1.5, 'soon', Number.MAX_SAFE_INTEGER + 2]) {
+      m.send({ type: 'message', peer: B, body: parseActorFrame([encodeEnvelope('w', '~a2', { type: 'q' }, [], 't', 0, wait as number)], DEFAULT_ACTOR_LIMITS) })
+      expect(m.framesTo(m.drain(), B), String(wait)).toEqual([{ k: 'nack', to: 'w', from: '~a2', code: 'rejected', seq: 0, trace: 't' }])
+    }
+    // Anywhere else, an epoch that is not a whole number closes the connection, as before.
+    expect(parseActorFrame([encodeEnvelope('w', 'v', { type: 'q' }, [], 't', 0, -1)], DEFAULT_ACTOR_LIMITS)).toBeUndefined()
+    expect(parseActorFrame([encodeEnvelope('w', '~a2', { type: 'q' }, [], 't', 3, 1.5)], DEFAULT_ACTOR_LIMITS)).toBeUndefined()
+  })
+
+  it('askHold: a positive number of ms', () => {
+    expect(resolveActorSettings({ timeouts: { askHold: 30_000 } }).timeouts.askHold).toBe(30_000)
+    expect(() => resolveActorSettings({ timeouts: { askHold: 0 } })).toThrow(/"actors.timeouts.askHold" expected a positive number/)
   })
 
   it('a disconnect ends the protection at once; a close stops the sweep', () => {

@@ -88,6 +88,23 @@ describe('peers with actor traffic are protected in discovery', () => {
     expect(tags(1, a.peerId), 'not protected for good by the actor before the restart').not.toContain('actors')
   })
 
+  it('an ask the actor never answers: the asker times out, and the host stops protecting the asker once idle', async () => {
+    const sim = createSimulation()
+    const { swarms: [a, b], tags } = await startProtectingSwarms(sim, 2, 730)
+    const silent = a.actors.spawn(counter, { name: 'silent', accept: 'any' }) // ignores 'ping'
+    b.dial(a.addresses[0])
+    await sim.run({ until: () => b.isConnected(a.peerId), forMs: 5_000 })
+
+    const asked = await simOutcome(sim, b.actors.ask(b.actors.ref(silent.address), { type: 'ping' }, { timeout: 2_000 }))
+    expect(asked.error?.code).toBe('timeout')
+    expect(tags(0, b.peerId), 'the ask protects the asker on the host').toContain('actors')
+
+    await sim.run({ forMs: 1.5 * IDLE + 1_000 })
+    expect(a.isConnected(b.peerId)).toBe(true)
+    expect(tags(0, b.peerId), 'the reply slot expired with the asker\'s timeout').not.toContain('actors')
+    expect(tags(1, a.peerId)).not.toContain('actors')
+  })
+
   it('an idle peer found by a lookup is trimmed after protectIdle; a watched one keeps its connection', async () => {
     const { sim, client, idleHost, watchedHost, asked, events, tags, viaLookup, reply, lastTraffic, seen } = await findAskAndWatch()
     expect(reply.value).toMatchObject({ type: 'count', n: 0 })
