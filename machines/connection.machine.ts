@@ -7,9 +7,9 @@
  * handshake chart (`handshakeRegion` of handshake.machine.ts, the one source of it), whose
  * pure steps work on the Noise state kept in `hs` (an invoked child machine cost one more
  * actor and ten more events per setup); asks the root to
- * accept the authenticated peer (the root resolves duplicates), keeps the connection alive
- * with pings on the control protocol while open, and always ends in `closed` with a reason,
- * which it reports to the root with `conn.ended`. Every way out has a reason; nothing throws.
+ * accept the authenticated peer (the root resolves duplicates), checks while open that the
+ * remote is alive (keep-alive, below), and always ends in `closed` with a reason, which it
+ * reports to the root with `conn.ended`. Every way out has a reason; nothing throws.
  *
  * Key confirmation: the initiator's handshake completes when it *sends* Noise message 3, before
  * the responder has checked it (in a private network the psk is mixed in only there) and
@@ -17,12 +17,26 @@
  * encrypted control frame, `ready`, once it is open, and the initiator waits for it in
  * `confirming` before it counts the peer as connected: a node of another private network, or
  * a responder that refuses the connection, ends the dial as `dial.failed` with its reason.
+ *
+ * Keep-alive: received traffic is proof of life (as in libp2p's ping, TCP keepalive, HTTP/2
+ * PING practice). `open.idle` pings only after `keepAlive` in which nothing at all was received
+ * on the connection; a frame of any protocol moves the ping later, and a ping unanswered
+ * within `pingTimeout` closes the connection. A remote that goes silent is therefore closed
+ * `keepAlive + pingTimeout` after its last frame, as when every connection pinged on a fixed
+ * period, and a busy connection sends no ping at all. Most frames do not pass through this
+ * chart (the root hands them to their protocol), and an XState event per frame is a measured
+ * cost, so the root does not tell it: it stamps the input time of every frame it routes for
+ * this connection on `traffic`, plain data shared at creation (`ConnectionTraffic`), and the
+ * chart reads the stamp when its wait ends (guard `heardDuringWait`: wait again, counted from
+ * the last frame; otherwise ping). The stamp is an input's time, so a recorded node replays
+ * it exactly from its recorded inputs, and a simulated network stays deterministic.
  * @module
  */
 import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
 import {
   createHandshakeContext, HANDSHAKE_PROTOCOL, handshakeRegion, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
 } from './handshake.machine.js'
+import { inputTime } from './lib/runtime.js'
 import { unseal } from './lib/secret.js'
 import { Reasons, type Direction, type Effect } from './vocab.js'
 
@@ -33,7 +47,7 @@ export const CONTROL_PROTOCOL = '/xswarm/conn/1'
 export interface ConnectionTimeouts {
   dial: number
   handshake: number
-  /** Idle time between keep-alive pings while open. */
+  /** How long an open connection may receive nothing before it pings (traffic is proof of life). */
   keepAlive: number
   /** How long a ping may wait for its pong before the peer counts as gone. */
   pingTimeout: number
@@ -41,6 +55,16 @@ export interface ConnectionTimeouts {
   probe: number
   /** How long a graceful close may take before the connection counts as closed anyway. */
   close: number
+}
+
+/**
+ * What the connection has heard, shared by the root and the connection actor (plain data, no
+ * event): the root writes `heardAt` as it routes each frame of this connection, of any protocol,
+ * and the keep-alive reads it when its wait ends.
+ */
+export interface ConnectionTraffic {
+  /** The input time of the last frame received on this connection (0 before any). */
+  heardAt: number
 }
 
 export interface ConnectionInput {
@@ -57,6 +81,8 @@ export interface ConnectionInput {
   expectedPeer?: string
   timeouts: ConnectionTimeouts
   handshake: HandshakeInput
+  /** Stamped by the root for every frame received (see `ConnectionTraffic`). */
+  traffic: ConnectionTraffic
 }
 
 export interface ConnectionContext extends Omit<ConnectionInput, 'handshake'> {
@@ -68,6 +94,10 @@ export interface ConnectionContext extends Omit<ConnectionInput, 'handshake'> {
   reason: string | null
   wasOpen: boolean
   pingSeq: number
+  /** Input time at which the connection opened (counts as heard: the keep-alive starts from it). */
+  openedAt: number
+  /** The last sign of life the current keep-alive wait counts from. */
+  quietFrom: number
 }
 
 /** What the root tells the connection, and the shell's facts about it. */
@@ -101,6 +131,11 @@ function isControlFrame(body: unknown): body is ControlFrame {
     Number.isSafeInteger(body[1])
 }
 
+/** The last sign of life: the last frame received, or the opening if that was later. */
+function lastHeard(context: ConnectionContext): number {
+  return Math.max(context.traffic.heardAt, context.openedAt)
+}
+
 function controlKind(event: unknown): number | undefined {
   const e = event as { protocol?: string; body?: unknown }
   return e.protocol === CONTROL_PROTOCOL && isControlFrame(e.body) ? e.body[0] : undefined
@@ -116,7 +151,8 @@ export const connectionMachine = setup({
   delays: {
     dialTimeout: ({ context }) => context.timeouts.dial,
     handshakeTimeout: ({ context }) => context.timeouts.handshake,
-    keepAlive: ({ context }) => context.timeouts.keepAlive,
+    /** `keepAlive` counted from the last sign of life (not from now). */
+    keepAlive: ({ context, self }) => Math.max(0, context.quietFrom + context.timeouts.keepAlive - inputTime(self)),
     pingTimeout: ({ context }) => context.timeouts.pingTimeout,
     probeTimeout: ({ context }) => context.timeouts.probe,
     /** Open for longer than a handshake: a duplicate arriving now is no dial race. */
@@ -181,7 +217,9 @@ export const connectionMachine = setup({
     }),
     /** Forget the Noise state (it holds the ephemeral secret until the handshake completes). */
     dropHandshake: assign({ hs: null }),
-    markOpen: assign({ wasOpen: true }),
+    markOpen: assign({ wasOpen: true, openedAt: ({ self }) => inputTime(self) }),
+    /** A keep-alive wait begins: it counts from the last sign of life. */
+    startQuietWait: assign({ quietFrom: ({ context }) => lastHeard(context) }),
     sendPing: enqueueActions(({ context, enqueue }) => {
       const seq = context.pingSeq + 1
       enqueue.assign({ pingSeq: seq })
@@ -234,6 +272,8 @@ export const connectionMachine = setup({
       return controlKind(event) === PONG && seq >= 1 && seq <= context.pingSeq
     },
     isReady: ({ event }) => controlKind(event) === READY,
+    /** Something was received during the keep-alive wait: the remote is alive, no ping yet. */
+    heardDuringWait: ({ context }) => lastHeard(context) > context.quietFrom,
   },
 }).createMachine({
   id: 'connection',
@@ -245,6 +285,8 @@ export const connectionMachine = setup({
     reason: null,
     wasOpen: false,
     pingSeq: 0,
+    openedAt: 0,
+    quietFrom: 0,
   }),
   initial: 'starting',
   on: {
@@ -306,8 +348,15 @@ export const connectionMachine = setup({
       entry: 'markOpen',
       initial: 'idle',
       states: {
+        /** Nothing to do while frames arrive; `keepAlive` with nothing received → ping. */
         idle: {
-          after: { keepAlive: { target: 'awaitingPong', actions: 'sendPing' } },
+          entry: 'startQuietWait',
+          after: {
+            keepAlive: [
+              { guard: 'heardDuringWait', target: 'idle', reenter: true },
+              { target: 'awaitingPong', actions: 'sendPing' },
+            ],
+          },
         },
         awaitingPong: {
           on: { 'conn.frame': { guard: 'isPong', target: 'idle' } },

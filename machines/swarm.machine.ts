@@ -20,7 +20,9 @@
  *    disconnect;
  *  - another ended connection reports a failed dial ([isFailedDial]) or a refused inbound
  *    connection ([isRefusedInbound]), or is only forgotten;
- *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol.
+ *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol;
+ *    either way its input time is stamped on the connection's `traffic` (plain data the
+ *    connection's keep-alive reads: a connection that receives frames is not pinged).
  * Refused inbound connections (admission, and [isRefusedInbound]) go to the `refusals` child
  * (refusals.machine.ts), which shows them as `connection.refused`, at most 10 a second.
  * Each connection's own lifecycle (dialing, handshaking, open, closing) is its child actor
@@ -128,7 +130,7 @@ export const swarmMachine = setup({
       const key = `d${dialId}`
       const input = connectionInput(context, { key, direction: 'outbound', address, url, dialId, expectedPeer: peer })
       const ref = spawnTracked(self, connectionMachine, { id: key, input })
-      context.conns.set(key, { key, ref, direction: 'outbound', address, dialId })
+      context.conns.set(key, { key, ref, direction: 'outbound', address, dialId, traffic: input.traffic })
       context.byDialId.set(dialId, key)
     }),
     /** Our dial's connection opened: give it its connId. */
@@ -162,11 +164,9 @@ export const swarmMachine = setup({
         enqueue.sendTo(admission.shed.ref, { type: 'conn.close', reason: Reasons.tooManyPending })
       }
       const key = `c${connId}`
-      const ref = spawnTracked(self, connectionMachine, {
-        id: key,
-        input: connectionInput(context, { key, direction: 'inbound', address: remoteAddr, connId }),
-      })
-      context.conns.set(key, { key, ref, direction: 'inbound', address: remoteAddr, connId, source: admission.source })
+      const input = connectionInput(context, { key, direction: 'inbound', address: remoteAddr, connId })
+      const ref = spawnTracked(self, connectionMachine, { id: key, input })
+      context.conns.set(key, { key, ref, direction: 'inbound', address: remoteAddr, connId, source: admission.source, traffic: input.traffic })
       context.byConnId.set(connId, key)
     }),
     refuseDialWhileClosing: emit(({ event }) => ({
@@ -175,18 +175,23 @@ export const swarmMachine = setup({
       reason: Reasons.swarmClosed,
     })),
     /** A handshake or control frame: to its connection actor. */
-    passFrameToConnection: enqueueActions(({ context, event }) => {
+    passFrameToConnection: enqueueActions(({ context, event, self }) => {
       const { protocol, body } = event as { protocol: string; body: unknown }
       const rec = connByConnId(context, event)
       if (!rec) return
       rec.heard = true // not silent: shed after the silent ones (lib/admission.ts)
+      rec.traffic.heardAt = inputTime(self)
       rec.ref.send({ type: 'conn.frame', protocol, body })
     }),
     /** A protocol frame of a connected peer: to its protocol actor. */
     // Frames of a losing duplicate still count while the peer is connected: nothing in flight is lost.
-    deliverToProtocol: enqueueActions(({ context, event }) => {
+    // Its time is stamped for the connection's keep-alive: traffic is proof of life.
+    deliverToProtocol: enqueueActions(({ context, event, self }) => {
       const { protocol, body } = event as { protocol: string; body: unknown }
-      const peer = connByConnId(context, event)?.peer
+      const rec = connByConnId(context, event)
+      if (rec === undefined) return
+      rec.traffic.heardAt = inputTime(self)
+      const peer = rec.peer
       if (peer === undefined || !context.peers.has(peer)) return
       context.protocolRefs.get(protocol)?.send({ type: 'message', peer, body })
     }),

@@ -49,9 +49,12 @@ export interface Timeouts {
   dial: number
   /** A handshake must finish within this. Default 10 s. */
   handshake: number
-  /** Idle time between keep-alive pings. Default 15 s. */
+  /**
+   * How long an open connection may receive nothing before it pings: any frame received is proof
+   * of life, so a connection with traffic is never pinged. Default 15 s.
+   */
   keepAlive: number
-  /** A ping must be answered within this. Default 20 s. */
+  /** A ping must be answered within this; a silent remote is closed keepAlive + pingTimeout after its last frame. Default 20 s. */
   pingTimeout: number
   /**
    * When a peer's new connection would lose to its existing one, the existing one is probed

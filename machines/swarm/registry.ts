@@ -8,7 +8,7 @@
  * @module
  */
 import type { AnyActorRef } from 'xstate'
-import type { ConnectionInput } from '../connection.machine.js'
+import type { ConnectionInput, ConnectionTraffic } from '../connection.machine.js'
 import type { HandshakeInput } from '../handshake.machine.js'
 import type { CryptoSuite } from '../lib/crypto.js'
 import type { AdmissionState, AdmittedConn } from '../lib/admission.js'
@@ -56,6 +56,8 @@ export interface ConnRecord extends AdmittedConn {
   address: string
   connId?: number
   dialId?: number
+  /** Shared with the connection actor: the root stamps every frame received (its keep-alive reads it). */
+  traffic: ConnectionTraffic
   /** Set once accepted by the root (authenticated). */
   peer?: string
   handshakeHash?: Uint8Array
@@ -243,7 +245,7 @@ export function connectionInput(context: SwarmContext, base: Pick<ConnectionInpu
     keys: seal({ ...unseal(context.noiseKeys), ephemeralPrivateKey: drbgBytes(unseal(context.drbg), 32) }),
     expectedPeer: base.expectedPeer,
   }
-  return { ...base, timeouts: context.timeouts, handshake }
+  return { ...base, timeouts: context.timeouts, handshake, traffic: { heardAt: 0 } }
 }
 
 type AnyEvent = { type: string; key?: unknown; connId?: unknown }

@@ -7,13 +7,16 @@
  * `writeStep`/`readStep`) are replaced by fakes: every write sends `HELLO`, and the handshake
  * frames the test sends choose the outcome (see `fakeSteps`). The parent is a tiny machine that records what the connection
  * tells the root (`conn.authenticated`, `conn.ended`); it owns the actor system, so its
- * SimulatedClock drives every `after`.
+ * SimulatedClock drives every `after` and is the input time (`inputTime`). Like the root, the
+ * harness stamps the connection's `traffic` with the time of every frame it sends it; `hear()`
+ * stamps a frame the root would have given a protocol instead.
  * @module
  */
 import { assign, createActor, setup, SimulatedClock, type Actor, type InspectionEvent } from 'xstate'
 import { connectionMachine, CONTROL_PROTOCOL, type ConnectionContext, type ConnectionInput } from '../../machines/connection.machine.js'
 import { HANDSHAKE_PROTOCOL, type HandshakeContext, type HandshakeInput, type HandshakeOutput } from '../../machines/handshake.machine.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
+import { bindRuntime } from '../../machines/lib/runtime.js'
 import { seal } from '../../machines/lib/secret.js'
 
 export { CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL }
@@ -102,7 +105,7 @@ export const PEER_B = 'PeerB'
 export function outboundInput(over: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
     key: 'd1', direction: 'outbound', dialId: 1, address: `memory://b/p2p/${PEER_B}`, url: 'memory://b',
-    expectedPeer: PEER_B, timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: true }, ...over,
+    expectedPeer: PEER_B, timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: true }, traffic: { heardAt: 0 }, ...over,
   }
 }
 
@@ -110,7 +113,7 @@ export function outboundInput(over: Partial<ConnectionInput> = {}): ConnectionIn
 export function inboundInput(over: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
     key: 'c7', direction: 'inbound', connId: 7, address: 'memory://t1-1',
-    timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: false }, ...over,
+    timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: false }, traffic: { heardAt: 0 }, ...over,
   }
 }
 
@@ -137,7 +140,10 @@ export interface Harness {
   toParent: Ev[]
   /** The state value as a dotted string (`open.idle`). */
   state(): string
+  /** Send an event; a `conn.frame` is stamped on `traffic` first, as the root does. */
   send(event: Ev): void
+  /** A frame of another protocol arrived on the connection (the root stamps it and hands it to that protocol). */
+  hear(): void
   /** Advance virtual time by `ms`. */
   advance(ms: number): void
   /** The events emitted or sent to the parent since the last `drain()`. */
@@ -155,6 +161,7 @@ export function startConnection(
     on: { '*': { actions: ({ event }) => { toParent.push(event as Ev) } } },
   })
   const parent = createActor(parentMachine, { clock, ...(options.inspect ? { inspect: options.inspect } : {}) })
+  bindRuntime(parent, { sink: () => {}, now: () => clock.now() })
   parent.start()
   const conn = createActor(testConnectionMachine, { input, id: input.key, parent } as never) as Actor<typeof testConnectionMachine>
   const effects: Ev[] = []
@@ -168,8 +175,12 @@ export function startConnection(
     effects,
     toParent,
     state: () => stateString(conn.getSnapshot().value),
-    send: (event) => conn.send(event as never),
-    advance: (ms) => clock.increment(ms),
+    send: (event) => {
+      if (event.type === 'conn.frame') input.traffic.heardAt = clock.now()
+      conn.send(event as never)
+    },
+    hear: () => { input.traffic.heardAt = clock.now() },
+    advance: (ms) => advanceTimerByTimer(clock, ms),
     drain() {
       const out = { effects: effects.slice(fromE), toParent: toParent.slice(fromP) }
       fromE = effects.length
@@ -177,6 +188,24 @@ export function startConnection(
       return out
     },
   }
+}
+
+/**
+ * Let `ms` pass, firing each timer at its own due time (SimulatedClock.increment fires them all
+ * at the end of the step, and misses a timer set by the last one it fires): the keep-alive's
+ * delay is counted from the input time, so it must be the timer's time. Bounded: a zero-delay
+ * loop would stop at 10,000 timers.
+ */
+function advanceTimerByTimer(clock: SimulatedClock, ms: number): void {
+  const until = clock.now() + ms
+  const timeouts = (clock as unknown as { timeouts: Map<number, { start: number; timeout: number }> }).timeouts
+  for (let i = 0; i < 10_000; i++) {
+    let next = Infinity
+    for (const t of timeouts.values()) next = Math.min(next, t.start + t.timeout)
+    if (next > until) break
+    clock.set(Math.max(next, clock.now()))
+  }
+  clock.set(until)
 }
 
 export function stateString(value: unknown): string {

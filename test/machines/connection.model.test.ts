@@ -9,7 +9,10 @@
  * type (several where a guard or the handshake's outcome makes the difference: handshake frames
  * carry the outcome the fake steps produce). For every edge of that map, the shortest path to
  * its source state plus the edge itself is replayed on a real actor under a SimulatedClock:
- * `xstate.after.*` becomes advancing the clock by that delay.
+ * `xstate.after.*` becomes advancing the clock by that delay. The keep-alive's end comes in two
+ * samples, `heard: false` and `heard: true` (a frame of another protocol arrived during the
+ * wait): the model's `heardDuringWait` reads the flag, and the replay of `heard: true` stamps
+ * the connection's traffic (as the root would) just before the wait ends.
  * Transitions actually taken are read from `@xstate.microstep` inspection events, and the test
  * asserts that every state node was entered and every transition definition of the machine
  * (eventless ones included) was taken at least once.
@@ -37,7 +40,12 @@ const parentSends = Object.fromEntries(
     .filter(([, impl]) => (impl as { type?: string; to?: unknown }).type === 'xstate.sendTo' && (impl as { to?: unknown }).to === '#_parent')
     .map(([name]) => [name, () => {}]),
 )
-const model = machine.provide({ actions: parentSends as never })
+const model = machine.provide({
+  actions: parentSends as never,
+  // The walk shares no clock or traffic with the replays: the sample says whether a frame arrived.
+  guards: { heardDuringWait: ({ event }) => (event as { heard?: boolean }).heard === true },
+})
+const KEEP_ALIVE_ENDS = 'xstate.after.keepAlive.connection.open.idle'
 
 /** Sample events; `conn.frame` pong depends on the ping sequence number in context. */
 function samples(snapshot: AnyMachineSnapshot): Ev[] {
@@ -59,6 +67,9 @@ function samples(snapshot: AnyMachineSnapshot): Ev[] {
     { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('PeerX') },
     { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: failure('handshake-bad-signature') },
     { type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: failWrite('handshake-too-long') },
+    // The keep-alive wait ends with nothing received (ping), or after a frame of another protocol.
+    { type: KEEP_ALIVE_ENDS, heard: false },
+    { type: KEEP_ALIVE_ENDS, heard: true },
   ]
 }
 
@@ -132,8 +143,12 @@ function replay(input: ConnectionInput, events: Ev[], seen: Replay): AnyMachineS
   for (const node of (h.conn.getSnapshot() as AnyMachineSnapshot)._nodes) seen.entered.add(node.id)
   for (const event of events) {
     if (event.type.startsWith('xstate.after.')) {
-      const delay = event.type.split('.')[2]
-      h.advance(DELAYS[delay])
+      const delay = DELAYS[event.type.split('.')[2]]
+      if (event.heard === true) {
+        h.advance(delay - 1)
+        h.hear()
+        h.advance(1)
+      } else h.advance(delay)
     } else {
       h.send(event)
     }

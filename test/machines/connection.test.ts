@@ -289,17 +289,75 @@ describe('connection machine: keep-alive while open', () => {
     expect(h.drain().toParent[0]).toMatchObject({ type: 'conn.ended', reason: Reasons.pingTimeout, wasOpen: true, peer: PEER_B, connId: 5 })
   })
 
-  it('answers the remote\'s pings in either sub-state, without disturbing its own ping', () => {
+  it('answers the remote\'s pings in either sub-state; a ping of the remote is traffic, so ours waits for keepAlive after it', () => {
     const h = startConnection(outboundInput())
     openOutbound(h)
     h.drain()
+    h.advance(1000)
     h.send(ping(77))
     expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [1, 77] }])
     h.advance(TIMEOUTS.keepAlive)
-    h.drain()
+    expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [0, 1] }])
     h.send(ping(78))
     expect(h.state()).toBe('open.awaitingPong')
     expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [1, 78] }])
+  })
+
+  it('a connection that receives traffic sends no ping, however long it stays open', () => {
+    const h = startConnection(outboundInput())
+    openOutbound(h)
+    h.drain()
+    // A frame of some protocol every keepAlive - 1 ms (the root stamps it; the connection sees no event).
+    for (let i = 0; i < 20; i++) {
+      h.advance(TIMEOUTS.keepAlive - 1)
+      h.hear()
+    }
+    expect(h.drain().effects).toEqual([])
+    expect(h.state()).toBe('open.idle')
+    expect(h.conn.getSnapshot().context.pingSeq).toBe(0)
+  })
+
+  it('an idle connection pings keepAlive after the last frame it received, not on a fixed period', () => {
+    const h = startConnection(outboundInput())
+    openOutbound(h)
+    h.advance(TIMEOUTS.keepAlive - 200)
+    h.hear()
+    h.drain()
+    h.advance(TIMEOUTS.keepAlive - 1)
+    expect(h.drain().effects).toEqual([])
+    expect(h.state()).toBe('open.idle')
+    h.advance(1)
+    expect(h.state()).toBe('open.awaitingPong')
+    expect(h.drain().effects).toEqual([{ type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [0, 1] }])
+  })
+
+  it('a remote that goes silent after traffic is closed keepAlive + pingTimeout after its last frame', () => {
+    const h = startConnection(outboundInput())
+    openOutbound(h)
+    h.advance(TIMEOUTS.keepAlive - 1)
+    h.hear()
+    h.advance(TIMEOUTS.keepAlive - 1)
+    h.hear() // the last frame: nothing comes after it
+    h.drain()
+    h.advance(TIMEOUTS.keepAlive + TIMEOUTS.pingTimeout - 1)
+    expect(h.state()).toBe('open.awaitingPong')
+    h.advance(1)
+    expect(h.state()).toBe('closing')
+    expect(h.drain().effects).toEqual([
+      { type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [0, 1] },
+      { type: 'effect.close', connId: 5, reason: Reasons.pingTimeout },
+    ])
+  })
+
+  it('traffic while a ping waits for its pong does not stand in for the pong', () => {
+    const h = startConnection(outboundInput())
+    openOutbound(h)
+    h.advance(TIMEOUTS.keepAlive)
+    expect(h.state()).toBe('open.awaitingPong')
+    h.advance(TIMEOUTS.pingTimeout - 1)
+    h.hear()
+    h.advance(1)
+    expect(h.state()).toBe('closing')
   })
 
   it('a repeated pong of the last ping is ignored while idle', () => {

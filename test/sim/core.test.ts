@@ -10,6 +10,7 @@ import type { AnyActorRef, InspectionEvent } from 'xstate'
 import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import { encodeFrame } from '../../src/codec/frame.js'
 import { XswarmError } from '../../src/errors.js'
+import { metricsText } from '../../src/metrics/prometheus.js'
 import type { Conn } from '../../src/transport/transport.js'
 import type { AnySwarmEvent as SwarmEvent, Swarm } from '../../src/swarm.js'
 import {
@@ -124,6 +125,57 @@ describe('simulation: keep-alive', () => {
     const silentAt = sim.now()
     const r = await sim.run({ until: () => !a.isConnected(b.peerId), forMs: 10_000 })
     expect(r.satisfied).toBe(true)
+    expect(sim.now() - silentAt).toBeLessThanOrEqual(timeouts.keepAlive + timeouts.pingTimeout)
+    expect(eventsOf(a).at(-1)).toEqual({ type: 'peer.disconnected', peer: b.peerId, reason: 'ping-timeout' })
+  })
+
+  /** Keep-alive frames (pings and pongs) `swarm` has sent so far, by its own metrics. */
+  const controlFramesOut = (swarm: Swarm): number =>
+    Number(/xswarm_frames_total\{[^}]*direction="out",protocol="\/xswarm\/conn\/1"\} (\d+)/.exec(metricsText(swarm))?.[1] ?? 0)
+
+  /** Two swarms whose numbers protocol echoes, connected, with a short keep-alive. */
+  async function echoingPair(timeouts: { keepAlive: number; pingTimeout: number }) {
+    const sim = createSimulation()
+    const opts = { timeouts, ping: false as const, metrics: true, protocols: [numbersProtocol({ echo: true })] }
+    const a = await createSimTestSwarm(sim, { seed: 1, ...opts })
+    const b = await createSimTestSwarm(sim, { seed: 2, ...opts })
+    await connectSim(sim, a, b)
+    /** A sends B a number every `everyMs` for `forMs`; B echoes each one back. */
+    const talk = async (forMs: number, everyMs: number): Promise<void> => {
+      for (let t = 0; t < forMs; t += everyMs) {
+        a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: 1, from: t })
+        await sim.run({ forMs: everyMs })
+      }
+    }
+    return { sim, a, b, talk }
+  }
+
+  it('a connection that carries traffic both ways sends no keep-alive ping; an idle one does', async () => {
+    const timeouts = { keepAlive: 1000, pingTimeout: 500 }
+    const { sim, a, b, talk } = await echoingPair(timeouts)
+    const before = controlFramesOut(a) + controlFramesOut(b)
+    await talk(20_000, 300) // twenty keep-alive periods, a frame each way every 300 ms
+    expect(a.isConnected(b.peerId)).toBe(true)
+    expect(controlFramesOut(a) + controlFramesOut(b)).toBe(before)
+    // Quiet now: pings resume, one side's ping is the other's traffic, and the connection stays up.
+    await sim.run({ forMs: 20_000 })
+    const pings = controlFramesOut(a) + controlFramesOut(b) - before
+    expect(pings).toBeGreaterThan(0)
+    expect(a.isConnected(b.peerId)).toBe(true)
+    expect(b.isConnected(a.peerId)).toBe(true)
+  })
+
+  it('a busy peer that goes silent is dropped with ping-timeout within keepAlive + pingTimeout of its last frame', async () => {
+    const timeouts = { keepAlive: 1000, pingTimeout: 500 }
+    const { sim, a, b, talk } = await echoingPair(timeouts)
+    await talk(5000, 300)
+    sim.remove(b) // B hangs: it reads nothing and sends nothing from now on
+    const silentAt = sim.now()
+    for (let t = 0; t < 3000 && a.isConnected(b.peerId); t += 300) {
+      a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: 1, from: t }) // A still talks: what it sends is no proof that B lives
+      await sim.run({ until: () => !a.isConnected(b.peerId), forMs: 300 })
+    }
+    expect(a.isConnected(b.peerId)).toBe(false)
     expect(sim.now() - silentAt).toBeLessThanOrEqual(timeouts.keepAlive + timeouts.pingTimeout)
     expect(eventsOf(a).at(-1)).toEqual({ type: 'peer.disconnected', peer: b.peerId, reason: 'ping-timeout' })
   })
