@@ -60,8 +60,11 @@
 //         per unique delivery / per delivered payload byte (adapters with wire(): xswarm, the
 //         flood); the excess over 1 B per payload byte is framing, signatures, control and the
 //         duplicate copies that still crossed a socket
-//   - latency: 10 messages/s (same publisher shape) for 5 s (1 s quick); publish→delivery at
+//   - latency: 10 messages/s (same publisher shape) for 15 s (1 s quick); publish→delivery at
 //     every subscriber with performance.now() in the one process; p50/p99 over all samples.
+//     (15 s since issue 13 item 4; it was 5 s, whose p99 rested on ~5 slow deliveries at n = 10,
+//     so single cells swung by 2x. The same for every system; it makes `npm run full` ≈ 40 min,
+//     was ≈ 28: 72 latency phases of 10 s more.)
 //   - memory: (RSS after start + warm-up − RSS before start) / n, and heapUsed the same way,
 //     with global.gc() before each reading when run with --expose-gc (the child processes always are).
 //
