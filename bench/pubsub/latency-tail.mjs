@@ -11,7 +11,12 @@
 // the share of all deliveries that overlap them.
 //
 //   node --expose-gc bench/pubsub/latency-tail.mjs [--system xswarm] [--nodes 10] [--size 128]
-//        [--publisher rr|0] [--seconds 20] [--stagger] [--phase X] [--probe] [--verbose]
+//        [--publisher rr|0] [--seconds 20] [--rate 10] [--stagger] [--phase X] [--probe] [--verbose]
+//        [--heap-profile N [--heap-all]] [--snapshots DIR]
+//
+// With every run: its scavenges (count, total and longest ms; node --trace-gc-nvp tells what each
+// one copied). The diagnostics below (heap profile, snapshots) slow the run: their latencies are
+// not figures.
 //
 // --stagger emulates a staggered heartbeat WITHOUT changing the product: after the throughput phase, the
 // next n timers scheduled with delay 1000 (one heartbeat per node, as each heartbeat reschedules
@@ -22,6 +27,7 @@
 import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import os from 'node:os'
+import { writeHeapSnapshot as writeSnapshot } from 'node:v8'
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
   if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] == null ? 'true' : all[i + 1]])
@@ -96,20 +102,36 @@ if (probeOn) {
   realSetTimeout(tick, 1)
 }
 runs.length = 0; gcs.length = 0
+// --heap-profile N: the sampling heap profiler over the latency phase; prints to stderr the N
+// allocation sites (with two callers) with the most sampled bytes allocated during the phase and
+// still alive at its end (what outlived its scavenges and is kept: caches, records), or with
+// --heap-all of every byte allocated (what makes the scavenges come). Not the objects promoted
+// and dead before the end: Node 20's V8 does not tell those apart reliably (its "collected by a
+// major/minor GC" options counted objects that died in their second scavenge and missed some
+// that died in old space, in a test of each case).
+const heapSession = args['heap-profile'] != null ? new (await import('node:inspector/promises')).Session() : null
+const heapAll = args['heap-all'] === 'true'
+if (heapSession) { heapSession.connect(); await heapSession.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: heapAll, includeObjectsCollectedByMinorGC: heapAll }) }
 // --phase X: publish X ms after a heartbeat burst starts (every 1000 ms; X < 0: before it)
 let t0 = performance.now()
 if (args.phase != null) t0 = burstStart + 1000 * Math.ceil((t0 + 20 - burstStart - Number(args.phase)) / 1000) + Number(args.phase)
 const p = tracker.begin(`latency-${size}`, size)
-const total = seconds * 10
+const rate = Number(args.rate ?? 10) // --rate R: R msg/s instead of 10 (0: idle, to see the GCs of the rest)
+const total = seconds * rate
 for (let i = 0; i < total; i++) {
-  const wait = t0 + i * 100 - performance.now()
+  const wait = t0 + i * 1000 / rate - performance.now()
   if (wait > 0) await sleep(wait)
   tracker.publish(publisher === 'rr' ? i % n : Number(publisher), size)
+  // --snapshots DIR: heap snapshots at the middle of the phase and 2 s later (each stops the
+  // process for ~1 s, so the latencies of that run mean nothing); compare them in DevTools
+  if (args.snapshots && (i === total >> 1 || i === (total >> 1) + 2 * rate)) writeSnapshot(`${args.snapshots}/${i}.heapsnapshot`)
 }
+if (total === 0) await sleep(seconds * 1000)
 const graceEnd = performance.now() + 2000
 while (p.completed < p.published && performance.now() < graceEnd) await tracker.waitCompletion(50)
 tracker.end()
 const t1 = performance.now()
+if (heapSession) printHeapProfile((await heapSession.post('HeapProfiler.getSamplingProfile')).profile, Number(args['heap-profile']) || 25)
 probeOn = false
 await sys.stop()
 
@@ -122,6 +144,7 @@ const other = runs.filter((r) => r.delay !== 1000)
 const overlaps = (s, list) => list.some((r) => r.start < s.at && r.end > s.sent)
 const share = (set, list) => set.length ? Math.round(100 * set.filter((s) => overlaps(s, list)).length / set.length) : 0
 const majors = gcs.filter((g) => g.kind === 4) // NODE_PERFORMANCE_GC_MAJOR
+const minors = gcs.filter((g) => g.kind === 1) // NODE_PERFORMANCE_GC_MINOR (scavenges)
 const sum = (l) => l.reduce((a, r) => a + r.end - r.start, 0)
 // heartbeat bursts: heartbeat runs closer than 5 ms to the previous one form one burst
 const bursts = []
@@ -162,7 +185,7 @@ console.log(JSON.stringify({
   heartbeatRuns: hb.length, heartbeatRunMsMean: r1(sum(hb) / Math.max(1, hb.length)), heartbeatBusyPct: r1(100 * sum(hb) / (t1 - t0)),
   heartbeatBursts: bursts.length, burstCountMedian: bursts.map((b) => b.count).sort((a, b) => a - b)[bursts.length >> 1], burstMsMedian: r1(percentile(bl, 50)), burstMsMax: r1(bl[bl.length - 1]),
   otherLongTimerRuns: other.length, otherDelays: [...new Set(other.map((r) => r.delay))].slice(0, 10),
-  gcs: gcs.length, gcMsTotal: r1(sum(gcs)), majorGcs: majors.length, majorGcMsMax: r1(Math.max(0, ...majors.map((g) => g.end - g.start))),
+  gcs: gcs.length, gcMsTotal: r1(sum(gcs)), scavenges: minors.length, scavengeMsTotal: r1(sum(minors)), scavengeMsMax: r1(Math.max(0, ...minors.map((g) => g.end - g.start))), majorGcs: majors.length, majorGcMsMax: r1(Math.max(0, ...majors.map((g) => g.end - g.start))),
   slowOverlapHeartbeatPct: share(slow, hb), allOverlapHeartbeatPct: share(samples, hb),
   slowOverlapGcPct: share(slow, gcs), allOverlapGcPct: share(samples, gcs),
   slowOverlapMajorGcPct: share(slow, majors), slowOverlapOtherTimerPct: share(slow, other),
@@ -171,3 +194,22 @@ console.log(JSON.stringify({
   slowOverlapNonePct: slow.length ? Math.round(100 * slow.filter((s) => !overlaps(s, hb) && !overlaps(s, gcs) && !overlaps(s, other)).length / slow.length) : 0
 }))
 process.exit(0)
+
+function printHeapProfile (profile, top) {
+  // self bytes per site (function + url:line), with the two nearest callers
+  const sites = new Map()
+  let total = 0
+  const where = (cf) => `${cf.functionName || '(anon)'} ${cf.url.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`
+  const walk = (node, stack) => {
+    const here = [...stack, where(node.callFrame)]
+    if (node.selfSize > 0) {
+      const key = here.slice(-3).reverse().join(' < ')
+      sites.set(key, (sites.get(key) ?? 0) + node.selfSize)
+      total += node.selfSize
+    }
+    for (const c of node.children) walk(c, here)
+  }
+  walk(profile.head, [])
+  console.error(`sampled bytes allocated during the phase${heapAll ? '' : ' and alive at its end'}: ${(total / 1024).toFixed(0)} KiB`)
+  for (const [k, v] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, top)) console.error(`${(v / 1024).toFixed(0).padStart(7)} KiB  ${k}`)
+}
