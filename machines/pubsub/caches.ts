@@ -60,10 +60,15 @@ export function seenExpire(cache: SeenCache, now: number, ttl: number): void {
 }
 
 export interface CachedMessage {
+  /** Its hex id (the key in `entries`). */
+  hex: string
   id: Uint8Array
   msg: WireMessage
-  /** Times it was sent to each peer in answer to IWANT (bounded by gossipRetransmission). */
-  served: Map<string, number>
+  /**
+   * Times it was sent to each peer in answer to IWANT (bounded by gossipRetransmission); made
+   * on the first IWANT, since most cached messages are never asked for.
+   */
+  served?: Map<string, number>
   /** Mesh peers it was announced to (IANNOUNCE) that have not asked for it yet (announce.ts). */
   announcedTo?: Set<string>
 }
@@ -73,12 +78,12 @@ export interface MessageCache {
   windows: string[][]
   entries: Map<string, CachedMessage>
   /**
-   * Cached messages by a 48-bit prefix of their signature → hex id, so a copy of a cached
+   * Cached messages by a 48-bit prefix of their signature, so a copy of a cached
    * message is recognised without rebuilding its signed bytes and hashing them
    * (`mcacheKnownCopy`). Only a hint: a copy is taken as known only when it equals the cached
    * message field by field. Same lifetime as `entries`.
    */
-  bySignature: Map<number, string>
+  bySignature: Map<number, CachedMessage>
   max: number
 }
 
@@ -95,9 +100,10 @@ function signatureKey(signature: Uint8Array): number {
 /** Cache a valid message for IWANT and IHAVE; a full cache takes nothing more until it shifts. */
 export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg: WireMessage): void {
   if (cache.entries.has(hex) || cache.entries.size >= cache.max) return
-  cache.entries.set(hex, { id, msg, served: new Map() })
+  const entry: CachedMessage = { hex, id, msg }
+  cache.entries.set(hex, entry)
   cache.windows[0].push(hex)
-  if (msg.s.length >= 6) cache.bySignature.set(signatureKey(msg.s), hex)
+  if (msg.s.length >= 6) cache.bySignature.set(signatureKey(msg.s), entry)
 }
 
 /**
@@ -107,11 +113,11 @@ export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg:
  */
 export function mcacheKnownCopy(cache: MessageCache, msg: WireMessage): string | undefined {
   if (msg.s.length < 6) return undefined
-  const hex = cache.bySignature.get(signatureKey(msg.s))
-  if (hex === undefined) return undefined
-  const cached = cache.entries.get(hex)?.msg
-  if (!cached || cached.n !== msg.n || cached.f !== msg.f || cached.t !== msg.t) return undefined
-  return bytesEqual(cached.s, msg.s) && bytesEqual(cached.d, msg.d) ? hex : undefined
+  const entry = cache.bySignature.get(signatureKey(msg.s))
+  if (entry === undefined) return undefined
+  const cached = entry.msg
+  if (cached.n !== msg.n || cached.f !== msg.f || cached.t !== msg.t) return undefined
+  return bytesEqual(cached.s, msg.s) && bytesEqual(cached.d, msg.d) ? entry.hex : undefined
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
@@ -188,7 +194,7 @@ export function mcacheShift(cache: MessageCache): void {
     cache.entries.delete(hex)
     if (entry.msg.s.length < 6) continue
     const key = signatureKey(entry.msg.s)
-    if (cache.bySignature.get(key) === hex) cache.bySignature.delete(key)
+    if (cache.bySignature.get(key) === entry) cache.bySignature.delete(key)
   }
   cache.windows.unshift([])
 }

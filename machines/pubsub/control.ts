@@ -92,9 +92,9 @@ function handleIwant(s: RouterState, peer: string, ps: PeerState, ids: Uint8Arra
     const hex = idToHex(id)
     const cached = s.mcache.entries.get(hex)
     if (!cached) continue
-    const times = cached.served.get(peer) ?? 0
+    const times = cached.served?.get(peer) ?? 0
     if (times >= p.gossipRetransmission) continue
-    cached.served.set(peer, times + 1)
+    ;(cached.served ??= new Map()).set(peer, times + 1)
     ps.iwantServed++
     // A peer asks only for an id it does not know (any more): it may have dropped the message
     // unvalidated after its IDONTWANT (validator queue full), so the request wins over that.

@@ -173,10 +173,20 @@ function maintainFanout(s: RouterState, topic: string, t: TopicState, now: numbe
 
 function emitGossip(s: RouterState, topic: string, t: TopicState, now: number): void {
   const p = s.params
+  const threshold = p.score.gossipThreshold
+  const isTarget = (q: string): boolean => !t.mesh.has(q) && !t.fanout.has(q) && scoreOf(s, q, now) >= threshold
+  // No peer to gossip to (every subscriber in the mesh, as in a small network): the cached ids
+  // are not gathered. Checked without the rng, so the draws below are the same as without it.
+  if (!hasGossipTarget(s, topic, isTarget)) return
   const ids = mcacheGossipIds(s.mcache, topic, p.mcacheGossip, p.maxIhaveLength)
   if (ids.length === 0) return
-  const threshold = p.score.gossipThreshold
-  const eligible = candidates(s, topic, (q) => !t.mesh.has(q) && !t.fanout.has(q) && scoreOf(s, q, now) >= threshold)
+  const eligible = candidates(s, topic, isTarget)
   const count = Math.max(p.Dlazy, Math.floor(p.gossipFactor * eligible.length))
   for (const peer of eligible.slice(0, count)) queue(s, peer, 'ihave', { t: topic, ids })
+}
+
+function hasGossipTarget(s: RouterState, topic: string, isTarget: (peer: string) => boolean): boolean {
+  const subscribed = s.topicPeers.get(topic)
+  if (subscribed) for (const peer of subscribed) if (s.peers.has(peer) && isTarget(peer)) return true
+  return false
 }
