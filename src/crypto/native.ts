@@ -202,6 +202,30 @@ function ed25519PublicKeyObject(raw: Uint8Array): KeyObject | null {
   })
 }
 
+/**
+ * Verification keys met lately, in a small table indexed by two bytes of the key: pubsub
+ * verifies every message with its author's key, so a few keys come back again and again, and
+ * a hit costs a 32-byte compare instead of the base64url text and the LRU above. Only keys that
+ * passed every check there are kept (a rejected key always takes the full path); a slot holds
+ * one key, and a key landing in a taken slot replaces it.
+ */
+const VERIFY_KEY_SLOTS = 1024
+const verifyKeys: ({ raw: Uint8Array; key: KeyObject } | undefined)[] = new Array(VERIFY_KEY_SLOTS).fill(undefined)
+
+function verifyKeyObject(raw: Uint8Array): KeyObject | null {
+  const slot = (raw[0] | (raw[1] << 8)) & (VERIFY_KEY_SLOTS - 1)
+  const hit = verifyKeys[slot]
+  if (hit !== undefined && sameKey(hit.raw, raw)) return hit.key
+  const key = ed25519PublicKeyObject(raw)
+  if (key !== null) verifyKeys[slot] = { raw: Uint8Array.from(raw), key }
+  return key
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function view(buf: Buffer): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
 }
@@ -292,7 +316,7 @@ export const nativeSuite: CryptoSuite = {
     if (!(signature instanceof Uint8Array) || signature.length !== 64) return false
     if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false
     if (!(message instanceof Uint8Array)) return false
-    const key = ed25519PublicKeyObject(publicKey)
+    const key = verifyKeyObject(publicKey)
     if (key === null) return false
     try {
       return verify(null, message, key, signature)
