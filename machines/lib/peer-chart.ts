@@ -118,6 +118,7 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
   const initial = stateKey(first)
   const delays = afterDelays(logic)
   const planned = isPlannable(logic)
+  const select = planned ? transitionSelector(logic) : undefined
   /** What taking a transition from a state does, by transition and source state. */
   const plans = new Map<AnyTransitionDefinition, Map<string, Plan>>()
 
@@ -196,13 +197,21 @@ export function peerChart<TMachine extends AnyStateMachine, TArg>(
     },
     send(entry, event, now, arg) {
       const snapshot = snapshots.get(entry.state) ?? snapshotOf(entry.state)
-      const taken = planned ? logic.getTransitionData(snapshot as never, event) : undefined
-      if (taken !== undefined && taken.length === 0) return
+      // The transition XState would take (null: none), or undefined when it is not one alone.
+      let taken: AnyTransitionDefinition | null | undefined
+      if (planned) {
+        taken = select?.(entry.state, snapshot, event)
+        if (taken === undefined) {
+          const list = logic.getTransitionData(snapshot as never, event)
+          taken = list.length === 0 ? null : list.length === 1 ? list[0] : undefined
+        }
+      }
+      if (taken === null) return
       let plan: Plan | undefined
       let list: readonly SteppedAction[] | undefined
-      if (taken !== undefined && taken.length === 1) {
-        let byState = plans.get(taken[0])
-        if (!byState) plans.set(taken[0], (byState = new Map()))
+      if (taken !== undefined) {
+        let byState = plans.get(taken)
+        if (!byState) plans.set(taken, (byState = new Map()))
         plan = byState.get(entry.state)
         if (!plan) byState.set(entry.state, (plan = step(snapshot, event)))
         list = resolved(plan, event)
@@ -263,6 +272,66 @@ function isPlannable(machine: AnyStateMachine): boolean {
   }
   walk(machine.root)
   return ok
+}
+
+type Guard = (args: { context: unknown; event: EventObject }, params: undefined) => boolean
+/** A candidate transition of a state for one event type, with its guard's implementation. */
+interface Candidate { transition: AnyTransitionDefinition; guard: Guard | undefined }
+
+/**
+ * XState's choice of transition (`getTransitionData`) for a flat chart, without its per-call
+ * work (a memo key string per step, the guard lookup by name): each atomic state's candidates
+ * for an event type, resolved once, are tried in order, then the root's, and the first whose
+ * guard passes is taken, as XState does. Only for a chart XState chooses that way for sure: its
+ * states all direct children of the root and atomic, no wildcard event descriptors, every guard
+ * absent, a name of a plain implementation, or a plain function (no params, no `and`/`or`/`not`,
+ * no `stateIn`). Otherwise undefined, and XState chooses. Answers undefined for a state key it
+ * does not know (a nested state value), null when no transition is enabled.
+ */
+function transitionSelector(machine: AnyStateMachine): ((state: string, snapshot: AnyMachineSnapshot, event: EventObject) => AnyTransitionDefinition | null | undefined) | undefined {
+  const root = machine.root
+  const guards = machine.implementations.guards as Record<string, unknown>
+  const plain = (fn: unknown): fn is Guard => typeof fn === 'function' && !('check' in fn)
+  const resolveGuard = (guard: unknown): Guard | undefined | false => {
+    if (guard === undefined) return undefined
+    if (typeof guard === 'string') return plain(guards[guard]) ? guards[guard] : false
+    return plain(guard) ? guard : false
+  }
+  const nodes = [root, ...Object.values(root.states)]
+  for (const node of nodes) {
+    if (node !== root && Object.keys(node.states).length > 0) return undefined
+    for (const [descriptor, list] of node.transitions) {
+      if (descriptor === '*' || descriptor.endsWith('.*')) return undefined
+      for (const t of list) if (resolveGuard(t.guard) === false) return undefined
+    }
+  }
+  const byNode = new Map<AnyStateMachine['root'], Map<string, Candidate[]>>()
+  const candidates = (node: AnyStateMachine['root'], type: string): Candidate[] => {
+    let byType = byNode.get(node)
+    if (!byType) byNode.set(node, (byType = new Map()))
+    let list = byType.get(type)
+    if (!list) byType.set(type, (list = (node.transitions.get(type) ?? []).map((transition) => ({ transition, guard: resolveGuard(transition.guard) as Guard | undefined }))))
+    return list
+  }
+  const choose = (node: AnyStateMachine['root'], snapshot: AnyMachineSnapshot, event: EventObject): AnyTransitionDefinition | null => {
+    for (const { transition, guard } of candidates(node, event.type)) {
+      let passed: boolean
+      try {
+        passed = guard === undefined || guard({ context: snapshot.context, event }, undefined)
+      } catch (err) {
+        const name = typeof transition.guard === 'string' ? `'${transition.guard}' ` : ''
+        throw new Error(`Unable to evaluate guard ${name}in transition for event '${event.type}' in state node '${node.id}':\n${(err as Error).message}`)
+      }
+      if (passed) return transition
+    }
+    return null
+  }
+  const children = new Map(Object.entries(root.states))
+  return (state, snapshot, event) => {
+    const node = children.get(state)
+    if (node === undefined) return undefined
+    return choose(node, snapshot, event) ?? choose(root, snapshot, event)
+  }
 }
 
 /** Delays delivered per entry per tick at most (a chart whose delay re-enters its own state at once cannot loop). */

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { initialTransition, setup, transition, type AnyMachineSnapshot, type AnyStateMachine, type EventObject } from 'xstate'
 import { peerChart, type PeerChartEntry } from '../../machines/lib/peer-chart.js'
 import { membershipMachine } from '../../machines/pubsub/membership.machine.js'
+import { receiveMachine } from '../../machines/pubsub/receive.machine.js'
 import { pingPeerMachine } from '../../machines/protocols/ping.machine.js'
 import { swarmPeerMachine } from '../../machines/swarm/peer.machine.js'
 
@@ -124,4 +125,37 @@ describe('peer chart stepping (a transition worked out once per state)', () => {
       expect(emitted.length).toBeGreaterThan(50)
     })
   }
+})
+
+describe('peer chart stepping: every transition choice of the receive chart', () => {
+  // A flat chart with named guards is chosen without XState's getTransitionData
+  // (lib/peer-chart.ts transitionSelector): from every state, every answer to the guards'
+  // questions must lead where XState's transition() leads, with the same actions.
+  const questions = ['subscribed', 'knownCopy', 'seen', 'own', 'authentic', 'validator', 'validationsFull'] as const
+  const events: EventObject[] = []
+  for (let bits = 0; bits < 1 << questions.length; bits++) {
+    events.push({ type: 'message.arrived', ...Object.fromEntries(questions.map((q, i) => [q, (bits & (1 << i)) !== 0])) } as EventObject)
+  }
+  for (const verdict of ['accept', 'reject', 'ignore']) for (const subscribed of [true, false]) events.push({ type: 'message.verdict', verdict, subscribed } as EventObject)
+  events.push({ type: 'unknown.event' })
+
+  it('agrees with XState in every state for every event', () => {
+    let emitted: string[] = []
+    const actions = Object.fromEntries(Object.keys(receiveMachine.implementations.actions).map((name) => [name, () => { emitted.push(name) }]))
+    const chart = peerChart(receiveMachine, actions)
+    let compared = 0
+    for (const state of Object.keys(receiveMachine.root.states)) {
+      for (const event of events) {
+        emitted = []
+        const entry: PeerChartEntry = { state }
+        chart.send(entry, event as never, 0, undefined)
+        const [next, list] = transition(receiveMachine, receiveMachine.resolveState({ value: state, context: undefined as never }), event as never) as [AnyMachineSnapshot, Array<{ type: string }>]
+        const at = `${state} + ${JSON.stringify(event)}`
+        expect(entry.state, at).toBe(next.value)
+        expect(emitted, at).toEqual(list.map((a) => a.type).filter((t) => !t.startsWith('xstate.')))
+        compared++
+      }
+    }
+    expect(compared).toBe(8 * (128 + 7))
+  })
 })
