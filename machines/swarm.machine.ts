@@ -20,6 +20,11 @@
  *    disconnect;
  *  - another ended connection reports a failed dial ([isFailedDial]) or a refused inbound
  *    connection ([isRefusedInbound]), or is only forgotten;
+ *  - a connection actor that throws (`xstate.error.actor.*` [isConnectionActor]) is reported
+ *    (`swarm.error` `connection-failed`), its socket closed or its dial cancelled, and it ends
+ *    through the transitions above as a connection that closed with reason `internal-error`
+ *    (`endFailedConnection` raises the `conn.ended` it can no longer send); a protocol actor
+ *    that throws is restarted (protocol-restart.ts);
  *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol;
  *    either way its input time is stamped on the connection's `traffic` (plain data the
  *    connection's keep-alive reads: a connection that receives frames is not pinged).
@@ -37,7 +42,7 @@
  * churn is O(1).
  * @module
  */
-import { emit, setup } from 'xstate'
+import { emit, raise, setup } from 'xstate'
 import { enqueueActions } from './lib/enqueue.js'
 import { connectionMachine, CONTROL_PROTOCOL } from './connection.machine.js'
 import { HANDSHAKE_PROTOCOL } from './handshake.machine.js'
@@ -45,11 +50,11 @@ import { createDrbg } from './lib/rng.js'
 import { seal, unseal } from './lib/secret.js'
 import { admitInbound, createAdmission, DEFAULT_ALLOWLIST } from './lib/admission.js'
 import { inputTime, spawnTracked, stopTracked } from './lib/runtime.js'
-import { broadcast, dialFailed, disconnect, isRefusal, reportRefused } from './swarm/announce.js'
+import { broadcast, dialFailed, isRefusal, reportRefused } from './swarm/announce.js'
 import { refusalsMachine } from './refusals.machine.js'
 import { authenticatedFacts, closeConn, endedFacts, stepPeer } from './swarm/peers.js'
 import {
-  childId, connByConnId, connectionInput, connOf, countPending, dialTarget, forget,
+  childId, connByConnId, connectionInput, connOf, countPending, CRASHED, crashedConnectionEnded, dialTarget, forget,
   isBound, peerOf, peerOfConn, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
 import { restartProtocol, startProtocol } from './protocol-restart.js'
@@ -130,7 +135,7 @@ export const swarmMachine = setup({
       const key = `d${dialId}`
       const input = connectionInput(context, { key, direction: 'outbound', address, url, dialId, expectedPeer: peer })
       const ref = spawnTracked(self, connectionMachine, { id: key, input })
-      context.conns.set(key, { key, ref, direction: 'outbound', address, dialId, traffic: input.traffic })
+      context.conns.set(key, { key, ref, direction: 'outbound', address, dialId, expectedPeer: peer, traffic: input.traffic })
       context.byDialId.set(dialId, key)
     }),
     /** Our dial's connection opened: give it its connId. */
@@ -283,14 +288,22 @@ export const swarmMachine = setup({
       context.protocolRefs.clear()
     }),
     announceClosed: emit({ type: 'swarm.closed' as const }),
-    /** A connection actor threw: its socket is closed and its peer (if bound) disconnected. */
-    dropFailedConnection: enqueueActions(({ context, event, enqueue }) => {
+    /**
+     * A connection actor threw: its socket is closed, or its dial cancelled, here (the actor,
+     * stopped by its error, can no longer ask for it).
+     */
+    closeFailedConnection: enqueueActions(({ context, event, enqueue }) => {
       const rec = context.conns.get(childId(event))!
-      const bound = isBound(context, rec)
-      forget(context, rec)
-      if (rec.connId !== undefined) enqueue.emit({ type: 'effect.close', connId: rec.connId, reason: 'internal-error' })
-      if (bound) disconnect(context, enqueue as never, peerOf(rec)!, 'internal-error')
+      if (rec.connId !== undefined) enqueue.emit({ type: 'effect.close', connId: rec.connId, reason: CRASHED })
+      else if (rec.dialId !== undefined) enqueue.emit({ type: 'effect.cancelDial', dialId: rec.dialId })
     }),
+    /**
+     * Then it ends as a connection that closed with reason `internal-error`: the `conn.ended`
+     * it can no longer send is raised for it, so that the transitions of every other end
+     * decide (its peer's chart, a failed dial, a refused inbound connection) and nothing of it
+     * is left behind (a peer whose chart still counted on it, a dial nobody hears the end of).
+     */
+    endFailedConnection: raise(({ context, event }) => crashedConnectionEnded(context.conns.get(childId(event))!)),
     /** A protocol actor threw: restarted within its budget, else given up (protocol-restart.ts). */
     restartFailedProtocol: enqueueActions(({ context, event, enqueue, self }) => {
       const error = (event as { error?: unknown }).error
@@ -389,7 +402,7 @@ export const swarmMachine = setup({
     'conn.probe.failed': { guard: 'isBoundConnection', actions: { type: 'tellPeerProbed', params: { answered: false } } },
     'io.call.done': { actions: 'forwardCallResult' },
     'xstate.error.actor.*': [
-      { guard: 'isConnectionActor', actions: ['dropFailedConnection', { type: 'reportChildFailure', params: { code: 'connection-failed' } }] },
+      { guard: 'isConnectionActor', actions: ['closeFailedConnection', { type: 'reportChildFailure', params: { code: 'connection-failed' } }, 'endFailedConnection'] },
       { actions: 'restartFailedProtocol' },
     ],
   },

@@ -61,6 +61,8 @@ export interface ConnRecord extends AdmittedConn {
   /** Set once accepted by the root (authenticated). */
   peer?: string
   handshakeHash?: Uint8Array
+  /** Outbound: the peer id its address names, if any (what a failed dial reports). */
+  expectedPeer?: string
   /** Outbound: the peer its handshake proved, while it waits for the responder's `ready`. */
   securedPeer?: string
   /** Open for longer than a handshake (its connection said so): it may be probed. */
@@ -284,6 +286,20 @@ export function duplicateWinner(
   const rec = context.conns.get(e.key)!
   const keep = survivor(context.peerId, { direction: old.direction, handshakeHash: old.handshakeHash! }, { direction: rec.direction, handshakeHash: e.handshakeHash }, e.peer)
   return keep === 'a' ? 'current' : 'new'
+}
+
+/** The reason a connection whose actor threw ends with (a bug in it: SECURITY.md asks for a report). */
+export const CRASHED = 'internal-error'
+
+/**
+ * The `conn.ended` a connection whose actor threw can no longer send, from what the root
+ * knows of it: it was open if the root took its peer (accepted, or a resolved duplicate).
+ */
+export function crashedConnectionEnded(rec: ConnRecord): Extract<ChildEvent, { type: 'conn.ended' }> {
+  return {
+    type: 'conn.ended', key: rec.key, connId: rec.connId, dialId: rec.dialId, peer: peerOf(rec) ?? null, expectedPeer: rec.expectedPeer,
+    address: rec.address, direction: rec.direction, wasOpen: rec.peer !== undefined, reason: CRASHED,
+  }
 }
 
 /** The id of the child an `xstate.error.actor.<id>` is about. */

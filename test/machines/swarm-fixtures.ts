@@ -71,3 +71,15 @@ export function startRoot(inspect: (event: InspectionEvent) => void, rootInput: 
   return { send: (event: Ev) => root.send(event as never), snapshot: () => root.getSnapshot() as AnyMachineSnapshot }
 }
 
+/** A started and running root alone (`cmd.start` sent), with a simulated clock, collecting what it emits. */
+export function startRunningRoot(rootInput: SwarmInput = input) {
+  const clock = new SimulatedClock()
+  const out: Ev[] = []
+  const root = createActor(swarmMachine, { input: rootInput, clock, systemId: 'swarm' })
+  const sink = (e: { type: string }) => { out.push(e as Ev) }
+  bindRuntime(root, { sink, now: () => clock.now() })
+  root.on('*', sink as never)
+  root.start()
+  root.send({ type: 'cmd.start' } as never)
+  return { root, clock, out, send: (e: Ev) => root.send(e as never), of: (type: string) => out.filter((e) => e.type === type) }
+}

@@ -19,6 +19,7 @@ import { survivor, swarmMachine, type SwarmInput } from '../../machines/swarm.ma
 import { connectionsOf } from '../../machines/swarm/registry.js'
 import { Reasons, type Direction } from '../../machines/vocab.js'
 import { seal } from '../../machines/lib/secret.js'
+import { startRunningRoot } from './swarm-fixtures.js'
 import { createSignerIssuer } from '../../machines/lib/signer.js'
 
 type Ev = { type: string; [k: string]: any }
@@ -87,17 +88,7 @@ describe('survivor(): both sides pick the same connection', () => {
 // ---------------------------------------------------------------------------------------------
 // The root alone: inputs in, effects and events out.
 
-function startRoot(input: SwarmInput) {
-  const clock = new SimulatedClock()
-  const out: Ev[] = []
-  const root = createActor(swarmMachine, { input, clock, systemId: 'swarm' })
-  const sink = (e: { type: string }) => { out.push(e as Ev) }
-  bindRuntime(root, { sink, now: () => clock.now() })
-  root.on('*', sink as never)
-  root.start()
-  root.send({ type: 'cmd.start' })
-  return { root, clock, out, send: (e: Ev) => root.send(e as never), of: (type: string) => out.filter((e) => e.type === type) }
-}
+const startRoot = startRunningRoot
 
 describe('root machine alone', () => {
   it('cmd.dial to its own peer id → dial.failed self-dial, and nothing is dialed', () => {
