@@ -3,6 +3,7 @@
 //
 //   npm run build && node --expose-gc bench/pubsub/heap-at-rest.mjs [--nodes 30] [--settle-ms 3000]
 //        [--options bench|default] [--out FILE]
+//   (XSWARM_DIST=<another checkout's dist> measures that build instead, for a before/after)
 //
 // Builds n nodes in this process (the bench/pubsub topology: ring + seeded chords, ~4
 // connections per node, every node subscribed to one topic, defaults otherwise), in stages, and
@@ -61,7 +62,7 @@ async function bySelfSize () {
   return out
 }
 
-const { createSwarm } = await import(pathToFileURL(resolve(here, '..', '..', 'dist', 'src', 'index.js')).href)
+const { createSwarm } = await import(pathToFileURL(resolve(process.env.XSWARM_DIST ?? resolve(here, '..', '..', 'dist'), 'src', 'index.js')).href)
 
 /** A 3-node network that connects, meshes and delivers, then closes: compiles the code paths,
  * so code and inline caches (per process, not per node) are in the baseline. */

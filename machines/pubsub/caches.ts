@@ -47,7 +47,9 @@ export function seenAdd(cache: SeenCache, hex: string, entry: SeenEntry): void {
 /** Remember one more sender of a message (bounded). */
 export function seenSender(entry: SeenEntry, peer: string): boolean {
   if (entry.senders.includes(peer)) return false
-  if (entry.senders.length < MAX_SENDERS) entry.senders.push(peer)
+  // A copy one longer rather than a push: a push grows the list to room for 17, and the entry
+  // keeps that for the seen cache's two minutes (the copies made meanwhile die young).
+  if (entry.senders.length < MAX_SENDERS) entry.senders = entry.senders.concat(peer)
   return true
 }
 

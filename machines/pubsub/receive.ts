@@ -51,16 +51,27 @@ function handleSubscriptions(s: RouterState, peer: string, ps: PeerState, subs: 
   }
 }
 
-/** The author's public key hashes to its claimed peer id (cached, bounded). */
+/**
+ * The author's public key hashes to its claimed peer id (cached, bounded). A match also gives
+ * the message the cached author id and key (the same characters and bytes): the messages the
+ * caches keep for seconds then share one copy per author, instead of each keeping a 32-byte view
+ * of its frame and a slice of the frame's decoded strings (which keeps all of them alive).
+ */
 function authorMatches(s: RouterState, m: WireMessage): boolean {
-  const known = s.authors.get(m.f)
-  if (known) return bytesEqual(known, m.k)
-  if (s.peerIdText(s.crypto.sha256(m.k)) !== m.f) return false
-  if (s.authors.size >= s.params.maxKnownAuthors) {
-    const oldest = s.authors.keys().next().value
-    if (oldest !== undefined) s.authors.delete(oldest)
+  let known = s.authors.get(m.f)
+  if (known) {
+    if (!bytesEqual(known.k, m.k)) return false
+  } else {
+    if (s.peerIdText(s.crypto.sha256(m.k)) !== m.f) return false
+    if (s.authors.size >= s.params.maxKnownAuthors) {
+      const oldest = s.authors.keys().next().value
+      if (oldest !== undefined) s.authors.delete(oldest)
+    }
+    known = { f: m.f, k: Uint8Array.from(m.k) }
+    s.authors.set(m.f, known)
   }
-  s.authors.set(m.f, Uint8Array.from(m.k))
+  m.f = known.f
+  m.k = known.k
   return true
 }
 
@@ -138,6 +149,10 @@ export const receiveChart = peerChart(receiveMachine, {
     const { hex } = r.id()
     fulfilPromises(r.s, hex)
     needMet(r.s, hex)
+    // Our subscription's topic string (equal): the seen entry and the cached message keep it
+    // instead of a slice of the frame's decoded strings.
+    const topic = r.s.topics.get(r.m.t)
+    if (topic) r.m.t = topic.topic
     r.entry = { at: r.now, status: 'pending', topic: r.m.t, validatedAt: 0, senders: [r.peer] }
     seenAdd(r.s.seen, hex, r.entry)
   },

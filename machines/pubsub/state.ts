@@ -133,8 +133,8 @@ export interface RouterState {
   topics: Map<string, TopicState>
   seen: SeenCache
   mcache: MessageCache
-  /** Author peer id → public key whose hash was checked. */
-  authors: Map<string, Uint8Array>
+  /** Author peer id → that id and the public key whose hash was checked (shared by its messages). */
+  authors: Map<string, { f: string; k: Uint8Array }>
   validations: Map<number, PendingValidation>
   /** Large messages announced to us that we asked one announcer for (INEED), by hex id (announce.ts). */
   needs: Map<string, PendingNeed>
