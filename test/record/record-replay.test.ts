@@ -1,7 +1,9 @@
 /**
  * Record and replay over real WebSockets in one process: two nodes connect, exchange a pubsub
  * message and an actor ask, close; each node's recording replays to the event stream it
- * handed out, line for line, with no key.
+ * handed out, line for line, with no key. And the keep-alive, which reads the time of the
+ * last frame received (stamped by the root): a recording replays every wait, re-arm and ping
+ * (a replayed timer that differs from the recorded one is a divergence).
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -12,7 +14,7 @@ import { assign, sendTo, setup, type AnyActorRef } from 'xstate'
 import { eventToJson } from '../../src/cli/log.js'
 import { replay } from '../../src/record/replay.js'
 import type { Swarm } from '../../src/swarm.js'
-import { connect, createTestSwarm, drive, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
+import { connect, createTestSwarm, drive, eventsOf, NUMBERS_ID, numbersProtocol, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
 const dir = mkdtempSync(join(tmpdir(), 'xswarm-record-'))
@@ -68,5 +70,27 @@ describe('record and replay (real WebSockets, one process)', () => {
       expect(replayed.endReason).toBe('closed')
       expect(lines(replayed.events)).toEqual(live)
     }
+  })
+
+  it('a recorded keep-alive replays exactly: traffic postpones the pings, a peer that falls silent ends in ping-timeout', async () => {
+    const file = join(dir, 'keepalive.rec')
+    const opts = { ping: false as const, timeouts: { keepAlive: 100, pingTimeout: 200 }, protocols: [numbersProtocol({ echo: true })] }
+    const a = await createTestSwarm({ record: file, ...opts })
+    const b = await createTestSwarm(opts)
+    await connect(a, b)
+    const echoed = (): number => eventsOf(a).filter((e) => e.type === 'numbers.echoed').length
+    // A number each way every ≥ 30 ms for ≈ 0.5 s: keep-alive waits end with a frame heard, and re-arm.
+    for (let i = 1; i <= 15; i++) {
+      const next = Date.now() + 30
+      a.command(NUMBERS_ID, { type: 'numbers.send', peer: b.peerId, count: 1, from: i })
+      await drive([a, b], () => echoed() >= i && Date.now() >= next, { what: `echo ${i}` })
+    }
+    // B hangs (no longer driven): A's wait ends with nothing heard, it pings, and no pong comes.
+    await drive([a], () => !a.isConnected(b.peerId), { what: 'ping-timeout on A', timeoutMs: 5000 })
+    expect(eventsOf(a).at(-1)).toEqual({ type: 'peer.disconnected', peer: b.peerId, reason: 'ping-timeout' })
+    await closeAndTake(a)
+    const replayed = await replay(file, { protocols: [numbersProtocol({ echo: true })] })
+    expect(replayed.endReason).toBe('closed')
+    expect(lines(replayed.events)).toEqual(lines(eventsOf(a)))
   })
 })
