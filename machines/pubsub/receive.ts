@@ -79,8 +79,27 @@ function authorMatches(s: RouterState, m: WireMessage): boolean {
 export function messageId(s: RouterState, m: WireMessage): { hex: string; id: Uint8Array; signed: Uint8Array } {
   const { buffer, end } = prefixedSignedBytes(PUBSUB_SIGNATURE_PREFIX, m.f, m.n, m.t, m.d)
   buffer.set(m.s, end)
-  const id = s.crypto.sha256(buffer.subarray(PUBSUB_SIGNATURE_PREFIX.length)).slice(0, ID_LENGTH)
+  const id = keepId(s, s.crypto.sha256(buffer.subarray(PUBSUB_SIGNATURE_PREFIX.length)))
   return { hex: idToHex(id), id, signed: buffer.subarray(0, end) }
+}
+
+/** Ids per shared buffer (`keepId`). */
+const IDS_PER_SLAB = 204
+
+/**
+ * The first ID_LENGTH bytes of `hash`, copied into the router's current id buffer: an id the
+ * message cache keeps for seconds is a view (no ArrayBuffer of its own, ~130 B less per cached
+ * message). A buffer lives while any id in it does, so at most a few KB per live id range.
+ */
+function keepId(s: RouterState, hash: Uint8Array): Uint8Array {
+  if (s.idSlabUsed + ID_LENGTH > s.idSlab.length) {
+    s.idSlab = new Uint8Array(IDS_PER_SLAB * ID_LENGTH)
+    s.idSlabUsed = 0
+  }
+  const at = s.idSlabUsed
+  for (let i = 0; i < ID_LENGTH; i++) s.idSlab[at + i] = hash[i]
+  s.idSlabUsed = at + ID_LENGTH
+  return s.idSlab.subarray(at, at + ID_LENGTH)
 }
 
 /**

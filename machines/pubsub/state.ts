@@ -145,6 +145,9 @@ export interface RouterState {
   duplicates: number
   /** Data bytes of those duplicates: what still crossed a socket after the first copy (IDONTWANT's target). */
   duplicateBytes: number
+  /** The buffer the ids of received messages are copied into, and the bytes of it used (receive.ts `keepId`). */
+  idSlab: Uint8Array
+  idSlabUsed: number
   /** Outbox of the current settle. */
   out: Map<string, PendingRpc>
   events: Array<PubsubUserEvent | CallEffect>
@@ -213,6 +216,8 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     promiseCount: 0,
     duplicates: 0,
     duplicateBytes: 0,
+    idSlab: new Uint8Array(0),
+    idSlabUsed: 0,
     out: new Map(),
     events: [],
     hangUps: [],
