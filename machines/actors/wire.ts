@@ -123,7 +123,6 @@ function parseMessage(raw: unknown, limits: ActorLimits): ActorMessage | undefin
       if (!isId(g) && !isAsk(b, f)) return undefined
       // An ask whose timeout is not a whole number of ms is refused like a bad event: its asker learns why.
       const invalid = isId(g) ? checkEvent(c, d, limits) : 'ask-timeout'
-
       if (invalid) return { k: 'msg', to: a, from: b, event: { type: 'xswarm.invalid' }, refs: [], trace: e, seq: f, epoch: 0, invalid }
       return { k: 'msg', to: a, from: b, event: c as { type: string }, refs: d as RefPath[], trace: e, seq: f, epoch: g as number }
     }
