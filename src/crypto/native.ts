@@ -44,6 +44,7 @@ import {
 } from 'node:crypto'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
+import { equalBytes } from '../identity/keypair.js'
 
 /** Public KeyObjects (and rejection verdicts) kept before the least recently used is dropped. */
 export const PUBLIC_KEY_CACHE_SIZE = 1024
@@ -215,15 +216,10 @@ const verifyKeys: ({ raw: Uint8Array; key: KeyObject } | undefined)[] = new Arra
 function verifyKeyObject(raw: Uint8Array): KeyObject | null {
   const slot = (raw[0] | (raw[1] << 8)) & (VERIFY_KEY_SLOTS - 1)
   const hit = verifyKeys[slot]
-  if (hit !== undefined && sameKey(hit.raw, raw)) return hit.key
+  if (hit !== undefined && equalBytes(hit.raw, raw)) return hit.key
   const key = ed25519PublicKeyObject(raw)
   if (key !== null) verifyKeys[slot] = { raw: Uint8Array.from(raw), key }
   return key
-}
-
-function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 function view(buf: Buffer): Uint8Array {
