@@ -1,7 +1,9 @@
 // Shares of a V8 CPU profile's busy time (idle left out) in the categories bench/README.md
 // "pubsub: the second speed pass" quotes: crypto counted through its callers in
 // src/crypto/native.ts (so node:crypto's own frames land with the operation that called them),
-// then GC, XState, machines/pubsub, msgpackr, the shell and the rest, by self time.
+// then GC, XState, machines/pubsub, msgpackr, the shell, ws, sockets and the rest, by self time
+// (a native frame's time counted with its JavaScript caller's script). Direct node:crypto calls
+// (adapters/secure-flood.mjs) count as the operation too.
 // With --inclusive REGEX [N]: instead, the N functions (default 40) whose script URL matches
 // REGEX, by inclusive time (share of all samples), as the setup profile in bench/README quotes.
 // Usage: node --cpu-prof --cpu-prof-dir=prof bench/pubsub/cpu-fixed.mjs dist/src/index.js 10 128 1500
@@ -49,21 +51,47 @@ const CRYPTO = {
   ed25519Verify: 'ed25519 verify', ed25519Sign: 'ed25519 sign', sha256: 'sha256',
   aeadEncrypt: 'ChaCha20-Poly1305 (node:crypto and the output copy)', aeadDecrypt: 'ChaCha20-Poly1305 (node:crypto and the output copy)',
 }
+// The same operations when a caller uses node:crypto directly (adapters/secure-flood.mjs): by the
+// node:crypto module the stack passes through, or the adapter's own seal/open around the cipher.
+const NODE_CRYPTO = [
+  [/^node:internal\/crypto\/sig/, (f) => f.functionName === 'sign' ? 'ed25519 sign' : 'ed25519 verify'],
+  [/^node:internal\/crypto\/(cipher|aead)/, () => CRYPTO.aeadEncrypt],
+  [/^node:internal\/crypto\/hash/, () => 'sha256'],
+  [/secure-flood\.mjs$/, (f) => f.functionName === 'seal' || f.functionName === 'open' ? CRYPTO.aeadEncrypt : undefined],
+]
+
+/** The crypto operation a stack is inside, if any (the innermost one). */
+function cryptoOf(id) {
+  for (const f of stack(id)) {
+    if (/native\.js$/.test(f.url)) return CRYPTO[f.functionName]
+    for (const [url, name] of NODE_CRYPTO) if (url.test(f.url)) { const c = name(f); if (c) return c }
+  }
+  return undefined
+}
+
+/** The script a sample's time belongs to: a native frame (no url) counts with its JS caller. */
+function scriptOf(id) {
+  for (const f of stack(id)) if (f.url) return f.url
+  return ''
+}
+
 const shares = new Map()
 let busy = 0
 for (const [id, count] of samples) {
-  const { functionName, url } = nodes.get(id).callFrame
+  const { functionName } = nodes.get(id).callFrame
   if (functionName === '(idle)') continue
   busy += count
-  let crypto
-  for (const f of stack(id)) if (/native\.js$/.test(f.url)) { crypto = CRYPTO[f.functionName]; break }
+  const url = scriptOf(id)
   const category = functionName === '(garbage collector)' ? 'GC'
-    : crypto ?? (/xstate/.test(url) ? 'xstate'
+    : cryptoOf(id) ?? (/xstate/.test(url) ? 'xstate'
       : /machines\/pubsub/.test(url) ? 'machines/pubsub'
         : /msgpackr/.test(url) ? 'msgpackr'
           : /transport\/memory/.test(url) ? 'in-memory transport (its copy per send)'
             : /src\/(runtime|codec|crypto)/.test(url) ? 'src/runtime, src/codec, src/crypto'
-              : 'other (node internals, timers, native, the rest)')
+              : /node_modules\/ws\//.test(url) ? 'ws (framing, masking, its socket calls)'
+                : /^node:(net|stream|internal\/(net|stream))/.test(url) ? 'sockets (node:net, streams)'
+                  : /bench\/pubsub\/(adapters|harness|ws-links)/.test(url) ? 'bench adapter and harness JS'
+                    : 'other (node internals, timers, native, the rest)')
   shares.set(category, (shares.get(category) ?? 0) + count)
 }
 for (const [category, count] of [...shares].sort((a, b) => b[1] - a[1])) console.log(percent(count, busy), category)

@@ -17,14 +17,18 @@
 //
 // Adapters: libp2p (js-libp2p 2.10 ws+noise+yamux+identify+gossipsub 14, StrictSign,
 // connectionMonitor off), naive-flood (raw ws + msgpackr flood, no security: the ceiling),
-// naive-flood-nomask (same, all-zero WebSocket mask so `ws` skips masking), xswarm (the build at the
+// naive-flood-nomask (same, all-zero WebSocket mask so `ws` skips masking), secure-flood (the same
+// flood with what any signed, encrypted pubsub must do per message: ChaCha20-Poly1305 per frame,
+// ed25519 sign and verify-once per node, one batch frame per neighbour per turn: the floor of
+// that work on this stack, see its header), xswarm (the build at the
 // repository root, `npm run build`), xswarm-dist (another build, XSWARM_DIST=<its dist>, to compare
 // two versions back to back in one run: see adapters/xswarm-dist.mjs). Add a system by
 // writing adapters/<name>.mjs against the interface at the top of harness.mjs.
 //
 // Options
 //   --systems   comma list of adapter names (default xswarm,libp2p,naive-flood); the FIRST is the
-//               reference of the ratio columns; naive-flood, when listed, is the ceiling column
+//               reference of the ratio columns (the text table has one per other system, any
+//               number of them); naive-flood, when listed, is the ceiling column of the README table
 //   --nodes     comma list of n (all n nodes of a system run in one process on 127.0.0.1)
 //   --sizes     payload sizes in bytes (default 128,4096,65536)
 //   --quick     small counts, 2.5 s phases: n=10 with two systems takes ~30 s (~60 s on a busy machine)

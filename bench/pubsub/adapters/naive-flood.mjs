@@ -9,41 +9,15 @@
 // root project's `ws`). adapters/naive-flood-nomask.mjs is the same flood with an all-zero mask,
 // which `ws` skips entirely: at 64 KiB that alone is ~2.5-3x more throughput.
 
-import { WebSocketServer, WebSocket } from 'ws'
 import { Packr } from 'msgpackr'
+import { FloodNodeBase, WebSocket, clientOptions, connectEdges, listen, messageId, stopAll } from '../ws-links.mjs'
 
-const SEEN_CAP = 200_000
 // socket messages and bytes received by every node of this process (read by the harness)
 const wire = { framesIn: 0, bytesIn: 0 }
 const packr = new Packr({ useRecords: false, moreTypes: false })
 
-function once (emitter, ok, fail = 'error') {
-  return new Promise((resolve, reject) => {
-    const onOk = (...a) => { emitter.off(fail, onFail); resolve(a) }
-    const onFail = (err) => { emitter.off(ok, onOk); reject(err) }
-    emitter.once(ok, onOk)
-    emitter.once(fail, onFail)
-  })
-}
-
-class FloodNode {
-  constructor (index, topic) {
-    this.index = index
-    this.topic = topic
-    this.peers = new Set()
-    this.seen = new Set()
-    this.seq = 0
-    this.cbs = []
-    this.server = null
-    this.port = 0
-  }
-
-  async listen () {
-    this.server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 })
-    this.server.on('connection', (ws) => this.attach(ws))
-    await once(this.server, 'listening')
-    this.port = this.server.address().port
-  }
+class FloodNode extends FloodNodeBase {
+  constructor (index, topic) { super(index, topic, new Set()) }
 
   attach (ws) {
     ws.binaryType = 'nodebuffer'
@@ -53,13 +27,6 @@ class FloodNode {
     ws.on('error', () => {})
   }
 
-  markSeen (id) {
-    if (this.seen.has(id)) return false
-    this.seen.add(id)
-    if (this.seen.size > SEEN_CAP) this.seen.delete(this.seen.values().next().value)
-    return true
-  }
-
   onFrame (from, data) {
     wire.framesIn++
     wire.bytesIn += data.length
@@ -67,7 +34,7 @@ class FloodNode {
     try { msg = packr.unpack(data) } catch { return }
     if (!Array.isArray(msg) || msg.length !== 4) return
     const [origin, seq, topic, payload] = msg
-    if (!this.markSeen(origin * 0x100000000 + seq)) return
+    if (!this.seen.mark(messageId(origin, seq))) return
     for (const p of this.peers) {
       if (p !== from && p.readyState === WebSocket.OPEN) p.send(data)
     }
@@ -76,45 +43,21 @@ class FloodNode {
 
   publish (bytes) {
     const seq = ++this.seq
-    this.markSeen(this.index * 0x100000000 + seq)
+    this.seen.mark(messageId(this.index, seq))
     const frame = packr.pack([this.index, seq, this.topic, bytes])
     for (const p of this.peers) if (p.readyState === WebSocket.OPEN) p.send(frame)
   }
 }
 
 export function makeNaiveFlood ({ name = 'naive-flood', zeroMask = false } = {}) {
-  const clientOpts = { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 10_000 }
-  if (zeroMask) clientOpts.generateMask = (mask) => { mask.fill(0) }
+  const clientOpts = clientOptions({ zeroMask })
   return {
     name,
     async start ({ n, edges, topic, signing }) {
       const fl = []
-      for (let i = 0; i < n; i++) { const f = new FloodNode(i, topic); await f.listen(); fl.push(f) }
-      const want = new Array(n).fill(0)
-      for (const [a, b] of edges) { want[a]++; want[b]++ }
-      const stop = async () => {
-        for (const f of fl) { for (const p of f.peers) p.terminate(); f.peers.clear() }
-        await Promise.all(fl.map((f) => new Promise((resolve) => {
-          for (const c of f.server.clients) c.terminate()
-          f.server.close(() => resolve())
-        })))
-      }
-      try {
-        await Promise.all(edges.map(async ([a, b]) => {
-          const ws = new WebSocket(`ws://127.0.0.1:${fl[b].port}`, clientOpts)
-          await once(ws, 'open')
-          fl[a].attach(ws)
-        }))
-        // the accepting side registers on 'connection'; wait (bounded) until every node has all its links
-        const deadline = Date.now() + 10_000
-        while (fl.some((f, i) => f.peers.size < want[i])) {
-          if (Date.now() > deadline) throw new Error('naive-flood: links not up within 10 s')
-          await new Promise((resolve) => setTimeout(resolve, 10))
-        }
-      } catch (err) {
-        await stop()
-        throw err
-      }
+      for (let i = 0; i < n; i++) { const f = new FloodNode(i, topic); await listen(f); fl.push(f) }
+      await connectEdges(name, fl, edges, clientOpts)
+      const stop = () => stopAll(fl)
       return {
         nodes: fl.map((f) => ({
           publish: (bytes) => f.publish(bytes),
