@@ -54,16 +54,16 @@ const CRYPTO = {
 // The same operations when a caller uses node:crypto directly (adapters/secure-flood.mjs): by the
 // node:crypto module the stack passes through, or the adapter's own seal/open around the cipher.
 const NODE_CRYPTO = [
-  [/^node:internal\/crypto\/sig/, (f) => f.functionName === 'sign' ? 'ed25519 sign' : 'ed25519 verify'],
+  [/^node:internal\/crypto\/sig/, (f) => /^sign/.test(f.functionName) ? 'ed25519 sign' : /^verify/.test(f.functionName) ? 'ed25519 verify' : undefined],
   [/^node:internal\/crypto\/(cipher|aead)/, () => CRYPTO.aeadEncrypt],
   [/^node:internal\/crypto\/hash/, () => 'sha256'],
   [/secure-flood\.mjs$/, (f) => f.functionName === 'seal' || f.functionName === 'open' ? CRYPTO.aeadEncrypt : undefined],
 ]
 
-/** The crypto operation a stack is inside, if any (the innermost one). */
+/** The crypto operation a stack is inside, if any: by src/crypto/native.ts first, else by node:crypto. */
 function cryptoOf(id) {
+  for (const f of stack(id)) if (/native\.js$/.test(f.url)) return CRYPTO[f.functionName]
   for (const f of stack(id)) {
-    if (/native\.js$/.test(f.url)) return CRYPTO[f.functionName]
     for (const [url, name] of NODE_CRYPTO) if (url.test(f.url)) { const c = name(f); if (c) return c }
   }
   return undefined
