@@ -12,7 +12,7 @@
 //
 //   node --expose-gc bench/pubsub/latency-tail.mjs [--system xswarm] [--nodes 10] [--size 128]
 //        [--publisher rr|0] [--seconds 20] [--rate 10] [--stagger] [--phase X] [--probe] [--verbose]
-//        [--heap-profile N [--heap-all]] [--snapshots DIR]
+//        [--heap-profile N [--heap-all]] [--snapshots DIR [--snapshot-gaps 2]] [--gc-edges]
 //
 // With every run: its scavenges (count, total and longest ms; node --trace-gc-nvp tells what each
 // one copied). The diagnostics below (heap profile, snapshots) slow the run: their latencies are
@@ -101,6 +101,11 @@ if (probeOn) {
   const tick = () => { const now = performance.now(); if (now - last >= 2) busy.push({ start: last, end: now }); last = now; if (probeOn) realSetTimeout(tick, 1) }
   realSetTimeout(tick, 1)
 }
+// --gc-edges: two scavenges and a full GC at the start and at the end of the phase, so that with
+// node --track-gc-object-stats --trace-gc-object-stats the "dead" of the last mark-compact is
+// what died in old space during the phase (promoted, then garbage); gc-dead.mjs sums it by type
+const gcEdge = () => { if (args['gc-edges'] === 'true') { globalThis.gc({ type: 'minor' }); globalThis.gc({ type: 'minor' }); globalThis.gc() } }
+gcEdge()
 runs.length = 0; gcs.length = 0
 // --heap-profile N: the sampling heap profiler over the latency phase; prints to stderr the N
 // allocation sites (with two callers) with the most sampled bytes allocated during the phase and
@@ -118,18 +123,25 @@ if (args.phase != null) t0 = burstStart + 1000 * Math.ceil((t0 + 20 - burstStart
 const p = tracker.begin(`latency-${size}`, size)
 const rate = Number(args.rate ?? 10) // --rate R: R msg/s instead of 10 (0: idle, to see the GCs of the rest)
 const total = seconds * rate
+const snapshotAt = [0, ...(args['snapshot-gaps'] ?? '2').split(',').map(Number)].map((g) => (total >> 1) + Math.round(g * rate))
 for (let i = 0; i < total; i++) {
   const wait = t0 + i * 1000 / rate - performance.now()
   if (wait > 0) await sleep(wait)
   tracker.publish(publisher === 'rr' ? i % n : Number(publisher), size)
   // --snapshots DIR: heap snapshots at the middle of the phase and 2 s later (each stops the
-  // process for ~1 s, so the latencies of that run mean nothing); compare them in DevTools
-  if (args.snapshots && (i === total >> 1 || i === (total >> 1) + 2 * rate)) writeSnapshot(`${args.snapshots}/${i}.heapsnapshot`)
+  // process for ~1 s, so the latencies of that run mean nothing); compare them in DevTools or
+  // with heap-diff.mjs. --snapshot-gaps 1,3: at the middle, 1 s and 3 s later instead
+  if (args.snapshots && snapshotAt.includes(i)) {
+    const before = performance.now()
+    writeSnapshot(`${args.snapshots}/${i}.heapsnapshot`)
+    t0 += performance.now() - before // the schedule resumes where it stopped, without a burst
+  }
 }
 if (total === 0) await sleep(seconds * 1000)
 const graceEnd = performance.now() + 2000
 while (p.completed < p.published && performance.now() < graceEnd) await tracker.waitCompletion(50)
 tracker.end()
+gcEdge()
 const t1 = performance.now()
 if (heapSession) printHeapProfile((await heapSession.post('HeapProfiler.getSamplingProfile')).profile, Number(args['heap-profile']) || 25)
 probeOn = false
