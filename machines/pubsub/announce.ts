@@ -25,7 +25,7 @@
  *   graylist (a graylisted peer's RPCs are dropped whole), and INEED cannot fetch anything else.
  * @module
  */
-import type { CachedMessage } from './caches.js'
+import { mcacheGet, type CachedMessage } from './caches.js'
 import { scoreBehaviour } from './score.js'
 import { queue, type PeerState, type RouterState } from './state.js'
 import { idToHex } from './wire.js'
@@ -62,7 +62,7 @@ export function handleAnnounce(s: RouterState, peer: string, ps: PeerState, ids:
     const hex = idToHex(id)
     markDontWant(s, ps, hex, now)
     // Cached but no longer seen (the seen cache is size-bounded): had, nothing to ask.
-    if (!askable || s.seen.entries.has(hex) || s.mcache.entries.has(hex)) continue
+    if (!askable || s.seen.entries.has(hex) || mcacheGet(s.mcache, hex) !== undefined) continue
     const need = s.needs.get(hex)
     if (need) {
       if (need.peer !== peer && !need.others.includes(peer) && need.others.length < p.D * 2) need.others.push(peer)
@@ -79,7 +79,7 @@ export function handleNeed(s: RouterState, peer: string, ps: PeerState, ids: Uin
   const p = s.params
   for (const id of ids) {
     if (ps.needServed >= p.maxAnnouncedPerHeartbeat) return
-    const cached = s.mcache.entries.get(idToHex(id))
+    const cached = mcacheGet(s.mcache, idToHex(id))
     if (!cached?.announcedTo?.delete(peer)) continue
     ps.needServed++
     queue(s, peer, 'msg', cached.msg)

@@ -7,7 +7,8 @@
  *   bounded twice: by TTL (`seenTtl`) and by size (`maxSeen`, oldest dropped first).
  * - MessageCache: the last `mcacheLength` heartbeat windows of valid messages, served to IWANT
  *   and advertised in IHAVE for the newest `mcacheGossip` windows (gossipsub v1.0 mcache).
- * Both are Maps in insertion order; since input time never goes back, that is time order.
+ * Both keep insertion order (the seen cache one Map, the message cache a Map per window);
+ * since input time never goes back, that is time order.
  * @module
  */
 import type { WireMessage } from './wire.js'
@@ -75,22 +76,32 @@ export interface CachedMessage {
   announcedTo?: Set<string>
 }
 
-export interface MessageCache {
-  /** Heartbeat windows of hex ids, newest first. */
-  windows: string[][]
-  entries: Map<string, CachedMessage>
-  /**
-   * Cached messages by a 48-bit prefix of their signature, so a copy of a cached
-   * message is recognised without rebuilding its signed bytes and hashing them
-   * (`mcacheKnownCopy`). Only a hint: a copy is taken as known only when it equals the cached
-   * message field by field. Same lifetime as `entries`.
-   */
+/**
+ * One heartbeat window of the message cache: its messages by hex id, in the order cached, and
+ * by a 48-bit prefix of their signature, so a copy of a cached message is recognised without
+ * rebuilding its signed bytes and hashing them (`mcacheKnownCopy`; only a hint: a copy is taken
+ * as known only when it equals the cached message field by field).
+ */
+export interface CacheWindow {
+  byHex: Map<string, CachedMessage>
   bySignature: Map<number, CachedMessage>
+}
+
+/**
+ * The last heartbeat windows, newest first. A window's Maps only grow, and are dropped whole
+ * when it is the oldest. (One Map of all cached messages, ids coming and going, rehashed its
+ * table again and again: about 0.75 KB per delivery of tables dying in old space.)
+ */
+export interface MessageCache {
+  /** Null for a window that cached nothing (a node at rest keeps no empty Maps). */
+  windows: (CacheWindow | null)[]
+  /** Messages in all windows (at most `max`). */
+  size: number
   max: number
 }
 
 export function createMessageCache(length: number, max: number): MessageCache {
-  return { windows: Array.from({ length }, () => []), entries: new Map(), bySignature: new Map(), max }
+  return { windows: Array.from({ length }, () => null), size: 0, max }
 }
 
 /** A 48-bit prefix of a signature as a number (the `bySignature` key). */
@@ -99,13 +110,23 @@ function signatureKey(signature: Uint8Array): number {
     signature[4] * 0x1_0000_0000 + signature[5] * 0x100_0000_0000
 }
 
+/** The cached message of id `hex`, if any (newest window first). */
+export function mcacheGet(cache: MessageCache, hex: string): CachedMessage | undefined {
+  for (const window of cache.windows) {
+    const entry = window?.byHex.get(hex)
+    if (entry !== undefined) return entry
+  }
+  return undefined
+}
+
 /** Cache a valid message for IWANT and IHAVE; a full cache takes nothing more until it shifts. */
 export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg: WireMessage): void {
-  if (cache.entries.has(hex) || cache.entries.size >= cache.max) return
+  if (cache.size >= cache.max || mcacheGet(cache, hex) !== undefined) return
   const entry: CachedMessage = { hex, id, msg }
-  cache.entries.set(hex, entry)
-  cache.windows[0].push(hex)
-  if (msg.s.length >= 6) cache.bySignature.set(signatureKey(msg.s), entry)
+  const window = (cache.windows[0] ??= { byHex: new Map(), bySignature: new Map() })
+  window.byHex.set(hex, entry)
+  cache.size++
+  if (msg.s.length >= 6) window.bySignature.set(signatureKey(msg.s), entry)
 }
 
 /**
@@ -115,11 +136,16 @@ export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg:
  */
 export function mcacheKnownCopy(cache: MessageCache, msg: WireMessage): string | undefined {
   if (msg.s.length < 6) return undefined
-  const entry = cache.bySignature.get(signatureKey(msg.s))
-  if (entry === undefined) return undefined
-  const cached = entry.msg
-  if (cached.n !== msg.n || cached.f !== msg.f || cached.t !== msg.t) return undefined
-  return bytesEqual(cached.s, msg.s) && bytesEqual(cached.d, msg.d) ? entry.hex : undefined
+  const key = signatureKey(msg.s)
+  // Newest first: a copy mostly arrives within the window its first copy was cached in.
+  for (const window of cache.windows) {
+    const entry = window?.bySignature.get(key)
+    if (entry === undefined) continue
+    const cached = entry.msg
+    if (cached.n !== msg.n || cached.f !== msg.f || cached.t !== msg.t) return undefined
+    return bytesEqual(cached.s, msg.s) && bytesEqual(cached.d, msg.d) ? entry.hex : undefined
+  }
+  return undefined
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
@@ -164,9 +190,11 @@ export function mcacheGossipIds(cache: MessageCache, topic: string, gossip: numb
   const out: Uint8Array[] = []
   for (let w = 0; w < gossip && w < cache.windows.length; w++) {
     const window = cache.windows[w]
-    for (let i = window.length - 1; i >= 0; i--) {
-      const entry = cache.entries.get(window[i])
-      if (entry && entry.msg.t === topic) {
+    if (window === null) continue
+    const entries = [...window.byHex.values()]
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const entry = entries[i]
+      if (entry.msg.t === topic) {
         out.push(entry.id)
         if (out.length >= max) return out
       }
@@ -179,24 +207,15 @@ export function mcacheGossipIds(cache: MessageCache, topic: string, gossip: numb
 export function mcacheTopics(cache: MessageCache, gossip: number): Set<string> {
   const topics = new Set<string>()
   for (let w = 0; w < gossip && w < cache.windows.length; w++) {
-    for (const hex of cache.windows[w]) {
-      const entry = cache.entries.get(hex)
-      if (entry) topics.add(entry.msg.t)
-    }
+    const window = cache.windows[w]
+    if (window !== null) for (const entry of window.byHex.values()) topics.add(entry.msg.t)
   }
   return topics
 }
 
-/** Heartbeat: drop the oldest window and open a new one. */
+/** Heartbeat: drop the oldest window whole and open a new one. */
 export function mcacheShift(cache: MessageCache): void {
-  const dropped = cache.windows.pop() ?? []
-  for (const hex of dropped) {
-    const entry = cache.entries.get(hex)
-    if (entry === undefined) continue
-    cache.entries.delete(hex)
-    if (entry.msg.s.length < 6) continue
-    const key = signatureKey(entry.msg.s)
-    if (cache.bySignature.get(key) === entry) cache.bySignature.delete(key)
-  }
-  cache.windows.unshift([])
+  const dropped = cache.windows.pop()
+  if (dropped) cache.size -= dropped.byHex.size
+  cache.windows.unshift(null)
 }

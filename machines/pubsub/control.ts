@@ -8,6 +8,7 @@
  * @module
  */
 import { nextInt, sample } from '../lib/rng.js'
+import { mcacheGet } from './caches.js'
 import { handleAnnounce, handleNeed, markDontWant, worthAsking } from './announce.js'
 import { backoffLeft, stepMember } from './members.js'
 import { isSubscribed, scoreOf } from './mesh.js'
@@ -90,7 +91,7 @@ function handleIwant(s: RouterState, peer: string, ps: PeerState, ids: Uint8Arra
   for (const id of ids) {
     if (ps.iwantServed >= p.maxIwantServedPerHeartbeat) return
     const hex = idToHex(id)
-    const cached = s.mcache.entries.get(hex)
+    const cached = mcacheGet(s.mcache, hex)
     if (!cached) continue
     const times = cached.served?.get(peer) ?? 0
     if (times >= p.gossipRetransmission) continue

@@ -11,7 +11,7 @@
  * @module
  */
 import { callRequest } from '../lib/protocol.js'
-import { bytesEqual, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
+import { bytesEqual, mcacheGet, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
 import { announceTo, needMet } from './announce.js'
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
@@ -217,7 +217,7 @@ export const receiveChart = peerChart(receiveMachine, {
     const senders = r.entry!.senders
     // Announced only when cached (a full message cache takes nothing): an announce is a promise
     // to answer INEED, and the peers count a broken one against us.
-    const cached = m.d.length >= s.params.announceMinSize ? s.mcache.entries.get(hex) : undefined
+    const cached = m.d.length >= s.params.announceMinSize ? mcacheGet(s.mcache, hex) : undefined
     for (const q of topic.mesh) {
       if (senders.includes(q) || q === m.f) continue
       const ps = s.peers.get(q)
