@@ -105,15 +105,24 @@ function idList(value: unknown, max: number): Uint8Array[] | undefined {
   return value as Uint8Array[]
 }
 
+// The keys each object may have, made once (not an array literal per object checked).
+const RPC_KEYS = ['sub', 'msg', 'ctl']
+const SUB_KEYS = ['t', 'on']
+const MESSAGE_KEYS = ['f', 'k', 'n', 't', 'd', 's']
+const CONTROL_KEYS = ['ihave', 'iwant', 'graft', 'prune', 'idw', 'iann', 'ineed']
+const IHAVE_KEYS = ['t', 'ids']
+const PRUNE_KEYS = ['t', 'b']
+const ID_LIST_KEYS = ['idw', 'iann', 'ineed'] as const
+
 function parseSub(value: unknown, limits: WireLimits): SubOpt | undefined {
-  if (!isPlainObject(value) || !onlyKeys(value, ['t', 'on'])) return undefined
+  if (!isPlainObject(value) || !onlyKeys(value, SUB_KEYS)) return undefined
   if (!isTopic(value.t, limits) || typeof value.on !== 'boolean') return undefined
   return { t: value.t, on: value.on }
 }
 
 /** Shape check of one message (signature and author are checked later, after dedup). */
 export function parseMessage(value: unknown, limits: WireLimits = DEFAULT_PARAMS): WireMessage | undefined {
-  if (!isPlainObject(value) || !onlyKeys(value, ['f', 'k', 'n', 't', 'd', 's'])) return undefined
+  if (!isPlainObject(value) || !onlyKeys(value, MESSAGE_KEYS)) return undefined
   const { f, k, n, t, d, s } = value
   if (typeof f !== 'string' || f.length > MAX_PEER_ID_LENGTH || !PEER_ID_TEXT.test(f)) return undefined
   if (!(k instanceof Uint8Array) || k.length !== PUBLIC_KEY_LENGTH) return undefined
@@ -126,14 +135,14 @@ export function parseMessage(value: unknown, limits: WireLimits = DEFAULT_PARAMS
 }
 
 function parseControl(value: unknown, limits: WireLimits): Control | undefined {
-  if (!isPlainObject(value) || !onlyKeys(value, ['ihave', 'iwant', 'graft', 'prune', 'idw', 'iann', 'ineed'])) return undefined
+  if (!isPlainObject(value) || !onlyKeys(value, CONTROL_KEYS)) return undefined
   const ctl: Control = {}
   if (value.ihave !== undefined) {
     if (!Array.isArray(value.ihave) || value.ihave.length > limits.maxIhaveTopicsPerRpc) return undefined
     let total = 0
     const ihave: IHave[] = []
     for (const entry of value.ihave) {
-      if (!isPlainObject(entry) || !onlyKeys(entry, ['t', 'ids']) || !isTopic(entry.t, limits)) return undefined
+      if (!isPlainObject(entry) || !onlyKeys(entry, IHAVE_KEYS) || !isTopic(entry.t, limits)) return undefined
       const ids = idList(entry.ids, limits.maxIhaveIdsPerRpc)
       if (!ids || (total += ids.length) > limits.maxIhaveIdsPerRpc) return undefined
       ihave.push({ t: entry.t, ids })
@@ -145,7 +154,7 @@ function parseControl(value: unknown, limits: WireLimits): Control | undefined {
     if (!ids) return undefined
     ctl.iwant = ids
   }
-  for (const key of ['idw', 'iann', 'ineed'] as const) {
+  for (const key of ID_LIST_KEYS) {
     if (value[key] === undefined) continue
     const ids = idList(value[key], limits.maxIdontwantIdsPerRpc)
     if (!ids) return undefined
@@ -160,7 +169,7 @@ function parseControl(value: unknown, limits: WireLimits): Control | undefined {
     if (!Array.isArray(value.prune) || value.prune.length > limits.maxPrunesPerRpc) return undefined
     const prune: Prune[] = []
     for (const entry of value.prune) {
-      if (!isPlainObject(entry) || !onlyKeys(entry, ['t', 'b']) || !isTopic(entry.t, limits)) return undefined
+      if (!isPlainObject(entry) || !onlyKeys(entry, PRUNE_KEYS) || !isTopic(entry.t, limits)) return undefined
       const b = entry.b
       if (b !== undefined && (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0 || b * 1000 > limits.maxBackoff)) return undefined
       prune.push(b === undefined ? { t: entry.t } : { t: entry.t, b })
@@ -175,7 +184,7 @@ function parseControl(value: unknown, limits: WireLimits): Control | undefined {
  * shape or exceeds any bound (every list length, id length, topic length, data size).
  */
 export function parseRpc(body: unknown, limits: WireLimits = DEFAULT_PARAMS): Rpc | undefined {
-  if (!isPlainObject(body) || !onlyKeys(body, ['sub', 'msg', 'ctl'])) return undefined
+  if (!isPlainObject(body) || !onlyKeys(body, RPC_KEYS)) return undefined
   const rpc: Rpc = {}
   if (body.sub !== undefined) {
     if (!Array.isArray(body.sub) || body.sub.length > limits.maxSubscriptionsPerRpc) return undefined
@@ -189,13 +198,9 @@ export function parseRpc(body: unknown, limits: WireLimits = DEFAULT_PARAMS): Rp
   }
   if (body.msg !== undefined) {
     if (!Array.isArray(body.msg) || body.msg.length > limits.maxMessagesPerRpc) return undefined
-    const msg: WireMessage[] = []
-    for (const entry of body.msg) {
-      const parsed = parseMessage(entry, limits)
-      if (!parsed) return undefined
-      msg.push(parsed)
-    }
-    rpc.msg = msg
+    // Each message is checked as it is (parseMessage copies nothing), so the list is too.
+    for (const entry of body.msg) if (!parseMessage(entry, limits)) return undefined
+    rpc.msg = body.msg as WireMessage[]
   }
   if (body.ctl !== undefined) {
     const ctl = parseControl(body.ctl, limits)
