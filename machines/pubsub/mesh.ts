@@ -6,7 +6,7 @@
  * @module
  */
 import { shuffled } from '../lib/rng.js'
-import { computeScore } from './score.js'
+import { computeScore, scoreAtLeast } from './score.js'
 import { backoffLeft, inBackoff, stepMember } from './members.js'
 import { queue, type PeerState, type PubsubUserEvent, type RouterState, type TopicState } from './state.js'
 import type { CallEffect } from '../vocab.js'
@@ -22,6 +22,12 @@ export function scoreOf(s: RouterState, peer: string, now: number): number {
   return ps ? computeScore(ps.stats, s.params.score, now) : 0
 }
 
+/** Whether the peer is tracked and its score is below the graylist threshold (its RPCs are ignored). */
+export function isGraylistedPeer(s: RouterState, peer: string, now: number): boolean {
+  const ps = s.peers.get(peer)
+  return ps !== undefined && !scoreAtLeast(ps.stats, s.params.score, now, s.params.score.graylistThreshold)
+}
+
 export function isSubscribed(t: TopicState | undefined): t is TopicState {
   return t !== undefined && isSubscribedPhase(t.phase)
 }
@@ -34,7 +40,7 @@ export function emitEvent(s: RouterState, event: PubsubUserEvent | CallEffect): 
 /** Ask the swarm to hang up once, when the peer's score is below the disconnect threshold. */
 export function checkDisconnect(s: RouterState, peer: string, ps: PeerState, now: number): void {
   if (ps.hungUp) return
-  if (computeScore(ps.stats, s.params.score, now) < s.params.score.disconnectThreshold) {
+  if (!scoreAtLeast(ps.stats, s.params.score, now, s.params.score.disconnectThreshold)) {
     ps.hungUp = true
     s.hangUps.push({ peer, reason: LOW_SCORE_REASON })
   }
@@ -75,7 +81,7 @@ export function publishTargets(s: RouterState, topic: string, now: number): stri
   const threshold = s.params.score.publishThreshold
   for (const peer of subscribed) {
     const ps = s.peers.get(peer)
-    if (ps && computeScore(ps.stats, s.params.score, now) >= threshold) out.push(peer)
+    if (ps && scoreAtLeast(ps.stats, s.params.score, now, threshold)) out.push(peer)
   }
   return out
 }

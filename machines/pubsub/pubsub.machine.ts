@@ -45,7 +45,7 @@ import { inputTime, stopTracked } from '../lib/runtime.js'
 import { decayPeers, expireCaches, hangUpLowScorers, maintainTopics, shiftMessageCache } from './heartbeat.js'
 import { atTopicLimit, joinTopic, leaveTopic, peerConnected, peerDisconnected, publish, publishFailed, subscribedTo, validTopic } from './local.js'
 import { membership } from './members.js'
-import { emitEvent, scoreOf } from './mesh.js'
+import { emitEvent, isGraylistedPeer } from './mesh.js'
 import { resolveParams, type PubsubOptions } from './params.js'
 import { handleRpc, validationDone, type Verdict } from './receive.js'
 import { buildFrames, createRouterState, samePending, type PendingRpc, type PublishFailure, type PubsubContext, type PubsubMachineOptions, type PubsubUserEvent } from './state.js'
@@ -198,7 +198,7 @@ export const pubsubMachine = setup({
     /** The sender's score is below the graylist threshold: ignore the whole RPC. */
     // Guards get no `self`, so the score is taken at the previous input's time (P1/P3 only move with time).
     isGraylisted: ({ context, event }) =>
-      event.type === 'message' && scoreOf(context.s, event.peer, context.s.lastTime) < context.s.params.score.graylistThreshold,
+      event.type === 'message' && isGraylistedPeer(context.s, event.peer, context.s.lastTime),
     isInvalidTopic: ({ context, event }) => !validTopic(context.s, topicOf(event)),
     isSubscribedTopic: ({ context, event }) => subscribedTo(context.s, topicOf(event)),
     isAtTopicLimit: ({ context }) => atTopicLimit(context.s),
