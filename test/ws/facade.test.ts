@@ -67,4 +67,15 @@ describe('ws: one reader', () => {
     void a.close()
     expect(await waiting).toMatchObject({ type: 'swarm.closed' })
   })
+
+  it("an iterator's next() refused as reader-busy rejects its promise, never throws", async () => {
+    const a = await createTestSwarm({ ping: false })
+    const waiting = a.next()
+    const iterator = a[Symbol.asyncIterator]()
+    let refused: Promise<unknown> | undefined
+    expect(() => { refused = iterator.next() }).not.toThrow()
+    await expect(refused).rejects.toMatchObject({ code: 'reader-busy' })
+    void a.close()
+    expect(await waiting).toMatchObject({ type: 'swarm.closed' })
+  })
 })
