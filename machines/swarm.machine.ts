@@ -27,7 +27,9 @@
  *    that throws is restarted (protocol-restart.ts);
  *  - a frame goes to its connection ([isConnectionFrame]: handshake, control) or its protocol;
  *    either way its input time is stamped on the connection's `traffic` (plain data the
- *    connection's keep-alive reads: a connection that receives frames is not pinged).
+ *    connection's keep-alive reads: a connection that receives frames is not pinged); frames
+ *    of one protocol from several connections, queued together (`io.conn.frames`), go to it as
+ *    one `messages` ([isGroupedProtocol]) or one `message` each.
  * Refused inbound connections (admission, and [isRefusedInbound]) go to the `refusals` child
  * (refusals.machine.ts), which shows them as `connection.refused`, at most 10 a second.
  * Each connection's own lifecycle (dialing, handshaking, open, closing) is its child actor
@@ -54,11 +56,11 @@ import { broadcast, dialFailed, isRefusal, reportRefused } from './swarm/announc
 import { refusalsMachine } from './refusals.machine.js'
 import { authenticatedFacts, closeConn, endedFacts, stepPeer } from './swarm/peers.js'
 import {
-  childId, connByConnId, connectionInput, connOf, countPending, CRASHED, crashedConnectionEnded, dialTarget, forget,
+  childId, connByConnId, connectionInput, connOf, countPending, CRASHED, crashedConnectionEnded, dialTarget, forget, heardFrom,
   isBound, peerOf, peerOfConn, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
 import { restartProtocol, startProtocol } from './protocol-restart.js'
-import { Reasons, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
+import { Reasons, type ConnFrame, type ConnFrames, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
 
 export { survivor }
 export type { ChildEvent, ConnRecord, PeerRecord, SwarmContext, SwarmInput } from './swarm/registry.js'
@@ -192,13 +194,31 @@ export const swarmMachine = setup({
     // Frames of a losing duplicate still count while the peer is connected: nothing in flight is lost.
     // Its time is stamped for the connection's keep-alive: traffic is proof of life.
     deliverToProtocol: enqueueActions(({ context, event, self }) => {
-      const { protocol, body } = event as { protocol: string; body: unknown }
-      const rec = connByConnId(context, event)
-      if (rec === undefined) return
-      rec.traffic.heardAt = inputTime(self)
-      const peer = rec.peer
-      if (peer === undefined || !context.peers.has(peer)) return
-      context.protocolRefs.get(protocol)?.send({ type: 'message', peer, body })
+      const { protocol, body } = event as ConnFrame
+      const peer = heardFrom(context, event, inputTime(self))
+      if (peer !== undefined) context.protocolRefs.get(protocol)?.send({ type: 'message', peer, body })
+    }),
+    /** Frames of a grouped protocol from several connections: one `messages` to its actor, in order. */
+    deliverGroupToProtocol: enqueueActions(({ context, event, self }) => {
+      const { protocol, frames } = event as ConnFrames
+      const now = inputTime(self)
+      const items: { peer: string; body: unknown }[] = []
+      for (const frame of frames) {
+        const peer = heardFrom(context, frame, now)
+        if (peer !== undefined) items.push({ peer, body: frame.body })
+      }
+      const ref = context.protocolRefs.get(protocol)
+      if (ref === undefined || items.length === 0) return
+      ref.send(items.length === 1 ? { type: 'message', ...items[0] } : { type: 'messages', items })
+    }),
+    /** A group for a protocol that takes none (not from this shell): each frame as its own `message`. */
+    deliverEachToProtocol: enqueueActions(({ context, event, self }) => {
+      const { protocol, frames } = event as ConnFrames
+      const now = inputTime(self)
+      for (const frame of frames) {
+        const peer = heardFrom(context, frame, now)
+        if (peer !== undefined) context.protocolRefs.get(protocol)?.send({ type: 'message', peer, body: frame.body })
+      }
     }),
     routeToConnection: enqueueActions(({ context, event }) => {
       connByConnId(context, event)?.ref.send(event)
@@ -336,6 +356,11 @@ export const swarmMachine = setup({
       const protocol = (event as { protocol: string }).protocol
       return protocol === HANDSHAKE_PROTOCOL || protocol === CONTROL_PROTOCOL
     },
+    /** Its protocol takes frames from several peers in one `messages` (ProtocolDefinition.grouped). */
+    isGroupedProtocol: ({ context, event }) => {
+      const protocol = (event as ConnFrames).protocol
+      return context.protocols.some((def) => def.id === protocol && def.grouped === true)
+    },
     isUnknownConnection: ({ context, event }) => connOf(context, event) === undefined,
     isSelfConnection: ({ context, event }) => (event as Authenticated).peer === context.peerId,
     /** The connection is its peer's bound one. */
@@ -387,6 +412,10 @@ export const swarmMachine = setup({
     'io.conn.frame': [
       { guard: 'isConnectionFrame', actions: 'passFrameToConnection' },
       { actions: 'deliverToProtocol' },
+    ],
+    'io.conn.frames': [
+      { guard: 'isGroupedProtocol', actions: 'deliverGroupToProtocol' },
+      { actions: 'deliverEachToProtocol' },
     ],
     'io.conn.invalid': { actions: 'routeToConnection' },
     'io.conn.closed': { actions: 'routeToConnection' },

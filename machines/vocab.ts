@@ -21,6 +21,12 @@ export interface ListenerReady { type: 'io.listener.ready'; addresses: string[] 
 export interface ConnOpened { type: 'io.conn.opened'; connId: number; dialId?: number; remoteAddr: string }
 /** A frame arrived, already decrypted, decoded and shape-checked by the shell. */
 export interface ConnFrame { type: 'io.conn.frame'; connId: number; protocol: string; body: unknown }
+/**
+ * Frames of one protocol from several connections that were queued one after another, in queue
+ * order, settled as one input. The shell groups only frames of a protocol that takes groups
+ * (`ProtocolDefinition.grouped`), and only frames taken together from the head of the queue.
+ */
+export interface ConnFrames { type: 'io.conn.frames'; protocol: string; frames: ConnFrame[] }
 /** A frame arrived that the shell could not accept (decode, decrypt, size, rate): `reason` is the code. */
 export interface ConnInvalid { type: 'io.conn.invalid'; connId: number; reason: string }
 /** A connection is gone (`byRemote`: the remote closed it or it broke). */
@@ -42,7 +48,7 @@ export interface CmdClose { type: 'cmd.close' }
 export interface CallDone { type: 'io.call.done'; protocol: string; callId: number; value?: unknown; error?: string }
 
 export type Input =
-  | ListenerReady | ConnOpened | ConnFrame | ConnInvalid | ConnClosed | DialFailed
+  | ListenerReady | ConnOpened | ConnFrame | ConnFrames | ConnInvalid | ConnClosed | DialFailed
   | CmdStart | CmdDial | CmdHangUp | CmdProtocol | CmdClose | CallDone
 
 // ---------------------------------------------------------------------------------------------

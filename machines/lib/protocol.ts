@@ -55,6 +55,14 @@ export interface ProtocolDefinition<
    * the merger's to change.
    */
   readonly merge?: (first: TMessage, next: TMessage) => TMessage | undefined
+  /**
+   * The machine also takes `messages` {items: {peer, body}[]}: this protocol's frames from
+   * several connections that were queued one after another, in queue order, to be handled in
+   * one step exactly as the same `message`s in turn. Optional, like `merge`: it lets a burst of
+   * frames from different peers cost the machine one step (and one round of sends) instead of
+   * one per frame. Absent or false: every frame is a `message`.
+   */
+  readonly grouped?: boolean
   /** Protocol options, passed through to the machine's input as `options` (plain data). */
   readonly options?: unknown
   /**
@@ -129,6 +137,8 @@ export type FromSwarm<TMessage = unknown, TCommand extends { type: string } = ne
   | { type: 'peer.disconnected'; peer: string; reason: string }
   /** A frame for this protocol from a connected peer, after `parse`. */
   | { type: 'message'; peer: string; body: TMessage }
+  /** Frames for this protocol from several peers, in queue order (only if it is `grouped`). */
+  | { type: 'messages'; items: { peer: string; body: TMessage }[] }
   /** A dial (anyone's) did not end in a connection. */
   | { type: 'dial.failed'; address: string; reason: string; peer?: string }
   /** The swarm listens at these addresses. */
@@ -198,6 +208,9 @@ export function defineProtocol<TMessage = unknown, const TId extends string = st
   }
   if (def.merge !== undefined && typeof def.merge !== 'function') {
     throw new TypeError(`"protocol.merge" of ${def.id} expected a function`)
+  }
+  if (def.grouped !== undefined && typeof def.grouped !== 'boolean') {
+    throw new TypeError(`"protocol.grouped" of ${def.id} expected a boolean`)
   }
   return def as ProtocolDefinition<TMessage, TId, UserEventsOf<EmittedFrom<TMachine>>, UserCommandsOf<EventFromLogic<TMachine>>>
 }

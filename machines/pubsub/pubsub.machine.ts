@@ -11,6 +11,8 @@
  *     │  pubsub.publish:     [isInvalidTopic | isInvalidData | isTooLarge] refuse · publishMessage
  *     │  peer.connected [isNewPeer] addPeer · peer.disconnected [isKnownPeer] removePeer
  *     │  message: [isGraylisted] ignored · receiveRpc      call.done: applyVerdict
+ *     │  messages (frames from several peers queued together): receiveRpcs, each RPC as
+ *     │    `message` would take it ([isGraylisted] ignored · receiveRpc), one flush for all
  *     └─swarm.closing──▶ closed (publishes fail with 'closed'; topic actors stopped)
  *
  * Chart and data: the chart is this actor's states and guarded transitions, plus one child actor
@@ -111,6 +113,18 @@ export const pubsubMachine = setup({
     /** Subscriptions, then messages, then control parts of a peer's RPC (receive.ts). */
     receiveRpc: ({ context, event, self }) => {
       if (event.type === 'message') handleRpc(context.s, event.peer, event.body, now(context, self))
+    },
+    /**
+     * RPCs from several peers that were queued together, in order, each as `message` takes it
+     * (the graylist guard's question, then receiveRpc); the one `flush` after them sends what
+     * they all produced, one frame per peer.
+     */
+    receiveRpcs: ({ context, event, self }) => {
+      if (event.type !== 'messages') return
+      const s = context.s
+      for (const { peer, body } of event.items) {
+        if (!isGraylistedPeer(s, peer, s.lastTime)) handleRpc(s, peer, body, now(context, self))
+      }
     },
     confirmSubscribed: ({ context, event }) => emitEvent(context.s, { type: 'pubsub.subscribed', topic: topicOf(event) }),
     refuseSubscription: ({ context, event }, params: { reason: 'invalid-topic' | 'too-many-topics' }) =>
@@ -228,6 +242,7 @@ export const pubsubMachine = setup({
           { guard: 'isGraylisted' },
           { actions: ['receiveRpc', 'flush'] },
         ],
+        messages: { actions: ['receiveRpcs', 'flush'] },
         'pubsub.subscribe': [
           { guard: 'isInvalidTopic', actions: [{ type: 'refuseSubscription', params: { reason: 'invalid-topic' } }, 'flush'] },
           { guard: 'isSubscribedTopic', actions: ['confirmSubscribed', 'flush'] },
@@ -277,6 +292,7 @@ export function pubsubProtocol(options: PubsubProtocolOptions = {}): ProtocolDef
     handler: membership, // per (peer, topic) in a mesh: membership.machine.ts
     parse: (body) => parseRpc(body, params),
     merge: (first, next) => mergeRpcs(first, next, params), // a batch of RPCs from one peer, one step (wire.ts)
+    grouped: true, // frames from several peers queued together: one `messages` step, one flush
     options: machineOptions,
     calls: validate ? { validate } : undefined,
   }) as ProtocolDefinition<Rpc, typeof PUBSUB_ID, PubsubUserEvent, PubsubCommand> // its machine's `emitted` is loose; these are what it hands out

@@ -263,6 +263,18 @@ export function connByConnId(context: SwarmContext, event: AnyEvent): ConnRecord
   return key === undefined ? undefined : context.conns.get(key)
 }
 
+/**
+ * The peer a protocol frame came from, once its connection is stamped as heard at `now` (traffic
+ * is proof of life for the keep-alive); undefined when the connection or its peer is gone.
+ */
+export function heardFrom(context: SwarmContext, frame: AnyEvent, now: number): string | undefined {
+  const rec = connByConnId(context, frame)
+  if (rec === undefined) return undefined
+  rec.traffic.heardAt = now
+  const peer = rec.peer
+  return peer !== undefined && context.peers.has(peer) ? peer : undefined
+}
+
 /** The peer of the (known) connection an event is about. */
 export function peerOfConn(context: SwarmContext, event: AnyEvent): string {
   return peerOf(connOf(context, event)!)!

@@ -9,7 +9,10 @@
  * - `step()` takes one item: a timer fires its XState callback; a socket's raw frame is checked
  *   by its connection's edge (decrypt, decode, parse) into `io.conn.frame` or
  *   `io.conn.invalid`; everything else is already an input. `root.send` settles the whole tree
- *   before it returns;
+ *   before it returns. When a raw frame checks out as frames of a protocol that takes groups
+ *   (`ProtocolDefinition.grouped`, e.g. pubsub), the raw frames right behind it are taken in the
+ *   same step, and each run of one grouped protocol's frames is settled as one `io.conn.frames`
+ *   (`gathered`): a burst from several peers costs the protocol one step and one round of sends;
  * - out: effects are performed as they are emitted (`perform`), so every effect of input N
  *   happens before input N+1 is taken. Their answers (a dial's outcome, a user function's
  *   result, a socket's close) come back only as new inputs at the tail. Frames to a secured
@@ -36,8 +39,12 @@ import { QueueClock, type Scheduler, type TimerInput } from './clock.js'
 import { ConnEdge, type DriverStats, type EdgeHost, type Queued } from './conn-edge.js'
 import { Dialer, transportFor } from './dialer.js'
 import { FrameEncoder } from './encoder.js'
+import { allGrouped, groupRuns } from './group.js'
 import { QueueLoad, SlowReaders } from './pressure.js'
 import { InputQueue } from './queue.js'
+
+/** Most raw frames one step takes to group (`Driver.gathered`): bounds the work of a step. */
+export const MAX_GATHERED_FRAMES = 32
 
 export interface DriverOptions {
   root: SwarmInput
@@ -88,6 +95,8 @@ export class Driver implements EdgeHost {
   readonly codec: CodecLimits
   readonly parsers = new Map<string, (body: unknown) => unknown>()
   readonly mergers = new Map<string, (first: unknown, next: unknown) => unknown>()
+  /** Protocols whose machine takes `messages` (ProtocolDefinition.grouped). */
+  private readonly groupedProtocols = new Set<string>()
   readonly load: QueueLoad
   readonly slowReaders: SlowReaders
   /** Counters a user can read with `swarm.stats()`. */
@@ -133,6 +142,7 @@ export class Driver implements EdgeHost {
     for (const def of options.protocols) {
       if (def.parse) this.parsers.set(def.id, def.parse)
       if (def.merge) this.mergers.set(def.id, def.merge)
+      if (def.grouped === true) this.groupedProtocols.add(def.id)
     }
     const clock = new QueueClock(options.scheduler, (timer) => this.enqueue(timer))
     this.root = createActor(swarmMachine, {
@@ -191,6 +201,7 @@ export class Driver implements EdgeHost {
     let input: Input | Input[] | undefined
     try {
       input = this.checked(item)
+      if (item.type === 'raw' && this.groupedProtocols.size > 0) input = this.gathered(input)
       if (Array.isArray(input)) {
         // A batch's parts, each settled on its own, in order (and timed on its own).
         for (const part of input) {
@@ -261,6 +272,32 @@ export class Driver implements EdgeHost {
       default:
         return item
     }
+  }
+
+  /**
+   * A raw frame's inputs, and, when they are all frames of grouped protocols, those of the raw
+   * frames right behind it in the queue (at most MAX_GATHERED_FRAMES in all, up to the first
+   * that checks out as anything else), with each run of one protocol's frames as one
+   * `io.conn.frames`. Checking a raw frame before the frames ahead of it are settled is safe
+   * only because settling a grouped protocol's frame never changes how a later one is checked:
+   * keys change only in a handshake, and an edge fails only at an offence, which is checked
+   * (an input of its own) in queue order. So what is settled, and in which order, is the same.
+   */
+  private gathered(first: Input | Input[] | undefined): Input | Input[] | undefined {
+    if (first === undefined || !allGrouped(first, this.groupedProtocols)) return first
+    const inputs = Array.isArray(first) ? first : [first]
+    for (let taken = 1; taken < MAX_GATHERED_FRAMES; taken++) {
+      const next = this.queue.peek()
+      if (next === undefined || next.type !== 'raw') break
+      this.queue.shift()
+      this.stats.inputs++
+      const more = this.checked(next)
+      if (more === undefined) continue
+      if (Array.isArray(more)) inputs.push(...more)
+      else inputs.push(more)
+      if (!allGrouped(more, this.groupedProtocols)) break
+    }
+    return inputs.length === 1 ? inputs[0] : groupRuns(inputs, this.groupedProtocols)
   }
 
   /** Listen on every address; returns the listeners' addresses (without /p2p). */

@@ -32,6 +32,11 @@ export class InputQueue<T> {
     return this.count <= this.bound
   }
 
+  /** The item `shift` would take, left in place. */
+  peek(): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head]
+  }
+
   shift(): T | undefined {
     if (this.count === 0) return undefined
     const item = this.items[this.head]

@@ -56,6 +56,7 @@ const SAMPLES: Sample[] = [
   connect(P),
   { type: 'peer.disconnected', peer: P, reason: 'test', before: [connect(P)] },
   { type: 'message', peer: P, body: { sub: [{ t: 'held', on: true }] }, before: [connect(P)] },
+  { type: 'messages', items: [{ peer: P, body: { sub: [{ t: 'held', on: true }] } }, { peer: G.peerId, body: {} }], before: [connect(P)] },
   {
     type: 'message', peer: G.peerId, body: {},
     before: [subscribe('held'), connect(G.peerId), { type: 'message', peer: G.peerId, body: { sub: [{ t: 'held', on: true }], msg: [forged()] } }],

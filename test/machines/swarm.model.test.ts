@@ -12,12 +12,22 @@
  * `closesLast` ends the last connection of its replay.
  */
 import { describe, expect, it } from 'vitest'
-import type { AnyMachineSnapshot } from 'xstate'
+import { createMachine, type AnyMachineSnapshot } from 'xstate'
+import { nobleSuite } from '../../machines/lib/crypto-noble.js'
+import { defineProtocol } from '../../machines/lib/protocol.js'
+import { createSignerIssuer } from '../../machines/lib/signer.js'
 import { swarmMachine } from '../../machines/swarm.machine.js'
 import { walkAndReplay, withoutActions, type Ev, type Sample } from './model-walk.js'
 import {
   auth, boundReplacementAtLimit, connectX, dialAny, ended, hash, input, me, opened, probing, securedReplacement, startRoot as start, X,
 } from './swarm-fixtures.js'
+
+/** A protocol whose machine takes `messages` (ProtocolDefinition.grouped). */
+const GROUPED = '/grouped/1'
+const groupedProtocol = defineProtocol({ id: GROUPED, machine: createMachine({}), grouped: true })
+/** The root's input with that protocol (a fresh signer issuer per root: each issues once per protocol). */
+const rootInput = (): typeof input => ({ ...input, signers: createSignerIssuer(nobleSuite, me.secret), protocols: [groupedProtocol] })
+const frame = (connId: number, protocol: string): Ev => ({ type: 'io.conn.frame', connId, protocol, body: 1 })
 
 /** The dial samples, for one of the two dial events. */
 function dials(type: 'cmd.dial' | 'proto.dial'): Sample[] {
@@ -74,6 +84,9 @@ const SAMPLES: Sample[] = [
   // Frames: to the connection, to a protocol.
   { type: 'io.conn.frame', connId: 1, protocol: '/xswarm/conn/1', body: [2, 0], before: connectX },
   { type: 'io.conn.frame', connId: 1, protocol: '/x/1', body: 1, before: connectX },
+  // Frames queued together: to a protocol that takes groups (one `messages`), or one `message` each.
+  { type: 'io.conn.frames', protocol: GROUPED, frames: [frame(1, GROUPED), frame(1, GROUPED)], before: connectX },
+  { type: 'io.conn.frames', protocol: '/x/1', frames: [frame(1, '/x/1'), frame(1, '/x/1')], before: connectX },
   { type: 'io.conn.invalid', connId: 1, reason: 'decrypt-failed' },
   { type: 'io.conn.closed', connId: 1, reason: 'connection-lost', byRemote: true },
   { type: 'io.dial.failed', dialId: 1, reason: 'connection-refused' },
@@ -107,7 +120,7 @@ const model = withoutActions(swarmMachine).provide({
 
 describe('root swarm chart: model-based (xstate/graph)', () => {
   it('every edge replayed on a real root reaches the predicted state; every transition is taken', () => {
-    const { edges, states } = walkAndReplay({ machine: swarmMachine, model, input, samples, start })
+    const { edges, states } = walkAndReplay({ machine: swarmMachine, model, input: rootInput(), samples, start: (inspect) => start(inspect, rootInput()) })
     expect(states).toBe(4)
     expect(edges).toBeGreaterThan(60)
   })

@@ -21,5 +21,6 @@ describe('defineProtocol', () => {
     expect(define({ handler: {} })).toThrow('"protocol.handler" of /bad/1 expected a peer chart')
     expect(define({ parse: 'yes' })).toThrow('"protocol.parse" of /bad/1 expected a function')
     expect(define({ merge: true })).toThrow('"protocol.merge" of /bad/1 expected a function')
+    expect(define({ grouped: 'yes' })).toThrow('"protocol.grouped" of /bad/1 expected a boolean')
   })
 })

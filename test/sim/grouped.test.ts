@@ -1,0 +1,82 @@
+/**
+ * Grouped protocols (`ProtocolDefinition.grouped`): frames of one protocol from several peers
+ * that are queued together at a node reach its machine as one `messages` step, in queue order,
+ * each item as the `message` it would have been; a protocol that does not take groups still
+ * gets one `message` per frame. On a simulated network, where frames sent at one moment with
+ * one latency are queued together at their receiver.
+ */
+import { describe, expect, it } from 'vitest'
+import { enqueueActions, setup } from 'xstate'
+import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
+import { createSimulation } from '../../src/testing/simulation.js'
+import type { AnySwarmEvent, Swarm } from '../../src/swarm.js'
+import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
+
+useSwarmCleanup()
+
+const TAGS_ID = '/test/tags/1'
+
+/** Each `tags.send` sends one tag to a peer; each step that receives tags reports them as one event. */
+function tagsProtocol(grouped: boolean) {
+  const machine = setup({
+    actions: {
+      sendTag: enqueueActions(({ event, enqueue }) => {
+        const e = event as unknown as { peer: string; tag: string }
+        enqueue.emit(toPeer(TAGS_ID, e.peer, e.tag) as never)
+      }),
+      receiveOne: enqueueActions(({ event, enqueue }) => {
+        const { peer, body } = event as unknown as { peer: string; body: string }
+        enqueue.emit({ type: 'tags.got', items: [[peer, body]] } as never)
+      }),
+      receiveMany: enqueueActions(({ event, enqueue }) => {
+        const { items } = event as unknown as { items: { peer: string; body: string }[] }
+        enqueue.emit({ type: 'tags.got', items: items.map((i) => [i.peer, i.body]) } as never)
+      }),
+    },
+  }).createMachine({
+    id: 'tags',
+    on: { 'tags.send': { actions: 'sendTag' }, message: { actions: 'receiveOne' }, messages: { actions: 'receiveMany' } },
+  })
+  return defineProtocol<string>({
+    id: TAGS_ID,
+    machine,
+    parse: (body) => (typeof body === 'string' && body.length <= 16 ? body : undefined),
+    grouped,
+  })
+}
+
+const steps = (s: Swarm): [string, string][][] =>
+  (eventsOf(s) as Array<AnySwarmEvent & Record<string, any>>).filter((e) => e.type === 'tags.got').map((e) => e.items)
+
+/** A hub and three leaves; each leaf sends the hub one tag at the same moment. */
+async function burst(grouped: boolean): Promise<{ hub: Swarm; leaves: Swarm[]; got: [string, string][][] }> {
+  const sim = createSimulation()
+  const options = { protocols: [tagsProtocol(grouped)], ping: false, pubsub: false, discovery: false } as const
+  const hub = await createSimTestSwarm(sim, { seed: 1, ...options })
+  const leaves = [await createSimTestSwarm(sim, { seed: 2, ...options }), await createSimTestSwarm(sim, { seed: 3, ...options }), await createSimTestSwarm(sim, { seed: 4, ...options })]
+  for (const leaf of leaves) await connectSim(sim, leaf, hub)
+  await sim.run({ forMs: 1000 })
+  leaves.forEach((leaf, i) => leaf.command(TAGS_ID, { type: 'tags.send', peer: hub.peerId, tag: `t${i}` }))
+  expect((await sim.run({ until: () => steps(hub).flat().length === 3, forMs: 1000 })).satisfied).toBe(true)
+  return { hub, leaves, got: steps(hub) }
+}
+
+describe('grouped protocols', () => {
+  it('frames from several peers queued together reach a grouped protocol as one step, each with its peer', async () => {
+    const { leaves, got } = await burst(true)
+    expect(got).toHaveLength(1)
+    expect([...got[0]].sort()).toEqual(leaves.map((leaf, i) => [leaf.peerId, `t${i}`]).sort())
+  })
+
+  it('a protocol that does not take groups gets one message per frame', async () => {
+    const { leaves, got } = await burst(false)
+    expect(got).toHaveLength(3)
+    expect(got.map((items) => items[0]).sort()).toEqual(leaves.map((leaf, i) => [leaf.peerId, `t${i}`]).sort())
+  })
+
+  it('the same run replays the same steps from its seed', async () => {
+    const first = (await burst(true)).got
+    const second = (await burst(true)).got
+    expect(second).toEqual(first)
+  })
+})
