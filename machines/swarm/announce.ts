@@ -5,7 +5,7 @@
  * @module
  */
 import { Reasons } from '../vocab.js'
-import type { SwarmContext } from './registry.js'
+import { CRASHED, type SwarmContext } from './registry.js'
 
 /** The `enqueue` of an `enqueueActions` callback, as far as these helpers use it. */
 export type Enqueue = { sendTo: (ref: never, event: never) => void; emit: (event: never) => void }
@@ -24,8 +24,11 @@ export function dialFailed(context: SwarmContext, enqueue: Enqueue, address: str
   broadcast(context, enqueue, failure)
 }
 
-/** Reasons an inbound connection ends without being a refusal: a duplicate resolved, a swarm closing. */
-const NOT_REFUSALS: ReadonlySet<string> = new Set([Reasons.duplicate, Reasons.swarmClosed])
+/**
+ * Reasons an inbound connection ends without being a refusal: a duplicate resolved, a swarm
+ * closing, its own actor failing (already reported as `swarm.error` `connection-failed`).
+ */
+const NOT_REFUSALS: ReadonlySet<string> = new Set([Reasons.duplicate, Reasons.swarmClosed, CRASHED])
 
 /** Whether an inbound connection that ended for `reason` before it authenticated counts as refused. */
 export function isRefusal(reason: string): boolean {

@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Ev } from './model-walk.js'
-import { connectX, probing, startRunningRoot, X } from './swarm-fixtures.js'
+import { connectX, opened, probing, startRunningRoot, X } from './swarm-fixtures.js'
 
 function startRoot() {
   const { root, out, send } = startRunningRoot()
@@ -73,6 +73,16 @@ describe('a connection actor that throws ends like a connection that closed, wit
     r.send({ type: 'conn.probe.failed', key: 'c1' })
     expect(r.root.getSnapshot().status).toBe('active')
     expect(r.context().peers.get(X)).toMatchObject({ state: 'connected', key: 'c1' })
+  })
+
+  it('an inbound connection before its handshake: reported once, as the failure, not also as a refused connection', () => {
+    const r = startRoot()
+    r.send(opened(1))
+    r.take()
+    r.crash('c1', 'conn.frame', 'protocol')
+    r.send({ type: 'io.conn.opened', connId: 2, remoteAddr: 'memory://r2' }) // a later input: a queued refusal would show by now
+    expect(r.take('effect.close', 'swarm.error', 'connection.refused')).toEqual([{ type: 'effect.close', connId: 1, reason: 'internal-error' }, failure('c1')])
+    expect([...r.context().conns.keys()]).toEqual(['c2'])
   })
 
   it('a dial: dial.failed internal-error (with the peer it was to reach), the dial cancelled and its slot freed', () => {
