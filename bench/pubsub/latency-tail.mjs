@@ -13,6 +13,7 @@
 //   node --expose-gc bench/pubsub/latency-tail.mjs [--system xswarm] [--nodes 10] [--size 128]
 //        [--publisher rr|0] [--seconds 20] [--rate 10] [--stagger] [--phase X] [--probe] [--verbose]
 //        [--heap-profile N [--heap-all]] [--snapshots DIR [--snapshot-gaps 2]] [--gc-edges]
+//        [--scavenge-check K[,W]] [--throughput off]
 //
 // With every run: its scavenges (count, total and longest ms; node --trace-gc-nvp tells what each
 // one copied). The diagnostics below (heap profile, snapshots) slow the run: their latencies are
@@ -75,7 +76,8 @@ const wu = await warmup(tracker, {})
 if (!wu.ok) throw new Error('warm-up failed')
 // as in run.mjs, the latency phase follows a throughput phase (here the --quick one: 2.5 s at
 // most), so code is optimized and caches are as full as in the benchmark
-await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher: publisher === 'rr' ? 'rr' : Number(publisher) })
+// (--throughput off: none, to see whether what happens in the light phase depends on it)
+if (args.throughput !== 'off') await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher: publisher === 'rr' ? 'rr' : Number(publisher) })
 if (stagger) staggerLeft = n
 await sleep(2500) // staggered heartbeats (if any) take their new phase
 
@@ -123,6 +125,7 @@ if (args.phase != null) t0 = burstStart + 1000 * Math.ceil((t0 + 20 - burstStart
 const p = tracker.begin(`latency-${size}`, size)
 const rate = Number(args.rate ?? 10) // --rate R: R msg/s instead of 10 (0: idle, to see the GCs of the rest)
 const total = seconds * rate
+const [scavengeCheck, checkWindow] = (args['scavenge-check'] ?? '0').split(',').map(Number).concat(0)
 const snapshotAt = [0, ...(args['snapshot-gaps'] ?? '2').split(',').map(Number)].map((g) => (total >> 1) + Math.round(g * rate))
 for (let i = 0; i < total; i++) {
   const wait = t0 + i * 1000 / rate - performance.now()
@@ -135,6 +138,25 @@ for (let i = 0; i < total; i++) {
     const before = performance.now()
     writeSnapshot(`${args.snapshots}/${i}.heapsnapshot`)
     t0 += performance.now() - before // the schedule resumes where it stopped, without a burst
+  }
+  // --scavenge-check K: every K messages, a scavenge and at once (same turn, no allocation in
+  // between) a full GC. The full GC moves every young object it finds alive to old space, so
+  // with --trace-gc-nvp its `promoted` is what of the scavenge's `new_space_survived` was really
+  // alive: the rest the scavenger copied although nothing alive held it (see bench/README).
+  // --scavenge-check K,W: also a full GC W messages before each pair (old space then holds no
+  // garbage older than W messages: what dies meanwhile is all that can keep young objects)
+  if (scavengeCheck > 0 && checkWindow > 0 && i % scavengeCheck === scavengeCheck - 1 - checkWindow) {
+    const before = performance.now()
+    process.stdout.write('scavenge-check-clean\n')
+    globalThis.gc()
+    t0 += performance.now() - before
+  }
+  if (scavengeCheck > 0 && i % scavengeCheck === scavengeCheck - 1) {
+    const before = performance.now()
+    process.stdout.write('scavenge-check\n')
+    globalThis.gc({ type: 'minor' })
+    globalThis.gc()
+    t0 += performance.now() - before
   }
 }
 if (total === 0) await sleep(seconds * 1000)
