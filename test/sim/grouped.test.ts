@@ -3,16 +3,24 @@
  * that are queued together at a node reach its machine as one `messages` step, in queue order,
  * each item as the `message` it would have been; a protocol that does not take groups still
  * gets one `message` per frame. On a simulated network, where frames sent at one moment with
- * one latency are queued together at their receiver.
+ * one latency are queued together at their receiver. A recording of such a node replays to the
+ * same events: the group is recorded as the one input it was settled as.
  */
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { enqueueActions, setup } from 'xstate'
 import { defineProtocol, toPeer } from '../../machines/lib/protocol.js'
-import { createSimulation } from '../../src/testing/simulation.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { eventToJson } from '../../src/cli/log.js'
+import { replay } from '../../src/record/replay.js'
+import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import type { AnySwarmEvent, Swarm } from '../../src/swarm.js'
 import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
 
 useSwarmCleanup()
+const dir = mkdtempSync(join(tmpdir(), 'xswarm-grouped-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 const TAGS_ID = '/test/tags/1'
 
@@ -49,16 +57,16 @@ const steps = (s: Swarm): [string, string][][] =>
   (eventsOf(s) as Array<AnySwarmEvent & Record<string, any>>).filter((e) => e.type === 'tags.got').map((e) => e.items)
 
 /** A hub and three leaves; each leaf sends the hub one tag at the same moment. */
-async function burst(grouped: boolean): Promise<{ hub: Swarm; leaves: Swarm[]; got: [string, string][][] }> {
+async function burst(grouped: boolean, record?: string): Promise<{ sim: Simulation; hub: Swarm; leaves: Swarm[]; got: [string, string][][] }> {
   const sim = createSimulation()
   const options = { protocols: [tagsProtocol(grouped)], ping: false, pubsub: false, discovery: false } as const
-  const hub = await createSimTestSwarm(sim, { seed: 1, ...options })
+  const hub = await createSimTestSwarm(sim, { seed: 1, ...options, ...(record ? { record } : {}) })
   const leaves = [await createSimTestSwarm(sim, { seed: 2, ...options }), await createSimTestSwarm(sim, { seed: 3, ...options }), await createSimTestSwarm(sim, { seed: 4, ...options })]
   for (const leaf of leaves) await connectSim(sim, leaf, hub)
   await sim.run({ forMs: 1000 })
   leaves.forEach((leaf, i) => leaf.command(TAGS_ID, { type: 'tags.send', peer: hub.peerId, tag: `t${i}` }))
   expect((await sim.run({ until: () => steps(hub).flat().length === 3, forMs: 1000 })).satisfied).toBe(true)
-  return { hub, leaves, got: steps(hub) }
+  return { sim, hub, leaves, got: steps(hub) }
 }
 
 describe('grouped protocols', () => {
@@ -78,5 +86,19 @@ describe('grouped protocols', () => {
     const first = (await burst(true)).got
     const second = (await burst(true)).got
     expect(second).toEqual(first)
+  })
+
+  it("a recording of the hub replays to the events it handed out (a group is an input like any other)", async () => {
+    const file = join(dir, 'hub.rec')
+    const { sim, hub, got } = await burst(true, file)
+    expect(got).toHaveLength(1)
+    const closed = hub.close()
+    expect((await sim.run({ until: () => eventsOf(hub).some((e) => e.type === 'swarm.closed'), forMs: 5000 })).satisfied).toBe(true)
+    await closed
+    const lines = (events: readonly { type: string }[]): string[] => events.map((e) => eventToJson(e as never))
+    const replayed = await replay(file, { protocols: [tagsProtocol(true)] })
+    expect(replayed.endReason).toBe('closed')
+    expect(lines(replayed.events)).toEqual(lines(eventsOf(hub)))
+    expect(replayed.events.filter((e) => e.type === 'tags.got')).toEqual([{ type: 'tags.got', items: got[0] }])
   })
 })
