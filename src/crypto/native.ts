@@ -17,6 +17,8 @@
  *   only.
  * - x25519 returns `null` for a malformed or low-order public key (all-zero shared secret).
  * - AEAD decryption returns `null` on failure. Nothing taking peer input throws.
+ * - ChaCha20-Poly1305 for messages under 448 bytes runs in WebAssembly (./small-aead.ts): a
+ *   node:crypto cipher object per frame costs more than the cipher there, and a GC pause later.
  *
  * Importing a raw key into a KeyObject can cost more than the operation itself, so KeyObjects
  * are cached in two small bounded LRU maps keyed by the key bytes (see the cache sizes below).
@@ -45,6 +47,7 @@ import {
 import { ed25519 } from '@noble/curves/ed25519.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { equalBytes } from '../identity/keypair.js'
+import { isSmallAead, openSmall, sealSmall } from './small-aead.js'
 
 /** Public KeyObjects (and rejection verdicts) kept before the least recently used is dropped. */
 export const PUBLIC_KEY_CACHE_SIZE = 1024
@@ -268,6 +271,7 @@ export const nativeSuite: CryptoSuite = {
   },
 
   aeadEncrypt(key, nonce, ad, plaintext) {
+    if (isSmallAead(plaintext.length, ad)) return sealSmall(key, nonce, ad, plaintext)
     const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.length })
     const body = cipher.update(plaintext)
@@ -285,6 +289,7 @@ export const nativeSuite: CryptoSuite = {
     if (!(ciphertext instanceof Uint8Array) || ciphertext.length < TAG_LENGTH) return null
     try {
       const bodyLength = ciphertext.length - TAG_LENGTH
+      if (isSmallAead(bodyLength, ad)) return openSmall(key, nonce, ad, ciphertext)
       const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
       decipher.setAuthTag(ciphertext.subarray(bodyLength))
       if (ad.length > 0) decipher.setAAD(ad, { plaintextLength: bodyLength })

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { nativeSuite } from '../../src/crypto/native.js'
+import { SMALL_AEAD_BYTES } from '../../src/crypto/small-aead.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 const toHex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'))
@@ -274,6 +275,49 @@ describe('noble and native agree', () => {
       expect(toHex(nativeSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
       expect(toHex(nobleSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
     }
+  })
+})
+
+describe('nativeSuite ChaCha20-Poly1305 on both sides of the WebAssembly/OpenSSL split (src/crypto/small-aead.ts)', () => {
+  const key = randomBytes(32)
+  const nonce = randomBytes(12)
+  const sizes = [0, 1, SMALL_AEAD_BYTES - 1, SMALL_AEAD_BYTES, SMALL_AEAD_BYTES + 1, 4096]
+  // 32 bytes of additional data is the WebAssembly code's limit (Noise's handshake hash); 33 goes native
+  const ads = [new Uint8Array(0), randomBytes(32), randomBytes(33)]
+
+  it('agrees with noble for every size and additional data, both ways', () => {
+    for (const size of sizes) {
+      for (const ad of ads) {
+        const pt = randomBytes(size)
+        const sealed = nativeSuite.aeadEncrypt(key, nonce, ad, pt)
+        expect(toHex(sealed)).toBe(toHex(nobleSuite.aeadEncrypt(key, nonce, ad, pt)))
+        expect(toHex(nativeSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
+        expect(toHex(nobleSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
+      }
+    }
+  })
+
+  it('refuses a flipped bit in the body or the tag, or the wrong additional data, on both sides', () => {
+    for (const size of sizes) {
+      const ad = ads[1]
+      const sealed = nativeSuite.aeadEncrypt(key, nonce, ad, randomBytes(size))
+      for (const i of [0, size, sealed.length - 1]) {
+        const bad = sealed.slice()
+        bad[i] ^= 0x01
+        expect(nativeSuite.aeadDecrypt(key, nonce, ad, bad)).toBeNull()
+      }
+      expect(nativeSuite.aeadDecrypt(key, nonce, randomBytes(32), sealed)).toBeNull()
+    }
+  })
+
+  it('a sealed message does not change when the next one is sealed (no shared output buffer)', () => {
+    const first = nativeSuite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(1))
+    const copy = first.slice()
+    const opened = nativeSuite.aeadDecrypt(key, nonce, ads[0], first)
+    nativeSuite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(2))
+    nativeSuite.aeadDecrypt(key, nonce, ads[0], nativeSuite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(3)))
+    expect(toHex(first)).toBe(toHex(copy))
+    expect(opened).toEqual(new Uint8Array(100).fill(1))
   })
 })
 
