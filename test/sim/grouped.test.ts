@@ -4,7 +4,8 @@
  * each item as the `message` it would have been; a protocol that does not take groups still
  * gets one `message` per frame. On a simulated network, where frames sent at one moment with
  * one latency are queued together at their receiver. A recording of such a node replays to the
- * same events: the group is recorded as the one input it was settled as.
+ * same events: the group is recorded as the one input it was settled as. A step takes at most
+ * MAX_GATHERED_FRAMES frames, so one step's work stays bounded however many are queued.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { enqueueActions, setup } from 'xstate'
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { eventToJson } from '../../src/cli/log.js'
 import { replay } from '../../src/record/replay.js'
+import { MAX_GATHERED_FRAMES } from '../../src/runtime/driver.js'
 import { createSimulation, type Simulation } from '../../src/testing/simulation.js'
 import type { AnySwarmEvent, Swarm } from '../../src/swarm.js'
 import { connectSim, createSimTestSwarm, eventsOf, useSwarmCleanup } from '../helpers/swarm-test.js'
@@ -56,16 +58,18 @@ function tagsProtocol(grouped: boolean) {
 const steps = (s: Swarm): [string, string][][] =>
   (eventsOf(s) as Array<AnySwarmEvent & Record<string, any>>).filter((e) => e.type === 'tags.got').map((e) => e.items)
 
-/** A hub and three leaves; each leaf sends the hub one tag at the same moment. */
-async function burst(grouped: boolean, record?: string): Promise<{ sim: Simulation; hub: Swarm; leaves: Swarm[]; got: [string, string][][] }> {
+/** A hub and three leaves; each leaf sends the hub `perLeaf` tags (one frame each) at the same moment. */
+async function burst(grouped: boolean, record?: string, perLeaf = 1): Promise<{ sim: Simulation; hub: Swarm; leaves: Swarm[]; got: [string, string][][] }> {
   const sim = createSimulation()
   const options = { protocols: [tagsProtocol(grouped)], ping: false, pubsub: false, discovery: false } as const
   const hub = await createSimTestSwarm(sim, { seed: 1, ...options, ...(record ? { record } : {}) })
   const leaves = [await createSimTestSwarm(sim, { seed: 2, ...options }), await createSimTestSwarm(sim, { seed: 3, ...options }), await createSimTestSwarm(sim, { seed: 4, ...options })]
   for (const leaf of leaves) await connectSim(sim, leaf, hub)
   await sim.run({ forMs: 1000 })
-  leaves.forEach((leaf, i) => leaf.command(TAGS_ID, { type: 'tags.send', peer: hub.peerId, tag: `t${i}` }))
-  expect((await sim.run({ until: () => steps(hub).flat().length === 3, forMs: 1000 })).satisfied).toBe(true)
+  for (let k = 0; k < perLeaf; k++) {
+    leaves.forEach((leaf, i) => leaf.command(TAGS_ID, { type: 'tags.send', peer: hub.peerId, tag: perLeaf === 1 ? `t${i}` : `t${i}.${k}` }))
+  }
+  expect((await sim.run({ until: () => steps(hub).flat().length === 3 * perLeaf, forMs: 1000 })).satisfied).toBe(true)
   return { sim, hub, leaves, got: steps(hub) }
 }
 
@@ -74,6 +78,15 @@ describe('grouped protocols', () => {
     const { leaves, got } = await burst(true)
     expect(got).toHaveLength(1)
     expect([...got[0]].sort()).toEqual(leaves.map((leaf, i) => [leaf.peerId, `t${i}`]).sort())
+  })
+
+  it(`a step takes at most ${MAX_GATHERED_FRAMES} frames: 42 queued together settle as ${MAX_GATHERED_FRAMES} then ${42 - MAX_GATHERED_FRAMES}, each peer's in order`, async () => {
+    const { leaves, got } = await burst(true, undefined, 14)
+    expect(got.map((items) => items.length)).toEqual([MAX_GATHERED_FRAMES, 42 - MAX_GATHERED_FRAMES])
+    leaves.forEach((leaf, i) => {
+      const tags = got.flat().filter(([peer]) => peer === leaf.peerId).map(([, tag]) => tag)
+      expect(tags).toEqual(Array.from({ length: 14 }, (_, k) => `t${i}.${k}`))
+    })
   })
 
   it('a protocol that does not take groups gets one message per frame', async () => {
