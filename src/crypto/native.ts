@@ -271,7 +271,7 @@ export const nativeSuite: CryptoSuite = {
   },
 
   aeadEncrypt(key, nonce, ad, plaintext) {
-    if (isSmallAead(plaintext.length, ad)) return sealSmall(key, nonce, ad, plaintext)
+    if (isSmallAead(plaintext.length, ad)) return view(sealSmall(key, nonce, ad, plaintext))
     const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
     if (ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.length })
     const body = cipher.update(plaintext)

@@ -43,10 +43,10 @@ export function isSmallAead(plaintextLength: number, ad: Uint8Array): boolean {
  * Ciphertext followed by the 16-byte tag, in a slice of Node's buffer pool: a sealed frame is
  * written to its socket and dropped, so it does not pin the pool slab for long.
  */
-export function sealSmall(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+export function sealSmall(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(plaintext.length + TAG_LENGTH)
   aead.seal(key, nonce, plaintext, ad, out)
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
+  return out
 }
 
 /**
