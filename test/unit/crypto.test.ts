@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { nativeSuite } from '../../src/crypto/native.js'
-import { SMALL_AEAD_BYTES } from '../../src/crypto/small-aead.js'
+import { isSmallAead, SMALL_AEAD_BYTES } from '../../src/crypto/small-aead.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 const toHex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'))
@@ -284,6 +284,13 @@ describe('nativeSuite ChaCha20-Poly1305 on both sides of the WebAssembly/OpenSSL
   const sizes = [0, 1, SMALL_AEAD_BYTES - 1, SMALL_AEAD_BYTES, SMALL_AEAD_BYTES + 1, 4096]
   // 32 bytes of additional data is the WebAssembly code's limit (Noise's handshake hash); 33 goes native
   const ads = [new Uint8Array(0), randomBytes(32), randomBytes(33)]
+
+  it('the split: under SMALL_AEAD_BYTES of plaintext and at most 32 bytes of additional data go to WebAssembly', () => {
+    expect(isSmallAead(0, ads[0])).toBe(true)
+    expect(isSmallAead(SMALL_AEAD_BYTES - 1, ads[1])).toBe(true)
+    expect(isSmallAead(SMALL_AEAD_BYTES, ads[0])).toBe(false)
+    expect(isSmallAead(1, ads[2])).toBe(false)
+  })
 
   it('agrees with noble for every size and additional data, both ways', () => {
     for (const size of sizes) {
