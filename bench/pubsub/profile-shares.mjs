@@ -1,6 +1,7 @@
 // Shares of a V8 CPU profile's busy time (idle left out) in the categories bench/README.md
 // "pubsub: the second speed pass" quotes: crypto counted through its callers in
-// src/crypto/native.ts (so node:crypto's own frames land with the operation that called them),
+// src/crypto/sodium.ts and openssl.ts (so libsodium's and node:crypto's own frames land with the
+// operation that called them),
 // then GC, XState, machines/pubsub, msgpackr, the shell, ws, sockets and the rest, by self time
 // (a native frame's time counted with its JavaScript caller's script). Direct node:crypto calls
 // (adapters/secure-flood.mjs) count as the operation too.
@@ -49,7 +50,7 @@ if (flag === '--inclusive') {
 
 const CRYPTO = {
   ed25519Verify: 'ed25519 verify', ed25519Sign: 'ed25519 sign', sha256: 'sha256',
-  aeadEncrypt: 'ChaCha20-Poly1305 (node:crypto and the output copy)', aeadDecrypt: 'ChaCha20-Poly1305 (node:crypto and the output copy)',
+  aeadEncrypt: 'ChaCha20-Poly1305 (and its output buffer)', aeadDecrypt: 'ChaCha20-Poly1305 (and its output buffer)',
 }
 // The same operations when a caller uses node:crypto directly (adapters/secure-flood.mjs): by the
 // node:crypto module the stack passes through, or the adapter's own seal/open around the cipher.
@@ -60,9 +61,9 @@ const NODE_CRYPTO = [
   [/secure-flood\.mjs$/, (f) => f.functionName === 'seal' || f.functionName === 'open' ? CRYPTO.aeadEncrypt : undefined],
 ]
 
-/** The crypto operation a stack is inside, if any: by src/crypto/native.ts first, else by node:crypto. */
+/** The crypto operation a stack is inside, if any: by xswarm's suites first, else by node:crypto. */
 function cryptoOf(id) {
-  for (const f of stack(id)) if (/native\.js$/.test(f.url)) return CRYPTO[f.functionName]
+  for (const f of stack(id)) if (/\/crypto\/(sodium|openssl)\.js$/.test(f.url)) return CRYPTO[f.functionName]
   for (const f of stack(id)) {
     for (const [url, name] of NODE_CRYPTO) if (url.test(f.url)) { const c = name(f); if (c) return c }
   }

@@ -1,7 +1,8 @@
 /**
- * CryptoSuite known answers and strictness, run on both nobleSuite and nativeSuite:
+ * CryptoSuite known answers and strictness, run on nobleSuite, nativeSuite (libsodium where
+ * sodium-native loads) and opensslSuite (nativeSuite where it does not):
  * RFC 8032 (ed25519), RFC 7748 (x25519), RFC 8439 §2.8.2 (ChaCha20-Poly1305), FIPS 180 (sha256),
- * RFC 4231 (HMAC-SHA256); small-order and malformed inputs rejected without throwing; and the two
+ * RFC 4231 (HMAC-SHA256); small-order and malformed inputs rejected without throwing; and the
  * suites agree on random inputs.
  * @module
  */
@@ -10,8 +11,8 @@ import { ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js'
 import { describe, expect, it } from 'vitest'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
-import { nativeSuite } from '../../src/crypto/native.js'
-import { isSmallAead, SMALL_AEAD_BYTES } from '../../src/crypto/small-aead.js'
+import { nativeBackend, nativeSuite } from '../../src/crypto/native.js'
+import { opensslSuite } from '../../src/crypto/openssl.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 const toHex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'))
@@ -63,7 +64,7 @@ const X25519_LOW_ORDER = [
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
 ]
 
-for (const suite of [nobleSuite, nativeSuite] as CryptoSuite[]) {
+for (const suite of [nobleSuite, nativeSuite, opensslSuite] as CryptoSuite[]) {
   describe(`CryptoSuite ${suite.name}`, () => {
     it('sha256("abc") and the empty string (FIPS 180-4)', () => {
       expect(toHex(suite.sha256(utf8('abc')))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
@@ -239,97 +240,98 @@ for (const suite of [nobleSuite, nativeSuite] as CryptoSuite[]) {
   })
 }
 
-describe('noble and native agree', () => {
-  it('on random inputs (bounded loop)', () => {
-    for (let i = 0; i < 24; i++) {
-      const data = randomBytes(i * 37)
-      expect(toHex(nativeSuite.sha256(data))).toBe(toHex(nobleSuite.sha256(data)))
-      const hkey = randomBytes(i * 5)
-      expect(toHex(nativeSuite.hmacSha256(hkey, data))).toBe(toHex(nobleSuite.hmacSha256(hkey, data)))
-
-      const seed = randomBytes(32)
-      const pub = nobleSuite.ed25519PublicKey(seed)
-      expect(toHex(nativeSuite.ed25519PublicKey(seed))).toBe(toHex(pub))
-      const sig = nobleSuite.ed25519Sign(seed, data)
-      expect(toHex(nativeSuite.ed25519Sign(seed, data))).toBe(toHex(sig))
-      expect(nativeSuite.ed25519Verify(sig, data, pub)).toBe(true)
-      expect(nobleSuite.ed25519Verify(sig, data, pub)).toBe(true)
-      const randomSig = randomBytes(64)
-      const randomPub = randomBytes(32)
-      expect(nativeSuite.ed25519Verify(randomSig, data, randomPub)).toBe(nobleSuite.ed25519Verify(randomSig, data, randomPub))
-
-      const a = randomBytes(32)
-      const b = randomBytes(32)
-      const aPub = nobleSuite.x25519PublicKey(a)
-      expect(toHex(nativeSuite.x25519PublicKey(a))).toBe(toHex(aPub))
-      expect(toHex(nativeSuite.x25519(b, aPub))).toBe(toHex(nobleSuite.x25519(b, aPub)))
-      const randomU = randomBytes(32)
-      expect(toHex(nativeSuite.x25519(a, randomU))).toBe(toHex(nobleSuite.x25519(a, randomU)))
-
-      const key = randomBytes(32)
-      const nonce = randomBytes(12)
-      const ad = randomBytes(i)
-      const pt = randomBytes(i === 23 ? 70_000 : i * 61)
-      const sealed = nobleSuite.aeadEncrypt(key, nonce, ad, pt)
-      expect(toHex(nativeSuite.aeadEncrypt(key, nonce, ad, pt))).toBe(toHex(sealed))
-      expect(toHex(nativeSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
-      expect(toHex(nobleSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
-    }
+describe('nativeSuite runs on libsodium here (sodium-native ships a binary for this platform)', () => {
+  it('nativeBackend', () => {
+    expect(nativeBackend).toBe('libsodium')
   })
 })
 
-describe('nativeSuite ChaCha20-Poly1305 on both sides of the WebAssembly/OpenSSL split (src/crypto/small-aead.ts)', () => {
-  const key = randomBytes(32)
-  const nonce = randomBytes(12)
-  const sizes = [0, 1, SMALL_AEAD_BYTES - 1, SMALL_AEAD_BYTES, SMALL_AEAD_BYTES + 1, 4096]
-  // 32 bytes of additional data is the WebAssembly code's limit (Noise's handshake hash); 33 goes native
-  const ads = [new Uint8Array(0), randomBytes(32), randomBytes(33)]
+for (const suite of [nativeSuite, opensslSuite]) {
+  describe(`noble and ${suite.name} agree`, () => {
+    it('on random inputs (bounded loop)', () => {
+      for (let i = 0; i < 24; i++) {
+        const data = randomBytes(i * 37)
+        expect(toHex(suite.sha256(data))).toBe(toHex(nobleSuite.sha256(data)))
+        const hkey = randomBytes(i * 5)
+        expect(toHex(suite.hmacSha256(hkey, data))).toBe(toHex(nobleSuite.hmacSha256(hkey, data)))
 
-  it('the split: under SMALL_AEAD_BYTES of plaintext and at most 32 bytes of additional data go to WebAssembly', () => {
-    expect(isSmallAead(0, ads[0])).toBe(true)
-    expect(isSmallAead(SMALL_AEAD_BYTES - 1, ads[1])).toBe(true)
-    expect(isSmallAead(SMALL_AEAD_BYTES, ads[0])).toBe(false)
-    expect(isSmallAead(1, ads[2])).toBe(false)
-  })
+        const seed = randomBytes(32)
+        const pub = nobleSuite.ed25519PublicKey(seed)
+        expect(toHex(suite.ed25519PublicKey(seed))).toBe(toHex(pub))
+        const sig = nobleSuite.ed25519Sign(seed, data)
+        expect(toHex(suite.ed25519Sign(seed, data))).toBe(toHex(sig))
+        expect(suite.ed25519Verify(sig, data, pub)).toBe(true)
+        expect(nobleSuite.ed25519Verify(sig, data, pub)).toBe(true)
+        const randomSig = randomBytes(64)
+        const randomPub = randomBytes(32)
+        expect(suite.ed25519Verify(randomSig, data, randomPub)).toBe(nobleSuite.ed25519Verify(randomSig, data, randomPub))
 
-  it('agrees with noble for every size and additional data, both ways', () => {
-    for (const size of sizes) {
-      for (const ad of ads) {
-        const pt = randomBytes(size)
-        const sealed = nativeSuite.aeadEncrypt(key, nonce, ad, pt)
-        expect(toHex(sealed)).toBe(toHex(nobleSuite.aeadEncrypt(key, nonce, ad, pt)))
-        expect(toHex(nativeSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
+        const a = randomBytes(32)
+        const b = randomBytes(32)
+        const aPub = nobleSuite.x25519PublicKey(a)
+        expect(toHex(suite.x25519PublicKey(a))).toBe(toHex(aPub))
+        expect(toHex(suite.x25519(b, aPub))).toBe(toHex(nobleSuite.x25519(b, aPub)))
+        const randomU = randomBytes(32)
+        expect(toHex(suite.x25519(a, randomU))).toBe(toHex(nobleSuite.x25519(a, randomU)))
+
+        const key = randomBytes(32)
+        const nonce = randomBytes(12)
+        const ad = randomBytes(i)
+        const pt = randomBytes(i === 23 ? 70_000 : i * 61)
+        const sealed = nobleSuite.aeadEncrypt(key, nonce, ad, pt)
+        expect(toHex(suite.aeadEncrypt(key, nonce, ad, pt))).toBe(toHex(sealed))
+        expect(toHex(suite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
         expect(toHex(nobleSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
       }
-    }
+    })
   })
 
-  it('refuses a flipped bit in the body or the tag, or the wrong additional data, on both sides', () => {
-    for (const size of sizes) {
-      const ad = ads[1]
-      const sealed = nativeSuite.aeadEncrypt(key, nonce, ad, randomBytes(size))
-      for (const i of [0, size, sealed.length - 1]) {
-        const bad = sealed.slice()
-        bad[i] ^= 0x01
-        expect(nativeSuite.aeadDecrypt(key, nonce, ad, bad)).toBeNull()
+  describe(`${suite.name} ChaCha20-Poly1305 from empty to 64 KiB`, () => {
+    const key = randomBytes(32)
+    const nonce = randomBytes(12)
+    const sizes = [0, 1, 447, 448, 4096, 65_536]
+    // none (Noise transport frames), the 32-byte handshake hash, and longer
+    const ads = [new Uint8Array(0), randomBytes(32), randomBytes(33)]
+
+    it('agrees with noble for every size and additional data, both ways', () => {
+      for (const size of sizes) {
+        for (const ad of ads) {
+          const pt = randomBytes(size)
+          const sealed = suite.aeadEncrypt(key, nonce, ad, pt)
+          expect(toHex(sealed)).toBe(toHex(nobleSuite.aeadEncrypt(key, nonce, ad, pt)))
+          expect(toHex(suite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
+          expect(toHex(nobleSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
+        }
       }
-      expect(nativeSuite.aeadDecrypt(key, nonce, randomBytes(32), sealed)).toBeNull()
-    }
-  })
+    })
 
-  it('a sealed message does not change when the next one is sealed (no shared output buffer)', () => {
-    const first = nativeSuite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(1))
-    const copy = first.slice()
-    const opened = nativeSuite.aeadDecrypt(key, nonce, ads[0], first)
-    nativeSuite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(2))
-    nativeSuite.aeadDecrypt(key, nonce, ads[0], nativeSuite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(3)))
-    expect(toHex(first)).toBe(toHex(copy))
-    expect(opened).toEqual(new Uint8Array(100).fill(1))
-  })
-})
+    it('refuses a flipped bit in the body or the tag, or the wrong additional data', () => {
+      for (const size of sizes) {
+        const ad = ads[1]
+        const sealed = suite.aeadEncrypt(key, nonce, ad, randomBytes(size))
+        for (const i of [0, size, sealed.length - 1]) {
+          const bad = sealed.slice()
+          bad[i] ^= 0x01
+          expect(suite.aeadDecrypt(key, nonce, ad, bad)).toBeNull()
+        }
+        expect(suite.aeadDecrypt(key, nonce, randomBytes(32), sealed)).toBeNull()
+      }
+    })
 
-describe('known difference between the suites (documented in src/crypto/native.ts)', () => {
-  it('a signature whose R has a small-order component: noble (cofactored) accepts, native (cofactorless) rejects', async () => {
+    it('a sealed or opened message does not change when the next one is sealed (no shared output buffer)', () => {
+      const first = suite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(1))
+      const copy = first.slice()
+      const opened = suite.aeadDecrypt(key, nonce, ads[0], first)
+      suite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(2))
+      suite.aeadDecrypt(key, nonce, ads[0], suite.aeadEncrypt(key, nonce, ads[0], new Uint8Array(100).fill(3)))
+      expect(toHex(first)).toBe(toHex(copy))
+      expect(opened).toEqual(new Uint8Array(100).fill(1))
+    })
+  })
+}
+
+describe('known difference between the suites (SECURITY.md, "Ed25519: noble and native")', () => {
+  it('a signature whose R has a small-order component: noble (cofactored) accepts, libsodium and OpenSSL (cofactorless) reject', async () => {
     const { ed25519 } = await import('@noble/curves/ed25519.js')
     const { sha512 } = await import('@noble/hashes/sha2.js')
     const Point = ed25519.Point
@@ -344,5 +346,6 @@ describe('known difference between the suites (documented in src/crypto/native.t
     const sig = Uint8Array.from([...R, ...toLE((r + k * a) % L)])
     expect(nobleSuite.ed25519Verify(sig, msg, A)).toBe(true)
     expect(nativeSuite.ed25519Verify(sig, msg, A)).toBe(false)
+    expect(opensslSuite.ed25519Verify(sig, msg, A)).toBe(false)
   })
 })
