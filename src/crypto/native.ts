@@ -2,8 +2,8 @@
  * nativeSuite: the CryptoSuite the shell hands the machines on Node, several times faster than
  * the portable nobleSuite (machines/lib/crypto-noble.ts).
  *
- * It is libsodium (./sodium.ts: Ed25519, X25519, ChaCha20-Poly1305) with SHA-256 and HMAC from
- * node:crypto, where the `sodium-native` binary loads; elsewhere it is opensslSuite
+ * It is libsodium (./sodium.ts: Ed25519, X25519, ChaCha20-Poly1305) with SHA-256, HMAC and long
+ * messages (8 KiB and more; 32 KiB to verify) from node:crypto, where the `sodium-native` binary loads; elsewhere it is opensslSuite
  * (./openssl.ts), all node:crypto. Both pass the known-answer and strictness tests of every
  * suite (test/unit/crypto.test.ts) and give the same bytes for the same inputs, so nodes on
  * either, or on noble, interoperate and a recording replays on any of them. The browser build

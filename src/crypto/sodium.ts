@@ -2,15 +2,24 @@
  * The libsodium half of nativeSuite (./native.ts): Ed25519, X25519 and ChaCha20-Poly1305
  * through `sodium-native`, with no per-call object and no key import.
  *
- * Why libsodium, measured on this machine kind against node:crypto (OpenSSL 3.0), µs per call:
+ * Why libsodium, measured on this machine kind against node:crypto (OpenSSL 3.0), µs per call
+ * through the suites themselves (output buffers included; seal / open for the AEAD):
  *
- * | operation                  | OpenSSL | libsodium |
- * |----------------------------|--------:|----------:|
- * | Ed25519 verify (200 B)     |    57   |    36     |
- * | Ed25519 sign (200 B)       |    21   |    12     |
- * | ChaCha20-Poly1305, 64 B    |   3.7   |   1.0     |
- * | ChaCha20-Poly1305, 4 KiB   |   5.5   |   2.6     |
- * | ChaCha20-Poly1305, 64 KiB  |  38.9   |  35.2     |
+ * | operation                        | OpenSSL     | libsodium   |
+ * |----------------------------------|-------------|-------------|
+ * | Ed25519 verify, 200 B / 16 KiB   | 61 / 72     | 36 / 57     |
+ * | Ed25519 verify, 64 KiB           | 113         | 124         |
+ * | Ed25519 sign, 200 B / 8 KiB      | 24 / 36     | 14 / 35     |
+ * | Ed25519 sign, 16 KiB             | 48          | 61          |
+ * | ChaCha20-Poly1305, 1 KiB         | 5.3 / 3.6   | 1.7 / 1.7   |
+ * | ChaCha20-Poly1305, 4 KiB         | 6.7 / 4.6   | 4.2 / 4.2   |
+ * | ChaCha20-Poly1305, 16 KiB        | 8.8 / 6.9   | 10.6 / 10.5 |
+ * | ChaCha20-Poly1305, 64 KiB        | 23.4 / 18.8 | 39.9 / 39.5 |
+ *
+ * Long messages go to `base` (node:crypto), whose SHA-512 and Poly1305 are faster on long
+ * inputs, and where one cipher object per message is small beside the work: from
+ * {@link OPENSSL_FROM_BYTES} for the AEAD and signing, from {@link OPENSSL_VERIFY_FROM_BYTES} for
+ * verification.
  *
  * Verification is about half of a node's busy time under pubsub load (every message is checked
  * once per node), and node:crypto makes a native cipher object per frame (each one work for the
@@ -50,6 +59,11 @@ export function loadSodium(): Sodium | null {
   }
 }
 
+/** AEAD plaintexts and messages to sign of this many bytes and more go to `base` (table above). */
+export const OPENSSL_FROM_BYTES = 8192
+/** Messages to verify of this many bytes and more go to `base`. */
+export const OPENSSL_VERIFY_FROM_BYTES = 32_768
+
 /**
  * Expanded signing keys (seed ‖ public key, what libsodium signs with) of the last few seeds:
  * deriving one costs as much as a signature, and a node signs with one identity key. Few, as
@@ -57,7 +71,10 @@ export function loadSodium(): Sodium | null {
  */
 const SIGNING_KEY_SLOTS = 4
 
-/** The suite on `sodium`, with SHA-256 and HMAC from `base` (node:crypto's one-shot hash is as fast). */
+/**
+ * The suite on `sodium`, with SHA-256, HMAC (node:crypto's one-shot hash is as fast) and long
+ * messages from `base`.
+ */
 export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
   const signingKeys: { seed: Uint8Array; publicKey: Uint8Array; secretKey: Uint8Array }[] = []
 
@@ -96,6 +113,7 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
     },
 
     aeadEncrypt(key, nonce, ad, plaintext) {
+      if (plaintext.length >= OPENSSL_FROM_BYTES) return base.aeadEncrypt(key, nonce, ad, plaintext)
       // Not zero-filled (every byte is written), and from Node's pool when small: a sealed frame
       // is written to its socket and dropped.
       const out = Buffer.allocUnsafe(plaintext.length + TAG_LENGTH)
@@ -105,6 +123,7 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
 
     aeadDecrypt(key, nonce, ad, ciphertext) {
       if (!(ciphertext instanceof Uint8Array) || ciphertext.length < TAG_LENGTH) return null
+      if (ciphertext.length - TAG_LENGTH >= OPENSSL_FROM_BYTES) return base.aeadDecrypt(key, nonce, ad, ciphertext)
       // Its own memory, not the pool's: a received message may be kept (pubsub's message cache)
       // and must not pin a shared slab.
       const out = view(Buffer.allocUnsafeSlow(ciphertext.length - TAG_LENGTH))
@@ -121,6 +140,7 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
     },
 
     ed25519Sign(secretKey, message) {
+      if (message.length >= OPENSSL_FROM_BYTES) return base.ed25519Sign(secretKey, message)
       const signature = new Uint8Array(64)
       sodium.crypto_sign_detached(signature, message, signingKey(secretKey).secretKey)
       return signature
@@ -130,6 +150,7 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
       if (!(signature instanceof Uint8Array) || signature.length !== 64) return false
       if (!(publicKey instanceof Uint8Array) || publicKey.length !== 32) return false
       if (!(message instanceof Uint8Array)) return false
+      if (message.length >= OPENSSL_VERIFY_FROM_BYTES) return base.ed25519Verify(signature, message, publicKey)
       try {
         return sodium.crypto_sign_verify_detached(signature, message, publicKey)
       } catch {

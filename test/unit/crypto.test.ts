@@ -13,6 +13,7 @@ import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
 import { nativeBackend, nativeSuite } from '../../src/crypto/native.js'
 import { opensslSuite } from '../../src/crypto/openssl.js'
+import { OPENSSL_FROM_BYTES, OPENSSL_VERIFY_FROM_BYTES } from '../../src/crypto/sodium.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'))
 const toHex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'))
@@ -286,10 +287,27 @@ for (const suite of [nativeSuite, opensslSuite]) {
     })
   })
 
+  describe(`${suite.name} Ed25519 on both sides of nativeSuite's libsodium/OpenSSL split`, () => {
+    it('signs as noble and verifies, and refuses a flipped bit, at 8 KiB and 32 KiB and one byte under', () => {
+      const seed = randomBytes(32)
+      const pub = nobleSuite.ed25519PublicKey(seed)
+      for (const size of [OPENSSL_FROM_BYTES - 1, OPENSSL_FROM_BYTES, OPENSSL_VERIFY_FROM_BYTES - 1, OPENSSL_VERIFY_FROM_BYTES]) {
+        const message = randomBytes(size)
+        const sig = suite.ed25519Sign(seed, message)
+        expect(toHex(sig)).toBe(toHex(nobleSuite.ed25519Sign(seed, message)))
+        expect(suite.ed25519Verify(sig, message, pub)).toBe(true)
+        const bad = message.slice()
+        bad[size - 1] ^= 0x01
+        expect(suite.ed25519Verify(sig, bad, pub)).toBe(false)
+      }
+    })
+  })
+
   describe(`${suite.name} ChaCha20-Poly1305 from empty to 64 KiB`, () => {
     const key = randomBytes(32)
     const nonce = randomBytes(12)
-    const sizes = [0, 1, 447, 448, 4096, 65_536]
+    // nativeSuite's libsodium/OpenSSL split is at OPENSSL_FROM_BYTES (8 KiB)
+    const sizes = [0, 1, 448, 4096, OPENSSL_FROM_BYTES - 1, OPENSSL_FROM_BYTES, 65_536]
     // none (Noise transport frames), the 32-byte handshake hash, and longer
     const ads = [new Uint8Array(0), randomBytes(32), randomBytes(33)]
 
