@@ -1,6 +1,7 @@
 /**
- * Crypto micro-benchmark: nobleSuite vs nativeSuite (ed25519 sign/verify, x25519, AEAD on 64 KiB)
- * and a full Noise XX handshake, both sides in one process.
+ * Crypto micro-benchmark: nobleSuite, opensslSuite (node:crypto) and nativeSuite (libsodium where
+ * sodium-native loads): ed25519 sign/verify, x25519, ChaCha20-Poly1305 at a Noise frame's sizes
+ * (64 B, 4 KiB, 64 KiB) and a full Noise XX handshake, both sides in one process.
  *
  * Prints one line per figure and a JSON summary; it asserts nothing (figures vary by machine).
  * Run after a build: `node dist/bench/crypto.js [milliseconds per figure, default 1000]`.
@@ -9,7 +10,8 @@
 import { randomBytes } from 'node:crypto'
 import type { CryptoSuite } from '../machines/lib/crypto.js'
 import { nobleSuite } from '../machines/lib/crypto-noble.js'
-import { nativeSuite } from '../src/crypto/native.js'
+import { nativeBackend, nativeSuite } from '../src/crypto/native.js'
+import { opensslSuite } from '../src/crypto/openssl.js'
 import { initHandshake, isNoiseError, readMessage, writeMessage, type HandshakeState } from '../machines/secure/noise.js'
 
 const budgetMs = Number(process.argv[2] ?? 1000)
@@ -73,12 +75,20 @@ function run(suite: CryptoSuite): Record<string, number> {
   const ad = new Uint8Array(0)
   const block = randomBytes(64 * 1024)
   const sealed = suite.aeadEncrypt(key, nonce, ad, block)
+  const small = randomBytes(64)
+  const sealedSmall = suite.aeadEncrypt(key, nonce, ad, small)
+  const frame = randomBytes(4096)
+  const sealedFrame = suite.aeadEncrypt(key, nonce, ad, frame)
   const statics = [randomBytes(32), randomBytes(32)]
   const MiB = 1024 * 1024
   return {
     'ed25519 sign (ops/s)': opsPerSecond(() => suite.ed25519Sign(seed, msg)),
     'ed25519 verify (ops/s)': opsPerSecond(() => suite.ed25519Verify(sig, msg, pub)),
     'x25519 (ops/s)': opsPerSecond(() => suite.x25519(xa, xbPub)),
+    'aead encrypt 64 B (ops/s)': opsPerSecond(() => suite.aeadEncrypt(key, nonce, ad, small)),
+    'aead decrypt 64 B (ops/s)': opsPerSecond(() => suite.aeadDecrypt(key, nonce, ad, sealedSmall)),
+    'aead encrypt 4 KiB (ops/s)': opsPerSecond(() => suite.aeadEncrypt(key, nonce, ad, frame)),
+    'aead decrypt 4 KiB (ops/s)': opsPerSecond(() => suite.aeadDecrypt(key, nonce, ad, sealedFrame)),
     'aead encrypt 64 KiB (MB/s)': (opsPerSecond(() => suite.aeadEncrypt(key, nonce, ad, block)) * block.length) / MiB,
     'aead decrypt 64 KiB (MB/s)': (opsPerSecond(() => suite.aeadDecrypt(key, nonce, ad, sealed)) * block.length) / MiB,
     'sha256 64 B (ops/s)': opsPerSecond(() => suite.sha256(msg.subarray(0, 64))),
@@ -87,12 +97,13 @@ function run(suite: CryptoSuite): Record<string, number> {
 }
 
 const results: Record<string, Record<string, number>> = {}
-for (const suite of [nobleSuite, nativeSuite]) results[suite.name] = run(suite)
+for (const suite of [nobleSuite, opensslSuite, nativeSuite]) results[suite.name] = run(suite)
 const rows = Object.keys(results.noble)
-console.log(`${'figure'.padEnd(42)}${'noble'.padStart(12)}${'native'.padStart(12)}${'x'.padStart(8)}`)
+// the last column: native against openssl (what libsodium gains where sodium-native loads)
+console.log(`nativeSuite runs on ${nativeBackend}`)
+console.log(`${'figure'.padEnd(42)}${'noble'.padStart(12)}${'openssl'.padStart(12)}${'native'.padStart(12)}${'x'.padStart(8)}`)
 for (const row of rows) {
-  const n = results.noble[row]
-  const v = results.native[row]
-  console.log(`${row.padEnd(42)}${n.toFixed(0).padStart(12)}${v.toFixed(0).padStart(12)}${(v / n).toFixed(1).padStart(8)}`)
+  const [n, o, v] = [results.noble[row], results.openssl[row], results.native[row]]
+  console.log(`${row.padEnd(42)}${n.toFixed(0).padStart(12)}${o.toFixed(0).padStart(12)}${v.toFixed(0).padStart(12)}${(v / o).toFixed(2).padStart(8)}`)
 }
-console.log(JSON.stringify({ node: process.version, budgetMs, results }))
+console.log(JSON.stringify({ node: process.version, nativeBackend, budgetMs, results }))
