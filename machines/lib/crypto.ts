@@ -4,8 +4,9 @@
  * Machines take a suite from their input and never import a platform module, so they stay
  * portable and deterministic. Two implementations: `nobleSuite` (machines/lib/crypto-noble.ts,
  * @noble/*, runs everywhere) and `nativeSuite` (src/crypto/native.ts: libsodium, or node:crypto
- * where sodium-native does not load; several times faster). All pass the same known-answer tests. No function here throws on peer-controlled
- * input: a malformed key or signature gives `false`/`null`.
+ * where sodium-native does not load; several times faster). All pass the same known-answer
+ * tests. No function here throws on peer-controlled input: a malformed key or signature gives
+ * `false`/`null`.
  * @module
  */
 export interface CryptoSuite {

@@ -2,12 +2,12 @@
  * nativeSuite: the CryptoSuite the shell hands the machines on Node, several times faster than
  * the portable nobleSuite (machines/lib/crypto-noble.ts).
  *
- * It is libsodium (./sodium.ts: Ed25519, X25519, ChaCha20-Poly1305) with SHA-256, HMAC and long
- * messages (8 KiB and more; 32 KiB to verify) from node:crypto, where the `sodium-native` binary loads; elsewhere it is opensslSuite
- * (./openssl.ts), all node:crypto. Both pass the known-answer and strictness tests of every
- * suite (test/unit/crypto.test.ts) and give the same bytes for the same inputs, so nodes on
- * either, or on noble, interoperate and a recording replays on any of them. The browser build
- * maps this file to src/browser/native.ts (noble).
+ * Where the `sodium-native` binary loads it is libsodium (./sodium.ts: Ed25519, X25519,
+ * ChaCha20-Poly1305) with SHA-256, HMAC and long messages (from 8 KiB; from 32 KiB to verify)
+ * from node:crypto; elsewhere it is opensslSuite (./openssl.ts), all node:crypto. Both pass the
+ * known-answer and strictness tests of every suite (test/unit/crypto.test.ts) and give the same
+ * bytes for the same inputs, so nodes on either, or on noble, interoperate and a recording
+ * replays on any of them. The browser build maps this file to src/browser/native.ts (noble).
  * @module
  */
 import type { CryptoSuite } from '../../machines/lib/crypto.js'

@@ -2,8 +2,9 @@
  * opensslSuite: the CryptoSuite on `node:crypto` (OpenSSL), several times faster than nobleSuite.
  *
  * nativeSuite (./native.ts) is libsodium where sodium-native loads, and this suite where it does
- * not; it also takes SHA-256 and HMAC from here. It passes the same known-answer tests as the
- * portable nobleSuite (machines/lib/crypto-noble.ts) and follows the same strictness rules:
+ * not; it also takes SHA-256, HMAC and long messages from here. It passes the same known-answer
+ * tests as the portable nobleSuite (machines/lib/crypto-noble.ts) and follows the same
+ * strictness rules:
  * - ed25519 verification rejects non-canonical and small-order public keys. OpenSSL does not
  *   check the key itself, so two byte checks run before it: the encoded y must be below
  *   p = 2^255 - 19 (canonical), and the encoding must not be one of the small-order points'
