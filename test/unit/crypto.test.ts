@@ -366,4 +366,21 @@ describe('known difference between the suites (SECURITY.md, "Ed25519: noble and 
     expect(nativeSuite.ed25519Verify(sig, msg, A)).toBe(false)
     expect(opensslSuite.ed25519Verify(sig, msg, A)).toBe(false)
   })
+
+  it('a signature whose R is the identity (small order): noble and OpenSSL accept, libsodium rejects', async () => {
+    const { ed25519 } = await import('@noble/curves/ed25519.js')
+    const { sha512 } = await import('@noble/hashes/sha2.js')
+    const Point = ed25519.Point
+    const le = (b: Uint8Array): bigint => b.reduceRight((x, byte) => (x << 8n) | BigInt(byte), 0n)
+    const toLE = (x: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((x >> BigInt(8 * i)) & 0xffn))
+    const a = 0x1234567890abcdefn
+    const A = Point.BASE.multiply(a).toBytes()
+    const R = Point.ZERO.toBytes()
+    const msg = utf8('crafted by the key owner')
+    const k = le(sha512(Uint8Array.from([...R, ...A, ...msg]))) % L
+    const sig = Uint8Array.from([...R, ...toLE((k * a) % L)])
+    expect(nobleSuite.ed25519Verify(sig, msg, A)).toBe(true)
+    expect(opensslSuite.ed25519Verify(sig, msg, A)).toBe(true)
+    expect(nativeSuite.ed25519Verify(sig, msg, A)).toBe(nativeBackend === 'openssl')
+  })
 })
