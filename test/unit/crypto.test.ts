@@ -7,7 +7,8 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { ED25519_TORSION_SUBGROUP } from '@noble/curves/ed25519.js'
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js'
+import { sha512 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import { nobleSuite } from '../../machines/lib/crypto-noble.js'
@@ -349,36 +350,30 @@ for (const suite of [nativeSuite, opensslSuite]) {
 }
 
 describe('known difference between the suites (SECURITY.md, "Ed25519: noble and native")', () => {
-  it('a signature whose R has a small-order component: noble (cofactored) accepts, libsodium and OpenSSL (cofactorless) reject', async () => {
-    const { ed25519 } = await import('@noble/curves/ed25519.js')
-    const { sha512 } = await import('@noble/hashes/sha2.js')
-    const Point = ed25519.Point
-    const le = (b: Uint8Array): bigint => b.reduceRight((x, byte) => (x << 8n) | BigInt(byte), 0n)
-    const toLE = (x: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((x >> BigInt(8 * i)) & 0xffn))
-    const a = 0x1234567890abcdefn
-    const A = Point.BASE.multiply(a).toBytes()
+  const Point = ed25519.Point
+  const le = (b: Uint8Array): bigint => b.reduceRight((x, byte) => (x << 8n) | BigInt(byte), 0n)
+  const toLE = (x: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((x >> BigInt(8 * i)) & 0xffn))
+  const a = 0x1234567890abcdefn
+  const A = Point.BASE.multiply(a).toBytes()
+  /** A signature by the owner of `a` whose R is the given point, made with nonce `r` (S = r + k·a). */
+  const crafted = (R: Uint8Array, r: bigint, msg: Uint8Array): Uint8Array => {
+    const k = le(sha512(Uint8Array.from([...R, ...A, ...msg]))) % L
+    return Uint8Array.from([...R, ...toLE((r + k * a) % L)])
+  }
+
+  it('a signature whose R has a small-order component: noble (cofactored) accepts, libsodium and OpenSSL (cofactorless) reject', () => {
     const r = 12345n
     const R = Point.BASE.multiply(r).add(Point.fromHex(ED25519_TORSION_SUBGROUP[1])).toBytes()
     const msg = utf8('crafted')
-    const k = le(sha512(Uint8Array.from([...R, ...A, ...msg]))) % L
-    const sig = Uint8Array.from([...R, ...toLE((r + k * a) % L)])
+    const sig = crafted(R, r, msg)
     expect(nobleSuite.ed25519Verify(sig, msg, A)).toBe(true)
     expect(nativeSuite.ed25519Verify(sig, msg, A)).toBe(false)
     expect(opensslSuite.ed25519Verify(sig, msg, A)).toBe(false)
   })
 
-  it('a signature whose R is the identity (small order): noble and OpenSSL accept, libsodium rejects', async () => {
-    const { ed25519 } = await import('@noble/curves/ed25519.js')
-    const { sha512 } = await import('@noble/hashes/sha2.js')
-    const Point = ed25519.Point
-    const le = (b: Uint8Array): bigint => b.reduceRight((x, byte) => (x << 8n) | BigInt(byte), 0n)
-    const toLE = (x: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => Number((x >> BigInt(8 * i)) & 0xffn))
-    const a = 0x1234567890abcdefn
-    const A = Point.BASE.multiply(a).toBytes()
-    const R = Point.ZERO.toBytes()
+  it('a signature whose R is the identity (small order): noble and OpenSSL accept, libsodium rejects', () => {
     const msg = utf8('crafted by the key owner')
-    const k = le(sha512(Uint8Array.from([...R, ...A, ...msg]))) % L
-    const sig = Uint8Array.from([...R, ...toLE((k * a) % L)])
+    const sig = crafted(Point.ZERO.toBytes(), 0n, msg)
     expect(nobleSuite.ed25519Verify(sig, msg, A)).toBe(true)
     expect(opensslSuite.ed25519Verify(sig, msg, A)).toBe(true)
     expect(nativeSuite.ed25519Verify(sig, msg, A)).toBe(nativeBackend === 'openssl')
