@@ -1,7 +1,8 @@
 /**
  * Crypto micro-benchmark: nobleSuite, opensslSuite (node:crypto) and nativeSuite (libsodium where
- * sodium-native loads): ed25519 sign/verify, x25519, ChaCha20-Poly1305 at a Noise frame's sizes
- * (64 B, 4 KiB, 64 KiB) and a full Noise XX handshake, both sides in one process.
+ * sodium-native loads): ed25519 sign (one seed, and ten in turn as when several swarms in one
+ * process sign) and verify, x25519, ChaCha20-Poly1305 at a Noise frame's sizes (64 B, 4 KiB,
+ * 64 KiB) and a full Noise XX handshake, both sides in one process.
  *
  * Prints one line per figure and a JSON summary; it asserts nothing (figures vary by machine).
  * Run after a build: `node dist/bench/crypto.js [milliseconds per figure, default 1000]`.
@@ -80,9 +81,13 @@ function run(suite: CryptoSuite): Record<string, number> {
   const frame = randomBytes(4096)
   const sealedFrame = suite.aeadEncrypt(key, nonce, ad, frame)
   const statics = [randomBytes(32), randomBytes(32)]
+  // ten identities signing in turn: several swarms in one process (tests, simulations, benchmarks)
+  const seeds = Array.from({ length: 10 }, () => randomBytes(32))
+  let turn = 0
   const MiB = 1024 * 1024
   return {
     'ed25519 sign (ops/s)': opsPerSecond(() => suite.ed25519Sign(seed, msg)),
+    'ed25519 sign, 10 seeds in turn (ops/s)': opsPerSecond(() => suite.ed25519Sign(seeds[turn++ % 10], msg)),
     'ed25519 verify (ops/s)': opsPerSecond(() => suite.ed25519Verify(sig, msg, pub)),
     'x25519 (ops/s)': opsPerSecond(() => suite.x25519(xa, xbPub)),
     'aead encrypt 64 B (ops/s)': opsPerSecond(() => suite.aeadEncrypt(key, nonce, ad, small)),

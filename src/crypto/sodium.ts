@@ -65,26 +65,37 @@ export const OPENSSL_FROM_BYTES = 8192
 export const OPENSSL_VERIFY_FROM_BYTES = 32_768
 
 /**
- * Expanded signing keys (seed ‖ public key, what libsodium signs with) of the last few seeds:
- * deriving one costs as much as a signature, and a node signs with one identity key. Few, as
- * they are secrets (opensslSuite keeps its private KeyObjects the same way).
+ * Expanded signing keys (seed ‖ public key, what libsodium signs with): deriving one costs as
+ * much as a signature. A node's signer passes the same seed object every time, so a key is
+ * found by that object (and checked against its bytes), and lives as long as it does; a seed
+ * passed as a fresh copy each time finds the last few seeds by their bytes. Few, as they are
+ * secrets (opensslSuite keeps its private KeyObjects the same way).
  */
 const SIGNING_KEY_SLOTS = 4
+
+interface SigningKey { seed: Uint8Array; publicKey: Uint8Array; secretKey: Uint8Array }
 
 /**
  * The suite on `sodium`, with SHA-256, HMAC (node:crypto's one-shot hash is as fast) and long
  * messages from `base`.
  */
 export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
-  const signingKeys: { seed: Uint8Array; publicKey: Uint8Array; secretKey: Uint8Array }[] = []
+  // By seed object: several swarms in one process (tests, simulations, benchmarks) each keep
+  // theirs, where the recent list alone made every publish derive its key again.
+  const bySeed = new WeakMap<Uint8Array, SigningKey>()
+  const recent: SigningKey[] = []
 
-  function signingKey(seed: Uint8Array) {
+  function signingKey(seed: Uint8Array): SigningKey {
     checkSecretKey(seed)
-    const hit = signingKeys.find((k) => equalBytes(k.seed, seed))
-    if (hit !== undefined) return hit
-    const key = { seed: Uint8Array.from(seed), publicKey: new Uint8Array(32), secretKey: new Uint8Array(64) }
-    sodium.crypto_sign_seed_keypair(key.publicKey, key.secretKey, key.seed)
-    if (signingKeys.unshift(key) > SIGNING_KEY_SLOTS) signingKeys.pop()
+    const known = bySeed.get(seed)
+    if (known !== undefined && equalBytes(known.seed, seed)) return known
+    let key = recent.find((k) => equalBytes(k.seed, seed))
+    if (key === undefined) {
+      key = { seed: Uint8Array.from(seed), publicKey: new Uint8Array(32), secretKey: new Uint8Array(64) }
+      sodium.crypto_sign_seed_keypair(key.publicKey, key.secretKey, key.seed)
+      if (recent.unshift(key) > SIGNING_KEY_SLOTS) recent.pop()
+    }
+    bySeed.set(seed, key)
     return key
   }
 

@@ -138,6 +138,12 @@ for (const suite of [nobleSuite, nativeSuite, opensslSuite] as CryptoSuite[]) {
       pub.set(suite.ed25519PublicKey(skB))
       expect(suite.ed25519Verify(sigA, message, pub)).toBe(false)
       expect(suite.ed25519Verify(sigB, message, pub)).toBe(true)
+      // A signing seed rewritten in place signs, and names its public key, with its new bytes.
+      const seed = new Uint8Array(randomBytes(32))
+      suite.ed25519Sign(seed, message)
+      seed.set(skB)
+      expect(toHex(suite.ed25519Sign(seed, message))).toBe(toHex(sigB))
+      expect(toHex(suite.ed25519PublicKey(seed))).toBe(toHex(suite.ed25519PublicKey(skB)))
       // The same for x25519: a secret and a public key rewritten in place.
       const secret = new Uint8Array(randomBytes(32))
       const other = new Uint8Array(randomBytes(32))
@@ -284,6 +290,20 @@ for (const suite of [nativeSuite, opensslSuite]) {
         expect(toHex(suite.aeadEncrypt(key, nonce, ad, pt))).toBe(toHex(sealed))
         expect(toHex(suite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
         expect(toHex(nobleSuite.aeadDecrypt(key, nonce, ad, sealed))).toBe(toHex(pt))
+      }
+    })
+  })
+
+  describe(`${suite.name} signs for many identities in one process`, () => {
+    it('ten seeds in turn, each its own object and each a fresh copy, sign as noble does', () => {
+      const seeds = Array.from({ length: 10 }, () => new Uint8Array(randomBytes(32)))
+      for (let round = 0; round < 3; round++) {
+        for (const seed of seeds) {
+          const message = randomBytes(40)
+          const expected = toHex(nobleSuite.ed25519Sign(seed, message))
+          expect(toHex(suite.ed25519Sign(seed, message))).toBe(expected)
+          expect(toHex(suite.ed25519Sign(seed.slice(), message))).toBe(expected)
+        }
       }
     })
   })
