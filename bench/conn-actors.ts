@@ -44,6 +44,7 @@ async function load(dist: string): Promise<Build> {
     key, direction, address: 'ws://127.0.0.1:1/p2p/x', url: 'ws://127.0.0.1:1', dialId: 1, connId: direction === 'inbound' ? 2 : undefined,
     timeouts: DEFAULT_TIMEOUTS,
     traffic: { heardAt: 0 },
+    keepAliveJitter: 0,
     handshake: {
       suite, initiator: direction === 'outbound', identityKey: self.identityKey,
       keys: seal({ staticKey: self.staticKey, identitySignature: self.identitySignature, ephemeralPrivateKey: randomBytes(32) }),

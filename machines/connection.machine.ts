@@ -30,6 +30,16 @@
  * chart reads the stamp when its wait ends (guard `heardDuringWait`: wait again, counted from
  * the last frame; otherwise ping). The stamp is an input's time, so a recorded node replays
  * it exactly from its recorded inputs, and a simulated network stays deterministic.
+ *
+ * Jitter: connections that open together (a node dialing its bootstrap list, a simulation
+ * starting n swarms, a reconnect storm) and stay quiet would all ping in the same millisecond,
+ * every `keepAlive`, for as long as they stay quiet. So the first wait, counted from the
+ * opening, is shorter by `keepAliveJitter`, which the root draws for each connection from its
+ * seeded drbg (in [0, keepAlive/4), `keepAliveJitter()` below); every later wait counts a full
+ * `keepAlive` from the last sign of life as before, so each connection keeps its own phase.
+ * A connection never waits longer than without the jitter: a silent remote is still closed
+ * at the latest `keepAlive + pingTimeout` after its last frame (sooner, by the jitter, if it
+ * fell silent as the connection opened). The same seed draws the same jitters.
  * @module
  */
 import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
@@ -47,7 +57,7 @@ export const CONTROL_PROTOCOL = '/xswarm/conn/1'
 export interface ConnectionTimeouts {
   dial: number
   handshake: number
-  /** How long an open connection may receive nothing before it pings (traffic is proof of life). */
+  /** How long an open connection may receive nothing before it pings (traffic is proof of life; the first wait is shorter by `keepAliveJitter`). */
   keepAlive: number
   /** How long a ping may wait for its pong before the peer counts as gone. */
   pingTimeout: number
@@ -83,6 +93,8 @@ export interface ConnectionInput {
   handshake: HandshakeInput
   /** Stamped by the root for every frame received (see `ConnectionTraffic`). */
   traffic: ConnectionTraffic
+  /** How much sooner than `keepAlive` the first keep-alive wait ends (ms, drawn by the root: `keepAliveJitter()`). */
+  keepAliveJitter: number
 }
 
 export interface ConnectionContext extends Omit<ConnectionInput, 'handshake'> {
@@ -131,6 +143,31 @@ function isControlFrame(body: unknown): body is ControlFrame {
     Number.isSafeInteger(body[1])
 }
 
+/**
+ * The share of `keepAlive` a connection's jitter is drawn from: [0, keepAlive/4). Enough to
+ * spread a burst (at the default 15 s, n connections opened together send their first pings
+ * over 3.75 s instead of in one millisecond, and keep those phases while quiet); small enough
+ * that a quiet connection still waits at least 3/4 of `keepAlive` before its first ping. It
+ * only shortens a wait, so how soon a dead peer is found never gets worse.
+ */
+export const KEEP_ALIVE_JITTER_SHARE = 1 / 4
+
+/** A connection's `keepAliveJitter` from a uniform 32-bit draw: whole milliseconds in [0, keepAlive × KEEP_ALIVE_JITTER_SHARE). */
+export function keepAliveJitter(keepAlive: number, draw: number): number {
+  return Math.floor((draw / 0x1_0000_0000) * keepAlive * KEEP_ALIVE_JITTER_SHARE)
+}
+
+/**
+ * When the current keep-alive wait ends: `keepAlive` after the sign of life it counts from,
+ * and `keepAliveJitter` sooner for the first one. The first wait is the one counted from the
+ * opening (`quietFrom === openedAt`): every later one counts from a frame or a pong received
+ * after it.
+ */
+function quietWaitEnd(context: ConnectionContext): number {
+  const jitter = context.quietFrom === context.openedAt ? context.keepAliveJitter : 0
+  return context.quietFrom + context.timeouts.keepAlive - jitter
+}
+
 /** The last sign of life: the last frame received, or the opening if that was later. */
 function lastHeard(context: ConnectionContext): number {
   return Math.max(context.traffic.heardAt, context.openedAt)
@@ -151,8 +188,8 @@ export const connectionMachine = setup({
   delays: {
     dialTimeout: ({ context }) => context.timeouts.dial,
     handshakeTimeout: ({ context }) => context.timeouts.handshake,
-    /** `keepAlive` counted from the last sign of life (not from now). */
-    keepAlive: ({ context, self }) => Math.max(0, context.quietFrom + context.timeouts.keepAlive - inputTime(self)),
+    /** `keepAlive` counted from the last sign of life (not from now), the first one shortened by the jitter. */
+    keepAlive: ({ context, self }) => Math.max(0, quietWaitEnd(context) - inputTime(self)),
     pingTimeout: ({ context }) => context.timeouts.pingTimeout,
     probeTimeout: ({ context }) => context.timeouts.probe,
     /** Open for longer than a handshake: a duplicate arriving now is no dial race. */

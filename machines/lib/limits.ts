@@ -51,10 +51,12 @@ export interface Timeouts {
   handshake: number
   /**
    * How long an open connection may receive nothing before it pings: any frame received is proof
-   * of life, so a connection with traffic is never pinged. Default 15 s.
+   * of life, so a connection with traffic is never pinged. The first wait after opening is shorter
+   * by a seeded jitter in [0, keepAlive/4) (connection.machine.ts), so connections opened together
+   * do not ping together. Default 15 s.
    */
   keepAlive: number
-  /** A ping must be answered within this; a silent remote is closed keepAlive + pingTimeout after its last frame. Default 20 s. */
+  /** A ping must be answered within this; a silent remote is closed at the latest keepAlive + pingTimeout after its last frame. Default 20 s. */
   pingTimeout: number
   /**
    * When a peer's new connection would lose to its existing one, the existing one is probed

@@ -8,7 +8,7 @@
  * @module
  */
 import type { AnyActorRef } from 'xstate'
-import type { ConnectionInput, ConnectionTraffic } from '../connection.machine.js'
+import { keepAliveJitter, type ConnectionInput, type ConnectionTraffic } from '../connection.machine.js'
 import type { HandshakeInput } from '../handshake.machine.js'
 import type { CryptoSuite } from '../lib/crypto.js'
 import type { AdmissionState, AdmittedConn } from '../lib/admission.js'
@@ -238,16 +238,27 @@ export function dialTarget(event: { type: string; address: string; url?: string;
   return target
 }
 
-/** The input of a new connection actor (a fresh ephemeral key from the root's drbg). */
+/**
+ * The input of a new connection actor: a fresh ephemeral key and its keep-alive jitter, from
+ * one draw of the root's drbg (32 bytes of key, then 4 for the jitter). One draw, not two, so
+ * the drbg's counter and every later draw (the next connections' keys, a restarted protocol's
+ * seed) stay what they were before connections had a jitter, and a recording made then still
+ * replays: the key is the first 32 bytes of the same keystream block as before. ChaCha20's
+ * keystream bytes are independent, so the jitter, which the remote can observe, tells nothing
+ * of the key.
+ */
 export function connectionInput(context: SwarmContext, base: Pick<ConnectionInput, 'key' | 'direction' | 'address' | 'connId' | 'dialId' | 'url' | 'expectedPeer'>): ConnectionInput {
+  const draw = drbgBytes(unseal(context.drbg), 36)
   const handshake: HandshakeInput = {
     suite: context.suite,
     initiator: base.direction === 'outbound',
     identityKey: context.identityKey,
-    keys: seal({ ...unseal(context.noiseKeys), ephemeralPrivateKey: drbgBytes(unseal(context.drbg), 32) }),
+    keys: seal({ ...unseal(context.noiseKeys), ephemeralPrivateKey: draw.slice(0, 32) }),
     expectedPeer: base.expectedPeer,
   }
-  return { ...base, timeouts: context.timeouts, handshake, traffic: { heardAt: 0 } }
+  const jitter = keepAliveJitter(context.timeouts.keepAlive, new DataView(draw.buffer, draw.byteOffset).getUint32(32, true))
+  draw.fill(0)
+  return { ...base, timeouts: context.timeouts, handshake, traffic: { heardAt: 0 }, keepAliveJitter: jitter }
 }
 
 type AnyEvent = { type: string; key?: unknown; connId?: unknown }

@@ -105,7 +105,7 @@ export const PEER_B = 'PeerB'
 export function outboundInput(over: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
     key: 'd1', direction: 'outbound', dialId: 1, address: `memory://b/p2p/${PEER_B}`, url: 'memory://b',
-    expectedPeer: PEER_B, timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: true }, traffic: { heardAt: 0 }, ...over,
+    expectedPeer: PEER_B, timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: true }, traffic: { heardAt: 0 }, keepAliveJitter: 0, ...over,
   }
 }
 
@@ -113,7 +113,7 @@ export function outboundInput(over: Partial<ConnectionInput> = {}): ConnectionIn
 export function inboundInput(over: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
     key: 'c7', direction: 'inbound', connId: 7, address: 'memory://t1-1',
-    timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: false }, traffic: { heardAt: 0 }, ...over,
+    timeouts: TIMEOUTS, handshake: { ...HANDSHAKE_INPUT, initiator: false }, traffic: { heardAt: 0 }, keepAliveJitter: 0, ...over,
   }
 }
 

@@ -67,8 +67,8 @@ function start(shared: HandshakeInput): Side {
   const parent = createActor(setup({}).createMachine({ on: { '*': { actions: ({ event }) => { toParent.push(event) } } } }))
   parent.start()
   const connInput: ConnectionInput = input.initiator
-    ? { key: 'd1', direction: 'outbound', dialId: 1, address: 'memory://b', url: 'memory://b', expectedPeer: input.expectedPeer, timeouts: DEFAULT_TIMEOUTS, handshake: input, traffic: { heardAt: 0 } }
-    : { key: 'c1', direction: 'inbound', connId: 1, address: 'memory://a', timeouts: DEFAULT_TIMEOUTS, handshake: input, traffic: { heardAt: 0 } }
+    ? { key: 'd1', direction: 'outbound', dialId: 1, address: 'memory://b', url: 'memory://b', expectedPeer: input.expectedPeer, timeouts: DEFAULT_TIMEOUTS, handshake: input, traffic: { heardAt: 0 }, keepAliveJitter: 0 }
+    : { key: 'c1', direction: 'inbound', connId: 1, address: 'memory://a', timeouts: DEFAULT_TIMEOUTS, handshake: input, traffic: { heardAt: 0 }, keepAliveJitter: 0 }
   const actor = createActor(connectionMachine, { input: connInput, parent } as never) as Actor<typeof connectionMachine>
   const effects: Ev[] = []
   actor.on('*', (e) => { effects.push(e as Ev) })
