@@ -23,6 +23,16 @@ import { expireValidations } from './receive.js'
 import { decayStats, scoreBehaviour } from './score.js'
 import { dropTopic, queue, stepTopic, type RouterState, type TopicState } from './state.js'
 
+/**
+ * The wait before the next heartbeat. The first comes at a point of the first interval drawn
+ * from the seeded rng, then one every heartbeatInterval, so each node keeps its own phase: nodes
+ * started together (a benchmark, a simulation, a host running many swarms) would otherwise run
+ * every heartbeat in the same millisecond, a burst that delays any message in flight.
+ */
+export function heartbeatDelay(s: RouterState): number {
+  return s.heartbeats === 0 ? s.firstHeartbeatDelay : s.params.heartbeatInterval
+}
+
 /** Step 1: score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry. */
 export function decayPeers(s: RouterState, now: number): void {
   const p = s.params

@@ -77,6 +77,7 @@ export interface PubsubParams {
   /** Every this many heartbeats, graft up to opportunisticGraftPeers peers scoring above the mesh median. */
   opportunisticGraftTicks: number
   opportunisticGraftPeers: number
+  /** Time between heartbeats; the first comes within the first interval, at a point drawn from the seeded rng. */
   heartbeatInterval: number
   /** A fanout topic (published to, not subscribed) is forgotten this long after the last publish. */
   fanoutTtl: number

@@ -5,6 +5,7 @@
  *
  *   running ──after(heartbeat): decayPeers, expireCaches, maintainTopics, shiftMessageCache,
  *     │                         hangUpLowScorers, flush, protectMesh ──▶ running (again)
+ *     │  (the first heartbeat at a seeded point of the first interval, then every heartbeatInterval)
  *     │  pubsub.subscribe:   [isInvalidTopic] refuse · [isSubscribedTopic] confirm ·
  *     │                      [isAtTopicLimit] refuse · joinTopic
  *     │  pubsub.unsubscribe: [isSubscribedTopic] leaveTopic · confirm
@@ -44,7 +45,7 @@ import { setup, type AnyActorRef } from 'xstate'
 import { enqueueActions } from '../lib/enqueue.js'
 import { defineProtocol, hangUpRequest, protocolSystemId, toPeer, type FromSwarm, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
 import { inputTime, stopTracked } from '../lib/runtime.js'
-import { decayPeers, expireCaches, hangUpLowScorers, maintainTopics, shiftMessageCache } from './heartbeat.js'
+import { decayPeers, expireCaches, hangUpLowScorers, heartbeatDelay, maintainTopics, shiftMessageCache } from './heartbeat.js'
 import { atTopicLimit, joinTopic, leaveTopic, peerConnected, peerDisconnected, publish, publishFailed, subscribedTo, validTopic } from './local.js'
 import { membership } from './members.js'
 import { emitEvent, isGraylistedPeer } from './mesh.js'
@@ -220,7 +221,8 @@ export const pubsubMachine = setup({
     isTooLarge: ({ context, event }) => (event as { data: Uint8Array }).data.length > context.s.params.maxMessageSize,
   },
   delays: {
-    heartbeat: ({ context }) => context.s.params.heartbeatInterval,
+    /** The first one within the first interval (a seeded draw, so nodes started together spread), then every interval. */
+    heartbeat: ({ context }) => heartbeatDelay(context.s),
   },
 }).createMachine({
   id: 'pubsub',

@@ -12,7 +12,7 @@
 import { base58, base32nopad, base64urlnopad, hex } from '@scure/base'
 import type { CryptoSuite } from '../lib/crypto.js'
 import type { CallEffect } from '../vocab.js'
-import { createRng, type Rng } from '../lib/rng.js'
+import { createRng, nextInt, type Rng } from '../lib/rng.js'
 import type { ProtocolInput } from '../lib/protocol.js'
 import { createMessageCache, createSeenCache, type MessageCache, type SeenCache } from './caches.js'
 import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
@@ -123,6 +123,8 @@ export interface RouterState {
   nextCallId: number
   /** Heartbeats run so far (opportunistic grafting every opportunisticGraftTicks). */
   heartbeats: number
+  /** Delay of the first heartbeat, in (0, heartbeatInterval]: drawn from the seeded rng (`heartbeatDelay`). */
+  firstHeartbeatDelay: number
   /** Input time of the last input handled (for guards, which get no `self`). */
   lastTime: number
   peers: Map<string, PeerState>
@@ -202,6 +204,8 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     seqno: rng.s[0] >>> 0,
     nextCallId: 1,
     heartbeats: 0,
+    // Drawn after seqno (which reads the rng's state without a draw), so our first seqno is unchanged.
+    firstHeartbeatDelay: 1 + nextInt(rng, params.heartbeatInterval),
     lastTime: 0,
     peers: new Map(),
     retained: new Map(),

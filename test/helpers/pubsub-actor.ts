@@ -21,14 +21,14 @@ export function testKey(label: string): TestKey {
   return { peerId: base58.encode(sha256(publicKey)), publicKey, secretKey }
 }
 
-/** A started pubsub actor with these options, as `me`, on its own simulated clock. */
-export function startPubsub(options: PubsubProtocolOptions, me: TestKey): { actor: AnyActorRef; clock: SimulatedClock } {
+/** A started pubsub actor with these options, as `me`, on its own simulated clock; `seed`: its rng's (default all zeros). */
+export function startPubsub(options: PubsubProtocolOptions, me: TestKey, seed: Uint8Array = new Uint8Array(32)): { actor: AnyActorRef; clock: SimulatedClock } {
   const clock = new SimulatedClock()
   const protocol = pubsubProtocol(options)
   const actor = createActor(protocol.machine, {
     clock,
     input: {
-      peerId: me.peerId, protocol: PUBSUB_ID, seed: new Uint8Array(32), options: protocol.options, addresses: [],
+      peerId: me.peerId, protocol: PUBSUB_ID, seed, options: protocol.options, addresses: [],
       crypto: nobleSuite, publicKey: me.publicKey, signer: createSignerIssuer(nobleSuite, me.secretKey).issue(PUBSUB_ID),
     },
   } as never)
