@@ -9,7 +9,7 @@
  * @module
  */
 import { splitAddress, type DialRequest, type FromSwarm, type HangUpRequest, type ProtocolInput } from '../lib/protocol.js'
-import { createRng, type Rng } from '../lib/rng.js'
+import { createRng, nextInt, type Rng } from '../lib/rng.js'
 import type { SendEffect } from '../vocab.js'
 import { createTable, peerKey, type Key, type RoutingTable } from './kbucket.js'
 import type { LookupEvent, LookupInput, LookupOutput, LookupQuery } from './lookup.machine.js'
@@ -149,6 +149,11 @@ export interface DiscoveryContext {
   bootstrapUrls: Set<string>
   bootstrapAttempt: number
   bootstrapDelay: number
+  /**
+   * The wait before the manager's next tick: a point of the first tickInterval drawn from the
+   * seeded rng, then tickInterval, so nodes started together do not all tick in the same ms.
+   */
+  tickDelay: number
   /** The current refresh period (refreshInterval with jitter). */
   refreshDelay: number
   /** Refreshes so far (they alternate between a random walk and a self-lookup). */
@@ -182,11 +187,12 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
   const options = resolveOptions(input.options ?? {})
   const selfKey = peerKey(input.peerId) ?? input.crypto.sha256(encoder.encode(input.peerId))
   const store = createPeerStore(options.maxPeers, options.maxAddresses)
+  const rng = createRng(input.seed)
   const ctx: DiscoveryContext = {
     peerId: input.peerId,
     selfKey,
     options,
-    rng: createRng(input.seed),
+    rng,
     addresses: ownAddresses(input.peerId, input.addresses ?? []),
     store,
     table: createTable(selfKey, options.k),
@@ -199,6 +205,7 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     bootstrapUrls: new Set(),
     bootstrapAttempt: 0,
     bootstrapDelay: options.bootstrapBackoff.base,
+    tickDelay: 1 + nextInt(rng, options.tickInterval),
     refreshDelay: options.refreshInterval,
     refreshCount: 1,
     lookups: new Map(),

@@ -5,8 +5,8 @@
  *   starting ─┬─[isDisabled]─▶ disabled   (static mode: answers findPeer/export only)
  *             └─▶ active (parallel) ──(swarm.closing)──▶ closed
  *                  bootstrap: checking → idle | dialing ⇄ after(bootstrapBackoff) (a bootstrap attempt) ⇄ connected
- *                  manager:   starting → watching ⟲ after(tickInterval): purgeStaleDials, expireHeardPeers, trimConnections,
- *                             fillConnections
+ *                  manager:   starting → watching ⟲ after(tickInterval; the first at a seeded point of the first
+ *                             interval): purgeStaleDials, expireHeardPeers, trimConnections, fillConnections, resumeTickInterval
  *                  lookupConnections: none ─[hasLookupConnections]─▶ lingering ⟲ after(lookupLinger):
  *                             releaseLookupConnections (those idle for lookupLinger) ─[hasNoLookupConnections]─▶ none
  *                  refresh:   waitingForRoutes → joining (self-lookup) → walking ⟲ after(refreshInterval ±25%):
@@ -221,6 +221,8 @@ export const discoveryMachine = setup({
       ctx.bootstrapAttempt++
     }),
     resetBootstrap: step((ctx) => { ctx.bootstrapAttempt = 0 }),
+    /** After the first tick (drawn within the first interval, context.ts), one every tickInterval. */
+    resumeTickInterval: step((ctx) => { ctx.tickDelay = ctx.options.tickInterval }),
     scheduleRefresh: step((ctx) => {
       // ±25% so nodes that joined together do not all refresh (and hit the same peers) together
       ctx.refreshDelay = Math.max(1, Math.round(ctx.options.refreshInterval * (0.75 + 0.5 * nextFloat(ctx.rng))))
@@ -257,7 +259,7 @@ export const discoveryMachine = setup({
   },
   delays: {
     bootstrapBackoff: ({ context }) => context.bootstrapDelay,
-    tickInterval: ({ context }) => context.options.tickInterval,
+    tickInterval: ({ context }) => context.tickDelay,
     lookupLinger: ({ context }) => context.options.lookupLinger,
     refreshInterval: ({ context }) => context.refreshDelay,
     republishInterval: ({ context }) => context.options.republishInterval,
@@ -364,7 +366,7 @@ export const discoveryMachine = setup({
               always: 'watching',
             },
             watching: {
-              after: { tickInterval: { target: 'watching', reenter: true, actions: ['purgeStaleDials', 'expireHeardPeers', 'trimConnections', 'fillConnections', 'flush'] } },
+              after: { tickInterval: { target: 'watching', reenter: true, actions: ['purgeStaleDials', 'expireHeardPeers', 'trimConnections', 'fillConnections', 'resumeTickInterval', 'flush'] } },
             },
           },
         },
