@@ -63,7 +63,8 @@ const NODE_CRYPTO = [
 
 /** The crypto operation a stack is inside, if any: by xswarm's suites first, else by node:crypto. */
 function cryptoOf(id) {
-  for (const f of stack(id)) if (/\/crypto\/(sodium|openssl)\.js$/.test(f.url)) return CRYPTO[f.functionName]
+  // the nearest suite method (a helper such as sodium.js's signingKey counts with its caller)
+  for (const f of stack(id)) if (/\/crypto\/(sodium|openssl)\.js$/.test(f.url) && CRYPTO[f.functionName]) return CRYPTO[f.functionName]
   for (const f of stack(id)) {
     for (const [url, name] of NODE_CRYPTO) if (url.test(f.url)) { const c = name(f); if (c) return c }
   }
