@@ -36,10 +36,28 @@
  * every `keepAlive`, for as long as they stay quiet. So the first wait, counted from the
  * opening, is shorter by `keepAliveJitter`, which the root draws for each connection from its
  * seeded drbg (in [0, keepAlive/4), `keepAliveJitter()` below); every later wait counts a full
- * `keepAlive` from the last sign of life as before, so each connection keeps its own phase.
+ * `keepAlive` from the last sign of life as before (less the dialer's lead, below), so each
+ * connection keeps its own phase.
  * A connection never waits longer than without the jitter: a silent remote is still closed
  * at the latest `keepAlive + pingTimeout` after its last frame (sooner, by the jitter, if it
  * fell silent as the connection opened). The same seed draws the same jitters.
+ *
+ * One exchange per period: both ends run this keep-alive, and after a ping both count their
+ * next wait from nearly the same moment (the pinger from the pong, the other end from the
+ * ping), so both would ping next time (exactly together with no latency). So the dialer
+ * (direction outbound) leads: its wait counted from a ping or pong it received
+ * (`keepAliveHeardAt`) ends `keepAliveLead()` (keepAlive/8) sooner; its ping reaches the
+ * accepting end before that end's wait ends, as a sign of life, and only the dialer pings: one
+ * exchange per `keepAlive − lead` (plus a round trip), whichever end pinged first (both, once,
+ * if their first waits end together). Promises:
+ * - a silent remote is still closed at the latest `keepAlive + pingTimeout` after its last
+ *   frame, by either end: the lead, like the jitter, only shortens a wait;
+ * - a connection carrying traffic sends no ping, as before: a wait counted from a frame of
+ *   another protocol (or from the opening) has no lead;
+ * - no draw: the same seed gives the same schedule. A recording made before replays as it
+ *   was: its timers fire where it says, and what they decide (`heardDuringWait`) does not
+ *   depend on the delay; only a live dialer's waits after a ping or pong are shorter.
+ * A round trip longer than the lead lets both ends ping in a period, as before: never fewer checks.
  * @module
  */
 import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
@@ -110,6 +128,8 @@ export interface ConnectionContext extends Omit<ConnectionInput, 'handshake'> {
   openedAt: number
   /** The last sign of life the current keep-alive wait counts from. */
   quietFrom: number
+  /** Input time of the last keep-alive frame (ping or pong) received while open; null before any. */
+  keepAliveHeardAt: number | null
 }
 
 /** What the root tells the connection, and the shell's facts about it. */
@@ -158,14 +178,32 @@ export function keepAliveJitter(keepAlive: number, draw: number): number {
 }
 
 /**
+ * The share of `keepAlive` by which the dialer's ping leads on a quiet connection. It must
+ * exceed a round trip (1.875 s at the default 15 s) and costs the dialer that much sooner a
+ * ping: one exchange per 7/8 of `keepAlive` instead of two per `keepAlive`.
+ */
+export const KEEP_ALIVE_LEAD_SHARE = 1 / 8
+
+/** How much sooner the dialer's wait counted from a keep-alive frame ends: whole ms, keepAlive × KEEP_ALIVE_LEAD_SHARE. */
+export function keepAliveLead(keepAlive: number): number {
+  return Math.floor(keepAlive * KEEP_ALIVE_LEAD_SHARE)
+}
+
+/**
  * When the current keep-alive wait ends: `keepAlive` after the sign of life it counts from,
- * and `keepAliveJitter` sooner for the first one. The first wait is the one counted from the
- * opening (`quietFrom === openedAt`): every later one counts from a frame or a pong received
- * after it.
+ * `keepAliveJitter` sooner for the first one, `keepAliveLead` sooner when the dialer keeps the
+ * quiet connection alive. The first wait is the one counted from the opening
+ * (`quietFrom === openedAt`): every later one counts from a frame or a pong received after it.
  */
 function quietWaitEnd(context: ConnectionContext): number {
   const jitter = context.quietFrom === context.openedAt ? context.keepAliveJitter : 0
-  return context.quietFrom + context.timeouts.keepAlive - jitter
+  const lead = leadsKeepAlive(context) ? keepAliveLead(context.timeouts.keepAlive) : 0
+  return context.quietFrom + context.timeouts.keepAlive - jitter - lead
+}
+
+/** The dialer, whose last sign of life was a keep-alive frame: the connection is quiet and it does the pinging. */
+function leadsKeepAlive(context: ConnectionContext): boolean {
+  return context.direction === 'outbound' && context.quietFrom === context.keepAliveHeardAt
 }
 
 /** The last sign of life: the last frame received, or the opening if that was later. */
@@ -188,7 +226,7 @@ export const connectionMachine = setup({
   delays: {
     dialTimeout: ({ context }) => context.timeouts.dial,
     handshakeTimeout: ({ context }) => context.timeouts.handshake,
-    /** `keepAlive` counted from the last sign of life (not from now), the first one shortened by the jitter. */
+    /** `keepAlive` counted from the last sign of life (not from now), the first one shortened by the jitter, the dialer's after a keep-alive frame by the lead. */
     keepAlive: ({ context, self }) => Math.max(0, quietWaitEnd(context) - inputTime(self)),
     pingTimeout: ({ context }) => context.timeouts.pingTimeout,
     probeTimeout: ({ context }) => context.timeouts.probe,
@@ -262,6 +300,8 @@ export const connectionMachine = setup({
       enqueue.assign({ pingSeq: seq })
       enqueue.emit({ type: 'effect.send', connId: context.connId!, protocol: CONTROL_PROTOCOL, body: [PING, seq] })
     }),
+    /** A ping or pong received while open: the dialer's next wait counts from it with the lead (`leadsKeepAlive`). */
+    noteKeepAliveFrame: assign({ keepAliveHeardAt: ({ self }) => inputTime(self) }),
     answerPing: emit(({ context, event }) => ({
       type: 'effect.send' as const,
       connId: context.connId!,
@@ -324,6 +364,7 @@ export const connectionMachine = setup({
     pingSeq: 0,
     openedAt: 0,
     quietFrom: 0,
+    keepAliveHeardAt: null,
   }),
   initial: 'starting',
   on: {
@@ -396,13 +437,13 @@ export const connectionMachine = setup({
           },
         },
         awaitingPong: {
-          on: { 'conn.frame': { guard: 'isPong', target: 'idle' } },
+          on: { 'conn.frame': { guard: 'isPong', target: 'idle', actions: 'noteKeepAliveFrame' } },
           after: { pingTimeout: { target: '#connection.closing', actions: { type: 'setReason', params: Reasons.pingTimeout } } },
         },
         /** The root asked whether the remote is still there (a new connection of the same peer waits). */
         probing: {
           entry: 'sendPing',
-          on: { 'conn.frame': { guard: 'isPong', target: 'idle', actions: 'reportProbeAnswered' } },
+          on: { 'conn.frame': { guard: 'isPong', target: 'idle', actions: ['noteKeepAliveFrame', 'reportProbeAnswered'] } },
           after: {
             probeTimeout: { target: '#connection.closing', actions: [{ type: 'setReason', params: Reasons.pingTimeout }, 'reportProbeFailed'] },
           },
@@ -412,7 +453,7 @@ export const connectionMachine = setup({
       on: {
         'conn.probe': { target: '.probing' },
         'conn.frame': [
-          { guard: 'isPing', actions: 'answerPing' },
+          { guard: 'isPing', actions: ['answerPing', 'noteKeepAliveFrame'] },
           { guard: 'isStalePong' },
           { target: 'closing', actions: { type: 'setReason', params: Reasons.protocolViolation } },
         ],

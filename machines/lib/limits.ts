@@ -53,7 +53,9 @@ export interface Timeouts {
    * How long an open connection may receive nothing before it pings: any frame received is proof
    * of life, so a connection with traffic is never pinged. The first wait after opening is shorter
    * by a seeded jitter in [0, keepAlive/4) (connection.machine.ts), so connections opened together
-   * do not ping together. Default 15 s.
+   * do not ping together; and the dialer's wait counted from a ping or pong is keepAlive/8 shorter,
+   * so on a quiet connection only the dialer pings (one exchange per period, not one from each end).
+   * Neither shortening lengthens a wait: the bound of pingTimeout holds. Default 15 s.
    */
   keepAlive: number
   /** A ping must be answered within this; a silent remote is closed at the latest keepAlive + pingTimeout after its last frame. Default 20 s. */

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { AnyActorRef } from 'xstate'
-import { keepAliveJitter, KEEP_ALIVE_JITTER_SHARE, type ConnectionContext } from '../../machines/connection.machine.js'
+import { keepAliveJitter, keepAliveLead, KEEP_ALIVE_JITTER_SHARE, type ConnectionContext } from '../../machines/connection.machine.js'
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUTS } from '../../machines/lib/limits.js'
 import { createDrbg, drbgBytes } from '../../machines/lib/rng.js'
 import { seal, unseal } from '../../machines/lib/secret.js'
@@ -14,10 +14,12 @@ import { CONTROL_PROTOCOL, TIMEOUTS, openOutbound, outboundInput, pong, startCon
 import { input, startRoot } from './swarm-fixtures.js'
 
 const JITTER = 700
+/** The dialer's wait after a pong (connection-keep-alive-lead.test.ts). */
+const LEAD_WAIT = TIMEOUTS.keepAlive - keepAliveLead(TIMEOUTS.keepAlive)
 const pingFrame = (seq: number) => ({ type: 'effect.send', connId: 5, protocol: CONTROL_PROTOCOL, body: [0, seq] })
 
 describe('connection machine: the jitter of the first keep-alive wait', () => {
-  it('a quiet connection pings first keepAlive − jitter after it opened, then keepAlive after each pong', () => {
+  it('a quiet connection pings first keepAlive − jitter after it opened, then (the dialer leads) keepAlive − lead after each pong', () => {
     const h = startConnection(outboundInput({ keepAliveJitter: JITTER }))
     openOutbound(h)
     h.drain()
@@ -27,13 +29,13 @@ describe('connection machine: the jitter of the first keep-alive wait', () => {
     expect(h.state()).toBe('open.awaitingPong')
     expect(h.drain().effects).toEqual([pingFrame(1)])
     h.advance(100)
-    h.send(pong(1)) // the pong is the last sign of life: the next wait is a full keepAlive from it
-    h.advance(TIMEOUTS.keepAlive - 1)
+    h.send(pong(1)) // the pong is the last sign of life: the next wait counts from it, no jitter, the dialer's lead
+    h.advance(LEAD_WAIT - 1)
     expect(h.drain().effects).toEqual([])
     h.advance(1)
     expect(h.drain().effects).toEqual([pingFrame(2)])
     h.send(pong(2))
-    h.advance(TIMEOUTS.keepAlive)
+    h.advance(LEAD_WAIT)
     expect(h.drain().effects).toEqual([pingFrame(3)])
   })
 

@@ -12,7 +12,8 @@
  * `xstate.after.*` becomes advancing the clock by that delay. The keep-alive's end comes in two
  * samples, `heard: false` and `heard: true` (a frame of another protocol arrived during the
  * wait): the model's `heardDuringWait` reads the flag, and the replay of `heard: true` stamps
- * the connection's traffic (as the root would) just before the wait ends.
+ * the connection's traffic (as the root would) 1 ms into the wait (the dialer's wait after a
+ * keep-alive frame ends `keepAliveLead` before `keepAlive`, so the end is not one fixed delay).
  * Transitions actually taken are read from `@xstate.microstep` inspection events, and the test
  * asserts that every state node was entered and every transition definition of the machine
  * (eventless ones included) was taken at least once.
@@ -145,9 +146,9 @@ function replay(input: ConnectionInput, events: Ev[], seen: Replay): AnyMachineS
     if (event.type.startsWith('xstate.after.')) {
       const delay = DELAYS[event.type.split('.')[2]]
       if (event.heard === true) {
-        h.advance(delay - 1)
-        h.hear()
         h.advance(1)
+        h.hear()
+        h.advance(delay - 1)
       } else h.advance(delay)
     } else {
       h.send(event)
