@@ -31,33 +31,11 @@
  * the last frame; otherwise ping). The stamp is an input's time, so a recorded node replays
  * it exactly from its recorded inputs, and a simulated network stays deterministic.
  *
- * Jitter: connections that open together (a node dialing its bootstrap list, a simulation
- * starting n swarms, a reconnect storm) and stay quiet would all ping in the same millisecond,
- * every `keepAlive`, for as long as they stay quiet. So the first wait, counted from the
- * opening, is shorter by `keepAliveJitter`, which the root draws for each connection from its
- * seeded drbg (in [0, keepAlive/4), `keepAliveJitter()` below); every later wait counts a full
- * `keepAlive` from the last sign of life as before (less the dialer's lead, below), so each
- * connection keeps its own phase.
- * A connection never waits longer than without the jitter: a silent remote is still closed
- * at the latest `keepAlive + pingTimeout` after its last frame (sooner, by the jitter, if it
- * fell silent as the connection opened). The same seed draws the same jitters.
- *
- * One exchange per period: both ends run this keep-alive, and after a ping both count their
- * next wait from nearly the same moment (the pinger from the pong, the other end from the
- * ping), so both would ping next time (exactly together with no latency). So the dialer
- * (direction outbound) leads: its wait counted from a ping or pong it received
- * (`keepAliveHeardAt`) ends `keepAliveLead()` (keepAlive/8) sooner; its ping reaches the
- * accepting end before that end's wait ends, as a sign of life, and only the dialer pings: one
- * exchange per `keepAlive − lead` (plus a round trip), whichever end pinged first (both, once,
- * if their first waits end together). Promises:
- * - a silent remote is still closed at the latest `keepAlive + pingTimeout` after its last
- *   frame, by either end: the lead, like the jitter, only shortens a wait;
- * - a connection carrying traffic sends no ping, as before: a wait counted from a frame of
- *   another protocol (or from the opening) has no lead;
- * - no draw: the same seed gives the same schedule. A recording made before replays as it
- *   was: its timers fire where it says, and what they decide (`heardDuringWait`) does not
- *   depend on the delay; only a live dialer's waits after a ping or pong are shorter.
- * A round trip longer than the lead lets both ends ping in a period, as before: never fewer checks.
+ * When a quiet wait ends (lib/keep-alive.ts): the first one, counted from the opening, is
+ * shortened by a seeded jitter, so connections opened together do not ping together; and the
+ * dialer's waits after a ping or pong are shortened by a lead, so a quiet connection carries
+ * one exchange per period, not one from each end. Both only shorten a wait: a silent remote is
+ * closed at the latest `keepAlive + pingTimeout` after its last frame.
  * @module
  */
 import { assign, emit, enqueueActions, sendParent, setup } from 'xstate'
@@ -65,8 +43,11 @@ import {
   createHandshakeContext, HANDSHAKE_PROTOCOL, handshakeRegion, readStep, writeStep, type HandshakeContext, type HandshakeInput, type HandshakeOutput,
 } from './handshake.machine.js'
 import { inputTime } from './lib/runtime.js'
+import { quietWaitEnd } from './lib/keep-alive.js'
 import { unseal } from './lib/secret.js'
 import { Reasons, type Direction, type Effect } from './vocab.js'
+
+export { KEEP_ALIVE_JITTER_SHARE, KEEP_ALIVE_LEAD_SHARE, keepAliveJitter, keepAliveLead } from './lib/keep-alive.js'
 
 /** Wire id of the connection's own control frames (keep-alive ping/pong), after the handshake. */
 export const CONTROL_PROTOCOL = '/xswarm/conn/1'
@@ -161,49 +142,6 @@ const READY = 2
 function isControlFrame(body: unknown): body is ControlFrame {
   return Array.isArray(body) && body.length === 2 && (body[0] === PING || body[0] === PONG || body[0] === READY) &&
     Number.isSafeInteger(body[1])
-}
-
-/**
- * The share of `keepAlive` a connection's jitter is drawn from: [0, keepAlive/4). Enough to
- * spread a burst (at the default 15 s, n connections opened together send their first pings
- * over 3.75 s instead of in one millisecond, and keep those phases while quiet); small enough
- * that a quiet connection still waits at least 3/4 of `keepAlive` before its first ping. It
- * only shortens a wait, so how soon a dead peer is found never gets worse.
- */
-export const KEEP_ALIVE_JITTER_SHARE = 1 / 4
-
-/** A connection's `keepAliveJitter` from a uniform 32-bit draw: whole milliseconds in [0, keepAlive × KEEP_ALIVE_JITTER_SHARE). */
-export function keepAliveJitter(keepAlive: number, draw: number): number {
-  return Math.floor((draw / 0x1_0000_0000) * keepAlive * KEEP_ALIVE_JITTER_SHARE)
-}
-
-/**
- * The share of `keepAlive` by which the dialer's ping leads on a quiet connection. It must
- * exceed a round trip (1.875 s at the default 15 s) and costs the dialer that much sooner a
- * ping: one exchange per 7/8 of `keepAlive` instead of two per `keepAlive`.
- */
-export const KEEP_ALIVE_LEAD_SHARE = 1 / 8
-
-/** How much sooner the dialer's wait counted from a keep-alive frame ends: whole ms, keepAlive × KEEP_ALIVE_LEAD_SHARE. */
-export function keepAliveLead(keepAlive: number): number {
-  return Math.floor(keepAlive * KEEP_ALIVE_LEAD_SHARE)
-}
-
-/**
- * When the current keep-alive wait ends: `keepAlive` after the sign of life it counts from,
- * `keepAliveJitter` sooner for the first one, `keepAliveLead` sooner when the dialer keeps the
- * quiet connection alive. The first wait is the one counted from the opening
- * (`quietFrom === openedAt`): every later one counts from a frame or a pong received after it.
- */
-function quietWaitEnd(context: ConnectionContext): number {
-  const jitter = context.quietFrom === context.openedAt ? context.keepAliveJitter : 0
-  const lead = leadsKeepAlive(context) ? keepAliveLead(context.timeouts.keepAlive) : 0
-  return context.quietFrom + context.timeouts.keepAlive - jitter - lead
-}
-
-/** The dialer, whose last sign of life was a keep-alive frame: the connection is quiet and it does the pinging. */
-function leadsKeepAlive(context: ConnectionContext): boolean {
-  return context.direction === 'outbound' && context.quietFrom === context.keepAliveHeardAt
 }
 
 /** The last sign of life: the last frame received, or the opening if that was later. */
