@@ -214,6 +214,13 @@ export function stateString(value: unknown): string {
   return `${k}.${stateString(v)}`
 }
 
+/** Drive an inbound harness to `open` (message 1, message 3, accepted). */
+export function openInbound(h: Harness): void {
+  h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array([0, 7]) })
+  h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('AnyPeer') })
+  h.send({ type: 'conn.accepted' })
+}
+
 /** Drive an outbound harness to `open` (opened, handshake ok, the responder's ready, accepted). */
 export function openOutbound(h: Harness, peer = PEER_B): void {
   h.send({ type: 'io.conn.opened', connId: 5, remoteAddr: 'memory://b' })

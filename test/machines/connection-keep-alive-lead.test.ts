@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest'
 import { keepAliveLead, KEEP_ALIVE_LEAD_SHARE } from '../../machines/connection.machine.js'
 import {
-  CONTROL_PROTOCOL, HANDSHAKE_PROTOCOL, TIMEOUTS, inboundInput, openOutbound, outboundInput, ping, pong, startConnection, success, type Harness,
+  CONTROL_PROTOCOL, TIMEOUTS, inboundInput, openInbound, openOutbound, outboundInput, ping, pong, startConnection, type Harness,
 } from './connection-harness.js'
 
 const LEAD = keepAliveLead(TIMEOUTS.keepAlive)
@@ -19,11 +19,14 @@ const PERIOD = TIMEOUTS.keepAlive - LEAD
 
 type Ping = { at: number; by: 'dialer' | 'listener' }
 
-/** Drive an inbound harness to `open` (message 1, message 3, accepted). */
-function openInbound(h: Harness): void {
-  h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: new Uint8Array([0, 7]) })
-  h.send({ type: 'conn.frame', protocol: HANDSHAKE_PROTOCOL, body: success('AnyPeer') })
-  h.send({ type: 'conn.accepted' })
+/** A dialer open since time 0 whose first ping (at keepAlive) was answered at once: its waits now count from that pong. */
+function dialerAfterFirstPong(): Harness {
+  const h = startConnection(outboundInput())
+  openOutbound(h)
+  h.advance(TIMEOUTS.keepAlive)
+  h.send(pong(1))
+  h.drain()
+  return h
 }
 
 /**
@@ -126,11 +129,7 @@ describe('connection machine: the lead keeps the promises of the keep-alive', ()
   })
 
   it('the dialer whose listener falls silent after a pong closes keepAlive − lead + pingTimeout after it: within the bound', () => {
-    const h = startConnection(outboundInput())
-    openOutbound(h)
-    h.advance(TIMEOUTS.keepAlive)
-    h.send(pong(1))
-    h.drain()
+    const h = dialerAfterFirstPong()
     h.advance(PERIOD + TIMEOUTS.pingTimeout - 1)
     expect(h.state()).toBe('open.awaitingPong')
     h.advance(1)
@@ -139,11 +138,7 @@ describe('connection machine: the lead keeps the promises of the keep-alive', ()
   })
 
   it('traffic after a keep-alive exchange: the dialer waits a full keepAlive from each frame and sends no ping', () => {
-    const h = startConnection(outboundInput())
-    openOutbound(h)
-    h.advance(TIMEOUTS.keepAlive)
-    h.send(pong(1))
-    h.drain()
+    const h = dialerAfterFirstPong()
     // A frame of some protocol every keepAlive − 1 ms (the lead only counts from a ping or pong).
     for (let i = 0; i < 20; i++) {
       h.advance(i === 0 ? PERIOD - 1 : TIMEOUTS.keepAlive - 1)
