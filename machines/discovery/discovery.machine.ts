@@ -33,7 +33,9 @@
  * (The `always` guards of a region are mutually exclusive, so eventless transitions cannot loop:
  * `isOnline` needs a connection, and `walking` leaves only when there is none.)
  *
- * Chart and data: each lookup is a child actor (lookup.machine.ts: querying ⇄ waiting →
+ * Chart and data: this file is the chart (states, transitions, the names of its guards, actions
+ * and delays) and `flush`; the named guards are in guards.ts, the other named actions in
+ * actions.ts. Each lookup is a child actor (lookup.machine.ts: querying ⇄ waiting →
  * evaluating → found | done | cancelled), spawned with `spawnChild` (a few at a time, bounded by
  * maxLookups). The peer store, routing table, connections, dials and in-flight queries are data
  * in context, mutated in place by the named actions (connections.ts, exchange.ts, queries.ts);
@@ -53,60 +55,16 @@
 import { setup, type AnyActorRef } from 'xstate'
 import { enqueueActions } from '../lib/enqueue.js'
 import { defineProtocol, type ProtocolDefinition, type ProtocolInput } from '../lib/protocol.js'
-import { nextFloat } from '../lib/rng.js'
 import { inputTime } from '../lib/runtime.js'
 import type { SendEffect } from '../vocab.js'
-import { backoffDelay } from './backoff.js'
-import { peerKey, tableSize } from './kbucket.js'
+import { discoveryActions } from './actions.js'
+import { createContext, DISCOVERY_ID, type DiscoveryCommand, type DiscoveryContext, type DiscoveryEvent, type DiscoveryUserEvent } from './context.js'
+import { discoveryGuards } from './guards.js'
 import { lookupMachine } from './lookup.machine.js'
 import { parseMessage, type DiscoveryMessage } from './messages.js'
 import { resolveOptions, type DiscoveryOptions } from './options.js'
-import { exportPeers } from './peer-store.js'
-import {
-  createContext, DISCOVERY_ID, ownAddresses,
-  type DiscoveryCommand, type DiscoveryContext, type DiscoveryEvent, type DiscoveryUserEvent, type Out,
-} from './context.js'
-import {
-  countFailedDial, dialBootstrap, dropHeardAddress, failedDialKey, fill, isHarmlessDialFailure, protect, purgeStaleDials,
-  releaseLookupConnections, rememberConnectedPeer, trackConnection, trim, unprotect, untrackConnection,
-} from './connections.js'
-import { onFind, onFound, onHello, sendHello } from './exchange.js'
-import {
-  answerProvidersAtOnce, dropOffers, flushOffers, hasDueKey, isValidFindProviders, markAllDue, onGetProviders, onProvide,
-  onProvided, onProvidersAnswer, provide, refuseFindProviders, startAnnounce, startProvidersLookup, unprovide,
-} from './providers.js'
-import { expireProviders } from './provider-store.js'
-import { expireHeardPeers } from './peers.js'
-import {
-  answerFindPeerAtOnce, cancelLookups, failQueriesTo, flushAwaiting, hasWorkFor, MANAGER_REASONS, onLookupDone, onLookupQuery,
-  randomKey, redialForWork, refuseFindPeer, startFindLookup, startLookup,
-} from './queries.js'
-import type { FindMessage, FoundMessage, GetProvidersMessage, HelloMessage, ProvidedMessage, ProvideMessage, ProvidersMessage } from './messages.js'
 
 export { DISCOVERY_ID }
-
-type E<T extends DiscoveryEvent['type']> = Extract<DiscoveryEvent, { type: T }>
-type Args = { context: DiscoveryContext; event: DiscoveryEvent; self: AnyActorRef }
-
-/**
- * A named step: run `fn` with the input time; what it asks for waits in `context.out` for
- * `flush`. Steps run while the transition is resolved (an `enqueueActions` callback), as `flush`
- * does: custom actions of the initial state would run only after the actor has started, i.e.
- * after the `flush` meant to follow them. (Typed loosely for `setup`: XState's action generics
- * do not survive being built outside it.)
- */
-function step<T extends DiscoveryEvent['type'] | undefined = undefined>(
-  fn: (ctx: DiscoveryContext, event: T extends DiscoveryEvent['type'] ? E<T> : DiscoveryEvent, now: number, out: Out[]) => void,
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-): any {
-  return enqueueActions(({ context, event, self }: Args) => fn(context, event as never, inputTime(self), context.out))
-}
-
-/** The dial a `dial.failed` is about (a dial of ours, by peer id or address). */
-const dialKeyOf = (ctx: DiscoveryContext, event: DiscoveryEvent): string | undefined =>
-  event.type === 'dial.failed' ? failedDialKey(ctx, event.address, event.peer) : undefined
-
-const messageOf = (event: DiscoveryEvent): DiscoveryMessage | undefined => (event.type === 'message' ? event.body : undefined)
 
 export const discoveryMachine = setup({
   types: {
@@ -116,131 +74,9 @@ export const discoveryMachine = setup({
     emitted: {} as SendEffect | DiscoveryUserEvent,
   },
   actors: { lookup: lookupMachine },
-  guards: {
-    isDisabled: ({ context }) => !context.options.enabled,
-    hasNoBootstrap: ({ context }) => context.options.bootstrap.length === 0,
-    hasConnections: ({ context }) => context.connected.size > 0,
-    hasNoConnections: ({ context }) => context.connected.size === 0,
-    isOnline: ({ context }) => context.connected.size > 0 && tableSize(context.table) > 0,
-    refreshDisabled: ({ context }) => context.options.refreshInterval === 0,
-    hasLookupConnections: ({ context }) => context.lookupConnections > 0,
-    hasNoLookupConnections: ({ context }) => context.lookupConnections === 0,
-    isNewConnection: ({ context, event }) =>
-      event.type === 'peer.connected' && event.peer !== context.peerId && !context.connected.has(event.peer),
-    isTrackedConnection: ({ context, event }) => event.type === 'peer.disconnected' && context.connected.has(event.peer),
-    /**
-     * A connection closed by a connection manager (we hung up, or the remote says `trimmed`)
-     * while lookup queries or provider records waited on it: the peer is not gone.
-     */
-    isTrimmedWhileNeeded: ({ context, event }) => event.type === 'peer.disconnected' && context.connected.has(event.peer)
-      && (context.hangingUp.has(event.peer) || MANAGER_REASONS.has(event.reason)) && hasWorkFor(context, event.peer),
-    isUnknownDial: ({ context, event }) => dialKeyOf(context, event) === undefined,
-    /** A bootstrap address without a peer id, or a peer connected anyway: nothing to hold against it. */
-    isHarmlessDialFailure: ({ context, event }) => isHarmlessDialFailure(context, dialKeyOf(context, event)!),
-    isFromUnconnectedPeer: ({ context, event }) => event.type === 'message' && !context.connected.has(event.peer),
-    /** Only the first `hello` of a connection counts (a peer cannot flood the store through one connection). */
-    isFirstHello: ({ context, event }) =>
-      messageOf(event)?.t === 'hello' && context.connected.get((event as E<'message'>).peer)?.greeted === false,
-    isFind: ({ event }) => messageOf(event)?.t === 'find',
-    isProvide: ({ event }) => messageOf(event)?.t === 'provide',
-    isProvideRefusal: ({ event }) => messageOf(event)?.t === 'provided',
-    isGetProviders: ({ event }) => messageOf(event)?.t === 'getp',
-    /** A `found` or `providers` answering a request we have in flight, from the peer we asked. */
-    isAwaitedAnswer: ({ context, event }) => {
-      const body = messageOf(event)
-      return (body?.t === 'found' || body?.t === 'providers') && context.pending.get(body.id)?.peer === (event as E<'message'>).peer
-    },
-    isInvalidProviderQuery: ({ event }) => !isValidFindProviders(event as E<'discovery.findProviders'>),
-    /** Online, a provided key is due and no announce runs (it is the one lookup besides maxLookups). */
-    canAnnounce: ({ context }) => context.announcing === undefined && hasDueKey(context)
-      && context.connected.size > 0 && tableSize(context.table) > 0,
-    isAnnounceDone: ({ context }) => context.announcing === undefined,
-    isInvalidPeerId: ({ event }) => {
-      const peer = (event as E<'discovery.findPeer'>).peer as unknown
-      return typeof peer !== 'string' || peerKey(peer) === undefined
-    },
-    isSelfOrConnected: ({ context, event }) => {
-      const peer = (event as E<'discovery.findPeer'>).peer
-      return peer === context.peerId || context.connected.has(peer)
-    },
-    isAtLookupLimit: ({ context }) => context.lookups.size - (context.announcing === undefined ? 0 : 1) >= context.options.maxLookups,
-    hasNoRoutes: ({ context }) => tableSize(context.table) === 0,
-  },
+  guards: discoveryGuards,
   actions: {
-    trackConnection: step<'peer.connected'>((ctx, e, now) => trackConnection(ctx, e.peer, e.address, e.direction, now)),
-    rememberConnectedPeer: step<'peer.connected'>((ctx, e, now, out) => rememberConnectedPeer(ctx, e.peer, e.address, e.direction, now, out)),
-    /** Peer exchange: our addresses and a sample of the peers we know. */
-    greetPeer: step<'peer.connected'>((ctx, e, _now, out) => sendHello(ctx, e.peer, out)),
-    /** Lookups waiting for this peer's connection send their queries now. */
-    sendAwaitedQueries: step<'peer.connected'>((ctx, e, _now, out) => { flushAwaiting(ctx, e.peer, out); flushOffers(ctx, e.peer, out) }),
-    untrackConnection: step<'peer.disconnected'>((ctx, e, now) => untrackConnection(ctx, e.peer, now)),
-    failQueriesToPeer: step<'peer.disconnected'>((ctx, e, _now, out) => failQueriesTo(ctx, e.peer, out)),
-    /** Dial the peer again; its queries and provider records wait for the connection. */
-    redialForWork: step<'peer.disconnected'>((ctx, e, now, out) => redialForWork(ctx, e.peer, now, out)),
-    dropHeardAddress: step<'dial.failed'>((ctx, e) => { if (e.peer !== undefined) dropHeardAddress(ctx, e.peer, e.address) }),
-    countFailedDial: step<'dial.failed'>((ctx, e, now) => countFailedDial(ctx, dialKeyOf(ctx, e)!, e.address, now)),
-    failQueriesToDialedPeer: step((ctx, e, _now, out) => failQueriesTo(ctx, dialKeyOf(ctx, e)!, out)),
-    forgetDial: step((ctx, e) => { const key = dialKeyOf(ctx, e)!; ctx.dialing.delete(key); dropOffers(ctx, key) }),
-    learnFromHello: step<'message'>((ctx, e, now, out) => onHello(ctx, e.peer, e.body as HelloMessage, now, out)),
-    answerFind: step<'message'>((ctx, e, _now, out) => onFind(ctx, e.peer, e.body as FindMessage, out)),
-    passAnswerToLookup: step<'message'>((ctx, e, now, out) => e.body.t === 'providers'
-      ? onProvidersAnswer(ctx, e.peer, e.body as ProvidersMessage, now, out)
-      : onFound(ctx, e.peer, e.body as FoundMessage, now, out)),
-    storeProvider: step<'message'>((ctx, e, now, out) => onProvide(ctx, e.peer, e.body as ProvideMessage, now, out)),
-    reportProvideRefusal: step<'message'>((ctx, e, _now, out) => onProvided(ctx, e.peer, e.body as ProvidedMessage, out)),
-    answerGetProviders: step<'message'>((ctx, e, now, out) => onGetProviders(ctx, e.peer, e.body as GetProvidersMessage, now, out)),
-    provideKey: step<'discovery.provide'>((ctx, e, _now, out) => provide(ctx, e.key, out)),
-    unprovideKey: step<'discovery.unprovide'>((ctx, e) => unprovide(ctx, e.key)),
-    refuseFindProviders: enqueueActions(({ context, event }: Args, params: { reason: string }) =>
-      refuseFindProviders(event as E<'discovery.findProviders'>, params.reason, context.out)) as ReturnType<typeof step>,
-    answerProvidersAtOnce: step<'discovery.findProviders'>((ctx, e, now, out) => answerProvidersAtOnce(ctx, e, now, out)),
-    startProvidersLookup: step<'discovery.findProviders'>((ctx, e, now, out) => startProvidersLookup(ctx, e, now, out)),
-    providersUnavailable: step<'discovery.findProviders'>((ctx, e, _now, out) => refuseFindProviders(e, ctx.options.enabled ? 'closed' : 'disabled', out)),
-    startAnnounce: step((ctx, _e, _now, out) => startAnnounce(ctx, out)),
-    markAllDue: step((ctx) => markAllDue(ctx)),
-    dropExpiredProviders: step((ctx, _e, now) => { expireProviders(ctx.providerStore, now) }),
-    updateAddresses: step<'swarm.listening'>((ctx, e) => { ctx.addresses = ownAddresses(ctx.peerId, e.addresses) }),
-    refuseFindPeer: enqueueActions(({ context, event }: Args, params: { reason: string }) =>
-      refuseFindPeer(event as E<'discovery.findPeer'>, params.reason, context.out)) as ReturnType<typeof step>,
-    answerFindPeerAtOnce: step<'discovery.findPeer'>((ctx, e, _now, out) => answerFindPeerAtOnce(ctx, e.peer, e.queryId, out)),
-    startFindLookup: step<'discovery.findPeer'>((ctx, e, _now, out) => startFindLookup(ctx, e.peer, e.queryId, out)),
-    answerUnavailable: step<'discovery.findPeer'>((ctx, e, _now, out) => refuseFindPeer(e, ctx.options.enabled ? 'closed' : 'disabled', out)),
-    protectPeer: step<'discovery.protect'>((ctx, e) => protect(ctx, e.peer, e.tag)),
-    unprotectPeer: step<'discovery.unprotect'>((ctx, e) => unprotect(ctx, e.peer, e.tag)),
-    /** A lookup asks to query peers: send FIND_NODE now, after a dial, or fail the query. */
-    dispatchQueries: step<'lookup.query'>((ctx, e, now, out) => onLookupQuery(ctx, e, now, out)),
-    finishLookup: step((ctx, e, now, out) => {
-      const id = e.type.replace(/^xstate\.(done|error)\.actor\./, '')
-      onLookupDone(ctx, id, e.type.startsWith('xstate.done.') ? (e as { output?: never }).output : undefined, now, out)
-    }),
-    cancelLookups: step((ctx, _e, _now, out) => cancelLookups(ctx, out)),
-    exportPeers: step((ctx, _e, now, out) => { out.push({ kind: 'emit', event: { type: 'discovery.exported', peers: exportPeers(ctx.store, now) } }) }),
-    dialBootstrap: step((ctx, _e, now, out) => dialBootstrap(ctx, now, out)),
-    scheduleBootstrapRetry: step((ctx) => {
-      ctx.bootstrapDelay = backoffDelay(ctx.bootstrapAttempt, ctx.options.bootstrapBackoff, ctx.rng)
-      ctx.bootstrapAttempt++
-    }),
-    resetBootstrap: step((ctx) => { ctx.bootstrapAttempt = 0 }),
-    /** After the first tick (drawn within the first interval, context.ts), one every tickInterval. */
-    resumeTickInterval: step((ctx) => { ctx.tickDelay = ctx.options.tickInterval }),
-    scheduleRefresh: step((ctx) => {
-      // ±25% so nodes that joined together do not all refresh (and hit the same peers) together
-      ctx.refreshDelay = Math.max(1, Math.round(ctx.options.refreshInterval * (0.75 + 0.5 * nextFloat(ctx.rng))))
-    }),
-    /** Below the low watermark: dial random known peers. */
-    fillConnections: step((ctx, _e, now, out) => fill(ctx, now, out)),
-    /** Above the high watermark: hang up on unprotected idle peers down to the low one. */
-    trimConnections: step((ctx, _e, now, out) => trim(ctx, now, out)),
-    /** Lookup connections idle for lookupLinger: hung up (`lookup-done`), or kept as ordinary ones. */
-    releaseLookupConnections: step((ctx, _e, now, out) => releaseLookupConnections(ctx, now, out)),
-    purgeStaleDials: step((ctx, _e, now, out) => purgeStaleDials(ctx, now, out)),
-    expireHeardPeers: step((ctx, _e, now) => expireHeardPeers(ctx, now)),
-    startSelfLookup: step((ctx, _e, _now, out) => { startLookup(ctx, { kind: 'self', target: ctx.selfKey }, out) }),
-    refreshRoutes: step((ctx, _e, _now, out) => {
-      // alternate: a self-lookup (keeps our neighbourhood, and us in theirs) and a random walk
-      const self = ctx.refreshCount++ % 2 === 0
-      startLookup(ctx, self ? { kind: 'self', target: ctx.selfKey } : { kind: 'walk', target: randomKey(ctx) }, out)
-    }),
+    ...discoveryActions,
     /** Perform, in order, what this transition's steps asked for. */
     flush: enqueueActions(({ context, enqueue }) => {
       const out = context.out
