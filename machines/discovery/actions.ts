@@ -19,6 +19,7 @@ import { ownAddresses, type DiscoveryContext, type DiscoveryEvent, type Out } fr
 import { onFind, onFound, onHello, sendHello } from './exchange.js'
 import { dialKeyOf, type E } from './guards.js'
 import type { FindMessage, FoundMessage, GetProvidersMessage, HelloMessage, ProvidedMessage, ProvideMessage, ProvidersMessage } from './messages.js'
+import { providerSweepInterval } from './options.js'
 import { exportPeers } from './peer-store.js'
 import { expireHeardPeers } from './peers.js'
 import { expireProviders } from './provider-store.js'
@@ -80,7 +81,11 @@ export const discoveryActions = {
   providersUnavailable: step<'discovery.findProviders'>((ctx, e, _now, out) => refuseFindProviders(e, ctx.options.enabled ? 'closed' : 'disabled', out)),
   startAnnounce: step((ctx, _e, _now, out) => startAnnounce(ctx, out)),
   markAllDue: step((ctx) => markAllDue(ctx)),
+  /** After the first republish (drawn within the first interval, context.ts), one every republishInterval. */
+  resumeRepublishInterval: step((ctx) => { ctx.republishDelay = ctx.options.republishInterval }),
   dropExpiredProviders: step((ctx, _e, now) => { expireProviders(ctx.providerStore, now) }),
+  /** After the first sweep (drawn within the first period, context.ts), one every providerSweepInterval. */
+  resumeProviderSweep: step((ctx) => { ctx.sweepDelay = providerSweepInterval(ctx.options) }),
   updateAddresses: step<'swarm.listening'>((ctx, e) => { ctx.addresses = ownAddresses(ctx.peerId, e.addresses) }),
   refuseFindPeer: enqueueActions(({ context, event }: Args, params: { reason: string }) =>
     refuseFindPeer(event as E<'discovery.findPeer'>, params.reason, context.out)) as ReturnType<typeof step>,

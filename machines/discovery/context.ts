@@ -14,7 +14,7 @@ import type { SendEffect } from '../vocab.js'
 import { createTable, peerKey, type Key, type RoutingTable } from './kbucket.js'
 import type { LookupEvent, LookupInput, LookupOutput, LookupQuery } from './lookup.machine.js'
 import type { DiscoveryMessage } from './messages.js'
-import { resolveOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
+import { providerSweepInterval, resolveOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
 import { createPeerStore, importPeers, rememberPeer, type ExportedPeer, type PeerStore } from './peer-store.js'
 import { createProviderStore, type ProviderStore } from './provider-store.js'
 
@@ -169,6 +169,14 @@ export interface DiscoveryContext {
   providerStore: ProviderStore
   /** Keys this node provides, by hex. */
   provided: Map<string, Provided>
+  /**
+   * The waits before the next republish of the provided keys and the next sweep of expired
+   * provider records: a point of the first republishInterval (of the first sweep period) drawn
+   * from the seeded rng, then the full period, so nodes started together do not all republish
+   * (sweep) in the same ms.
+   */
+  republishDelay: number
+  sweepDelay: number
   /** The lookup announcing a provided key (one at a time), if any. */
   announcing: string | undefined
   /** `provide` messages waiting for a dial to the peer (peer → key hexes). */
@@ -218,6 +226,9 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
       maxRecords: options.maxProviderRecords, ttl: options.providerTtl, diversity: options.diversity,
     }),
     provided: new Map(),
+    // Drawn after tickDelay (createContext's only other draw), so the draws before keep their order.
+    republishDelay: 1 + nextInt(rng, options.republishInterval),
+    sweepDelay: 1 + nextInt(rng, providerSweepInterval(options)),
     announcing: undefined,
     offers: new Map(),
     out: [],

@@ -13,8 +13,10 @@
  *                             a random walk and a self-lookup, in turn (libp2p's periodic bootstrap)
  *                  providers (parallel):
  *                    announce:  idle ─[canAnnounce]─▶ announcing (one announce lookup) ─[isAnnounceDone]─▶ idle
- *                    republish: waiting ⟲ after(republishInterval): markAllDue (every provided key again)
- *                    expiry:    waiting ⟲ after(providerSweep): dropExpiredProviders
+ *                    republish: waiting ⟲ after(republishInterval; the first at a seeded point of the first
+ *                               interval): markAllDue (every provided key again), resumeRepublishInterval
+ *                    expiry:    waiting ⟲ after(providerSweep; the first likewise): dropExpiredProviders,
+ *                               resumeProviderSweep
  *   In `active`, decisions are guards on the transitions:
  *     peer.connected [isNewConnection]: trackConnection, rememberConnectedPeer, greetPeer, sendAwaitedQueries
  *     peer.disconnected: [isTrimmedWhileNeeded] untrackConnection, redialForWork, fillConnections ·
@@ -98,9 +100,9 @@ export const discoveryMachine = setup({
     tickInterval: ({ context }) => context.tickDelay,
     lookupLinger: ({ context }) => context.options.lookupLinger,
     refreshInterval: ({ context }) => context.refreshDelay,
-    republishInterval: ({ context }) => context.options.republishInterval,
-    /** Expired records are skipped when read; the sweep frees their memory. */
-    providerSweep: ({ context }) => Math.max(1_000, Math.floor(context.options.providerTtl / 4)),
+    republishInterval: ({ context }) => context.republishDelay,
+    /** Expired records are skipped when read; the sweep frees their memory (options.ts, providerSweepInterval). */
+    providerSweep: ({ context }) => context.sweepDelay,
   },
 }).createMachine({
   id: 'discovery',
@@ -255,13 +257,13 @@ export const discoveryMachine = setup({
             republish: {
               initial: 'waiting',
               states: {
-                waiting: { after: { republishInterval: { target: 'waiting', reenter: true, actions: 'markAllDue' } } },
+                waiting: { after: { republishInterval: { target: 'waiting', reenter: true, actions: ['markAllDue', 'resumeRepublishInterval'] } } },
               },
             },
             expiry: {
               initial: 'waiting',
               states: {
-                waiting: { after: { providerSweep: { target: 'waiting', reenter: true, actions: 'dropExpiredProviders' } } },
+                waiting: { after: { providerSweep: { target: 'waiting', reenter: true, actions: ['dropExpiredProviders', 'resumeProviderSweep'] } } },
               },
             },
           },

@@ -165,6 +165,14 @@ function resolveDiversity(options: DiscoveryOptions, base: Diversity): Diversity
   }
 }
 
+/**
+ * How often expired provider records are swept (a quarter of providerTtl, at least 1 s).
+ * Expired records are skipped when read; the sweep frees their memory.
+ */
+export function providerSweepInterval(options: Pick<ResolvedDiscoveryOptions, 'providerTtl'>): number {
+  return Math.max(1_000, Math.floor(options.providerTtl / 4))
+}
+
 /** Apply defaults to `options` and check every value. */
 export function resolveOptions(options: DiscoveryOptions = {}): ResolvedDiscoveryOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('"discovery options" expected an object')

@@ -6,8 +6,10 @@
  * Chart and data: the discovery chart's `providers` region shows the lifecycle (announce:
  * idle ⇄ announcing, one announce lookup at a time, `[canAnnounce]`; republish: every
  * `after(republishInterval)` all provided keys are due again; expiry: every
- * `after(providerSweep)` expired records go). The per-key state (due or not, the records of
- * others) is data: `ctx.provided`, `ctx.providerStore` (provider-store.ts), `ctx.offers`.
+ * `after(providerSweep)` expired records go; for both, the first wait ends at a point of the
+ * first period drawn from the seeded rng, context.ts). The per-key state (due or not, the
+ * records of others) is data: `ctx.provided`, `ctx.providerStore` (provider-store.ts),
+ * `ctx.offers`.
  *
  * - Announcing `key`: a FIND_NODE lookup for the key (kind `provide`), then `provide` to each of
  *   the k closest peers it ended with (dialed first when not connected: those wait in `offers`).
