@@ -13,7 +13,7 @@
 //   node --expose-gc bench/pubsub/latency-tail.mjs [--system xswarm] [--nodes 10] [--size 128]
 //        [--publisher rr|0] [--seconds 20] [--rate 10] [--stagger] [--phase X] [--probe] [--verbose]
 //        [--heap-profile N [--heap-all]] [--snapshots DIR [--snapshot-gaps 2]] [--gc-edges]
-//        [--scavenge-check K[,W]] [--throughput off]
+//        [--scavenge-check K[,W]] [--throughput off] [--mark] [--whole-ms]
 //
 // With every run: its scavenges (count, total and longest ms; node --trace-gc-nvp tells what each
 // one copied). The diagnostics below (heap profile, snapshots) slow the run: their latencies are
@@ -25,9 +25,18 @@
 // keeps its own phase from then on. --phase X starts the 10-msg/s schedule X ms after the start
 // of a heartbeat burst (X = -2: one message a second is published 2 ms before the burst; rough:
 // a burst is told by its first heartbeat).
+//
+// --mark prints PHASE-START and PHASE-END lines to stdout around the light phase (from its first
+// publish to the end of its grace wait), so that what V8 prints there (node --trace-opt
+// --trace-deopt) can be told from the warm-up's and the throughput phase's. --whole-ms waits for
+// each publish a whole number of milliseconds (rounded up: Node fires a timer at the first whole
+// millisecond of its clock after the delay anyway) instead of run.mjs's fractional wait: the
+// first timer with a fractional delay in a process turns the field of Node's Timeout objects
+// from small integer to double, which deoptimizes all code that inlined timers (bench/README).
 import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import os from 'node:os'
+import { writeSync } from 'node:fs'
 import { writeHeapSnapshot as writeSnapshot } from 'node:v8'
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
@@ -123,13 +132,17 @@ if (heapSession) { heapSession.connect(); await heapSession.post('HeapProfiler.s
 let t0 = performance.now()
 if (args.phase != null) t0 = burstStart + 1000 * Math.ceil((t0 + 20 - burstStart - Number(args.phase)) / 1000) + Number(args.phase)
 const p = tracker.begin(`latency-${size}`, size)
+// (fs.writeSync, not process.stdout: a write through Node's streams would itself deoptimize the
+// stream code the sockets' writes were optimized with)
+const mark = (line) => { if (args.mark === 'true') writeSync(1, `${line}\n`) }
+mark('PHASE-START')
 const rate = Number(args.rate ?? 10) // --rate R: R msg/s instead of 10 (0: idle, to see the GCs of the rest)
 const total = seconds * rate
 const [scavengeCheck, checkWindow] = (args['scavenge-check'] ?? '0').split(',').map(Number).concat(0)
 const snapshotAt = [0, ...(args['snapshot-gaps'] ?? '2').split(',').map(Number)].map((g) => (total >> 1) + Math.round(g * rate))
 for (let i = 0; i < total; i++) {
   const wait = t0 + i * 1000 / rate - performance.now()
-  if (wait > 0) await sleep(wait)
+  if (wait > 0) await sleep(args['whole-ms'] === 'true' ? Math.ceil(wait) : wait)
   tracker.publish(publisher === 'rr' ? i % n : Number(publisher), size)
   // --snapshots DIR: heap snapshots at the middle of the phase and 2 s later (each stops the
   // process for ~1 s, so the latencies of that run mean nothing); compare them in DevTools or
@@ -163,6 +176,7 @@ if (total === 0) await sleep(seconds * 1000)
 const graceEnd = performance.now() + 2000
 while (p.completed < p.published && performance.now() < graceEnd) await tracker.waitCompletion(50)
 tracker.end()
+mark('PHASE-END')
 gcEdge()
 const t1 = performance.now()
 if (heapSession) printHeapProfile((await heapSession.post('HeapProfiler.getSamplingProfile')).profile, Number(args['heap-profile']) || 25)
