@@ -57,7 +57,7 @@ import { refusalsMachine } from './refusals.machine.js'
 import { authenticatedFacts, closeConn, endedFacts, stepPeer } from './swarm/peers.js'
 import {
   childId, connByConnId, connectionInput, connOf, countPending, CRASHED, crashedConnectionEnded, dialTarget, forget, heardFrom,
-  isBound, peerOf, peerOfConn, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
+  isBound, newConnRecord, peerOf, peerOfConn, survivor, type ChildEvent, type SwarmContext, type SwarmInput,
 } from './swarm/registry.js'
 import { restartProtocol, startProtocol } from './protocol-restart.js'
 import { Reasons, type ConnFrame, type ConnFrames, type CoreSwarmEvent, type Effect, type Input } from './vocab.js'
@@ -137,7 +137,7 @@ export const swarmMachine = setup({
       const key = `d${dialId}`
       const input = connectionInput(context, { key, direction: 'outbound', address, url, dialId, expectedPeer: peer })
       const ref = spawnTracked(self, connectionMachine, { id: key, input })
-      context.conns.set(key, { key, ref, direction: 'outbound', address, dialId, expectedPeer: peer, traffic: input.traffic })
+      context.conns.set(key, newConnRecord({ key, ref, direction: 'outbound', address, dialId, expectedPeer: peer, traffic: input.traffic }))
       context.byDialId.set(dialId, key)
     }),
     /** Our dial's connection opened: give it its connId. */
@@ -173,7 +173,7 @@ export const swarmMachine = setup({
       const key = `c${connId}`
       const input = connectionInput(context, { key, direction: 'inbound', address: remoteAddr, connId })
       const ref = spawnTracked(self, connectionMachine, { id: key, input })
-      context.conns.set(key, { key, ref, direction: 'inbound', address: remoteAddr, connId, source: admission.source, traffic: input.traffic })
+      context.conns.set(key, newConnRecord({ key, ref, direction: 'inbound', address: remoteAddr, connId, source: admission.source, traffic: input.traffic }))
       context.byConnId.set(connId, key)
     }),
     refuseDialWhileClosing: emit(({ event }) => ({

@@ -239,6 +239,21 @@ export function dialTarget(event: { type: string; address: string; url?: string;
 }
 
 /**
+ * A new connection record. Every field is set here, in one order, also those its connection
+ * sets later (`peer`, `settled`, `closing`, ...): then every record has one V8 shape from birth,
+ * and the code optimized for the frame path (`heardFrom`) stays valid when a record changes,
+ * e.g. when its connection settles 10 s after it opened (bench/README, "a fourth look").
+ */
+export function newConnRecord(init: Pick<ConnRecord, 'key' | 'ref' | 'direction' | 'address' | 'traffic' | 'connId' | 'dialId' | 'expectedPeer' | 'source'>): ConnRecord {
+  return {
+    key: init.key, ref: init.ref, direction: init.direction, address: init.address,
+    connId: init.connId, dialId: init.dialId, expectedPeer: init.expectedPeer, source: init.source,
+    traffic: init.traffic, peer: undefined, securedPeer: undefined, handshakeHash: undefined,
+    heard: false, shed: false, settled: false, awaitingProbe: false, closing: undefined,
+  }
+}
+
+/**
  * The input of a new connection actor: a fresh ephemeral key and its keep-alive jitter, from
  * one draw of the root's drbg (32 bytes of key, then 4 for the jitter). One draw, not two, so
  * the drbg's counter and every later draw (the next connections' keys, a restarted protocol's
