@@ -31,10 +31,16 @@ export const nextTurn: (fn: () => void) => void = typeof setImmediate === 'funct
     channel.port2.postMessage(null)
   }
 
-/** Real time. */
+/**
+ * Real time. A delay is rounded up to whole milliseconds: Node fires a timer at the first whole
+ * millisecond of its loop clock at or after the delay anyway, so nothing fires later, and the
+ * first fractional delay in a process (a keep-alive wait counted from a frame's time) no longer
+ * turns a field of every Node Timeout from small integer to double, which deoptimizes all code
+ * that inlined timers (bench/README, "a fourth look").
+ */
 export const realScheduler: Scheduler = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.ceil(ms)),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   defer: nextTurn,
 }
