@@ -32,15 +32,15 @@ export const nextTurn: (fn: () => void) => void = typeof setImmediate === 'funct
   }
 
 /**
- * Real time. A delay is rounded up to whole milliseconds: Node fires a timer at the first whole
- * millisecond of its loop clock at or after the delay anyway, so nothing fires later, and the
- * first fractional delay in a process (a keep-alive wait counted from a frame's time) no longer
- * turns a field of every Node Timeout from small integer to double, which deoptimizes all code
- * that inlined timers (bench/README, "a fourth look").
+ * Real time. A delay is cut to whole milliseconds: Node's timers fire a fractional delay when
+ * they would fire its whole part (measured in bench/README, "a fourth look"), so nothing fires at
+ * another moment, and the first fractional delay in a process (a keep-alive wait counted from a
+ * frame's time) no longer turns a field of every Node Timeout from small integer to double,
+ * which deoptimizes all code that inlined timers.
  */
 export const realScheduler: Scheduler = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, Math.ceil(ms)),
+  setTimeout: (fn, ms) => setTimeout(fn, Math.floor(ms)),
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
   defer: nextTurn,
 }
