@@ -6,7 +6,11 @@
  * every mesh peer but its senders, so a node gets it from each neighbour that had it before the
  * node's IDONTWANT could arrive: ≈ 2-3.5 copies per delivery in a ring with chords. Pulling, a
  * node receives one copy (plus one more when an announcer answers late), at the price of an
- * announce and a request per hop.
+ * announce and a request per hop. That price is worth paying only when the bytes are: a quiet
+ * forwarder still pushes large messages, until what it pushed since its last heartbeat reaches
+ * `pushBudget`; an interval that reached it makes the node busy for the next one, in which it
+ * announces them all (`announcesForward`). So a quiet topic keeps one trip a hop, and a busy one
+ * pulls everything after its first heartbeat interval.
  *
  * Nothing is lost when an announcer leaves or does not answer: a peer that disconnects is
  * replaced at once by the next announcer (`reaskNeeds`), one that has not answered within
@@ -43,6 +47,21 @@ export function markDontWant(s: RouterState, ps: PeerState, hex: string, now: nu
 export function announceTo(s: RouterState, peer: string, cached: CachedMessage, id: Uint8Array): void {
   (cached.announcedTo ??= new Set()).add(peer)
   queue(s, peer, 'iann', id)
+}
+
+/**
+ * Decision: forward a message of `size` bytes as an announce rather than push it. It is large
+ * (announceMinSize) and the node is busy: the large messages it forwarded since its last
+ * heartbeat, or in the interval before, reach the push budget (`largeForwarded`, `largeBusy`,
+ * both kept by `countLargeForward` and the heartbeat).
+ */
+export function announcesForward(s: RouterState, size: number): boolean {
+  return size >= s.params.announceMinSize && (s.largeBusy || s.largeForwarded >= s.params.pushBudget)
+}
+
+/** A large message of `size` bytes forwarded to one more mesh peer (pushed or announced). */
+export function countLargeForward(s: RouterState, size: number): void {
+  if (size >= s.params.announceMinSize) s.largeForwarded += size
 }
 
 /** Decision: an announcer at this score is worth asking (not below the gossip threshold). */

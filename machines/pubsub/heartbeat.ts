@@ -33,10 +33,12 @@ export function heartbeatDelay(s: RouterState): number {
   return s.heartbeats === 0 ? s.firstHeartbeatDelay : s.params.heartbeatInterval
 }
 
-/** Step 1: score decay, per-heartbeat counters reset, IDONTWANT and retained-score expiry. */
+/** Step 1: score decay, per-heartbeat counters reset (busy with large messages or not), IDONTWANT and retained-score expiry. */
 export function decayPeers(s: RouterState, now: number): void {
   const p = s.params
   s.heartbeats++
+  s.largeBusy = s.largeForwarded >= p.pushBudget
+  s.largeForwarded = 0
   for (const ps of s.peers.values()) {
     decayStats(ps.stats, p.score)
     ps.ihaveCount = 0

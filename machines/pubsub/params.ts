@@ -102,8 +102,16 @@ export interface PubsubParams {
    * announced (IANNOUNCE, implies IDONTWANT), and a peer that lacks it asks one announcer
    * (INEED), then the next one if that one leaves or has not answered within needTimeout
    * (checked at the heartbeat; a broken promise, P7). Above maxMessageSize: always push.
+   * While the node is quiet (pushBudget below), such a message is still pushed.
    */
   announceMinSize: number
+  /**
+   * Bytes of announceMinSize-or-larger messages a forwarder may still push to its mesh peers
+   * between two heartbeats; once they are spent it announces them, until the end of the next
+   * heartbeat interval if this one reached the budget (busy). A quiet topic keeps push latency
+   * (one trip a hop, not three); a busy one gets one copy per node. 0: always announce.
+   */
+  pushBudget: number
   needTimeout: number
   /** IANNOUNCE ids taken from one peer per heartbeat, and INEED ids answered to it. */
   maxAnnouncedPerHeartbeat: number
@@ -207,6 +215,7 @@ export const DEFAULT_PARAMS: Readonly<PubsubParams> = Object.freeze({
   floodPublish: true,
   idontwantMinSize: 1024,
   announceMinSize: 4 * 1024,
+  pushBudget: 256 * 1024,
   needTimeout: 1_000,
   maxAnnouncedPerHeartbeat: 5_000,
   maxPendingNeeds: 1_024,

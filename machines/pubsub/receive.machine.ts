@@ -20,9 +20,9 @@
  * makes us send IDONTWANT to our other mesh peers at once; then the author check (peer id =
  * sha256 of the public key) and one ed25519 verify, then the application validator if there is
  * one (a user function through `effect.call`, its answer the `message.verdict`). A large
- * message (announceMinSize) is forwarded as an announce: the peers that lack it pull it from
- * one announcer (announce.ts), so each node receives about one copy instead of one from every
- * neighbour that had it first.
+ * message (announceMinSize) is forwarded as an announce once the node's push budget for the
+ * heartbeat is spent: the peers that lack it pull it from one announcer (announce.ts), so each
+ * node receives about one copy instead of one from every neighbour that had it first.
  *
  * Chart and data: a chart per message, stepped purely by the router (receive.ts) with the
  * peer-chart stepping (lib/peer-chart.ts): no actor, and nothing kept per message but the seen
@@ -92,7 +92,7 @@ export const receiveMachine = setup({
     recordDuplicate: () => {},
     /** Into the seen cache (pending, the sender first), promises of it kept. */
     recordNew: () => {},
-    /** A large message (v1.2): IDONTWANT to our other mesh peers (not one we announce: the announce says it). */
+    /** A large message (v1.2): IDONTWANT to our other mesh peers (not one we will announce: the announce says it). */
     sendIdontwant: () => {},
     /** Seen, never delivered (our own, or the validator said ignore). */
     markIgnored: () => {},
@@ -105,7 +105,8 @@ export const receiveMachine = setup({
     /**
      * To our mesh peers for the topic, minus its senders, its author and those that said
      * IDONTWANT or announced it; a message of announceMinSize or more is announced to them
-     * instead (IANNOUNCE), and each asks one announcer for it (announce.ts).
+     * instead (IANNOUNCE) once this heartbeat's push budget is spent, and each asks one
+     * announcer for it (announce.ts).
      */
     forward: () => {},
     /** Out of the seen cache (no penalty): a later copy may get through. */

@@ -12,7 +12,7 @@
  */
 import { callRequest } from '../lib/protocol.js'
 import { bytesEqual, mcacheGet, mcacheKnownCopy, mcachePut, seenAdd, seenSender, type SeenEntry } from './caches.js'
-import { announceTo, needMet } from './announce.js'
+import { announceTo, announcesForward, countLargeForward, needMet } from './announce.js'
 import { handleControl } from './control.js'
 import { addTopicPeer, checkDisconnect, emitEvent, graftPeer, inBackoff, isSubscribed, removeTopicPeer, scoreOf } from './mesh.js'
 import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
@@ -178,7 +178,7 @@ export const receiveChart = peerChart(receiveMachine, {
   sendIdontwant: (r: Received) => {
     const { s, m, peer } = r
     // A message we will announce (announce.ts) needs no IDONTWANT: the announce says as much.
-    if (m.d.length < s.params.idontwantMinSize || m.d.length >= s.params.announceMinSize) return
+    if (m.d.length < s.params.idontwantMinSize || announcesForward(s, m.d.length)) return
     const topic = s.topics.get(m.t)
     if (topic) for (const q of topic.mesh) if (q !== peer) queue(s, q, 'idw', r.id().id)
   },
@@ -217,11 +217,12 @@ export const receiveChart = peerChart(receiveMachine, {
     const senders = r.entry!.senders
     // Announced only when cached (a full message cache takes nothing): an announce is a promise
     // to answer INEED, and the peers count a broken one against us.
-    const cached = m.d.length >= s.params.announceMinSize ? mcacheGet(s.mcache, hex) : undefined
+    const cached = announcesForward(s, m.d.length) ? mcacheGet(s.mcache, hex) : undefined
     for (const q of topic.mesh) {
       if (senders.includes(q) || q === m.f) continue
       const ps = s.peers.get(q)
       if (!ps || ps.dontWant.has(hex)) continue
+      countLargeForward(s, m.d.length)
       if (cached) announceTo(s, q, cached, id)
       else queue(s, q, 'msg', m)
     }

@@ -140,6 +140,12 @@ export interface RouterState {
   validations: Map<number, PendingValidation>
   /** Large messages announced to us that we asked one announcer for (INEED), by hex id (announce.ts). */
   needs: Map<string, PendingNeed>
+  /**
+   * Bytes our forwards of large messages would push since the last heartbeat (size × peers,
+   * pushed or announced), and whether the interval before it reached params.pushBudget.
+   */
+  largeForwarded: number
+  largeBusy: boolean
   /** IWANT promises: id → peer → deadline. */
   promises: Map<string, Map<string, number>>
   promiseCount: number
@@ -216,6 +222,8 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     authors: new Map(),
     validations: new Map(),
     needs: new Map(),
+    largeForwarded: 0,
+    largeBusy: false,
     promises: new Map(),
     promiseCount: 0,
     duplicates: 0,

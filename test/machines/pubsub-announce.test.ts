@@ -5,7 +5,8 @@
  * needTimeout; an announce also means IDONTWANT. Small messages are still pushed. An IWANT
  * is answered even after the same peer's IDONTWANT. An announce is a promise: an INEED left
  * unanswered is a behaviour penalty, and a peer below the gossip threshold is not asked; INEED
- * is answered only for what was announced to the asker.
+ * is answered only for what was announced to the asker. Within a heartbeat's push budget a large
+ * message is still pushed (the tests but the budget's own run with pushBudget 0: always announce).
  */
 import { describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -30,9 +31,9 @@ function message(size: number, n = 1): { msg: WireMessage; id: Uint8Array } {
 
 type Out = { type: string; peer?: string; body?: any }
 
-/** Us, subscribed to 't' with a..e in the mesh; what we emit. */
+/** Us, subscribed to 't' with a..e in the mesh; what we emit. Large messages always announced unless `pushBudget` is given. */
 function meshOfFive(options: PubsubProtocolOptions = {}) {
-  const { actor, clock } = startPubsub(options, key(0))
+  const { actor, clock } = startPubsub({ pushBudget: 0, ...options }, key(0))
   const out: Out[] = []
   actor.on('*', (ev: Out) => { out.push(ev) })
   for (const peer of [a, b, c, d, e]) {
@@ -61,6 +62,31 @@ describe('pubsub: large messages are announced and pulled', () => {
     const small = message(2048, 2)
     n.rpc(a, { msg: [small.msg] })
     for (const peer of [b, c, d, e]) expect(n.sends(peer)).toEqual([{ msg: [small.msg], ctl: { idw: [small.id] } }])
+    n.actor.stop()
+  })
+
+  it('pushes large messages (with IDONTWANT) until the push budget is spent; a heartbeat interval that spent it makes the next one announce all', () => {
+    const n = meshOfFive({ pushBudget: 100_000 })
+    const pushed = (m: ReturnType<typeof message>) => ({ msg: [m.msg], ctl: { idw: [m.id] } })
+    const announced = (m: ReturnType<typeof message>) => ({ ctl: { iann: [m.id] } })
+    const [first, second, third, fourth, fifth] = [1, 2, 3, 4, 5].map((i) => message(20_000, i))
+    const forwardOf = (m: ReturnType<typeof message>) => {
+      n.clear()
+      n.rpc(a, { msg: [m.msg] })
+      expect(n.delivered()).toBe(1)
+      const each = n.sends(b)
+      for (const peer of [c, d, e]) expect(n.sends(peer)).toEqual(each)
+      expect(n.sends(a)).toEqual([])
+      return each
+    }
+    // 4 peers × 20 KB = 80 KB a forward: the first is within the budget, the second spends it.
+    expect(forwardOf(first)).toEqual([pushed(first)])
+    expect(forwardOf(second)).toEqual([pushed(second)])
+    expect(forwardOf(third)).toEqual([announced(third)])
+    n.clock.increment(1_000) // a heartbeat after an interval that spent the budget: busy
+    expect(forwardOf(fourth)).toEqual([announced(fourth)])
+    n.clock.increment(2_000) // an interval with less than the budget forwarded: quiet again
+    expect(forwardOf(fifth)).toEqual([pushed(fifth)])
     n.actor.stop()
   })
 

@@ -10,7 +10,8 @@
  * same event log, byte for byte. With large messages (announced and pulled between mesh peers,
  * announce.ts) every message still reaches every other subscriber exactly once, also when the
  * node first asked for one and half of the publisher's neighbours, having announced it (an
- * announce implies IDONTWANT), disconnect before answering.
+ * announce implies IDONTWANT), disconnect before answering; and so it does when each node
+ * pushes them until its push budget is spent and announces the rest.
  */
 import { describe, expect, it } from 'vitest'
 import { createActor, SimulatedClock, type AnyActorRef } from 'xstate'
@@ -38,8 +39,12 @@ interface SimNode {
 
 interface Delivery { from: number; to: number; body: unknown }
 
-/** `size`: message data bytes (default: a few); the large run removes half the publisher's neighbours mid-flight. */
-function simulate(seed: number, size = 0) {
+/**
+ * `size`: message data bytes (default: a few); `pushBudget`: pubsub's (default its default). A
+ * large run that always announces (pushBudget 0) removes half the publisher's neighbours mid-flight.
+ */
+function simulate(seed: number, size = 0, pushBudget?: number) {
+  const pulled = size > 0 && pushBudget === 0
   const clock = new SimulatedClock()
   const rng: Rng = createRng(seed)
   const queue: Delivery[] = []
@@ -50,13 +55,19 @@ function simulate(seed: number, size = 0) {
   const published: Array<{ id: string; from: number; atRemoval: boolean }> = []
   let removed = false
   const index = new Map<string, number>()
+  /**
+   * Frames carrying an announce, and frames carrying IDONTWANT: a node sends IDONTWANT for a large
+   * message only when it will push it on, not announce it.
+   */
+  let announces = 0
+  let idontwants = 0
 
   const nodes: SimNode[] = Array.from({ length: N }, (_, i) => {
     const secretKey = sha256(new TextEncoder().encode(`sim-${seed}-${i}`))
     const publicKey = ed25519.getPublicKey(secretKey)
     const peerId = base58.encode(sha256(publicKey))
     index.set(peerId, i)
-    const protocol = pubsubProtocol()
+    const protocol = pubsubProtocol(pushBudget === undefined ? {} : { pushBudget })
     const actor = createActor(protocol.machine, {
       clock,
       input: {
@@ -68,6 +79,8 @@ function simulate(seed: number, size = 0) {
     bindRuntime(actor, { sink: () => {}, now: () => clock.now() })
     actor.on('*', (e: { type: string; [k: string]: any }) => {
       if (e.type === 'effect.send') {
+        if (e.body.ctl?.iann) announces++
+        if (e.body.ctl?.idw) idontwants++
         queue.push({ from: i, to: index.get(e.peer) as number, body: e.body })
         log.push(`${clock.now()} ${i}>${index.get(e.peer)} ${Object.keys(e.body).join(',')}`)
         return
@@ -143,7 +156,7 @@ function simulate(seed: number, size = 0) {
   // Large messages: one more, delivered until the first request (INEED) reaches its first hop
   // (which has it and announced it); then that node and half of the first hop disconnect before
   // answering. The rest at random.
-  if (size) {
+  if (pulled) {
     const from = nextInt(rng, N)
     const firstHop = [...nodes[from].links]
     nodes[from].actor.send({ type: 'pubsub.publish', topic: TOPIC, data: new Uint8Array(size).fill(9) })
@@ -168,12 +181,14 @@ function simulate(seed: number, size = 0) {
   advance(5_000)
   const degreesAfter = meshDegrees()
   for (const node of nodes) if (node.alive) node.actor.stop()
-  return { log, received, published, victims, degreesBefore, degreesAfter, midFlight }
+  return { log, received, published, victims, degreesBefore, degreesAfter, midFlight, announces, idontwants }
 }
 
-for (const [name, size] of [['', 0], [' of large messages', 20_000]] as const) {
+// Large messages: always announced and pulled (pushBudget 0), and with the default budget, which
+// 20 KB messages at 5 per second spend within each heartbeat, so some are pushed, some announced.
+for (const [name, size, pushBudget] of [['', 0, undefined], [' of large messages, pulled', 20_000, 0], [' of large messages, pushed until the budget is spent', 20_000, undefined]] as const) {
   describe(`pubsub: a 50-node simulated network${name}`, () => {
-    const run = simulate(42, size)
+    const run = simulate(42, size, pushBudget)
 
     it('delivers every message to every other subscriber exactly once', () => {
       const before = run.published.filter((p) => !p.atRemoval)
@@ -212,13 +227,19 @@ for (const [name, size] of [['', 0], [' of large messages', 20_000]] as const) {
     })
 
     it('gives the same event log for the same seed', () => {
-      const again = simulate(42, size)
+      const again = simulate(42, size, pushBudget)
       expect(again.log.length).toBe(run.log.length)
       expect(again.log).toEqual(run.log)
-      expect(simulate(7, size).log).not.toEqual(run.log)
+      expect(simulate(7, size, pushBudget).log).not.toEqual(run.log)
     })
 
-    it.runIf(size > 0)('a large message reaches every node still there when its announcers leave before answering', () => {
+    it.runIf(size > 0)('forwards large messages as announces only, or pushed within the budget and announced beyond it', () => {
+      expect(run.announces).toBeGreaterThan(0)
+      if (pushBudget === 0) expect(run.idontwants).toBe(0)
+      else expect(run.idontwants).toBeGreaterThan(0)
+    })
+
+    it.runIf(size > 0 && pushBudget === 0)('a large message reaches every node still there when its announcers leave before answering', () => {
       const byNode = run.received.get(run.midFlight!) ?? new Map()
       const from = run.log.find((line) => line.includes(`pubsub.published ${run.midFlight}`))!.split(' ')[1]
       for (let i = 0; i < N; i++) {
