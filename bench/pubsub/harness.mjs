@@ -355,7 +355,11 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
   for (let i = 0; i < total; i++) {
     const due = t0 + i * interval
     const wait = due - performance.now()
-    if (wait > 0) await sleep(wait)
+    // Whole milliseconds: Node fires a fractional delay when it would fire its whole part anyway,
+    // and the first fractional delay in a process turns a field of Node's Timeout objects from
+    // small integer to double, which deoptimizes the timer code the system under test inlined
+    // (bench/README, "The light phase's compilations, one by one"): the harness's, not the system's.
+    if (wait > 0) await sleep(Math.floor(wait))
     else if (wait < -interval) late++
     tracker.publish(publisher === 'rr' ? i % n : Number(publisher), size)
   }

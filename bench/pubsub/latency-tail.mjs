@@ -13,7 +13,7 @@
 //   node --expose-gc bench/pubsub/latency-tail.mjs [--system xswarm] [--nodes 10] [--size 128]
 //        [--publisher rr|0] [--seconds 20] [--rate 10] [--stagger] [--phase X] [--probe] [--verbose]
 //        [--heap-profile N [--heap-all]] [--snapshots DIR [--snapshot-gaps 2]] [--gc-edges]
-//        [--scavenge-check K[,W]] [--throughput off] [--mark] [--whole-ms]
+//        [--scavenge-check K[,W]] [--throughput off] [--mark] [--fractional-ms]
 //
 // With every run: its scavenges (count, total and longest ms; node --trace-gc-nvp tells what each
 // one copied). The diagnostics below (heap profile, snapshots) slow the run: their latencies are
@@ -28,11 +28,12 @@
 //
 // --mark prints PHASE-START and PHASE-END lines to stdout around the light phase (from its first
 // publish to the end of its grace wait), so that what V8 prints there (node --trace-opt
-// --trace-deopt) can be told from the warm-up's and the throughput phase's. --whole-ms waits for
-// each publish a whole number of milliseconds (cut: Node's timers fire a fractional delay when
-// they would fire its whole part) instead of run.mjs's fractional wait: the first timer with a
-// fractional delay in a process turns a field of Node's Timeout objects from small integer to
-// double, which deoptimizes all code that inlined timers (bench/README).
+// --trace-deopt) can be told from the warm-up's and the throughput phase's. Each publish waits a
+// whole number of milliseconds (cut, as run.mjs's harness does: Node's timers fire a fractional
+// delay when they would fire its whole part); --fractional-ms waits the fractional remainder as
+// the harness did before: the first timer with a fractional delay in a process turns a field of
+// Node's Timeout objects from small integer to double, which deoptimizes all code that inlined
+// timers (bench/README).
 import { performance, PerformanceObserver } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import os from 'node:os'
@@ -142,7 +143,7 @@ const [scavengeCheck, checkWindow] = (args['scavenge-check'] ?? '0').split(',').
 const snapshotAt = [0, ...(args['snapshot-gaps'] ?? '2').split(',').map(Number)].map((g) => (total >> 1) + Math.round(g * rate))
 for (let i = 0; i < total; i++) {
   const wait = t0 + i * 1000 / rate - performance.now()
-  if (wait > 0) await sleep(args['whole-ms'] === 'true' ? Math.floor(wait) : wait)
+  if (wait > 0) await sleep(args['fractional-ms'] === 'true' ? wait : Math.floor(wait))
   tracker.publish(publisher === 'rr' ? i % n : Number(publisher), size)
   // --snapshots DIR: heap snapshots at the middle of the phase and 2 s later (each stops the
   // process for ~1 s, so the latencies of that run mean nothing); compare them in DevTools or
