@@ -20,9 +20,10 @@
  * makes us send IDONTWANT to our other mesh peers at once; then the author check (peer id =
  * sha256 of the public key) and one ed25519 verify, then the application validator if there is
  * one (a user function through `effect.call`, its answer the `message.verdict`). A large
- * message (announceMinSize) is forwarded as an announce once the node's push budget for the
- * heartbeat is spent: the peers that lack it pull it from one announcer (announce.ts), so each
- * node receives about one copy instead of one from every neighbour that had it first.
+ * message (announceMinSize) is forwarded as an announce once the node is busy (its push budget
+ * spent in this heartbeat interval or the one before): the peers that lack it pull it from one
+ * announcer (announce.ts), so each node receives about one copy instead of one from every
+ * neighbour that had it first.
  *
  * Chart and data: a chart per message, stepped purely by the router (receive.ts) with the
  * peer-chart stepping (lib/peer-chart.ts): no actor, and nothing kept per message but the seen
@@ -105,7 +106,7 @@ export const receiveMachine = setup({
     /**
      * To our mesh peers for the topic, minus its senders, its author and those that said
      * IDONTWANT or announced it; a message of announceMinSize or more is announced to them
-     * instead (IANNOUNCE) once this heartbeat's push budget is spent, and each asks one
+     * instead (IANNOUNCE) once the node is busy (`announcesForward`), and each asks one
      * announcer for it (announce.ts).
      */
     forward: () => {},
