@@ -9,7 +9,7 @@
  * @module
  */
 import { splitAddress, type DialRequest, type FromSwarm, type HangUpRequest, type ProtocolInput } from '../lib/protocol.js'
-import { createRng, nextInt, type Rng } from '../lib/rng.js'
+import { createRng, firstPeriodDelay, type Rng } from '../lib/rng.js'
 import type { SendEffect } from '../vocab.js'
 import { createTable, peerKey, type Key, type RoutingTable } from './kbucket.js'
 import type { LookupEvent, LookupInput, LookupOutput, LookupQuery } from './lookup.machine.js'
@@ -213,7 +213,7 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     bootstrapUrls: new Set(),
     bootstrapAttempt: 0,
     bootstrapDelay: options.bootstrapBackoff.base,
-    tickDelay: 1 + nextInt(rng, options.tickInterval),
+    tickDelay: firstPeriodDelay(rng, options.tickInterval),
     refreshDelay: options.refreshInterval,
     refreshCount: 1,
     lookups: new Map(),
@@ -227,8 +227,8 @@ export function createContext(input: ProtocolInput<DiscoveryOptions>, now: numbe
     }),
     provided: new Map(),
     // Drawn after tickDelay (createContext's only other draw), so the draws before keep their order.
-    republishDelay: 1 + nextInt(rng, options.republishInterval),
-    sweepDelay: 1 + nextInt(rng, providerSweepInterval(options)),
+    republishDelay: firstPeriodDelay(rng, options.republishInterval),
+    sweepDelay: firstPeriodDelay(rng, providerSweepInterval(options)),
     announcing: undefined,
     offers: new Map(),
     out: [],

@@ -59,6 +59,15 @@ export function nextInt(rng: Rng, n: number): number {
   return Math.floor(nextFloat(rng) * n)
 }
 
+/**
+ * The first wait of a periodic timer: whole ms in (0, period], one draw. Nodes started together
+ * then fire at their own points of the first period and keep those phases, instead of all in
+ * the same millisecond every period (pubsub's heartbeat; discovery's tick, republish, sweep).
+ */
+export function firstPeriodDelay(rng: Rng, period: number): number {
+  return 1 + nextInt(rng, period)
+}
+
 /** A fresh array with `items` in random order (Fisher–Yates). */
 export function shuffled<T>(rng: Rng, items: Iterable<T>): T[] {
   const out = [...items]

@@ -12,7 +12,7 @@
 import { base58, base32nopad, base64urlnopad, hex } from '@scure/base'
 import type { CryptoSuite } from '../lib/crypto.js'
 import type { CallEffect } from '../vocab.js'
-import { createRng, nextInt, type Rng } from '../lib/rng.js'
+import { createRng, firstPeriodDelay, type Rng } from '../lib/rng.js'
 import type { ProtocolInput } from '../lib/protocol.js'
 import { createMessageCache, createSeenCache, type MessageCache, type SeenCache } from './caches.js'
 import { resolveParams, type PubsubOptions, type PubsubParams } from './params.js'
@@ -211,7 +211,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     nextCallId: 1,
     heartbeats: 0,
     // Drawn after seqno (which reads the rng's state without a draw), so our first seqno is unchanged.
-    firstHeartbeatDelay: 1 + nextInt(rng, params.heartbeatInterval),
+    firstHeartbeatDelay: firstPeriodDelay(rng, params.heartbeatInterval),
     lastTime: 0,
     peers: new Map(),
     retained: new Map(),
