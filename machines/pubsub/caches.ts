@@ -98,10 +98,43 @@ export interface MessageCache {
   /** Messages in all windows (at most `max`). */
   size: number
   max: number
+  /** The shared buffer small cached messages' data and signature are copied into (`keepBytes`). */
+  slab: Uint8Array
+  slabUsed: number
 }
 
 export function createMessageCache(length: number, max: number): MessageCache {
-  return { windows: Array.from({ length }, () => null), size: 0, max }
+  return { windows: Array.from({ length }, () => null), size: 0, max, slab: NO_SLAB, slabUsed: 0 }
+}
+
+const NO_SLAB = new Uint8Array(0)
+/** Bytes per shared buffer of cached message bytes (as Node's Buffer pool). */
+const SLAB_BYTES = 8192
+/** Data and signature up to this many bytes are copied into the shared buffer. */
+const KEPT_MAX_BYTES = 4096
+
+/**
+ * A small message's data and signature, copied into the cache's current shared buffer and
+ * swapped into `msg`: a received frame is decrypted into Node's buffer pool (src/crypto/sodium.ts),
+ * and a cached view of it would keep a whole pool slab (and the frame's other copies) for the
+ * cache's seconds. A shared buffer lives while any message in it is cached; the cache drops
+ * messages oldest first, so that is about what the cache holds plus one buffer. Larger
+ * messages arrive in frames of their own memory and stay as they are.
+ */
+function keepBytes(cache: MessageCache, msg: WireMessage): void {
+  const { d, s } = msg
+  const size = d.length + s.length
+  if (size > KEPT_MAX_BYTES) return
+  if (cache.slabUsed + size > cache.slab.length) {
+    cache.slab = new Uint8Array(SLAB_BYTES)
+    cache.slabUsed = 0
+  }
+  const at = cache.slabUsed
+  cache.slab.set(d, at)
+  cache.slab.set(s, at + d.length)
+  msg.d = cache.slab.subarray(at, at + d.length)
+  msg.s = cache.slab.subarray(at + d.length, at + size)
+  cache.slabUsed = at + size
 }
 
 /**
@@ -123,14 +156,34 @@ export function mcacheGet(cache: MessageCache, hex: string): CachedMessage | und
   return undefined
 }
 
-/** Cache a valid message for IWANT and IHAVE; a full cache takes nothing more until it shifts. */
+/**
+ * Cache a valid message for IWANT and IHAVE; a full cache takes nothing more until it shifts.
+ * A small message's data and signature are swapped for copies the cache owns (`keepBytes`).
+ */
 export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg: WireMessage): void {
-  if (cache.size >= cache.max || mcacheGet(cache, hex) !== undefined) return
+  if (cache.size >= cache.max || isCached(cache, hex, msg)) return
+  keepBytes(cache, msg)
   const entry: CachedMessage = { hex, id, msg }
   const window = (cache.windows[0] ??= { byHex: new Map(), bySignature: new Map() })
   window.byHex.set(hex, entry)
   cache.size++
   if (msg.s.length >= 4) window.bySignature.set(signatureKey(msg.s), entry)
+}
+
+/**
+ * Whether id `hex` is cached. A message whose signature prefix no window holds is not (each
+ * cached message's prefix went into its window's `bySignature`, a later one with the same
+ * prefix keeps the key there, and windows only grow until dropped whole), so a new message
+ * costs a few integer lookups instead of a walk over the windows by its id text.
+ */
+function isCached(cache: MessageCache, hex: string, msg: WireMessage): boolean {
+  if (msg.s.length >= 4) {
+    const key = signatureKey(msg.s)
+    let hinted = false
+    for (const window of cache.windows) if (window?.bySignature.has(key)) { hinted = true; break }
+    if (!hinted) return false
+  }
+  return mcacheGet(cache, hex) !== undefined
 }
 
 /**

@@ -135,9 +135,11 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
     aeadDecrypt(key, nonce, ad, ciphertext) {
       if (!(ciphertext instanceof Uint8Array) || ciphertext.length < TAG_LENGTH) return null
       if (ciphertext.length - TAG_LENGTH >= OPENSSL_FROM_BYTES) return base.aeadDecrypt(key, nonce, ad, ciphertext)
-      // Its own memory, not the pool's: a received message may be kept (pubsub's message cache)
-      // and must not pin a shared slab.
-      const out = view(Buffer.allocUnsafeSlow(ciphertext.length - TAG_LENGTH))
+      // From Node's pool when small (below 4 KiB), as socket reads are: an ArrayBuffer of its
+      // own was ~1-2 us per frame. What outlives the frame and is small enough to share a slab
+      // copies what it keeps (pubsub's message cache: mcachePut; discovery and the handshake copy
+      // keys), so a kept view pins at most one 8 KiB slab.
+      const out = view(Buffer.allocUnsafe(ciphertext.length - TAG_LENGTH))
       try {
         sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, ciphertext, ad.length > 0 ? ad : null, nonce, key)
       } catch {

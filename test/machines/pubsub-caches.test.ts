@@ -83,6 +83,20 @@ describe('message cache', () => {
     expect(mcacheGet(c, 'x1')).toBeUndefined()
     expect(mcacheGet(c, 'x2')?.id).toEqual(id(3))
   })
+  it('keeps its own copy of a small message (not a view of the frame it came in) and caches an id once', () => {
+    const c = createMessageCache(2, 100)
+    const frame = new Uint8Array(1 + 100 + 64).map((_, i) => i)
+    const m: WireMessage = { f: 'abc', k: new Uint8Array(32), n: 7, t: 'x', d: frame.subarray(1, 101), s: frame.subarray(101) }
+    const sent = { d: m.d.slice(), s: m.s.slice() }
+    mcachePut(c, 'h1', id(1), m)
+    frame.fill(0) // the frame's memory used again
+    const cached = mcacheGet(c, 'h1')!.msg
+    expect([cached.d, cached.s]).toEqual([sent.d, sent.s])
+    expect(mcacheKnownCopy(c, { ...m, d: sent.d, s: sent.s })).toBe('h1')
+    mcacheShift(c)
+    mcachePut(c, 'h1', id(1), { ...m, d: sent.d, s: sent.s })
+    expect(c.size).toBe(1)
+  })
   it('holds at most maxCachedMessages', () => {
     const c = createMessageCache(3, 2)
     for (let i = 0; i < 5; i++) mcachePut(c, `m${i}`, id(i), msg('x'))
