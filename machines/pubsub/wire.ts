@@ -252,21 +252,56 @@ export function prefixedSignedBytes(prefix: Uint8Array, f: string, n: number, t:
   const topic = isAscii(t) ? undefined : utf8.encode(t)
   const topicLength = topic ? topic.length : t.length
   const end = prefix.length + DOMAIN.length + 1 + f.length + 8 + 2 + topicLength + d.length
-  const buffer = new Uint8Array(end + SIGNATURE_LENGTH)
-  const view = new DataView(buffer.buffer)
+  const buffer = signedBuffer(end + SIGNATURE_LENGTH)
   buffer.set(prefix, 0)
   let at = prefix.length
   buffer.set(DOMAIN, at); at += DOMAIN.length
   buffer[at++] = f.length
   for (let i = 0; i < f.length; i++) buffer[at++] = f.charCodeAt(i) & 0x7f
-  view.setUint32(at, Math.floor(n / 0x1_0000_0000)); view.setUint32(at + 4, n >>> 0); at += 8
-  view.setUint16(at, topicLength); at += 2
+  at = writeUint32(buffer, at, Math.floor(n / 0x1_0000_0000))
+  at = writeUint32(buffer, at, n >>> 0)
+  buffer[at++] = topicLength >>> 8
+  buffer[at++] = topicLength & 0xff
   if (topic) { buffer.set(topic, at); at += topic.length } else for (let i = 0; i < t.length; i++) buffer[at++] = t.charCodeAt(i)
   buffer.set(d, at)
   return { buffer, end }
 }
 
 const EMPTY = new Uint8Array(0)
+
+/** Big-endian `value` (an unsigned 32-bit integer) at `at`; returns the index after it. */
+function writeUint32(buffer: Uint8Array, at: number, value: number): number {
+  buffer[at] = value >>> 24
+  buffer[at + 1] = (value >>> 16) & 0xff
+  buffer[at + 2] = (value >>> 8) & 0xff
+  buffer[at + 3] = value & 0xff
+  return at + 4
+}
+
+/** Signed bytes of messages below this size share a buffer (`signedBuffer`). */
+const SHARED_BELOW = 4096
+const SHARED_BYTES = 16384
+let shared = EMPTY
+let sharedUsed = 0
+
+/**
+ * A buffer of `size` bytes for `prefixedSignedBytes`: for a small message, the next unused part of
+ * a shared 16 KiB buffer (an ArrayBuffer of its own cost about as much as hashing the bytes, once
+ * per message per node). Each part is handed out once, from a zero-filled buffer, so it is what
+ * `new Uint8Array(size)` would be and stays valid as long as it is held; parts are held only
+ * while a message is hashed, verified or signed, so a shared buffer outlives its last part by
+ * little.
+ */
+function signedBuffer(size: number): Uint8Array {
+  if (size >= SHARED_BELOW) return new Uint8Array(size)
+  if (sharedUsed + size > shared.length) {
+    shared = new Uint8Array(SHARED_BYTES)
+    sharedUsed = 0
+  }
+  const at = sharedUsed
+  sharedUsed = (at + size + 7) & ~7 // word-aligned parts, as the hash and the verifier like
+  return shared.subarray(at, at + size)
+}
 
 function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
