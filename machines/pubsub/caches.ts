@@ -12,6 +12,7 @@
  * @module
  */
 import type { WireMessage } from './wire.js'
+import { createSlab, slabPart, type Slab } from '../lib/slab.js'
 
 /** Where a seen message stands. */
 export type SeenStatus = 'pending' | 'valid' | 'invalid' | 'ignored'
@@ -98,16 +99,14 @@ export interface MessageCache {
   /** Messages in all windows (at most `max`). */
   size: number
   max: number
-  /** The shared buffer small cached messages' data and signature are copied into (`keepBytes`). */
-  slab: Uint8Array
-  slabUsed: number
+  /** The shared buffers small cached messages' data and signature are copied into (`keepBytes`). */
+  slab: Slab
 }
 
 export function createMessageCache(length: number, max: number): MessageCache {
-  return { windows: Array.from({ length }, () => null), size: 0, max, slab: NO_SLAB, slabUsed: 0 }
+  return { windows: Array.from({ length }, () => null), size: 0, max, slab: createSlab(SLAB_BYTES) }
 }
 
-const NO_SLAB = new Uint8Array(0)
 /** Bytes per shared buffer of cached message bytes (as Node's Buffer pool). */
 const SLAB_BYTES = 8192
 /** Data and signature up to this many bytes are copied into the shared buffer. */
@@ -125,16 +124,11 @@ function keepBytes(cache: MessageCache, msg: WireMessage): void {
   const { d, s } = msg
   const size = d.length + s.length
   if (size > KEPT_MAX_BYTES) return
-  if (cache.slabUsed + size > cache.slab.length) {
-    cache.slab = new Uint8Array(SLAB_BYTES)
-    cache.slabUsed = 0
-  }
-  const at = cache.slabUsed
-  cache.slab.set(d, at)
-  cache.slab.set(s, at + d.length)
-  msg.d = cache.slab.subarray(at, at + d.length)
-  msg.s = cache.slab.subarray(at + d.length, at + size)
-  cache.slabUsed = at + size
+  const kept = slabPart(cache.slab, size)
+  kept.set(d, 0)
+  kept.set(s, d.length)
+  msg.d = kept.subarray(0, d.length)
+  msg.s = kept.subarray(d.length)
 }
 
 /**

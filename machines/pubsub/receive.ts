@@ -19,6 +19,7 @@ import { scoreFirstDelivery, scoreInvalid, scoreMeshDelivery } from './score.js'
 import { queue, type PeerState, type PendingValidation, type RouterState } from './state.js'
 import { ID_LENGTH, PUBSUB_ID, PUBSUB_SIGNATURE_PREFIX, idToHex, prefixedSignedBytes, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 import { verifyPrefixedSignature } from '../lib/signer.js'
+import { slabPart } from '../lib/slab.js'
 import { peerChart } from '../lib/peer-chart.js'
 import { receiveMachine, type MessageArrived, type MessageVerdict } from './receive.machine.js'
 
@@ -83,23 +84,15 @@ export function messageId(s: RouterState, m: WireMessage): { hex: string; id: Ui
   return { hex: idToHex(id), id, signed: buffer.subarray(0, end) }
 }
 
-/** Ids per shared buffer (`keepId`). */
-const IDS_PER_SLAB = 204
-
 /**
  * The first ID_LENGTH bytes of `hash`, copied into the router's current id buffer: an id the
  * message cache keeps for seconds is a view (no ArrayBuffer of its own, ~130 B less per cached
  * message). A buffer lives while any id in it does, so at most a few KB per live id range.
  */
 function keepId(s: RouterState, hash: Uint8Array): Uint8Array {
-  if (s.idSlabUsed + ID_LENGTH > s.idSlab.length) {
-    s.idSlab = new Uint8Array(IDS_PER_SLAB * ID_LENGTH)
-    s.idSlabUsed = 0
-  }
-  const at = s.idSlabUsed
-  for (let i = 0; i < ID_LENGTH; i++) s.idSlab[at + i] = hash[i]
-  s.idSlabUsed = at + ID_LENGTH
-  return s.idSlab.subarray(at, at + ID_LENGTH)
+  const id = slabPart(s.idSlab, ID_LENGTH)
+  for (let i = 0; i < ID_LENGTH; i++) id[i] = hash[i]
+  return id
 }
 
 /**

@@ -19,8 +19,9 @@ import { resolveParams, type PubsubOptions, type PubsubParams } from './params.j
 import { createStats, type PeerStats } from './score.js'
 import type { AnyActorRef } from 'xstate'
 import { spawnTracked, stopTracked } from '../lib/runtime.js'
+import { createSlab, type Slab } from '../lib/slab.js'
 import { topicMachine, topicPhase, type TopicData, type TopicEvent, type TopicPhase } from './topic.machine.js'
-import { MAX_PEER_ID_LENGTH, PEER_ID_TEXT, messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
+import { ID_LENGTH, MAX_PEER_ID_LENGTH, PEER_ID_TEXT, messageSize, type IHave, type Prune, type Rpc, type SubOpt, type WireMessage } from './wire.js'
 import type { Signer } from '../lib/signer.js'
 
 /** Why a publish failed. */
@@ -153,9 +154,8 @@ export interface RouterState {
   duplicates: number
   /** Data bytes of those duplicates: what still crossed a socket after the first copy (IDONTWANT's target). */
   duplicateBytes: number
-  /** The buffer the ids of received messages are copied into, and the bytes of it used (receive.ts `keepId`). */
-  idSlab: Uint8Array
-  idSlabUsed: number
+  /** The buffers the ids of received messages are copied into (receive.ts `keepId`). */
+  idSlab: Slab
   /** Outbox of the current settle. */
   out: Map<string, PendingRpc>
   events: Array<PubsubUserEvent | CallEffect>
@@ -189,6 +189,9 @@ export function detectPeerIdText(crypto: CryptoSuite, peerId: string, publicKey:
   const hash = crypto.sha256(publicKey)
   return CODECS.find((codec) => codec(hash) === peerId) ?? CODECS[0]
 }
+
+/** Ids per shared buffer of received messages' ids (receive.ts `keepId`). */
+const IDS_PER_SLAB = 204
 
 export function createRouterState(input: ProtocolInput<PubsubMachineOptions | undefined>, owner: AnyActorRef): RouterState {
   const options = input.options ?? {}
@@ -228,8 +231,7 @@ export function createRouterState(input: ProtocolInput<PubsubMachineOptions | un
     promiseCount: 0,
     duplicates: 0,
     duplicateBytes: 0,
-    idSlab: new Uint8Array(0),
-    idSlabUsed: 0,
+    idSlab: createSlab(IDS_PER_SLAB * ID_LENGTH),
     out: new Map(),
     events: [],
     hangUps: [],

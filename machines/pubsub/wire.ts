@@ -17,6 +17,7 @@
  * @module
  */
 import { protocolSignaturePrefix } from '../lib/signer.js'
+import { createSlab, slabPart } from '../lib/slab.js'
 import { DEFAULT_PARAMS, type WireLimits } from './params.js'
 
 /** The protocol id. */
@@ -280,27 +281,16 @@ function writeUint32(buffer: Uint8Array, at: number, value: number): number {
 
 /** Signed bytes of messages below this size share a buffer (`signedBuffer`). */
 const SHARED_BELOW = 4096
-const SHARED_BYTES = 16384
-let shared = EMPTY
-let sharedUsed = 0
+const signedSlab = createSlab(16384)
 
 /**
- * A buffer of `size` bytes for `prefixedSignedBytes`: for a small message, the next unused part of
- * a shared 16 KiB buffer (an ArrayBuffer of its own cost about as much as hashing the bytes, once
- * per message per node). Each part is handed out once, from a zero-filled buffer, so it is what
- * `new Uint8Array(size)` would be and stays valid as long as it is held; parts are held only
- * while a message is hashed, verified or signed, so a shared buffer outlives its last part by
- * little.
+ * A buffer of `size` bytes for `prefixedSignedBytes`: for a small message, a part of a shared
+ * 16 KiB slab (machines/lib/slab.ts; once per message per node). Parts are held only while a
+ * message is hashed, verified or signed, so a shared buffer outlives its last part by little.
  */
 function signedBuffer(size: number): Uint8Array {
   if (size >= SHARED_BELOW) return new Uint8Array(size)
-  if (sharedUsed + size > shared.length) {
-    shared = new Uint8Array(SHARED_BYTES)
-    sharedUsed = 0
-  }
-  const at = sharedUsed
-  sharedUsed = (at + size + 7) & ~7 // word-aligned parts, as the hash and the verifier like
-  return shared.subarray(at, at + size)
+  return slabPart(signedSlab, size, 8) // word-aligned parts, as the hash and the verifier like
 }
 
 function isAscii(text: string): boolean {
