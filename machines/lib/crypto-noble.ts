@@ -62,6 +62,11 @@ export const nobleSuite: CryptoSuite = {
     return chacha20poly1305(key, nonce, ad).encrypt(plaintext)
   },
 
+  aeadEncryptDetached(key, nonce, ad, plaintext) {
+    const sealed = chacha20poly1305(key, nonce, ad).encrypt(plaintext)
+    return [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)]
+  },
+
   aeadDecrypt(key, nonce, ad, ciphertext) {
     if (!isBytes(ciphertext) || ciphertext.length < TAG_LENGTH) return null
     try {

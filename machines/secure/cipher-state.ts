@@ -66,14 +66,45 @@ export function encryptWithAd(suite: CryptoSuite, cs: CipherState, ad: Uint8Arra
 }
 
 /**
+ * `encryptWithAd` with the ciphertext and the tag apart (`suite.aeadEncryptDetached`), for a
+ * frame written out in two parts; the same bytes in the same order. Without a key:
+ * `[plaintext, empty]`. `null` only when the nonce is exhausted.
+ */
+export function encryptWithAdDetached(
+  suite: CryptoSuite & Pick<Required<CryptoSuite>, 'aeadEncryptDetached'>, cs: CipherState, ad: Uint8Array, plaintext: Uint8Array,
+): [Uint8Array, Uint8Array] | null {
+  if (cs.k === null) return [plaintext, new Uint8Array(0)]
+  if (cs.n >= MAX_NONCE) return null
+  const out = suite.aeadEncryptDetached(cs.k, nonceBytes(cs.n), ad, plaintext)
+  cs.n++
+  return out
+}
+
+/**
  * Noise DecryptWithAd. With a key: returns the plaintext and advances `cs.n` in place, or
  * returns `null` (authentication failed, input too short, nonce exhausted) leaving `cs.n` as
  * it was. Without a key: returns `ciphertext` itself.
  */
 export function decryptWithAd(suite: CryptoSuite, cs: CipherState, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
-  if (cs.k === null) return ciphertext
+  return opened(suite, 'aeadDecrypt', cs, ad, ciphertext)
+}
+
+/**
+ * `decryptWithAd` over the frame's own bytes (`suite.aeadDecryptInPlace`): the plaintext is a
+ * view of `sealed`, which the caller must own. On `null` (as decryptWithAd, `cs.n` unchanged)
+ * the bytes of `sealed` are undefined. Without a key: `sealed` itself.
+ */
+export function decryptWithAdInPlace(
+  suite: CryptoSuite & Pick<Required<CryptoSuite>, 'aeadDecryptInPlace'>, cs: CipherState, ad: Uint8Array, sealed: Uint8Array,
+): Uint8Array | null {
+  return opened(suite, 'aeadDecryptInPlace', cs, ad, sealed)
+}
+
+/** The decryption step of both forms: `suite[open]` at the current nonce, which advances on success. */
+function opened(suite: CryptoSuite, open: 'aeadDecrypt' | 'aeadDecryptInPlace', cs: CipherState, ad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
+  if (cs.k === null) return sealed
   if (cs.n >= MAX_NONCE) return null
-  const out = suite.aeadDecrypt(cs.k, nonceBytes(cs.n), ad, ciphertext)
+  const out = suite[open]!(cs.k, nonceBytes(cs.n), ad, sealed)
   if (out === null) return null
   cs.n++
   return out

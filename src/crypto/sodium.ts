@@ -99,6 +99,14 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
     return key
   }
 
+  function seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    // Not zero-filled (every byte is written), and from Node's pool when small: a sealed frame
+    // is written to its socket and dropped.
+    const out = Buffer.allocUnsafe(plaintext.length + TAG_LENGTH)
+    sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad.length > 0 ? ad : null, null, nonce, key)
+    return view(out)
+  }
+
   return {
     name: 'native',
     sha256: base.sha256,
@@ -125,11 +133,13 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
 
     aeadEncrypt(key, nonce, ad, plaintext) {
       if (plaintext.length >= OPENSSL_FROM_BYTES) return base.aeadEncrypt(key, nonce, ad, plaintext)
-      // Not zero-filled (every byte is written), and from Node's pool when small: a sealed frame
-      // is written to its socket and dropped.
-      const out = Buffer.allocUnsafe(plaintext.length + TAG_LENGTH)
-      sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, ad.length > 0 ? ad : null, null, nonce, key)
-      return view(out)
+      return seal(key, nonce, ad, plaintext)
+    },
+
+    aeadEncryptDetached(key, nonce, ad, plaintext) {
+      if (plaintext.length >= OPENSSL_FROM_BYTES && base.aeadEncryptDetached) return base.aeadEncryptDetached(key, nonce, ad, plaintext)
+      const sealed = plaintext.length >= OPENSSL_FROM_BYTES ? base.aeadEncrypt(key, nonce, ad, plaintext) : seal(key, nonce, ad, plaintext)
+      return [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)]
     },
 
     aeadDecrypt(key, nonce, ad, ciphertext) {
@@ -144,6 +154,19 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
         sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, ciphertext, ad.length > 0 ? ad : null, nonce, key)
       } catch {
         return null // a wrong tag (or a malformed key or nonce, which only local code passes)
+      }
+      return out
+    },
+
+    // libsodium checks the tag before it decrypts (and zeroes the output when the tag is wrong),
+    // and its XOR runs forward over the bytes, so the output may be the input itself.
+    aeadDecryptInPlace(key, nonce, ad, sealed) {
+      if (!(sealed instanceof Uint8Array) || sealed.length < TAG_LENGTH) return null
+      const out = sealed.subarray(0, sealed.length - TAG_LENGTH)
+      try {
+        sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, ad.length > 0 ? ad : null, nonce, key)
+      } catch {
+        return null
       }
       return out
     },

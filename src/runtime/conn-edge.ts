@@ -18,7 +18,7 @@
 import type { FrameMetrics } from '../metrics/prometheus.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import type { Limits } from '../../machines/lib/limits.js'
-import { decryptWithAd, encryptWithAd, type CipherState } from '../../machines/secure/cipher-state.js'
+import { decryptWithAd, decryptWithAdInPlace, encryptWithAd, encryptWithAdDetached, type CipherState } from '../../machines/secure/cipher-state.js'
 import { HANDSHAKE_PROTOCOL } from '../../machines/handshake.machine.js'
 import type { CipherKeys, ConnFrame, Input } from '../../machines/vocab.js'
 import { CodecError } from '../errors.js'
@@ -59,6 +59,15 @@ export interface EdgeHost {
 }
 
 const EMPTY = new Uint8Array(0)
+/**
+ * Frames of this many bytes and more go out as ciphertext and tag apart when the suite and the
+ * transport can (where the Node suite's AEAD is node:crypto's, whose output is a buffer of its
+ * own: joining the tag to it was a copy of the frame), and come in decrypted in place when the
+ * suite can. Smaller ones are sealed in one buffer and decrypted into a pooled one.
+ */
+const DETACHED_FROM_BYTES = 8192
+type DetachingSuite = CryptoSuite & Pick<Required<CryptoSuite>, 'aeadEncryptDetached'>
+type InPlaceSuite = CryptoSuite & Pick<Required<CryptoSuite>, 'aeadDecryptInPlace'>
 /** Room in a batch frame for its envelope and the parts' bin headers (17 + 3 + 5 per part). */
 const BATCH_SLACK = 20 + 5 * BATCH_SEND_PARTS
 
@@ -146,7 +155,12 @@ export class ConnEdge implements ConnHandler {
     if (this.failed) return undefined
     let plain: Uint8Array | null = bytes
     if (this.recvCipher) {
-      plain = decryptWithAd(this.host.suite, this.recvCipher, EMPTY, bytes)
+      // A large frame is decrypted over its own bytes (ours alone: Conn's contract), so it needs
+      // no second buffer of its size; what is kept of it (a pubsub message) is a view of them.
+      const suite = this.host.suite
+      plain = bytes.length >= DETACHED_FROM_BYTES && suite.aeadDecryptInPlace
+        ? decryptWithAdInPlace(suite as InPlaceSuite, this.recvCipher, EMPTY, bytes)
+        : decryptWithAd(suite, this.recvCipher, EMPTY, bytes)
       if (plain === null) return this.invalid('decrypt-failed')
     }
     const frame = tryDecodeFrame(plain, this.host.codec)
@@ -264,11 +278,27 @@ export class ConnEdge implements ConnHandler {
   }
 
   private send(frame: Uint8Array): void {
+    if (frame.length >= DETACHED_FROM_BYTES && this.sendCipher && this.conn.sendParts && this.host.suite.aeadEncryptDetached) {
+      return this.sendDetached(frame, this.host.suite as DetachingSuite)
+    }
     const bytes = this.sendCipher ? encryptWithAd(this.host.suite, this.sendCipher, EMPTY, frame) : frame
     if (bytes === null) return
-    this.host.stats.framesOut++
-    this.host.stats.bytesOut += bytes.length
     this.conn.send(bytes)
+    this.sent(bytes.length)
+  }
+
+  /** A large frame encrypted to ciphertext and tag, sent as one message of two parts (never joined). */
+  private sendDetached(frame: Uint8Array, suite: DetachingSuite): void {
+    const sealed = encryptWithAdDetached(suite, this.sendCipher!, EMPTY, frame)
+    if (sealed === null) return
+    this.conn.sendParts!(sealed)
+    this.sent(sealed[0].length + sealed[1].length)
+  }
+
+  /** Count a frame that went out and let the slow-reader check look at this connection. */
+  private sent(bytes: number): void {
+    this.host.stats.framesOut++
+    this.host.stats.bytesOut += bytes
     this.host.slowReaders.sent(this)
   }
 

@@ -101,6 +101,20 @@ class End implements Conn {
     this.peer.push({ kind: 'data', bytes: bytes.slice() }) // the receiver owns its copy
   }
 
+  sendParts(parts: readonly Uint8Array[]): void {
+    if (this.state !== 'open') return
+    let length = 0
+    for (const part of parts) length += part.byteLength
+    const bytes = new Uint8Array(length) // the receiver's copy, joined
+    length = 0
+    for (const part of parts) {
+      bytes.set(part, length)
+      length += part.byteLength
+    }
+    this.outstanding += bytes.byteLength
+    this.peer.push({ kind: 'data', bytes })
+  }
+
   close(reason: string): void {
     if (this.state !== 'open') return
     this.state = 'closing'

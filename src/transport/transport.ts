@@ -28,6 +28,11 @@ export interface Conn {
    * Do not modify `bytes` afterwards: a transport may hold them until they are written.
    */
   send(bytes: Uint8Array): void
+  /**
+   * Optional: queue one message made of `parts` in order, as `send` would their concatenation,
+   * without joining them (a large encrypted frame: ciphertext, then tag). Same rules as `send`.
+   */
+  sendParts?(parts: readonly Uint8Array[]): void
   /** Bytes accepted by `send` but not yet written to the network. */
   readonly bufferedAmount: number
   /** Close gracefully with a reason the remote can read (≤ 120 bytes UTF-8); `closed` follows once. */

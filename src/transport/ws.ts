@@ -18,6 +18,7 @@ import { rootCertificates } from 'node:tls'
 import { WebSocket, WebSocketServer } from 'ws'
 import { deliverHeld, truncateReason, type Conn, type ConnHandler, type Listener, type Transport } from './transport.js'
 import { DEFAULT_WIRE_LIMITS, guard, lift, receiverReason, unauthenticatedOptions, type WireLimits } from './ws-guard.js'
+import { frameHeader, senderIdle } from './ws-frame.js'
 import { listenShared, sharedServerUrl, type SharedServer } from './ws-shared.js'
 import { UnfinishedBudget } from './ws-unfinished.js'
 
@@ -101,7 +102,11 @@ class WsConn implements Conn {
   reported = false
   socket!: Socket
 
+  /** We dialed it: our frames are masked (RFC 6455 5.3). */
+  readonly dialed: boolean
+
   constructor(readonly ws: TaggedWs, readonly remoteAddr: string, readonly owner: WsTransport, dialing?: Dialing) {
+    this.dialed = dialing !== undefined
     ws.binaryType = 'nodebuffer'
     ws[kConn] = this
     ws.on('error', wsOnError)
@@ -151,12 +156,33 @@ class WsConn implements Conn {
 
   send(bytes: Uint8Array): void {
     if (this.closeCalled || this.ws.readyState !== WebSocket.OPEN) return
-    if (!this.corked && this.owner.options.batch) {
-      this.corked = true
-      this.socket.cork()
-      process.nextTick(uncork, this)
-    }
+    this.cork()
     this.ws.send(bytes, BINARY)
+  }
+
+  /**
+   * One binary frame of `parts`: its header, then the parts as they are (ws's `send` takes one
+   * buffer: joining them would copy the message). See ws-frame.ts for why the order holds.
+   */
+  sendParts(parts: readonly Uint8Array[]): void {
+    if (this.closeCalled || this.ws.readyState !== WebSocket.OPEN) return
+    if (!senderIdle(this.ws)) return this.send(Buffer.concat(parts))
+    this.cork()
+    let length = 0
+    for (const part of parts) length += part.length
+    const socket = this.socket
+    socket.cork() // one write even when the turn is not batched
+    socket.write(frameHeader(length, this.dialed))
+    for (const part of parts) socket.write(part)
+    socket.uncork()
+  }
+
+  /** The first write in a turn corks the socket; the frames of the turn leave in one write. */
+  private cork(): void {
+    if (this.corked || !this.owner.options.batch) return
+    this.corked = true
+    this.socket.cork()
+    process.nextTick(uncork, this)
   }
 
   close(reason: string): void {

@@ -166,6 +166,25 @@ export function runTransportSuite(name: string, makeTransports: () => TransportP
       expect(c.atServer.isClosed || c.atClient.isClosed).toBe(false)
     })
 
+    it('sendParts (where the transport has it) delivers one message of the parts joined, in order with send', async () => {
+      const c = await connect(pair)
+      if (c.client.sendParts === undefined || c.server.sendParts === undefined) return
+      // Each frame header length (ws: payload < 126, < 65536, and 65536 itself), an empty part,
+      // and a last part of 16 bytes, as a large encrypted frame is sent (ciphertext, then tag).
+      const shapes = [[0], [100, 16], [0, 125, 0, 1], [40_000, 16], [pair.maxMessageBytes - 16, 16]]
+      const messages = shapes.map((sizes, i) => sizes.map((size, j) => pseudoRandom(size, 10 * i + j + 1)))
+      for (const side of [c.client, c.server]) {
+        messages.forEach((parts, i) => {
+          side.send(numbered(i))
+          side.sendParts!(parts)
+        })
+      }
+      const expected = messages.flatMap((parts, i) => [Buffer.from(numbered(i)), Buffer.concat(parts)])
+      await waitUntil(() => c.atServer.messages.length === expected.length && c.atClient.messages.length === expected.length, 'all messages')
+      for (const rec of [c.atServer, c.atClient]) rec.messages.forEach((m, i) => expect(Buffer.from(m).equals(expected[i])).toBe(true))
+      expect(c.atServer.isClosed || c.atClient.isClosed).toBe(false)
+    })
+
     it('closes with a reason the other side reads', async () => {
       const c = await connect(pair)
       c.client.close('bye: shutting down')
