@@ -101,15 +101,10 @@ export interface MessageCache {
   max: number
   /** The shared buffers small cached messages' data and signature are copied into (`keepBytes`). */
   slab: Slab
-  /**
-   * The message `mcacheKnownCopy` last found no window holding the signature prefix of, until
-   * the next `mcachePut`: it is not cached, so caching it needs no second look (`isCached`).
-   */
-  absent: WireMessage | null
 }
 
 export function createMessageCache(length: number, max: number): MessageCache {
-  return { windows: Array.from({ length }, () => null), size: 0, max, slab: createSlab(SLAB_BYTES), absent: null }
+  return { windows: Array.from({ length }, () => null), size: 0, max, slab: createSlab(SLAB_BYTES) }
 }
 
 /** Bytes per shared buffer of cached message bytes (as Node's Buffer pool). */
@@ -160,8 +155,7 @@ export function mcacheGet(cache: MessageCache, hex: string): CachedMessage | und
  * A small message's data and signature are swapped for copies the cache owns (`keepBytes`).
  */
 export function mcachePut(cache: MessageCache, hex: string, id: Uint8Array, msg: WireMessage): void {
-  if (cache.size >= cache.max || (msg !== cache.absent && isCached(cache, hex, msg))) return
-  cache.absent = null
+  if (cache.size >= cache.max || isCached(cache, hex, msg)) return
   keepBytes(cache, msg)
   const entry: CachedMessage = { hex, id, msg }
   const window = (cache.windows[0] ??= { byHex: new Map(), bySignature: new Map() })
@@ -190,8 +184,6 @@ function isCached(cache: MessageCache, hex: string, msg: WireMessage): boolean {
  * The hex id of `msg` if an identical message (same author id, seqno, topic, data and
  * signature: everything its id is computed from) is cached, else undefined. Exact: a copy that
  * differs in any of those bytes is not recognised, and its id is then computed in full.
- * When no window holds its signature prefix, `msg` is remembered as not cached (`absent`), so
- * a new message walks the windows once, not again when it is cached.
  */
 export function mcacheKnownCopy(cache: MessageCache, msg: WireMessage): string | undefined {
   if (msg.s.length < 4) return undefined
@@ -204,7 +196,6 @@ export function mcacheKnownCopy(cache: MessageCache, msg: WireMessage): string |
     if (cached.n !== msg.n || cached.f !== msg.f || cached.t !== msg.t) return undefined
     return bytesEqual(cached.s, msg.s) && bytesEqual(cached.d, msg.d) ? entry.hex : undefined
   }
-  cache.absent = msg
   return undefined
 }
 

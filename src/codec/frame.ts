@@ -145,23 +145,6 @@ const unpackr = new Unpackr({ ...UNPACK_OPTIONS })
  */
 export function encodeFrame(protocol: string, body: unknown, limits?: Partial<CodecLimits>): Uint8Array {
   const l = resolveCodecLimits(limits)
-  checkProtocolId(protocol, l)
-  let packed: Uint8Array
-  try {
-    packed = packr.pack([protocol, body])
-  } catch (cause) {
-    throw unencodable(protocol, cause)
-  }
-  checkEncoded(protocol, packed, l)
-  // A plain Uint8Array view, so Buffer's `slice`-is-a-view semantics never leak out.
-  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
-}
-
-/**
- * @internal For src/codec/shared-items.ts: a protocol id as `encodeFrame` accepts it
- * (TypeError/RangeError otherwise).
- */
-export function checkProtocolId(protocol: string, l: CodecLimits): void {
   astring(protocol, 'protocol')
   if (protocol.length === 0) throw new RangeError('"protocol" expected a non-empty string')
   // Up to 3 UTF-8 bytes per UTF-16 code unit: count bytes only when that bound is not enough.
@@ -171,37 +154,24 @@ export function checkProtocolId(protocol: string, l: CodecLimits): void {
       throw new RangeError(`"protocol" expected at most ${l.maxProtocolIdLength} UTF-8 bytes, got ${n}`)
     }
   }
-}
-
-/**
- * @internal For src/codec/shared-items.ts: one value as msgpack bytes, exactly as `encodeFrame`
- * writes it inside a frame (a region of msgpackr's slab, never modified by later calls).
- * Throws msgpackr's own error for a value it cannot write (see `unencodable`).
- */
-export function packValue(value: unknown): Uint8Array {
-  return packr.pack(value)
-}
-
-/** @internal The CodecError of a body msgpackr could not write (`cause`: its error). */
-export function unencodable(protocol: string, cause: unknown): CodecError {
-  return new CodecError(ErrorCodes.FRAME_UNENCODABLE, `cannot encode frame for ${protocol}: ${errorText(cause)}`, { cause })
-}
-
-/**
- * @internal Encoded frame bytes within `l` and accepted by the scan (what the peer's decoder
- * will check), or the CodecError that says why not.
- */
-export function checkEncoded(protocol: string, frame: Uint8Array, l: CodecLimits): void {
-  if (frame.length > l.maxFrameBytes) {
+  let packed: Uint8Array
+  try {
+    packed = packr.pack([protocol, body])
+  } catch (cause) {
+    throw new CodecError(ErrorCodes.FRAME_UNENCODABLE, `cannot encode frame for ${protocol}: ${errorText(cause)}`, { cause })
+  }
+  if (packed.length > l.maxFrameBytes) {
     throw new CodecError(
       ErrorCodes.FRAME_TOO_LARGE,
-      `cannot encode frame for ${protocol}: ${frame.length} bytes exceeds maxFrameBytes=${l.maxFrameBytes}`,
+      `cannot encode frame for ${protocol}: ${packed.length} bytes exceeds maxFrameBytes=${l.maxFrameBytes}`,
     )
   }
-  const problem = scanFrame(frame, l, false)
+  const problem = scanFrame(packed, l, false)
   if (problem !== null) {
     throw new CodecError(problem.code, `cannot encode frame for ${protocol}: ${problem.message}`)
   }
+  // A plain Uint8Array view, so Buffer's `slice`-is-a-view semantics never leak out.
+  return new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength)
 }
 
 /**

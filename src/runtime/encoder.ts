@@ -1,26 +1,19 @@
 /**
- * Frames out: encodes a protocol body once per settle, however many connections it goes to,
- * and an object in a body's lists once per settle, however many bodies it is in.
+ * Frames out: encodes a protocol body once per settle, however many connections it goes to.
  *
  * A protocol that sends the same body object to several peers in one settle (pubsub forwarding
- * a message to its mesh) has it encoded once. When the bodies differ but share items (each
- * peer's RPC with the forwarded message and other parts), each shared item is encoded once and
- * copied into every frame it is in (src/codec/shared-items.ts; the bytes are the same as
- * encoding each body whole). The pump calls `forget()` after every input, so a body or item
- * mutated between settles is encoded again (an emitted body is data handed over: it is not
+ * a message to its mesh) has it encoded once. The pump calls `forget()` after every input, so a
+ * body mutated between settles is encoded again (an emitted body is data handed over: it is not
  * mutated within the settle that emitted it).
  * @module
  */
 import { encodeFrame, type CodecLimits } from '../codec/frame.js'
-import { encodeSharedFrame, sharesItems } from '../codec/shared-items.js'
 
 export class FrameEncoder {
   private readonly codec: CodecLimits
   private lastBody: unknown = undefined
   private lastProtocol = ''
   private lastFrame: Uint8Array | null = null
-  /** The encoded items of this settle's bodies' lists, by object. */
-  private readonly items = new Map<object, Uint8Array>()
 
   constructor(codec: CodecLimits) {
     this.codec = codec
@@ -31,7 +24,7 @@ export class FrameEncoder {
     if (this.lastFrame !== null && body === this.lastBody && protocol === this.lastProtocol && typeof body === 'object') {
       return this.lastFrame
     }
-    const bytes = sharesItems(body) ? encodeSharedFrame(protocol, body, this.codec, this.items) : encodeFrame(protocol, body, this.codec)
+    const bytes = encodeFrame(protocol, body, this.codec)
     this.lastBody = body
     this.lastProtocol = protocol
     this.lastFrame = bytes
@@ -42,6 +35,5 @@ export class FrameEncoder {
   forget(): void {
     this.lastBody = undefined
     this.lastFrame = null
-    if (this.items.size > 0) this.items.clear()
   }
 }
