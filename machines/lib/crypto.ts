@@ -27,12 +27,6 @@ export interface CryptoSuite {
    * writes a large transport frame to its socket in parts, without copying it to append the tag).
    */
   aeadEncryptDetached?(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): [Uint8Array, Uint8Array]
-  /**
-   * Optional: aeadDecrypt written over the input: the plaintext is `sealed.subarray(0, length - 16)`
-   * (returned), or `null` as aeadDecrypt, and then `sealed`'s bytes are undefined. For a caller
-   * that owns `sealed` and keeps no other view of it (the shell's received transport frames).
-   */
-  aeadDecryptInPlace?(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, sealed: Uint8Array): Uint8Array | null
   /** Ed25519 public key of a 32-byte secret seed. */
   ed25519PublicKey(secretKey: Uint8Array): Uint8Array
   ed25519Sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array

@@ -86,25 +86,9 @@ export function encryptWithAdDetached(
  * it was. Without a key: returns `ciphertext` itself.
  */
 export function decryptWithAd(suite: CryptoSuite, cs: CipherState, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array | null {
-  return opened(suite, 'aeadDecrypt', cs, ad, ciphertext)
-}
-
-/**
- * `decryptWithAd` over the frame's own bytes (`suite.aeadDecryptInPlace`): the plaintext is a
- * view of `sealed`, which the caller must own. On `null` (as decryptWithAd, `cs.n` unchanged)
- * the bytes of `sealed` are undefined. Without a key: `sealed` itself.
- */
-export function decryptWithAdInPlace(
-  suite: CryptoSuite & Pick<Required<CryptoSuite>, 'aeadDecryptInPlace'>, cs: CipherState, ad: Uint8Array, sealed: Uint8Array,
-): Uint8Array | null {
-  return opened(suite, 'aeadDecryptInPlace', cs, ad, sealed)
-}
-
-/** The decryption step of both forms: `suite[open]` at the current nonce, which advances on success. */
-function opened(suite: CryptoSuite, open: 'aeadDecrypt' | 'aeadDecryptInPlace', cs: CipherState, ad: Uint8Array, sealed: Uint8Array): Uint8Array | null {
-  if (cs.k === null) return sealed
+  if (cs.k === null) return ciphertext
   if (cs.n >= MAX_NONCE) return null
-  const out = suite[open]!(cs.k, nonceBytes(cs.n), ad, sealed)
+  const out = suite.aeadDecrypt(cs.k, nonceBytes(cs.n), ad, ciphertext)
   if (out === null) return null
   cs.n++
   return out

@@ -158,19 +158,6 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
       return out
     },
 
-    // libsodium checks the tag before it decrypts (and zeroes the output when the tag is wrong),
-    // and its XOR runs forward over the bytes, so the output may be the input itself.
-    aeadDecryptInPlace(key, nonce, ad, sealed) {
-      if (!(sealed instanceof Uint8Array) || sealed.length < TAG_LENGTH) return null
-      const out = sealed.subarray(0, sealed.length - TAG_LENGTH)
-      try {
-        sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, ad.length > 0 ? ad : null, nonce, key)
-      } catch {
-        return null
-      }
-      return out
-    },
-
     ed25519PublicKey(secretKey) {
       return signingKey(secretKey).publicKey.slice()
     },

@@ -18,7 +18,7 @@
 import type { FrameMetrics } from '../metrics/prometheus.js'
 import type { CryptoSuite } from '../../machines/lib/crypto.js'
 import type { Limits } from '../../machines/lib/limits.js'
-import { decryptWithAd, decryptWithAdInPlace, encryptWithAd, encryptWithAdDetached, type CipherState } from '../../machines/secure/cipher-state.js'
+import { decryptWithAd, encryptWithAd, encryptWithAdDetached, type CipherState } from '../../machines/secure/cipher-state.js'
 import { HANDSHAKE_PROTOCOL } from '../../machines/handshake.machine.js'
 import type { CipherKeys, ConnFrame, Input } from '../../machines/vocab.js'
 import { CodecError } from '../errors.js'
@@ -62,12 +62,13 @@ const EMPTY = new Uint8Array(0)
 /**
  * Frames of this many bytes and more go out as ciphertext and tag apart when the suite and the
  * transport can (where the Node suite's AEAD is node:crypto's, whose output is a buffer of its
- * own: joining the tag to it was a copy of the frame), and come in decrypted in place when the
- * suite can. Smaller ones are sealed in one buffer and decrypted into a pooled one.
+ * own: joining the tag to it was a copy of the frame). Smaller ones are sealed in one buffer.
+ * Received frames are decrypted into a buffer of their own at every size: decrypting a large one
+ * over its received bytes (libsodium) saved a buffer but made the light load after a busy phase
+ * slower at n = 30, 64 KiB (bench/README.md, "the n = 10, 64 KiB light phase is a phase of full GCs").
  */
 const DETACHED_FROM_BYTES = 8192
 type DetachingSuite = CryptoSuite & Pick<Required<CryptoSuite>, 'aeadEncryptDetached'>
-type InPlaceSuite = CryptoSuite & Pick<Required<CryptoSuite>, 'aeadDecryptInPlace'>
 /** Room in a batch frame for its envelope and the parts' bin headers (17 + 3 + 5 per part). */
 const BATCH_SLACK = 20 + 5 * BATCH_SEND_PARTS
 
@@ -155,12 +156,7 @@ export class ConnEdge implements ConnHandler {
     if (this.failed) return undefined
     let plain: Uint8Array | null = bytes
     if (this.recvCipher) {
-      // A large frame is decrypted over its own bytes (ours alone: Conn's contract), so it needs
-      // no second buffer of its size; what is kept of it (a pubsub message) is a view of them.
-      const suite = this.host.suite
-      plain = bytes.length >= DETACHED_FROM_BYTES && suite.aeadDecryptInPlace
-        ? decryptWithAdInPlace(suite as InPlaceSuite, this.recvCipher, EMPTY, bytes)
-        : decryptWithAd(suite, this.recvCipher, EMPTY, bytes)
+      plain = decryptWithAd(this.host.suite, this.recvCipher, EMPTY, bytes)
       if (plain === null) return this.invalid('decrypt-failed')
     }
     const frame = tryDecodeFrame(plain, this.host.codec)
