@@ -16,7 +16,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
-import type { CryptoSuite } from './crypto.js'
+import { detachTag, type CryptoSuite } from './crypto.js'
 
 const TAG_LENGTH = 16
 const VERIFY_OPTS = { zip215: false } as const
@@ -63,8 +63,7 @@ export const nobleSuite: CryptoSuite = {
   },
 
   aeadEncryptDetached(key, nonce, ad, plaintext) {
-    const sealed = chacha20poly1305(key, nonce, ad).encrypt(plaintext)
-    return [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)]
+    return detachTag(chacha20poly1305(key, nonce, ad).encrypt(plaintext), plaintext.length)
   },
 
   aeadDecrypt(key, nonce, ad, ciphertext) {

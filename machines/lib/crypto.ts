@@ -33,3 +33,8 @@ export interface CryptoSuite {
   /** Strict verification (RFC 8032 with canonical encodings; small-order keys rejected); never throws. */
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean
 }
+
+/** `aeadEncryptDetached` for a suite whose AEAD writes ciphertext ‖ tag: two views of `sealed`. */
+export function detachTag(sealed: Uint8Array, plaintextLength: number): [Uint8Array, Uint8Array] {
+  return [sealed.subarray(0, plaintextLength), sealed.subarray(plaintextLength)]
+}

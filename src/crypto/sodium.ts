@@ -35,7 +35,7 @@
  * @module
  */
 import { createRequire } from 'node:module'
-import type { CryptoSuite } from '../../machines/lib/crypto.js'
+import { detachTag, type CryptoSuite } from '../../machines/lib/crypto.js'
 import { equalBytes } from '../identity/keypair.js'
 import { checkSecretKey, isAllZero, TAG_LENGTH, view } from './bytes.js'
 
@@ -99,7 +99,8 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
     return key
   }
 
-  function seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  function aeadEncrypt(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+    if (plaintext.length >= OPENSSL_FROM_BYTES) return base.aeadEncrypt(key, nonce, ad, plaintext)
     // Not zero-filled (every byte is written), and from Node's pool when small: a sealed frame
     // is written to its socket and dropped.
     const out = Buffer.allocUnsafe(plaintext.length + TAG_LENGTH)
@@ -131,15 +132,11 @@ export function sodiumSuite(sodium: Sodium, base: CryptoSuite): CryptoSuite {
       return isAllZero(shared) ? null : shared
     },
 
-    aeadEncrypt(key, nonce, ad, plaintext) {
-      if (plaintext.length >= OPENSSL_FROM_BYTES) return base.aeadEncrypt(key, nonce, ad, plaintext)
-      return seal(key, nonce, ad, plaintext)
-    },
+    aeadEncrypt,
 
     aeadEncryptDetached(key, nonce, ad, plaintext) {
       if (plaintext.length >= OPENSSL_FROM_BYTES && base.aeadEncryptDetached) return base.aeadEncryptDetached(key, nonce, ad, plaintext)
-      const sealed = plaintext.length >= OPENSSL_FROM_BYTES ? base.aeadEncrypt(key, nonce, ad, plaintext) : seal(key, nonce, ad, plaintext)
-      return [sealed.subarray(0, plaintext.length), sealed.subarray(plaintext.length)]
+      return detachTag(aeadEncrypt(key, nonce, ad, plaintext), plaintext.length)
     },
 
     aeadDecrypt(key, nonce, ad, ciphertext) {
