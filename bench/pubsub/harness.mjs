@@ -350,6 +350,7 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
   const p = tracker.begin(`latency-${size}`, size)
   const total = Math.max(1, Math.round(durationMs / 1000 * rate))
   const interval = 1000 / rate
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   let late = 0
   for (let i = 0; i < total; i++) {
@@ -368,9 +369,14 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
     await tracker.waitCompletion(50)
   }
   tracker.end()
+  // CPU of the whole process over the phase and its grace wait, per message published: in one
+  // process a message's hops run one after another on one thread, so this bounds how short its
+  // path can be (timers and idle work of the nodes are in it too)
+  const cpu = process.cpuUsage(cpu0)
   const lat = p.latencies.sort((a, b) => a - b)
   return {
     rate,
+    cpuMsPerMessage: round((cpu.user + cpu.system) / 1000 / Math.max(1, p.published), 2),
     published: p.published,
     completed: p.completed,
     lost: p.published - p.completed,

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// # What a light-load message costs, and what the nodes cost idle (diagnostic, not a table row)
+//
+//   node --expose-gc bench/pubsub/light-cpu.mjs [--system xswarm|libp2p] [--nodes 10] [--size 128]
+//        [--profile idle|light] [--out FILE.cpuprofile]
+//
+// As in run.mjs: the topology, a warm-up and a (--quick sized) throughput phase first, then 2.5 s
+// of rest. Then 10 s with nothing published (idle) and the light-load phase of harness.latency
+// (10 msg/s, round-robin, 15 s). Prints the process's CPU (all threads: V8's compiler and GC
+// helpers too) and the main thread's (/proc/self/task/<pid>/schedstat) per second idle and per
+// message in the light phase, and the idle part of the latter (the main thread's idle rate over
+// the light phase's length, per message). --profile records a V8 CPU profile (100 µs sampling)
+// of the idle or the light phase instead of measuring both; `node
+// bench/pubsub/profile-shares.mjs FILE` splits it by package.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
+  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] == null ? 'true' : all[i + 1]])
+  return acc
+}, []))
+const system = args.system ?? 'xswarm'
+const n = Number(args.nodes ?? 10)
+const size = Number(args.size ?? 128)
+const { Tracker, warmup, throughput, QUICK, makeTopology, TOPIC, latency } = await import('./harness.mjs')
+const adapter = (await import(`./adapters/${system}.mjs`)).default
+const sys = await adapter.start({ n, edges: makeTopology(n, 24301), topic: TOPIC, signing: true })
+const tracker = new Tracker(sys.nodes)
+if (!(await warmup(tracker, {})).ok) throw new Error('warm-up failed')
+await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher: 'rr' })
+await sleep(2500)
+
+const idle = () => sleep(10_000)
+const light = () => latency(tracker, { size, rate: 10, durationMs: 15_000, graceMs: 1000, publisher: 'rr' })
+if (args.profile != null) {
+  const { Session } = await import('node:inspector/promises')
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  await session.post('Profiler.start')
+  await (args.profile === 'idle' ? idle() : light())
+  const { profile } = await session.post('Profiler.stop')
+  const out = args.out ?? `${system}-${args.profile}.cpuprofile`
+  writeFileSync(out, JSON.stringify(profile))
+  console.log(`wrote ${out}`)
+} else {
+  const mainNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
+  const measure = async (phase) => {
+    const cpu0 = process.cpuUsage(), main0 = mainNs(), t0 = performance.now()
+    const result = await phase()
+    const cpu = process.cpuUsage(cpu0)
+    return { seconds: (performance.now() - t0) / 1000, allMs: (cpu.user + cpu.system) / 1000, mainMs: (mainNs() - main0) / 1e6, result }
+  }
+  const quiet = await measure(idle)
+  const busy = await measure(light)
+  const messages = Math.max(1, busy.result.published)
+  const fixed = (x) => Math.round(x * 100) / 100
+  console.log(JSON.stringify({
+    system, n, size,
+    idleMsPerSecond: { all: fixed(quiet.allMs / quiet.seconds), main: fixed(quiet.mainMs / quiet.seconds) },
+    lightMsPerMessage: { all: fixed(busy.allMs / messages), main: fixed(busy.mainMs / messages), mainIdlePart: fixed(quiet.mainMs / quiet.seconds * busy.seconds / messages) },
+    p50ms: busy.result.p50ms, p99ms: busy.result.p99ms
+  }))
+}
+await sys.stop?.()
+process.exit(0)
