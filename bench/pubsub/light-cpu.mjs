@@ -9,7 +9,8 @@
 // (10 msg/s, round-robin, 15 s). Prints the process's CPU (all threads: V8's compiler and GC
 // helpers too) and the main thread's (/proc/self/task/<pid>/schedstat) per second idle and per
 // message in the light phase, and the idle part of the latter (the main thread's idle rate over
-// the light phase's length, per message). --profile records a V8 CPU profile (100 µs sampling)
+// the light phase's length, per message), and the WebSocket messages received per delivery (where
+// the adapter counts them: xswarm). --profile records a V8 CPU profile (100 µs sampling)
 // of the idle or the light phase instead of measuring both; `node
 // bench/pubsub/profile-shares.mjs FILE` splits it by package.
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -53,13 +54,17 @@ if (args.profile != null) {
     return { seconds: (performance.now() - t0) / 1000, allMs: (cpu.user + cpu.system) / 1000, mainMs: (mainNs() - main0) / 1e6, result }
   }
   const quiet = await measure(idle)
+  const wire0 = sys.wire?.()
   const busy = await measure(light)
+  const wire1 = sys.wire?.()
   const messages = Math.max(1, busy.result.published)
   const fixed = (x) => Math.round(x * 100) / 100
   console.log(JSON.stringify({
     system, n, size,
     idleMsPerSecond: { all: fixed(quiet.allMs / quiet.seconds), main: fixed(quiet.mainMs / quiet.seconds) },
     lightMsPerMessage: { all: fixed(busy.allMs / messages), main: fixed(busy.mainMs / messages), mainIdlePart: fixed(quiet.mainMs / quiet.seconds * busy.seconds / messages) },
+    // WebSocket messages received by all nodes per delivery (where the adapter counts them)
+    framesInPerDelivery: wire1 ? fixed((wire1.framesIn - wire0.framesIn) / Math.max(1, busy.result.samples)) : null,
     p50ms: busy.result.p50ms, p99ms: busy.result.p99ms
   }))
 }
