@@ -389,6 +389,21 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
   }
 }
 
+/**
+ * A system's n nodes on the benchmark's topology, warmed up and, unless `busy` is false, after a
+ * short (--quick sized) throughput phase, as the light phase of run.mjs follows one: code is
+ * optimized and caches are as full as in the benchmark. For the diagnostics of one phase
+ * (latency-tail.mjs, light-cpu.mjs).
+ */
+export async function startWarmedUp ({ system, n, size, publisher = 'rr', busy = true }) {
+  const adapter = (await import(`./adapters/${system}.mjs`)).default
+  const sys = await adapter.start({ n, edges: makeTopology(n, 24301), topic: TOPIC, signing: true })
+  const tracker = new Tracker(sys.nodes)
+  if (!(await warmup(tracker, {})).ok) throw new Error('warm-up failed')
+  if (busy) await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher })
+  return { sys, tracker }
+}
+
 // ─── one system, one n: all sizes ───────────────────────────────────────────
 
 /** The name of a publisher shape in rows and tables: 'all' (round-robin), '1' (node 0), 'node i'. */

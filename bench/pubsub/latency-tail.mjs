@@ -76,18 +76,10 @@ new PerformanceObserver((list) => {
   for (const e of list.getEntries()) gcs.push({ start: e.startTime, end: e.startTime + e.duration, kind: e.detail?.kind })
 }).observe({ entryTypes: ['gc'] })
 
-const { Tracker, warmup, throughput, QUICK, makeTopology, percentile, readSeq, TOPIC } = await import('./harness.mjs')
-const adapter = (await import(`./adapters/${system}.mjs`)).default
-
-const edges = makeTopology(n, 24301)
-const sys = await adapter.start({ n, edges, topic: TOPIC, signing: true })
-const tracker = new Tracker(sys.nodes)
-const wu = await warmup(tracker, {})
-if (!wu.ok) throw new Error('warm-up failed')
+const { startWarmedUp, percentile, readSeq } = await import('./harness.mjs')
 // as in run.mjs, the latency phase follows a throughput phase (here the --quick one: 2.5 s at
-// most), so code is optimized and caches are as full as in the benchmark
-// (--throughput off: none, to see whether what happens in the light phase depends on it)
-if (args.throughput !== 'off') await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher: publisher === 'rr' ? 'rr' : Number(publisher) })
+// most); --throughput off: none, to see whether what happens in the light phase depends on it
+const { sys, tracker } = await startWarmedUp({ system, n, size, publisher: publisher === 'rr' ? 'rr' : Number(publisher), busy: args.throughput !== 'off' })
 if (stagger) staggerLeft = n
 await sleep(2500) // staggered heartbeats (if any) take their new phase
 

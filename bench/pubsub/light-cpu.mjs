@@ -15,35 +15,38 @@
 // bench/pubsub/profile-shares.mjs FILE` splits it by package.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { startWarmedUp, latency } from './harness.mjs'
 
-const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
-  if (a.startsWith('--')) acc.push([a.slice(2), all[i + 1]?.startsWith('--') || all[i + 1] == null ? 'true' : all[i + 1]])
-  return acc
-}, []))
-const system = args.system ?? 'xswarm'
-const n = Number(args.nodes ?? 10)
-const size = Number(args.size ?? 128)
-const { Tracker, warmup, throughput, QUICK, makeTopology, TOPIC, latency } = await import('./harness.mjs')
-const adapter = (await import(`./adapters/${system}.mjs`)).default
-const sys = await adapter.start({ n, edges: makeTopology(n, 24301), topic: TOPIC, signing: true })
-const tracker = new Tracker(sys.nodes)
-if (!(await warmup(tracker, {})).ok) throw new Error('warm-up failed')
-await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher: 'rr' })
+const { values: args } = parseArgs({
+  options: {
+    system: { type: 'string', default: 'xswarm' },
+    nodes: { type: 'string', default: '10' },
+    size: { type: 'string', default: '128' },
+    profile: { type: 'string' },
+    out: { type: 'string' }
+  }
+})
+const { system, profile } = args
+const n = Number(args.nodes)
+const size = Number(args.size)
+if (profile != null && profile !== 'idle' && profile !== 'light') throw new Error(`--profile idle|light, not ${profile}`)
+const { sys, tracker } = await startWarmedUp({ system, n, size })
 await sleep(2500)
 
 const idle = () => sleep(10_000)
 const light = () => latency(tracker, { size, rate: 10, durationMs: 15_000, graceMs: 1000, publisher: 'rr' })
-if (args.profile != null) {
+if (profile != null) {
   const { Session } = await import('node:inspector/promises')
   const session = new Session()
   session.connect()
   await session.post('Profiler.enable')
   await session.post('Profiler.setSamplingInterval', { interval: 100 })
   await session.post('Profiler.start')
-  await (args.profile === 'idle' ? idle() : light())
-  const { profile } = await session.post('Profiler.stop')
-  const out = args.out ?? `${system}-${args.profile}.cpuprofile`
-  writeFileSync(out, JSON.stringify(profile))
+  await (profile === 'idle' ? idle() : light())
+  const { profile: cpuProfile } = await session.post('Profiler.stop')
+  const out = args.out ?? `${system}-${profile}.cpuprofile`
+  writeFileSync(out, JSON.stringify(cpuProfile))
   console.log(`wrote ${out}`)
 } else {
   const mainNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
