@@ -14,13 +14,15 @@
 // phase was 5 s long before it became 15 s; older files lack systems or shapes).
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
 const argv = process.argv.slice(2)
 const lastAt = argv.indexOf('--last')
 const last = lastAt >= 0 ? Number(argv[lastAt + 1]) : Infinity
 const files = argv.filter((a, i) => a.endsWith('.json') && (lastAt < 0 || i !== lastAt + 1))
 const path = 'bench/results/pubsub.json'
-const git = (...a) => execFileSync('git', a, { maxBuffer: 1 << 28 }).toString()
+const root = fileURLToPath(new URL('../..', import.meta.url)) // the history is the repository's, wherever this runs from
+const git = (...a) => execFileSync('git', ['-C', root, ...a], { maxBuffer: 1 << 28 }).toString()
 
 const runs = files.map(f => ({ label: f, results: JSON.parse(readFileSync(f, 'utf8')).results }))
 const commits = git('log', '--format=%h', '--', path).trim().split('\n').filter(Boolean)
