@@ -684,6 +684,8 @@ export function formatMarkdown (rows, systems, ceiling = 'naive-flood') {
   const out = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => i < 2 ? '--:' : '---').join('|')}|`]
   for (const { n, size, shape, of } of cells(rows)) {
     const get = (s, f) => med(s, of, f)
+    // a p99 measured while the system could not keep up with the light phase's rate is queueing
+    const p99 = (s) => fmt(get(s, (r) => r.latency.p99ms)) + (rows.some((r) => r.system === s && of(r) && r.latency.overloaded) ? ' (overloaded)' : '')
     const tp = (f) => [get(a, (r) => r.throughput[f]), b ? get(b, (r) => r.throughput[f]) : null]
     const [ma, mb] = tp('MBps')
     const mc = hasCeiling ? get(ceiling, (r) => r.throughput.MBps) : null
@@ -693,7 +695,7 @@ export function formatMarkdown (rows, systems, ceiling = 'naive-flood') {
       pair(...tp('msgsPerSec'), true),
       pair(...tp('msgsPerCpuSec'), true),
       `${fmt(ma)} / ${fmt(mb)}` + (mc != null ? ` (${fmt(mc)}; ${Math.round(100 * ma / mc)}%)` : ''),
-      pair(get(a, (r) => r.latency.p99ms), b ? get(b, (r) => r.latency.p99ms) : null, false),
+      b ? `${p99(a)} / ${p99(b)}` : p99(a),
       pair(heap[0], heap[1], false),
       hasCeiling ? pair(get(a, (r) => r.throughput.framesInPerDelivery), get(ceiling, (r) => r.throughput.framesInPerDelivery), false) : fmt(tp('framesInPerDelivery')[0])].join(' | ')} |`)
   }
