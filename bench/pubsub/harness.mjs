@@ -86,6 +86,18 @@ export function makeTopology (n, seed = 0x5eed, degree = 4) {
   return [...set].map(s => s.split(',').map(Number)).sort((x, y) => x[0] - y[0] || x[1] - y[1])
 }
 
+/** A spanning tree of `edges` (breadth first from node 0): every message reaches every node once. */
+export function spanningTree (n, edges) {
+  const next = Array.from({ length: n }, () => [])
+  for (const [a, b] of edges) { next[a].push(b); next[b].push(a) }
+  const seen = new Set([0])
+  const tree = []
+  for (let queue = [0], i = 0; i < queue.length; i++) {
+    for (const b of next[queue[i]]) if (!seen.has(b)) { seen.add(b); queue.push(b); tree.push([Math.min(queue[i], b), Math.max(queue[i], b)]) }
+  }
+  return tree
+}
+
 export function degreeStats (n, edges) {
   const deg = new Array(n).fill(0)
   for (const [a, b] of edges) { deg[a]++; deg[b]++ }
@@ -395,9 +407,9 @@ export async function latency (tracker, { size, rate = 10, durationMs, graceMs, 
  * optimized and caches are as full as in the benchmark. For the diagnostics of one phase
  * (latency-tail.mjs, light-cpu.mjs).
  */
-export async function startWarmedUp ({ system, n, size, publisher = 'rr', busy = true }) {
+export async function startWarmedUp ({ system, n, size, publisher = 'rr', busy = true, edges = makeTopology(n, 24301) }) {
   const adapter = (await import(`./adapters/${system}.mjs`)).default
-  const sys = await adapter.start({ n, edges: makeTopology(n, 24301), topic: TOPIC, signing: true })
+  const sys = await adapter.start({ n, edges, topic: TOPIC, signing: true })
   const tracker = new Tracker(sys.nodes)
   if (!(await warmup(tracker, {})).ok) throw new Error('warm-up failed')
   if (busy) await throughput(tracker, { size, count: QUICK.counts[size] ?? 400, window: 32, phaseMs: 2500, graceMs: 1000, msgTimeoutMs: 2000, publisher })

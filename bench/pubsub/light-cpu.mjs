@@ -2,7 +2,7 @@
 // # What a light-load message costs, and what the nodes cost idle (diagnostic, not a table row)
 //
 //   node --expose-gc bench/pubsub/light-cpu.mjs [--system xswarm|libp2p] [--nodes 10] [--size 128]
-//        [--profile idle|light] [--out FILE.cpuprofile]
+//        [--profile idle|light] [--out FILE.cpuprofile] [--tree]
 //
 // As in run.mjs: the topology, a warm-up and a (--quick sized) throughput phase first, then 2.5 s
 // of rest. Then 10 s with nothing published (idle) and the light-load phase of harness.latency
@@ -12,11 +12,13 @@
 // the light phase's length, per message), and the WebSocket messages received per delivery (where
 // the adapter counts them: xswarm). --profile records a V8 CPU profile (100 µs sampling)
 // of the idle or the light phase instead of measuring both; `node
-// bench/pubsub/profile-shares.mjs FILE` splits it by package.
+// bench/pubsub/profile-shares.mjs FILE` splits it by package. --tree runs on a spanning tree of
+// the benchmark's topology instead, where a node receives each message once (no duplicates; the
+// paths are longer): the difference in main-thread CPU per delivery is what the duplicates cost.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { startWarmedUp, latency } from './harness.mjs'
+import { startWarmedUp, latency, makeTopology, spanningTree } from './harness.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -24,14 +26,16 @@ const { values: args } = parseArgs({
     nodes: { type: 'string', default: '10' },
     size: { type: 'string', default: '128' },
     profile: { type: 'string' },
-    out: { type: 'string' }
+    out: { type: 'string' },
+    tree: { type: 'boolean', default: false }
   }
 })
 const { system, profile } = args
 const n = Number(args.nodes)
 const size = Number(args.size)
 if (profile != null && profile !== 'idle' && profile !== 'light') throw new Error(`--profile idle|light, not ${profile}`)
-const { sys, tracker } = await startWarmedUp({ system, n, size })
+const ring = makeTopology(n, 24301)
+const { sys, tracker } = await startWarmedUp({ system, n, size, edges: args.tree ? spanningTree(n, ring) : ring })
 await sleep(2500)
 
 const idle = () => sleep(10_000)
