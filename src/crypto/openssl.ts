@@ -229,7 +229,6 @@ function rawPublicKey(key: KeyObject): Uint8Array {
   return view(Buffer.from(x, 'base64url'))
 }
 
-/** The node:crypto suite. See the module comment for its strictness rules. */
 /** ChaCha20-Poly1305 with node:crypto: the ciphertext (a buffer of node's own) and the tag. */
 function sealApart(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
   const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LENGTH })
@@ -239,6 +238,7 @@ function sealApart(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext
   return [rest.length === 0 ? body : Buffer.concat([body, rest]), cipher.getAuthTag()]
 }
 
+/** The node:crypto suite. See the module comment for its strictness rules. */
 export const opensslSuite: CryptoSuite = {
   name: 'openssl',
 
