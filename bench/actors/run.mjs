@@ -14,7 +14,8 @@
 // says which of issue 9's targets the medians meet, by the clock and per CPU-second.
 // Usage: npm install && npm run build (repository root), then here: npm install; npm run full
 //        (or npm run quick). Writes ../results/actors.json (quick: actors.quick.json).
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
+import { cpuProfiled } from '../cpu-profile.mjs'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -255,18 +256,7 @@ async function libp2pSystem() {
 /** Run `measure`; with --prof, under the CPU profiler (its file named by system and figure). */
 async function profiled(system, figure, measure) {
   if (profDir === undefined) return measure()
-  const { Session } = await import('node:inspector/promises')
-  const session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 250 })
-  await session.post('Profiler.start')
-  const result = await measure()
-  const { profile } = await session.post('Profiler.stop')
-  session.disconnect()
-  mkdirSync(profDir, { recursive: true })
-  writeFileSync(resolve(profDir, `${system}-${figure}.cpuprofile`), JSON.stringify(profile))
-  return result
+  return cpuProfiled(measure, { out: resolve(profDir, `${system}-${figure}.cpuprofile`), intervalUs: 250 })
 }
 
 // ------------------------------------------------------------------------------------------

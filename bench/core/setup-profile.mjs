@@ -17,6 +17,7 @@ import { writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { cpuProfiled } from '../cpu-profile.mjs'
 
 const [countArg = '128', inFlightArg = '16', mode = 'plain', out = ''] = process.argv.slice(2)
 const count = Number(countArg), inFlight = Number(inFlightArg)
@@ -77,18 +78,6 @@ function printAllocations(profile) {
   for (const [key, bytes] of [...by].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${String(Math.round(bytes / count)).padStart(8)}  ${key}`)
 }
 
-const session = new Session()
-session.connect()
-const heap = out.endsWith('.heapprofile')
-if (heap) {
-  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
-} else if (out) {
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 200 })
-  await session.post('Profiler.start')
-}
-const cpu0 = process.cpuUsage()
-const t0 = performance.now()
 let next = 0
 const worker = async () => {
   while (next < count) {
@@ -98,16 +87,31 @@ const worker = async () => {
     await both
   }
 }
-const timeout = setTimeout(() => { console.error('setups did not finish within 120 s'); process.exit(1) }, 120_000)
-await Promise.all(Array.from({ length: inFlight }, worker))
-clearTimeout(timeout)
-const cpu = process.cpuUsage(cpu0)
-const ms = performance.now() - t0
-if (heap) {
+/** The timed window: every setup, C at a time. */
+const setups = async () => {
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const timeout = setTimeout(() => { console.error('setups did not finish within 120 s'); process.exit(1) }, 120_000)
+  await Promise.all(Array.from({ length: inFlight }, worker))
+  clearTimeout(timeout)
+  return { cpu: process.cpuUsage(cpu0), ms: performance.now() - t0 }
+}
+let measured
+if (out.endsWith('.heapprofile')) {
+  const session = new Session()
+  session.connect()
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  measured = await setups()
   const { profile } = await session.post('HeapProfiler.stopSampling')
+  session.disconnect()
   writeFileSync(out, JSON.stringify(profile))
   printAllocations(profile)
-} else if (out) writeFileSync(out, JSON.stringify((await session.post('Profiler.stop')).profile))
+} else if (out) {
+  measured = await cpuProfiled(setups, { out, intervalUs: 200 })
+} else {
+  measured = await setups()
+}
+const { cpu, ms } = measured
 console.log(JSON.stringify({
   mode, count, inFlight, setupsPerSecond: +(count * 1000 / ms).toFixed(1),
   perCpuSecond: +(count * 1e6 / (cpu.user + cpu.system)).toFixed(1), load1: +loadavg()[0].toFixed(2),

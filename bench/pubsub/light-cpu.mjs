@@ -15,10 +15,11 @@
 // bench/pubsub/profile-shares.mjs FILE` splits it by package. --tree runs on a spanning tree of
 // the benchmark's topology instead, where a node receives each message once (no duplicates; the
 // paths are longer): the difference in main-thread CPU per delivery is what the duplicates cost.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { startWarmedUp, latency, makeTopology, spanningTree } from './harness.mjs'
+import { cpuProfiled } from '../cpu-profile.mjs'
 
 const { values: args } = parseArgs({
   options: {
@@ -41,16 +42,8 @@ await sleep(2500)
 const idle = () => sleep(10_000)
 const light = () => latency(tracker, { size, rate: 10, durationMs: 15_000, graceMs: 1000, publisher: 'rr' })
 if (profile != null) {
-  const { Session } = await import('node:inspector/promises')
-  const session = new Session()
-  session.connect()
-  await session.post('Profiler.enable')
-  await session.post('Profiler.setSamplingInterval', { interval: 100 })
-  await session.post('Profiler.start')
-  await (profile === 'idle' ? idle() : light())
-  const { profile: cpuProfile } = await session.post('Profiler.stop')
   const out = args.out ?? `${system}-${profile}.cpuprofile`
-  writeFileSync(out, JSON.stringify(cpuProfile))
+  await cpuProfiled(profile === 'idle' ? idle : light, { out, intervalUs: 100 })
   console.log(`wrote ${out}`)
 } else {
   const mainNs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0])
