@@ -128,7 +128,7 @@ export function percentile (sorted, p) {
   return sorted[idx]
 }
 
-const round = (x, d = 2) => x == null || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d
+export const round = (x, d = 2) => x == null || !Number.isFinite(x) ? x : Math.round(x * 10 ** d) / 10 ** d
 
 export async function gcNow () {
   if (typeof global.gc === 'function') {
@@ -591,7 +591,7 @@ function fmt (v) {
   return v.toFixed(2)
 }
 
-function median (xs) {
+export function median (xs) {
   if (xs.length === 0) return null
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1

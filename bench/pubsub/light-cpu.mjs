@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { startWarmedUp, latency, makeTopology, spanningTree } from './harness.mjs'
+import { startWarmedUp, latency, makeTopology, spanningTree, round } from './harness.mjs'
 import { cpuProfiled } from '../cpu-profile.mjs'
 
 const { values: args } = parseArgs({
@@ -58,13 +58,12 @@ if (profile != null) {
   const busy = await measure(light)
   const wire1 = sys.wire?.()
   const messages = Math.max(1, busy.result.published)
-  const fixed = (x) => Math.round(x * 100) / 100
   console.log(JSON.stringify({
     system, n, size,
-    idleMsPerSecond: { all: fixed(quiet.allMs / quiet.seconds), main: fixed(quiet.mainMs / quiet.seconds) },
-    lightMsPerMessage: { all: fixed(busy.allMs / messages), main: fixed(busy.mainMs / messages), mainIdlePart: fixed(quiet.mainMs / quiet.seconds * busy.seconds / messages) },
+    idleMsPerSecond: { all: round(quiet.allMs / quiet.seconds), main: round(quiet.mainMs / quiet.seconds) },
+    lightMsPerMessage: { all: round(busy.allMs / messages), main: round(busy.mainMs / messages), mainIdlePart: round(quiet.mainMs / quiet.seconds * busy.seconds / messages) },
     // WebSocket messages received by all nodes per delivery (where the adapter counts them)
-    framesInPerDelivery: wire1 ? fixed((wire1.framesIn - wire0.framesIn) / Math.max(1, busy.result.samples)) : null,
+    framesInPerDelivery: wire1 ? round((wire1.framesIn - wire0.framesIn) / Math.max(1, busy.result.samples)) : null,
     p50ms: busy.result.p50ms, p99ms: busy.result.p99ms
   }))
 }

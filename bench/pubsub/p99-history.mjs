@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { median } from './harness.mjs'
 
 const argv = process.argv.slice(2)
 const lastAt = argv.indexOf('--last')
@@ -30,27 +31,23 @@ for (const c of commits) runs.push({ label: c, results: JSON.parse(git('show', `
 const samplesOf = results => results.find(r => r.system === 'xswarm' && r.n === 10 && r.latency)?.latency.samples
 const compared = runs.filter(r => samplesOf(r.results) === samplesOf(runs[0].results)).slice(0, last)
 
-const median = xs => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
+// a cell a run lacks is NaN: never counted as met
 const latency = (results, system, n, size, publishers, key) => median(results
   .filter(r => r.system === system && r.n === n && r.size === size && String(r.publishers) === publishers)
-  .map(r => r.latency[key]))
+  .map(r => r.latency[key])) ?? NaN
 
 console.log(`runs, newest first: ${compared.map(r => r.label).join(' ')} (${runs.length - compared.length} left out)`)
 for (const n of [10, 30]) {
   for (const size of [128, 4096, 65536]) {
     for (const publishers of ['1', 'all']) {
       const of = (results, key) => ['xswarm', 'libp2p'].map(sys => latency(results, sys, n, size, publishers, key))
-      const ratio = ([x, l]) => x / l
-      const ratios = compared.map(({ results }) => ratio(of(results, 'p99ms')))
-      // p99 = p50 + the tail's excess: which of the two keeps the ratio above one half
-      const p50s = compared.map(({ results }) => ratio(of(results, 'p50ms')))
-      const excess = compared.map(({ results }) => {
+      // per run, xswarm / js-libp2p of the p99, of the p50, and of the tail's excess p99 - p50
+      // (p99 = p50 + excess: which of the two keeps the ratio above one half)
+      const perRun = compared.map(({ results }) => {
         const [p99x, p99l] = of(results, 'p99ms'), [p50x, p50l] = of(results, 'p50ms')
-        return (p99x - p50x) / (p99l - p50l)
+        return { p99: p99x / p99l, p50: p50x / p50l, excess: (p99x - p50x) / (p99l - p50l) }
       })
+      const ratios = perRun.map(r => r.p99), p50s = perRun.map(r => r.p50), excess = perRun.map(r => r.excess)
       const met = ratios.filter(r => r <= 0.5).length
       const cell = `n=${n} ${String(size).padStart(5)} B ${publishers.padEnd(3)}`
       const med = xs => median(xs).toFixed(2)
