@@ -55,6 +55,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { median } from './harness.mjs'
 import { setupSystems } from './setup-systems.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -147,8 +148,6 @@ function gitCommit () {
 
 /** The ratios the table shows: each xswarm variant against the js-libp2p set-up it compares with. */
 const PAIRS = { xswarm: 'libp2p', 'xswarm-dist': 'libp2p', 'xswarm-discovery': 'libp2p-identify' }
-
-const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 
 function summarize (runs, systems, inFlights) {
   return inFlights.map((inFlight) => {
