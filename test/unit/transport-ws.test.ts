@@ -9,7 +9,7 @@ import { createServer, connect as netConnect, type AddressInfo, type Server, typ
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Conn, Transport } from '../../src/transport/transport.js'
 import { createWsTransport } from '../../src/transport/ws.js'
-import { Recorder, runTransportSuite, settle, waitUntil } from '../helpers/transport-suite.js'
+import { pseudoRandom, Recorder, runTransportSuite, settle, waitUntil } from '../helpers/transport-suite.js'
 
 const LIMIT = 64 * 1024
 
@@ -243,5 +243,26 @@ describe('ws transport specifics', () => {
     recs[0].messages.forEach((m, i) => expect([m[0], m[1]]).toEqual([i & 0xff, i >> 8]))
     await settle(10)
     expect(recs[0].isClosed).toBe(false)
+  })
+
+  // ws-frame.ts reads ws's private sender state to know it may write a frame itself; if a ws
+  // release changes that, sendParts still works (it joins the parts and sends through ws), but the
+  // copy it exists to avoid comes back silently. This catches that on the ws version installed.
+  it('sendParts on an idle connection writes the parts itself, not a joined copy through ws', async () => {
+    const { port, recs } = await listenRecording(transport())
+    const conn = await transport().dial(`ws://127.0.0.1:${port}`)
+    conn.attach(new Recorder())
+    const ws = (conn as unknown as { ws: { send: (...args: unknown[]) => void } }).ws
+    let joined = 0
+    const send = ws.send.bind(ws)
+    ws.send = (...args: unknown[]) => {
+      joined++
+      send(...args)
+    }
+    const parts = [pseudoRandom(40_000, 1), pseudoRandom(16, 2)]
+    conn.sendParts!(parts)
+    await waitUntil(() => recs.length === 1 && recs[0].messages.length === 1, 'the message')
+    expect(Buffer.from(recs[0].messages[0]).equals(Buffer.concat(parts))).toBe(true)
+    expect(joined).toBe(0)
   })
 })
