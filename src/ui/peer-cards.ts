@@ -1,15 +1,18 @@
 /**
- * Cards for the live page of a protocol's per-peer chart entries (its `handler`,
- * machines/lib/peer-chart.ts): per-peer charts are not actors, so the inspection stream shows
- * them only as data in their protocol actor's context. Here each entry becomes an actor-like
- * card (the handler's chart, the entry's state, the peer) below the protocol actor; an entry
- * that is gone becomes a stopped card. Which chart: the protocol definition the root holds for
- * the actor's systemId (`protocol:<id>`). Where the entries are: Maps in the actor's context
- * (nested at most MAX_DEPTH levels) whose values are `{ state }` entries in a state of that chart.
- * Bounded: at most MAX_CARDS cards per protocol actor, MAX_MAP_ENTRIES entries looked at per Map.
+ * Cards for the live page of the per-peer chart entries (machines/lib/peer-chart.ts) of the root
+ * and of each protocol: per-peer charts are not actors, so the inspection stream shows them only
+ * as data in their actor's context. Here each entry becomes an actor-like card (the chart, the
+ * entry's state, the peer) below its actor; an entry that is gone becomes a stopped card. Which
+ * chart: for the root (systemId `swarm`), its peer chart (machines/swarm/peer.machine.ts), whose
+ * entries are its `peers` Map (only that Map is looked at: the root has a snapshot for every
+ * input); for a protocol actor, the `handler` of the protocol definition the root holds for its
+ * systemId (`protocol:<id>`), whose entries are Maps in the actor's context (nested at most
+ * MAX_DEPTH levels) with `{ state }` values in a state of that chart. Bounded: at most MAX_CARDS
+ * cards per actor, MAX_MAP_ENTRIES entries looked at per Map.
  * @module
  */
 import type { AnyActorRef, AnyStateMachine } from 'xstate'
+import { swarmPeerMachine } from '../../machines/swarm/peer.machine.js'
 import { readable } from '../inspect/readable.js'
 
 /** A card: what the hub sends as an actor message, plus the chart's machine. */
@@ -25,6 +28,8 @@ export interface PeerCard {
   machine: AnyStateMachine
 }
 
+/** The root's systemId (swarm.machine.ts). */
+const ROOT_ID = 'swarm'
 const MAX_DEPTH = 5
 export const MAX_CARDS = 64
 /** Entries looked at per Map (a cache of thousands is not a per-peer chart). */
@@ -33,9 +38,9 @@ const MAX_MAP_ENTRIES = 256
 interface Shown { value: string; text: string; card: PeerCard }
 
 export class PeerCards {
-  /** Protocol actor → its handler's machine (null: none). */
+  /** Root or protocol actor → its per-peer chart (null: none). */
   private readonly handlers = new WeakMap<AnyActorRef, AnyStateMachine | null>()
-  /** Protocol actor session → card session → what was last sent. */
+  /** Actor session → card session → what was last sent. */
   private readonly shown = new Map<string, Map<string, Shown>>()
 
   /** The cards to send after a snapshot of `ref` (new, changed, or gone), given its real context. */
@@ -70,19 +75,20 @@ export class PeerCards {
       if (Array.isArray(value) || value instanceof Set || ArrayBuffer.isView(value)) return
       for (const [key, child] of Object.entries(value)) visit(child, `${path}${key}/`, depth + 1)
     }
-    visit(context, '', 0)
+    const isRoot = (ref as { systemId?: string }).systemId === ROOT_ID
+    visit(isRoot ? { peers: (context as { peers?: unknown } | null)?.peers } : context, '', 0)
     for (const [cardSession, old] of before) if (!now.has(cardSession)) out.push({ ...old.card, status: 'stopped' })
     if (now.size > 0) this.shown.set(session, now)
     else this.shown.delete(session)
     return out
   }
 
-  /** The per-peer chart of the protocol actor `ref`, from the protocol definition the root holds. */
+  /** The per-peer chart of `ref`: the root's own, or a protocol actor's from the definition the root holds. */
   private handlerOf(ref: AnyActorRef): AnyStateMachine | null {
     const known = this.handlers.get(ref)
     if (known !== undefined) return known
     const systemId = (ref as { systemId?: string }).systemId
-    let machine: AnyStateMachine | null = null
+    let machine: AnyStateMachine | null = systemId === ROOT_ID ? swarmPeerMachine : null
     if (systemId?.startsWith('protocol:')) {
       const root = ref.system?.get('swarm') as AnyActorRef | undefined
       let protocols: unknown

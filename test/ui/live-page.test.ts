@@ -2,7 +2,8 @@
  * The live network page in headless Chromium: three swarms over real WebSockets feed the
  * page's hub (their readable inspection streams and swarm events); the page shows the three
  * nodes and their two links, each topic's mesh, the selected node's actors as statecharts with
- * their active states highlighted, and a connection actor leaving `open` when its peer goes.
+ * their active states highlighted (the root's per-peer chart card right below the root), and a
+ * connection actor leaving `open` when its peer goes.
  * Screenshots go to test-results/ui/ (not committed; README's picture is a copy of one).
  * Skips with a message when Chromium is missing.
  * @module
@@ -69,6 +70,11 @@ describe.skipIf(missing !== undefined)('live network page (headless Chromium)', 
       expect(await open.$$eval('g.st.active', (els) => els.length)).toBeGreaterThanOrEqual(2)
       expect(await page.$$eval('.actor', (els) => els.length)).toBeGreaterThanOrEqual(3) // root, protocols, connection
       await page.waitForSelector('[data-mesh]') // the topic's mesh over the links
+      // The root's per-peer chart: node1's card (swarmPeer, connected) right below the root.
+      await page.waitForSelector('.actor[data-actor="swarmPeer"][data-value="connected"]')
+      const firstTwo = await page.$$eval('.actor', (els) => els.slice(0, 2).map((el) => [el.querySelector('h3')!.textContent, el.getAttribute('data-actor')]))
+      expect(firstTwo[0][0]).toMatch(/^swarm /)
+      expect(firstTwo[1][1]).toBe('swarmPeer')
       await page.screenshot({ path: join(SHOTS, 'live-page.png') })
 
       // node1 goes away: node0's connection actor leaves `open`, and the link disappears.

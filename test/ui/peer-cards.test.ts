@@ -1,7 +1,7 @@
 /**
- * The live page's hub shows a protocol's per-peer chart entries (ping's ready/awaitingPong) as
- * cards below the protocol actor, drawn with the handler's chart, and a card stops when its
- * peer disconnects. (The page itself is tested in Chromium: live-page.test.ts.)
+ * The live page's hub shows the per-peer chart entries of the root (swarmPeer: connected) and of
+ * a protocol (ping's ready/awaitingPong) as cards below their actor, drawn with that chart, and a
+ * card stops when its peer disconnects. (The page itself is tested in Chromium: live-page.test.ts.)
  * @module
  */
 import { describe, expect, it } from 'vitest'
@@ -51,5 +51,38 @@ describe('live page hub: per-peer charts', () => {
     await sim.run({ until: () => eventsOf(a).some((e) => e.type === 'peer.disconnected'), forMs: 10_000 })
     const last = sent.filter((m): m is Actor => m.t === 'actor' && m.id === 'pingPeer').at(-1)!
     expect(last.status).toBe('stopped')
+  })
+
+  it("the root's peer chart: one card per connected peer below the root, stopped when the peer disconnects", async () => {
+    const hub = new UiHub(createElk())
+    const sent: UiMessage[] = []
+    hub.subscribe((m) => sent.push(m))
+    const sim = createSimulation()
+    const a = await createSimTestSwarm(sim, { seed: 3, inspect: hub.node('a').inspect })
+    const b = await createSimTestSwarm(sim, { seed: 4 })
+    const c = await createSimTestSwarm(sim, { seed: 5 })
+    await connectSim(sim, a, b)
+    await connectSim(sim, a, c)
+    await sim.run({ forMs: 1_000 })
+    const root = sent.find((m): m is Actor => m.t === 'actor' && m.systemId === 'swarm')!
+    const peerCards = () => sent.filter((m): m is Actor => m.t === 'actor' && m.id === 'swarmPeer')
+    const latest = (peer: string) => peerCards().filter((m) => (m.context as { peer: string }).peer === peer).at(-1)
+    for (const peer of [b.peerId, c.peerId]) {
+      const card = latest(peer)!
+      expect(card.parent).toBe(root.session)
+      expect(card.value).toBe('connected')
+      expect(card.status).toBe('active')
+      expect(card.chart).toMatch(/^swarmPeer#/)
+      expect(card.context).toMatchObject({ peer, direction: 'outbound' })
+    }
+    // A card is sent when its entry changes, not on every snapshot of the root.
+    const before = peerCards().length
+    await sim.run({ forMs: 2_000 })
+    expect(peerCards().length).toBe(before)
+
+    void b.close()
+    await sim.run({ until: () => eventsOf(a).some((e) => e.type === 'peer.disconnected'), forMs: 10_000 })
+    expect(latest(b.peerId)!.status).toBe('stopped')
+    expect(latest(c.peerId)!.status).toBe('active')
   })
 })

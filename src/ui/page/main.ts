@@ -130,7 +130,7 @@ function drawTopics(): void {
 /** Cards of the selected node's actors; a card is redrawn only when what it shows changed. */
 function drawActors(): void {
   const container = $('actors')
-  const list = [...(selected ? actors.get(selected)?.values() ?? [] : [])].sort((a, b) => order(a) - order(b) || a.id.localeCompare(b.id))
+  const list = inOrder([...(selected ? actors.get(selected)?.values() ?? [] : [])])
   $('actors-title').textContent = selected ? `Actors of ${selected} (${short(nodes.get(selected) ?? '')})` : 'Actors'
   const keep = new Set<string>()
   for (const actor of list) {
@@ -164,7 +164,23 @@ function drawActors(): void {
   }
 }
 
-/** The root first, then protocol actors, then connections, then the rest. */
+/**
+ * The root first, then protocol actors, then connections, then the rest; each actor's per-peer
+ * chart cards (peer-cards.ts: a session of the form `<its session>/<path>`) right below it, by
+ * chart and peer.
+ */
+function inOrder(all: ActorMessage[]): ActorMessage[] {
+  const isCard = (a: ActorMessage): boolean => a.session.includes('/')
+  const byRank = (a: ActorMessage, b: ActorMessage): number => order(a) - order(b) || a.id.localeCompare(b.id)
+  const cards = all.filter(isCard).sort((a, b) => a.id.localeCompare(b.id) || a.session.localeCompare(b.session))
+  const out: ActorMessage[] = []
+  for (const actor of all.filter((a) => !isCard(a)).sort(byRank)) {
+    out.push(actor, ...cards.filter((card) => card.parent === actor.session))
+  }
+  const placed = new Set(out)
+  return out.concat(cards.filter((card) => !placed.has(card))) // a card whose actor is not shown (any more)
+}
+
 function order(a: ActorMessage): number {
   if (a.systemId === 'swarm') return 0
   if (a.systemId?.startsWith('protocol:')) return 1
