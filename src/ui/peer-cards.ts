@@ -90,7 +90,7 @@ export class PeerCards {
     const systemId = (ref as { systemId?: string }).systemId
     let machine: AnyStateMachine | null = systemId === ROOT_ID ? swarmPeerMachine : null
     if (systemId?.startsWith('protocol:')) {
-      const root = ref.system?.get('swarm') as AnyActorRef | undefined
+      const root = ref.system?.get(ROOT_ID) as AnyActorRef | undefined
       let protocols: unknown
       try { protocols = (root?.getSnapshot() as { context?: { protocols?: unknown } } | undefined)?.context?.protocols } catch { protocols = undefined }
       const def = Array.isArray(protocols) ? protocols.find((p: { id?: unknown }) => `protocol:${String(p?.id)}` === systemId) : undefined
